@@ -1,0 +1,123 @@
+/* app: the worker's long-lived state and the front door every request passes (API.md §7 order). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "arena.h"
+#include "db.h"
+#include "log.h"
+#include "problem.h"
+#include "request.h"
+#include "response.h"
+#include "router.h"
+#include "routes.h"
+#include "template.h"
+
+enum um_err
+app_init(struct app *app, conf_getenv_fn *get, char *err, size_t errlen)
+{
+	char	 terr[512];
+
+	memset(app, 0, sizeof(*app));
+	if (conf_load(&app->conf, get, 1, err, errlen) != UM_OK)
+		return UM_EINVAL;
+	/* Templates are parsed once here, never per request (issue 2, item 5). */
+	if ((app->tmpl = tmpl_set_load(app->conf.template_dir, terr, sizeof(terr))) == NULL) {
+		(void)snprintf(err, errlen, "templates in %s: %s", app->conf.template_dir, terr);
+		conf_free(&app->conf);
+		return UM_EINVAL;
+	}
+	/* Connecting is lazy: a worker starts and answers 503 while MariaDB is down. */
+	app->db = db_open(&app->conf);
+	return UM_OK;
+}
+
+void
+app_free(struct app *app)
+{
+	if (app == NULL)
+		return;
+	db_close(app->db);
+	tmpl_set_free(app->tmpl);
+	conf_free(&app->conf);
+	memset(app, 0, sizeof(*app));
+}
+
+/* POST, PUT and PATCH carry a body; DELETE may (DELETE /api/v1/me takes the password). */
+static int
+has_body(const struct request *req)
+{
+	if (req->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH))
+		return 1;
+	return req->method == HTTP_DELETE && req->body_len > 0;
+}
+
+/*
+ * Content type and input checks of the front door: 415 for a body of the wrong type, 400
+ * for a body or query that does not parse.  Returns UM_OK when the handler may run.
+ */
+static enum um_err
+check_input(struct request *req, struct response *resp)
+{
+	const struct route	*rt = req->route;
+	const char		*bad = NULL;
+	enum um_err		 rc;
+	json_t			*errors;
+
+	if (has_body(req) && (rt->flags & (ROUTE_JSON | ROUTE_FORM))) {
+		if (((rt->flags & ROUTE_JSON) && !request_is_type(req, "application/json")) ||
+		    ((rt->flags & ROUTE_FORM) &&
+		    !request_is_type(req, "application/x-www-form-urlencoded"))) {
+			problem_send(req, resp, UM_EMEDIA, 0, (rt->flags & ROUTE_JSON) ?
+			    "Send the body as application/json." :
+			    "Send the form as application/x-www-form-urlencoded.", NULL);
+			return UM_EMEDIA;
+		}
+	}
+	if ((rc = request_parse_query(req, &bad)) != UM_OK)
+		goto refuse;
+	if (has_body(req) && (rt->flags & (ROUTE_JSON | ROUTE_FORM)) &&
+	    (rc = request_parse_body(req, &bad)) != UM_OK)
+		goto refuse;
+	return UM_OK;
+refuse:
+	errors = NULL;
+	if (bad != NULL)
+		errors = json_pack("[{s:s, s:s}]", "field", bad, "message",
+		    "is not valid: malformed encoding, invalid UTF-8 or a NUL character");
+	problem_send(req, resp, rc, 0, rc == UM_EJSON ? "The body is not valid JSON." :
+	    "The request holds malformed or invalid UTF-8 input.", errors);
+	return rc;
+}
+
+void
+app_handle(struct request *req, struct response *resp)
+{
+	const struct route	*rt = NULL;
+	unsigned		 allow;
+
+	if (req->method == HTTP_HEAD)
+		resp->flags |= RESP_HEAD;
+	switch (router_match(routes, nroutes, req->method, req->path, req->arena, &rt,
+	    req->params, &req->nparams, &allow)) {
+	case ROUTER_NOT_FOUND:
+		problem_send(req, resp, UM_ENOTFOUND, 0, NULL, NULL);
+		return;
+	case ROUTER_BAD_METHOD:
+		problem_send(req, resp, UM_EMETHOD, 0, NULL, NULL);
+		response_header(resp, "Allow", router_allow(req->arena, allow));
+		return;
+	case ROUTER_FOUND:
+		break;
+	}
+	req->route = rt;
+	if (check_input(req, resp) != UM_OK)
+		return;
+	rt->handler(req, resp);
+	if (resp->status == 0) {
+		log_err("handler for %s left no status", rt->pattern);
+		problem_send(req, resp, UM_EINTERNAL, 0, NULL, NULL);
+	}
+}

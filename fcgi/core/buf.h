@@ -1,0 +1,27 @@
+/* buf: a growable byte string whose storage comes from an arena (response bodies, rendering). */
+#ifndef UM_BUF_H
+#define UM_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct arena;
+
+struct buf {
+	struct arena	*arena;
+	char		*data;	/* always NUL-terminated when len > 0 or after buf_init */
+	size_t		 len;
+	size_t		 cap;
+};
+
+void	 buf_init(struct buf *, struct arena *);
+void	 buf_append(struct buf *, const void *, size_t);
+void	 buf_puts(struct buf *, const char *);
+void	 buf_putc(struct buf *, char);
+void	 buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Appends with HTML escaping of & < > " ' (OWASP XSS rule #1; ' as &#39;). */
+void	 buf_append_html(struct buf *, const char *, size_t);
+void	 buf_truncate(struct buf *, size_t);
+
+#endif

@@ -1,0 +1,70 @@
+/* db: one persistent MariaDB connection per process, prepared statements only, reconnect on loss. */
+#ifndef UM_DB_H
+#define UM_DB_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+struct arena;
+struct conf;
+struct db;
+
+enum db_type {
+	DB_NULL = 0,
+	DB_INT,		/* signed 64-bit */
+	DB_TEXT,	/* UTF-8 string, not NUL-containing */
+	DB_BLOB,	/* bytes */
+	DB__MAX
+};
+
+struct db_val {
+	enum db_type	 type;
+	long long	 i;	/* DB_INT; also parsed from numeric result columns */
+	const char	*s;	/* DB_TEXT / DB_BLOB; result strings are NUL-terminated */
+	size_t		 len;
+};
+
+/* Parameter constructors. */
+#define DBV_INT(x)	((struct db_val){ .type = DB_INT, .i = (long long)(x) })
+#define DBV_TEXT(x)	((struct db_val){ .type = DB_TEXT, .s = (x), .len = strlen(x) })
+#define DBV_TEXTN(x, n)	((struct db_val){ .type = DB_TEXT, .s = (x), .len = (n) })
+#define DBV_BLOB(x, n)	((struct db_val){ .type = DB_BLOB, .s = (const char *)(x), .len = (n) })
+#define DBV_NULL	((struct db_val){ .type = DB_NULL })
+
+struct db_res {
+	size_t			 nrows, ncols;
+	struct db_val		*cells;		/* row-major, arena-owned */
+	unsigned long long	 affected;	/* rows changed (INSERT/UPDATE/DELETE) */
+	unsigned long long	 insert_id;	/* AUTO_INCREMENT of an INSERT */
+};
+
+#define DB_CELL(res, row, col)	(&(res)->cells[(row) * (res)->ncols + (col)])
+
+/*
+ * Creates the handle; connecting happens on first use, so a worker starts even while
+ * MariaDB is down.  The caller owns it; db_close() accepts NULL.
+ */
+struct db	*db_open(const struct conf *);
+void		 db_close(struct db *);
+
+/*
+ * Runs one statement.  sql must be a string literal (or otherwise live as long as the
+ * process): its prepared statement is cached per connection, keyed by the pointer.
+ * Results are copied into the arena.  res may be NULL.  Errors: UM_ECONFLICT on a duplicate
+ * key, UM_EUNAVAIL when the server cannot be reached (after one reconnect attempt; a
+ * statement outside a transaction is retried once on the new connection), UM_EINTERNAL
+ * otherwise, logged with the MariaDB error.
+ */
+enum um_err	 db_exec(struct db *, struct arena *, const char *, const struct db_val *, size_t,
+		    struct db_res *);
+/* Transactions: a lost connection inside one fails the whole transaction (UM_EUNAVAIL). */
+enum um_err	 db_begin(struct db *);
+enum um_err	 db_commit(struct db *);
+void		 db_rollback(struct db *);		/* safe to call after a failure */
+/* Checks the server answers within the configured timeouts (for /readyz). */
+enum um_err	 db_ping(struct db *);
+/* Runs a multi-statement SQL script (migrations only; no parameters). */
+enum um_err	 db_exec_script(struct db *, const char *, size_t);
+
+#endif

@@ -1,0 +1,148 @@
+/* response: builds one answer and serialises it with the security headers of API.md §2 in one place. */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "arena.h"
+#include "json.h"
+#include "log.h"
+#include "response.h"
+
+/* API.md §7, to the letter: no inline script or style anywhere. */
+#define CSP	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+static const struct {
+	int		 status;
+	const char	*reason;
+} reasons[] = {
+	{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" }, { 204, "No Content" },
+	{ 301, "Moved Permanently" }, { 302, "Found" }, { 303, "See Other" },
+	{ 304, "Not Modified" }, { 307, "Temporary Redirect" },
+	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
+	{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 409, "Conflict" },
+	{ 410, "Gone" }, { 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
+	{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" }, { 502, "Bad Gateway" },
+	{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
+};
+
+const char *
+response_reason(int status)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].reason;
+	return "Unknown";
+}
+
+void
+response_init(struct response *r, struct arena *a)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, a);
+}
+
+static int
+header_safe(const char *s)
+{
+	/* RFC 9110 §5.5: CR, LF and NUL are never allowed in a field; refusing them here
+	 * makes header injection impossible whatever a handler passes in. */
+	return s != NULL && strpbrk(s, "\r\n") == NULL;
+}
+
+void
+response_header(struct response *r, const char *name, const char *value)
+{
+	if (!header_safe(name) || !header_safe(value) || *name == '\0') {
+		log_err("response: refused a header with CR/LF (%s)", name != NULL ? name : "?");
+		return;
+	}
+	if (r->nheaders == UM_HEADERS_MAX) {
+		log_err("response: too many headers, dropped %s", name);
+		return;
+	}
+	r->headers[r->nheaders].name = name;
+	r->headers[r->nheaders].value = value;
+	r->nheaders++;
+}
+
+void
+response_json(struct response *r, int status, const json_t *v)
+{
+	r->status = status;
+	r->content_type = "application/json";
+	buf_truncate(&r->body, 0);
+	json_to_buf(&r->body, v);
+}
+
+void
+response_html(struct response *r, int status)
+{
+	r->status = status;
+	r->content_type = "text/html; charset=utf-8";
+}
+
+void
+response_redirect(struct response *r, int status, const char *location)
+{
+	r->status = status;
+	r->content_type = NULL;
+	buf_truncate(&r->body, 0);
+	response_header(r, "Location", location);
+}
+
+void
+response_empty(struct response *r, int status)
+{
+	r->status = status;
+	r->content_type = NULL;
+	buf_truncate(&r->body, 0);
+}
+
+static int
+has_header(const struct response *r, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+void
+response_serialize(const struct response *r, const char *request_id, struct buf *out)
+{
+	size_t	 i;
+	int	 status = r->status != 0 ? r->status : 500;
+	int	 body = status != 204 && status != 304;
+
+	buf_printf(out, "Status: %d %s\r\n", status, response_reason(status));
+	if (r->content_type != NULL && body)
+		buf_printf(out, "Content-Type: %s\r\n", r->content_type);
+	buf_printf(out, "Content-Length: %zu\r\n", body ? r->body.len : 0);
+	for (i = 0; i < r->nheaders; i++)
+		buf_printf(out, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
+	/*
+	 * Dynamic answers are never stored: pages carry CSRF tokens and personal data, and
+	 * the API is per-user (API.md §2).  Static files are nginx's and cache publicly.
+	 */
+	if (!has_header(r, "Cache-Control"))
+		buf_puts(out, "Cache-Control: no-store\r\n");
+	buf_puts(out,
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "Referrer-Policy: same-origin\r\n"
+	    "X-Frame-Options: DENY\r\n"
+	    "Cross-Origin-Opener-Policy: same-origin\r\n"
+	    "Content-Security-Policy: " CSP "\r\n");
+	if (request_id != NULL)
+		buf_printf(out, "X-Request-Id: %s\r\n", request_id);
+	buf_puts(out, "\r\n");
+	if (body && !(r->flags & RESP_HEAD))
+		buf_append(out, r->body.data, r->body.len);
+}

@@ -1,0 +1,142 @@
+/* usermgr.c: the FastCGI worker — accept loop, per-request arena, body bound, dispatch. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "arena.h"
+#include "buf.h"
+#include "limits.h"
+#include "log.h"
+#include "problem.h"
+#include "request.h"
+#include "response.h"
+
+static volatile sig_atomic_t	stopping;
+
+static void
+on_term(int sig)
+{
+	/* Finish the request in hand, then leave the loop (multiwatch stops us this way). */
+	(void)sig;
+	stopping = 1;
+}
+
+static const char *
+env_get(const char *name)
+{
+	return getenv(name);
+}
+
+static double
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Reads the body, bounded by UM_BODY_MAX before a byte is read (API.md §7).  Returns UM_OK,
+ * UM_ETOOBIG, or UM_EINVAL when the client sent less than it announced.
+ */
+static enum um_err
+read_body(struct request *req, FCGX_Stream *in)
+{
+	char	*p;
+	int	 got;
+
+	if (req->content_length <= 0)
+		return UM_OK;
+	if (req->content_length > UM_BODY_MAX)
+		return UM_ETOOBIG;
+	p = arena_alloc(req->arena, (size_t)req->content_length + 1);
+	got = FCGX_GetStr(p, (int)req->content_length, in);
+	if (got != req->content_length)
+		return UM_EINVAL;
+	p[got] = '\0';
+	req->body = p;
+	req->body_len = (size_t)got;
+	return UM_OK;
+}
+
+static void
+serve(struct app *app, struct arena *arena, FCGX_Request *fr)
+{
+	struct request	 req;
+	struct response	 resp;
+	struct buf	 out;
+	struct timespec	 t0;
+	enum um_err	 rc;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	request_init(&req, arena, app, fr->envp);
+	log_context(req.id, req.remote_addr);
+	response_init(&resp, arena);
+	if ((rc = read_body(&req, fr->in)) != UM_OK) {
+		if (req.method == HTTP_HEAD)
+			resp.flags |= RESP_HEAD;
+		problem_send(&req, &resp, rc, 0, rc == UM_ETOOBIG ?
+		    "The body is larger than 65536 bytes." : "The body is shorter than announced.",
+		    NULL);
+	} else
+		app_handle(&req, &resp);
+
+	buf_init(&out, arena);
+	response_serialize(&resp, req.id, &out);
+	/* A client that went away makes this fail; nothing to do but log it. */
+	if (FCGX_PutStr(out.data, (int)out.len, fr->out) < 0)
+		log_warn("client went away before the answer was sent");
+	log_info("%s %s %d %zu %.2fms", req.method_name, req.path, resp.status, resp.body.len,
+	    elapsed_ms(&t0));
+}
+
+int
+main(void)
+{
+	struct app	 app;
+	struct arena	*arena;
+	FCGX_Request	 fr;
+	struct sigaction sa;
+	char		 err[512];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);	/* a closed socket is an error code, not death */
+	sa.sa_handler = on_term;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+
+	if (FCGX_Init() != 0) {
+		log_err("FCGX_Init failed");
+		return 1;
+	}
+	if (app_init(&app, env_get, err, sizeof(err)) != UM_OK) {
+		log_err("cannot start: %s", err);
+		return 1;
+	}
+	if (FCGX_InitRequest(&fr, 0, 0) != 0) {
+		log_err("FCGX_InitRequest failed");
+		app_free(&app);
+		return 1;
+	}
+	arena = arena_new();
+	log_info("worker ready");
+	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		serve(&app, arena, &fr);
+		FCGX_Finish_r(&fr);
+		log_context(NULL, NULL);
+		/* Everything the request allocated dies here, in one call. */
+		arena_reset(arena);
+	}
+	arena_free(arena);
+	app_free(&app);
+	return 0;
+}
