@@ -1,0 +1,89 @@
+/* keys: HKDF sub-keys, so one leaked purpose key (say CSRF) forges nothing else. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include "b64.h"
+#include "keys.h"
+#include "log.h"
+
+static const char *const purpose_info[KEY__MAX] = {
+	[KEY_JWT] = "jwt",	/* HS256 signing */
+	[KEY_CSRF] = "csrf",	/* synchronizer tokens */
+	[KEY_COOKIE] = "cookie",	/* signed cookies */
+};
+
+enum um_err
+keys_hkdf(const char *master, const char *purpose, unsigned char *out, size_t len)
+{
+	EVP_KDF		*kdf = NULL;
+	EVP_KDF_CTX	*ctx = NULL;
+	OSSL_PARAM	 params[4];
+	char		 info[64];
+	enum um_err	 rc = UM_EINTERNAL;
+	size_t		 n;
+
+	n = (size_t)snprintf(info, sizeof(info), "usermgr %s", purpose);
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
+	    (ctx = EVP_KDF_CTX_new(kdf)) == NULL)
+		goto out;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)master,
+	    strlen(master));
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
+	params[3] = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(ctx, out, len, params) != 1)
+		goto out;
+	rc = UM_OK;
+out:
+	if (rc != UM_OK)
+		log_err("keys: HKDF failed");
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+static enum um_err
+derive_set(struct keyset *s, const char *master)
+{
+	unsigned char	 kid[6];
+	int		 p;
+
+	for (p = 0; p < KEY__MAX; p++)
+		if (keys_hkdf(master, purpose_info[p], s->k[p], KEY_LEN) != UM_OK)
+			return UM_EINTERNAL;
+	/* The kid is derived too: it names a key without revealing anything about it. */
+	if (keys_hkdf(master, "kid", kid, sizeof(kid)) != UM_OK)
+		return UM_EINTERNAL;
+	(void)b64url_encode(s->kid, kid, sizeof(kid));
+	return UM_OK;
+}
+
+enum um_err
+keys_init(struct keyring *r, const struct conf *c)
+{
+	size_t	 i;
+
+	memset(r, 0, sizeof(*r));
+	if (c->secret_key == NULL)
+		return UM_EINVAL;
+	if (derive_set(&r->set[0], c->secret_key) != UM_OK)
+		return UM_EINTERNAL;
+	r->n = 1;
+	for (i = 0; i < c->nold_keys; i++, r->n++)
+		if (derive_set(&r->set[r->n], c->old_keys[i]) != UM_OK)
+			return UM_EINTERNAL;
+	return UM_OK;
+}
+
+void
+keys_wipe(struct keyring *r)
+{
+	OPENSSL_cleanse(r, sizeof(*r));
+}
