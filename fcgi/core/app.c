@@ -23,6 +23,11 @@ app_init(struct app *app, conf_getenv_fn *get, char *err, size_t errlen)
 	memset(app, 0, sizeof(*app));
 	if (conf_load(&app->conf, get, 1, err, errlen) != UM_OK)
 		return UM_EINVAL;
+	if (keys_init(&app->keys, &app->conf) != UM_OK) {
+		(void)snprintf(err, errlen, "cannot derive keys from USERMGR_SECRET_KEY");
+		conf_free(&app->conf);
+		return UM_EINVAL;
+	}
 	/* Templates are parsed once here, never per request (issue 2, item 5). */
 	if ((app->tmpl = tmpl_set_load(app->conf.template_dir, terr, sizeof(terr))) == NULL) {
 		(void)snprintf(err, errlen, "templates in %s: %s", app->conf.template_dir, terr);
@@ -41,6 +46,7 @@ app_free(struct app *app)
 		return;
 	db_close(app->db);
 	tmpl_set_free(app->tmpl);
+	keys_wipe(&app->keys);
 	conf_free(&app->conf);
 	memset(app, 0, sizeof(*app));
 }

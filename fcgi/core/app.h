@@ -3,6 +3,7 @@
 #define UM_APP_H
 
 #include "conf.h"
+#include "keys.h"
 
 struct db;
 struct request;
@@ -11,6 +12,7 @@ struct tmpl_set;
 
 struct app {
 	struct conf	 conf;
+	struct keyring	 keys;		/* HKDF sub-keys of the current and retired secrets */
 	struct db	*db;
 	struct tmpl_set	*tmpl;
 };

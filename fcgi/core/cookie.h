@@ -15,4 +15,12 @@ struct arena;
  */
 void	cookie_parse(struct arena *, const char *, struct kvlist *);
 
+/*
+ * A Set-Cookie value for our own cookies (API.md §3): Path=/; HttpOnly; SameSite=Lax, and
+ * Secure when secure is set.  max_age -1 makes a browser-session cookie, 0 deletes it, more
+ * persists it that many seconds.  name and value must be cookie-octets (tokens are
+ * base64url).  Returned in the arena.
+ */
+const char	*cookie_set(struct arena *, const char *, const char *, long, int);
+
 #endif

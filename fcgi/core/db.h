@@ -3,6 +3,7 @@
 #define UM_DB_H
 
 #include <stddef.h>
+#include <string.h>	/* strlen in DBV_TEXT */
 
 #include "error.h"
 

@@ -13,6 +13,7 @@
 struct app;
 struct arena;
 struct route;
+struct session;
 
 /* Methods as bits, so a route can list several and 405 can build `Allow`. */
 enum http_method {
@@ -47,6 +48,8 @@ struct request {
 	const char		*params[UM_PATH_PARAMS_MAX];	/* {name} segments of the route */
 	size_t			 nparams;
 	const struct route	*route;
+	struct session		*session;	/* logged-in browser session, or NULL */
+	const char		*precookie;	/* pre-session CSRF cookie value, or NULL */
 };
 
 /* Sets up r from the FastCGI environment (no body yet): method, path, sizes, cookies. */

@@ -1,0 +1,35 @@
+/* audit: the security event log (API.md §7 "Audit event"), one row per event, never updated. */
+#ifndef UM_AUDIT_H
+#define UM_AUDIT_H
+
+#include <jansson.h>
+
+#include "error.h"
+
+struct arena;
+struct db;
+
+enum audit_event {
+	AUDIT_REGISTERED = 0,		/* a sign-up created the account */
+	AUDIT_VERIFIED,			/* the address was verified through the mailed link */
+	AUDIT_LOGIN_SUCCEEDED,		/* password (and second factor) accepted */
+	AUDIT_LOGIN_FAILED,		/* wrong password for an existing account */
+	AUDIT_LOCKED_OUT,		/* failures reached the limit: the account is locked */
+	AUDIT_LOGOUT,			/* the user ended a session */
+	AUDIT_RESET_REQUESTED,		/* a reset link was mailed */
+	AUDIT_PASSWORD_RESET,		/* the password was set through a reset link */
+	AUDIT_PASSWORD_CHANGED,		/* the user changed the password while logged in */
+	AUDIT_VERIFICATION_RESENT,	/* a new verification link was mailed */
+	AUDIT__MAX
+};
+
+/* The snake_case name of an event, e.g. "login_succeeded". */
+const char	*audit_name(enum audit_event);
+/*
+ * Appends an event.  user_id/actor_id 0 are stored as NULL; details (reference stolen) may
+ * be NULL.  Runs inside the caller's transaction when there is one.
+ */
+enum um_err	 audit_log(struct db *, struct arena *, enum audit_event, long long, long long,
+		    const char *, json_t *);
+
+#endif

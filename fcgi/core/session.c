@@ -1,0 +1,237 @@
+/* session: browser sessions — new id at every login, idle and absolute expiry, CSRF bound to them. */
+#include "config.h"
+
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "app.h"
+#include "arena.h"
+#include "cookie.h"
+#include "csrf.h"
+#include "db.h"
+#include "kv.h"
+#include "log.h"
+#include "request.h"
+#include "response.h"
+#include "session.h"
+#include "token.h"
+
+#define CSRF_KIND_SESSION	"session"
+#define CSRF_KIND_PRE		"pre-session"
+
+const char *
+session_cookie_name(const struct request *req)
+{
+	/* RFC 6265bis __Host- prefix: only over https, where it pins Secure, Path=/ and host. */
+	return req->app->conf.https ? "__Host-usermgr_session" : "usermgr_session";
+}
+
+const char *
+session_precookie_name(const struct request *req)
+{
+	return req->app->conf.https ? "__Host-usermgr_csrf" : "usermgr_csrf";
+}
+
+static const char sql_load[] =
+    "SELECT s.id, s.csrf_seed, s.remember, s.mfa_pending, u.id, u.username, u.email,"
+    " u.display_name,"
+    " TIMESTAMPDIFF(SECOND, s.last_seen_at, UTC_TIMESTAMP(6)),"
+    " EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
+    "  WHERE ur.user_id = u.id AND r.name = 'admin')"
+    " FROM sessions s JOIN users u ON u.id = s.user_id"
+    " WHERE s.id_hash = ? AND s.expires_at > UTC_TIMESTAMP(6) AND u.status = 'active'";
+
+/* Sliding idle expiry, never past the absolute lifetime from creation. */
+static const char sql_touch[] =
+    "UPDATE sessions SET last_seen_at = UTC_TIMESTAMP(6),"
+    " expires_at = LEAST(created_at + INTERVAL ? SECOND, UTC_TIMESTAMP(6) + INTERVAL ? SECOND)"
+    " WHERE id_hash = ?";
+
+enum um_err
+session_load(struct request *req)
+{
+	struct db_res	 res;
+	struct db_val	 p[3];
+	struct session	*s;
+	const char	*cookie;
+	unsigned char	 hash[32];
+	enum um_err	 rc;
+
+	req->session = NULL;
+	if ((cookie = kv_get(&req->cookies, session_cookie_name(req))) == NULL ||
+	    token_hash(cookie, hash) != UM_OK)
+		return UM_OK;
+	p[0] = DBV_BLOB(hash, sizeof(hash));
+	if ((rc = db_exec(req->app->db, req->arena, sql_load, p, 1, &res)) != UM_OK)
+		return rc;
+	if (res.nrows != 1)
+		return UM_OK;
+	s = arena_calloc(req->arena, 1, sizeof(*s));
+	s->id = DB_CELL(&res, 0, 0)->i;
+	if (DB_CELL(&res, 0, 1)->len != sizeof(s->csrf_seed))
+		return UM_EINTERNAL;
+	memcpy(s->csrf_seed, DB_CELL(&res, 0, 1)->s, sizeof(s->csrf_seed));
+	memcpy(s->hash, hash, sizeof(hash));
+	s->remember = DB_CELL(&res, 0, 2)->i != 0;
+	s->mfa_pending = DB_CELL(&res, 0, 3)->i != 0;
+	s->user_id = DB_CELL(&res, 0, 4)->i;
+	s->username = DB_CELL(&res, 0, 5)->s;
+	s->email = DB_CELL(&res, 0, 6)->s;
+	s->display_name = DB_CELL(&res, 0, 7)->type == DB_NULL ? NULL : DB_CELL(&res, 0, 7)->s;
+	s->is_admin = DB_CELL(&res, 0, 9)->i != 0;
+	req->session = s;
+
+	if (DB_CELL(&res, 0, 8)->i >= SESSION_TOUCH_EVERY) {
+		p[0] = DBV_INT(s->remember ? SESSION_REMEMBER : SESSION_ABSOLUTE);
+		p[1] = DBV_INT(s->remember ? SESSION_REMEMBER : SESSION_IDLE);
+		p[2] = DBV_BLOB(hash, sizeof(hash));
+		/* A failed touch only shortens the session; the request goes on. */
+		if (db_exec(req->app->db, req->arena, sql_touch, p, 3, NULL) != UM_OK)
+			log_warn("session: could not refresh last_seen_at");
+	}
+	return UM_OK;
+}
+
+/* Keeps a header value to printable ASCII so the column (and the log) stay clean. */
+static const char *
+printable(struct arena *a, const char *s, size_t max)
+{
+	char	*out;
+	size_t	 i, n;
+
+	if (s == NULL)
+		return "";
+	n = strlen(s);
+	if (n > max)
+		n = max;
+	out = arena_strndup(a, s, n);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e)
+			out[i] = '?';
+	return out;
+}
+
+static const char sql_delete[] = "DELETE FROM sessions WHERE id_hash = ?";
+
+static const char sql_insert[] =
+    "INSERT INTO sessions (id_hash, user_id, csrf_seed, remember, mfa_pending, expires_at,"
+    " ip, user_agent) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6) + INTERVAL ? SECOND, ?, ?)";
+
+static const char sql_id[] = "SELECT id FROM sessions WHERE id_hash = ?";
+
+enum um_err
+session_start(struct request *req, struct response *resp, long long user_id, int remember,
+    int mfa_pending)
+{
+	struct session	*s;
+	struct db_val	 p[8];
+	struct db_res	 res;
+	const char	*tok;
+	enum um_err	 rc;
+
+	/* Whatever session the browser had ends here: a new id at every login (fixation). */
+	if (req->session != NULL) {
+		p[0] = DBV_BLOB(req->session->hash, 32);
+		if ((rc = db_exec(req->app->db, req->arena, sql_delete, p, 1, NULL)) != UM_OK)
+			return rc;
+		req->session = NULL;
+	}
+	s = arena_calloc(req->arena, 1, sizeof(*s));
+	tok = token_new(req->arena);
+	if (token_hash(tok, s->hash) != UM_OK || RAND_bytes(s->csrf_seed, 32) != 1)
+		return UM_EINTERNAL;
+	p[0] = DBV_BLOB(s->hash, 32);
+	p[1] = DBV_INT(user_id);
+	p[2] = DBV_BLOB(s->csrf_seed, 32);
+	p[3] = DBV_INT(remember != 0);
+	p[4] = DBV_INT(mfa_pending != 0);
+	p[5] = DBV_INT(remember ? SESSION_REMEMBER : SESSION_IDLE);
+	p[6] = DBV_TEXT(printable(req->arena, req->remote_addr, 45));
+	p[7] = DBV_TEXT(printable(req->arena, request_env(req, "HTTP_USER_AGENT"), 255));
+	if ((rc = db_exec(req->app->db, req->arena, sql_insert, p, 8, NULL)) != UM_OK)
+		return rc;
+	p[0] = DBV_BLOB(s->hash, 32);
+	if ((rc = db_exec(req->app->db, req->arena, sql_id, p, 1, &res)) != UM_OK)
+		return rc;
+	s->id = res.nrows == 1 ? DB_CELL(&res, 0, 0)->i : 0;
+	s->user_id = user_id;
+	s->remember = remember != 0;
+	s->mfa_pending = mfa_pending != 0;
+	req->session = s;
+	/* Without "remember me" a browser-session cookie; with it, persistent (API.md §7). */
+	response_header(resp, "Set-Cookie", cookie_set(req->arena, session_cookie_name(req), tok,
+	    remember ? SESSION_REMEMBER : -1, req->app->conf.https));
+	return UM_OK;
+}
+
+enum um_err
+session_end(struct request *req, struct response *resp)
+{
+	struct db_val	 p[1];
+	enum um_err	 rc = UM_OK;
+
+	if (req->session != NULL) {
+		p[0] = DBV_BLOB(req->session->hash, 32);
+		rc = db_exec(req->app->db, req->arena, sql_delete, p, 1, NULL);
+		req->session = NULL;
+	}
+	response_header(resp, "Set-Cookie", cookie_set(req->arena, session_cookie_name(req), "",
+	    0, req->app->conf.https));
+	return rc;
+}
+
+static const char sql_end_all[] = "DELETE FROM sessions WHERE user_id = ?";
+static const char sql_end_others[] =
+    "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?";
+
+enum um_err
+session_end_all(struct db *db, struct arena *a, long long user_id, const unsigned char *keep)
+{
+	struct db_val	 p[2];
+
+	p[0] = DBV_INT(user_id);
+	if (keep == NULL)
+		return db_exec(db, a, sql_end_all, p, 1, NULL);
+	p[1] = DBV_BLOB(keep, 32);
+	return db_exec(db, a, sql_end_others, p, 2, NULL);
+}
+
+const char *
+session_csrf_token(struct request *req, struct response *resp)
+{
+	const struct keyring	*keys = &req->app->keys;
+	const char		*pre;
+
+	if (req->session != NULL)
+		return csrf_token(req->arena, keys, CSRF_KIND_SESSION, req->session->csrf_seed,
+		    sizeof(req->session->csrf_seed));
+	pre = req->precookie;
+	if (pre == NULL)
+		pre = kv_get(&req->cookies, session_precookie_name(req));
+	if (pre == NULL || strlen(pre) != TOKEN_LEN) {
+		/* First visit: a random pre-session value, signed into the token, not stored. */
+		pre = token_new(req->arena);
+		response_header(resp, "Set-Cookie", cookie_set(req->arena,
+		    session_precookie_name(req), pre, -1, req->app->conf.https));
+	}
+	req->precookie = pre;
+	return csrf_token(req->arena, keys, CSRF_KIND_PRE, pre, strlen(pre));
+}
+
+int
+session_csrf_ok(const struct request *req)
+{
+	const struct keyring	*keys = &req->app->keys;
+	const char		*presented = kv_get(&req->form, CSRF_FIELD);
+	const char		*pre;
+
+	if (presented == NULL)
+		return 0;
+	if (req->session != NULL)
+		return csrf_valid(keys, CSRF_KIND_SESSION, req->session->csrf_seed,
+		    sizeof(req->session->csrf_seed), presented);
+	pre = kv_get(&req->cookies, session_precookie_name(req));
+	return pre != NULL && strlen(pre) == TOKEN_LEN &&
+	    csrf_valid(keys, CSRF_KIND_PRE, pre, strlen(pre), presented);
+}
