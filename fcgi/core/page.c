@@ -1,6 +1,8 @@
 /* page: the shared context of every HTML page, then the named template, in one call. */
 #include "config.h"
 
+#include <string.h>
+
 #include <jansson.h>
 
 #include "app.h"
@@ -9,24 +11,63 @@
 #include "page.h"
 #include "request.h"
 #include "response.h"
+#include "session.h"
 #include "template.h"
+
+/*
+ * Mustache cannot compare strings or test a list for emptiness, so the booleans the
+ * templates need are derived here (docs/UI.md): flash[].alert and has_errors.
+ */
+static void
+derive_flags(json_t *data)
+{
+	json_t		*flash, *f, *errors;
+	size_t		 i;
+	const char	*kind;
+
+	flash = json_object_get(data, "flash");
+	json_array_foreach(flash, i, f) {
+		kind = json_string_value(json_object_get(f, "kind"));
+		json_object_set_new(f, "alert", json_boolean(kind != NULL &&
+		    strcmp(kind, "error") == 0));
+	}
+	errors = json_object_get(data, "errors");
+	json_object_set_new(data, "has_errors", json_boolean(json_is_array(errors) &&
+	    json_array_size(errors) > 0));
+}
+
+static json_t *
+session_user(const struct request *req)
+{
+	const struct session	*s = req->session;
+
+	if (s == NULL || s->mfa_pending)
+		return json_null();
+	return json_pack("{s:s, s:s?, s:b}", "username", s->username, "display_name",
+	    s->display_name, "is_admin", s->is_admin);
+}
 
 void
 page_render(struct request *req, struct response *resp, int status, const char *name,
     json_t *data)
 {
+	const char	*csrf;
 	enum um_err	 rc;
 
 	if (data == NULL)
 		data = json_object();
 	/* Keys a page did not set get their neutral value, so templates never see "missing". */
 	if (json_object_get(data, "user") == NULL)
-		json_object_set_new(data, "user", json_null());
+		json_object_set_new(data, "user", session_user(req));
 	if (json_object_get(data, "flash") == NULL)
 		json_object_set_new(data, "flash", json_array());
-	if (json_object_get(data, "csrf_token") == NULL)
-		json_object_set_new(data, "csrf_token", json_string(""));
+	if (json_object_get(data, "csrf_token") == NULL) {
+		/* The layout's logout form needs it on every page; forms use the same one. */
+		csrf = req->app->keys.n > 0 ? session_csrf_token(req, resp) : NULL;
+		json_object_set_new(data, "csrf_token", json_string(csrf != NULL ? csrf : ""));
+	}
 	json_object_set_new(data, "request_id", json_string(req->id));
+	derive_flags(data);
 
 	buf_truncate(&resp->body, 0);
 	rc = tmpl_render(req->app->tmpl, name, data, &resp->body);
