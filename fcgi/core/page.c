@@ -13,6 +13,7 @@
 #include "response.h"
 #include "session.h"
 #include "template.h"
+#include "validate.h"
 
 /*
  * Mustache cannot compare strings or test a list for emptiness, so the booleans the
@@ -80,4 +81,28 @@ page_render(struct request *req, struct response *resp, int status, const char *
 		status = 500;
 	}
 	response_html(resp, status);
+}
+
+json_t *
+page_fields(const struct page_field *f, size_t n, const struct field_result *r)
+{
+	json_t		*arr = json_array();
+	const char	*value, *error;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		value = r != NULL && r[i].raw != NULL && strcmp(f[i].type, "password") != 0 ?
+		    r[i].raw : "";
+		error = r != NULL ? r[i].error : NULL;
+		/* Every key present (null or false when unused): Mustache would otherwise find
+		 * a same-named key of an outer context (docs/UI.md). */
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b,"
+		    " s:o, s:o, s:b}",
+		    "name", f[i].name, "label", f[i].label, "type", f[i].type, "value", value,
+		    "error", error, "autocomplete", f[i].autocomplete, "hint", f[i].hint,
+		    "required", f[i].required,
+		    "maxlength", f[i].maxlength > 0 ? json_integer(f[i].maxlength) : json_null(),
+		    "inputmode", json_null(), "multiline", f[i].multiline));
+	}
+	return arr;
 }

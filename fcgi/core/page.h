@@ -4,8 +4,21 @@
 
 #include <jansson.h>
 
+struct field_result;
 struct request;
 struct response;
+
+/* How one form field is shown (partials/field.mustache); a page declares a table of them. */
+struct page_field {
+	const char	*name;
+	const char	*label;
+	const char	*type;		/* text, email, password ... */
+	const char	*autocomplete;	/* username, email, current-password, new-password, ... */
+	const char	*hint;		/* NULL for none */
+	unsigned	 maxlength;	/* 0: none */
+	int		 required;
+	int		 multiline;	/* <textarea> */
+};
 
 /*
  * Renders templates/<name>.mustache with data (reference stolen; NULL for none) plus the
@@ -13,5 +26,12 @@ struct response;
  * status and text/html.  A rendering failure becomes a plain 500 page and is logged.
  */
 void	page_render(struct request *, struct response *, int, const char *, json_t *);
+
+/*
+ * The `fields` array of a form page: each field with every key the partial reads, its value
+ * the input as given (r[i].raw; never for password fields) and its error (r[i].error).
+ * r may be NULL (an empty form).  The caller owns the array.
+ */
+json_t	*page_fields(const struct page_field *, size_t, const struct field_result *);
 
 #endif

@@ -1,0 +1,906 @@
+/* admin: usermgr-admin — migrations, config check, accounts, legacy import (API.md §6). */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "limits.h"
+#include "log.h"
+#include "migrate.h"
+#include "password.h"
+#include "utf8.h"
+
+#define EXIT_USAGE	2
+#define ROLES_MAX	32		/* --role options / set-roles arguments */
+#define SECRET_MAX	4096		/* bytes read from --password-file */
+#define CSV_LINE_MAX	8192		/* one line of an import file */
+#define CSV_HEADER	"username,email,password_sha256,verified"
+
+static const char sql_user_id[] = "SELECT id, status FROM users WHERE username = ?";
+static const char sql_user_lock[] = "SELECT id, status FROM users WHERE username = ? FOR UPDATE";
+static const char sql_taken[] =
+    "SELECT SUM(username = ?), SUM(email = ?) FROM users WHERE username = ? OR email = ?";
+static const char sql_user_insert[] =
+    "INSERT INTO users (username, email, password_hash, email_verified_at, created_at,"
+    " updated_at, password_changed_at) VALUES (?, ?, ?, IF(? <> 0, UTC_TIMESTAMP(6), NULL),"
+    " UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
+static const char sql_grant[] =
+    "INSERT INTO user_roles (user_id, role_id, granted_at)"
+    " SELECT ?, id, UTC_TIMESTAMP(6) FROM roles WHERE name = ?";
+static const char sql_revoke_roles[] = "DELETE FROM user_roles WHERE user_id = ?";
+static const char sql_bump[] =
+    "UPDATE users SET token_version = token_version + 1, updated_at = UTC_TIMESTAMP(6)"
+    " WHERE id = ?";
+static const char sql_disable[] =
+    "UPDATE users SET status = 'disabled', token_version = token_version + 1,"
+    " updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+static const char sql_enable[] =
+    "UPDATE users SET status = 'active', failed_logins = 0, locked_until = NULL,"
+    " updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+static const char sql_end_sessions[] = "DELETE FROM sessions WHERE user_id = ?";
+static const char sql_end_families[] =
+    "UPDATE refresh_families SET revoked_at = UTC_TIMESTAMP(6), revoke_reason = ?"
+    " WHERE user_id = ? AND revoked_at IS NULL";
+static const char sql_end_tokens[] =
+    "UPDATE refresh_tokens SET revoked_at = UTC_TIMESTAMP(6)"
+    " WHERE user_id = ? AND revoked_at IS NULL";
+static const char sql_audit[] =
+    "INSERT INTO audit_events (user_id, actor_id, event, ip, details, created_at)"
+    " VALUES (?, NULL, ?, NULL, ?, UTC_TIMESTAMP(6))";
+
+struct ctx {
+	struct conf	 conf;
+	struct db	*db;
+	struct arena	*a;
+};
+
+static void
+usage(void)
+{
+	fputs("usage: usermgr-admin migrate\n"
+	    "       usermgr-admin check-config [--offline]\n"
+	    "       usermgr-admin create-user --username U --email E [--password-file F]\n"
+	    "                     [--role R]... [--verified] [--if-absent]\n"
+	    "                     (without --password-file the password is $USERMGR_NEW_PASSWORD)\n"
+	    "       usermgr-admin set-roles USERNAME ROLE...\n"
+	    "       usermgr-admin disable USERNAME\n"
+	    "       usermgr-admin enable USERNAME\n"
+	    "       usermgr-admin import-legacy FILE.csv\n"
+	    "Configuration comes from the USERMGR_* environment (API.md section 1).\n", stderr);
+}
+
+/* conf_getenv_fn wants a const result; getenv's is not. */
+static const char *
+env(const char *name)
+{
+	return getenv(name);
+}
+
+static int
+is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* API.md §2: 3–32 characters of A–Z a–z 0–9 . _ - */
+static int
+valid_username(const char *s)
+{
+	size_t	 n;
+
+	for (n = 0; s[n] != '\0'; n++)
+		if (!is_alnum(s[n]) && s[n] != '.' && s[n] != '_' && s[n] != '-')
+			return 0;
+	return n >= UM_USERNAME_MIN && n <= UM_USERNAME_MAX;
+}
+
+/* API.md §7: new role names match [a-z][a-z0-9_-]{1,31}. */
+static int
+valid_role(const char *s)
+{
+	size_t	 n;
+
+	if (!(s[0] >= 'a' && s[0] <= 'z'))
+		return 0;
+	for (n = 1; s[n] != '\0'; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
+		    s[n] == '_' || s[n] == '-'))
+			return 0;
+	return n >= 2 && n <= 32;
+}
+
+/*
+ * Trims, checks and normalises an address the way API.md §2 and §7 say: one '@', at most
+ * 254 octets, a printable-ASCII local part, a domain of LDH labels of 1–63 characters
+ * (no leading or trailing hyphen), lower-cased.  Returns an arena copy or NULL.
+ */
+static char *
+normalise_email(struct arena *a, const char *in)
+{
+	const char	*b = in, *e;
+	char		*s, *at, *p;
+	size_t		 label = 0;
+
+	while (*b == ' ' || *b == '\t')
+		b++;
+	e = b + strlen(b);
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (e - b > UM_EMAIL_MAX)
+		return NULL;
+	s = arena_strndup(a, b, (size_t)(e - b));
+	if ((at = strchr(s, '@')) == NULL || at == s || strchr(at + 1, '@') != NULL)
+		return NULL;
+	for (p = s; p < at; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return NULL;
+	if (at[1] == '\0')
+		return NULL;
+	for (p = at + 1;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				return NULL;
+			if (*p == '\0')
+				break;
+			label = 0;
+			continue;
+		}
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+		if (!is_alnum(*p) && !(*p == '-' && label > 0))
+			return NULL;
+		label++;
+	}
+	return s;
+}
+
+/*
+ * The new account's password: --password-file's content minus one trailing newline (the
+ * X_FILE rule of API.md §7), else $USERMGR_NEW_PASSWORD.  Returns a malloc'd copy or NULL
+ * with a message; never prints the password.
+ */
+static char *
+read_password(const struct conf *c, const char *file)
+{
+	char		*pw = NULL;
+	const char	*src;
+	FILE		*f;
+	size_t		 n;
+	long		 cp;
+
+	if (file != NULL) {
+		if ((f = fopen(file, "re")) == NULL) {
+			fprintf(stderr, "usermgr-admin: %s: %s\n", file, strerror(errno));
+			return NULL;
+		}
+		if ((pw = calloc(1, SECRET_MAX + 1)) == NULL)
+			abort();
+		n = fread(pw, 1, SECRET_MAX + 1, f);
+		(void)fclose(f);
+		if (n > SECRET_MAX) {
+			fprintf(stderr, "usermgr-admin: %s is too long for a password\n", file);
+			goto bad;
+		}
+		if (n > 0 && pw[n - 1] == '\n')
+			n--;
+		if (memchr(pw, '\0', n) != NULL) {
+			fprintf(stderr, "usermgr-admin: %s holds a NUL byte\n", file);
+			goto bad;
+		}
+		pw[n] = '\0';
+	} else {
+		if ((src = getenv("USERMGR_NEW_PASSWORD")) == NULL || src[0] == '\0') {
+			fprintf(stderr, "usermgr-admin: give --password-file or set "
+			    "USERMGR_NEW_PASSWORD\n");
+			return NULL;
+		}
+		if ((pw = strdup(src)) == NULL)
+			abort();
+		n = strlen(pw);
+	}
+	/* API.md §2: counted in code points, USERMGR_PASSWORD_MIN_LENGTH..128. */
+	cp = utf8_count(pw, n);
+	if (cp < 0 || cp < (long)c->password_min_length || cp > UM_PASSWORD_MAX) {
+		fprintf(stderr, "usermgr-admin: the password must be valid UTF-8 of %u to %d "
+		    "characters\n", c->password_min_length, UM_PASSWORD_MAX);
+		goto bad;
+	}
+	return pw;
+bad:
+	explicit_bzero(pw, SECRET_MAX + 1);
+	free(pw);
+	return NULL;
+}
+
+static enum um_err
+audit(struct ctx *x, long long uid, const char *event, json_t *details)
+{
+	struct db_val	 p[3];
+	char		*js;
+	enum um_err	 rc;
+
+	if (json_object_set_new(details, "via", json_string("usermgr-admin")) != 0 ||
+	    (js = json_dumps(details, JSON_COMPACT)) == NULL) {
+		json_decref(details);
+		return UM_EINTERNAL;
+	}
+	json_decref(details);
+	p[0] = DBV_INT(uid);
+	p[1] = DBV_TEXT(event);
+	p[2] = DBV_TEXT(js);
+	rc = db_exec(x->db, x->a, sql_audit, p, 3, NULL);
+	free(js);
+	return rc;
+}
+
+/* Grants roles[0..n) to uid; UM_EINVAL (after a message) when one does not exist. */
+static enum um_err
+grant_roles(struct ctx *x, long long uid, char *const *roles, size_t n)
+{
+	struct db_val	 p[2];
+	struct db_res	 res;
+	size_t		 i;
+	enum um_err	 rc = UM_OK;
+
+	for (i = 0; i < n; i++) {
+		p[0] = DBV_INT(uid);
+		p[1] = DBV_TEXT(roles[i]);
+		if ((rc = db_exec(x->db, x->a, sql_grant, p, 2, &res)) != UM_OK)
+			break;
+		if (res.affected == 0) {
+			fprintf(stderr, "usermgr-admin: no role named %s\n", roles[i]);
+			rc = UM_EINVAL;
+			break;
+		}
+	}
+	return rc;
+}
+
+static json_t *
+roles_json(char *const *roles, size_t n)
+{
+	json_t	*arr = json_array();
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		(void)json_array_append_new(arr, json_string(roles[i]));
+	return json_pack("{s:o}", "roles", arr);
+}
+
+/*
+ * Creates one account with its roles and an audit event, all in one transaction.
+ * UM_ECONFLICT when the username or address is taken.
+ */
+static enum um_err
+insert_user(struct ctx *x, const char *username, const char *email, const char *hash,
+    int verified, char *const *roles, size_t nroles, const char *event, long long *id)
+{
+	struct db_val	 p[4];
+	struct db_res	 res;
+	enum um_err	 rc;
+
+	if ((rc = db_begin(x->db)) != UM_OK)
+		goto out;
+	p[0] = DBV_TEXT(username);
+	p[1] = DBV_TEXT(email);
+	p[2] = DBV_TEXT(hash);
+	p[3] = DBV_INT(verified);
+	if ((rc = db_exec(x->db, x->a, sql_user_insert, p, 4, &res)) != UM_OK)
+		goto fail;
+	*id = (long long)res.insert_id;
+	if ((rc = grant_roles(x, *id, roles, nroles)) != UM_OK)
+		goto fail;
+	if ((rc = audit(x, *id, event, roles_json(roles, nroles))) != UM_OK)
+		goto fail;
+	rc = db_commit(x->db);
+	goto out;
+fail:
+	db_rollback(x->db);
+out:
+	return rc;
+}
+
+/* Which of username / email is taken, for the message (values never printed). */
+static const char *
+taken_what(struct ctx *x, const char *username, const char *email)
+{
+	struct db_val	 p[4] = { DBV_TEXT(username), DBV_TEXT(email), DBV_TEXT(username),
+			    DBV_TEXT(email) };
+	struct db_res	 res;
+	int		 u, e;
+
+	if (db_exec(x->db, x->a, sql_taken, p, 4, &res) != UM_OK || res.nrows != 1)
+		return "username or e-mail address is";
+	u = DB_CELL(&res, 0, 0)->type == DB_INT && DB_CELL(&res, 0, 0)->i > 0;
+	e = DB_CELL(&res, 0, 1)->type == DB_INT && DB_CELL(&res, 0, 1)->i > 0;
+	if (u && e)
+		return "username and e-mail address are";
+	return e ? "e-mail address is" : "username is";
+}
+
+/* Looks up a user by name: UM_ENOTFOUND when absent; *disabled may be NULL. */
+static enum um_err
+find_user(struct ctx *x, const char *sql, const char *username, long long *id, int *disabled)
+{
+	struct db_val	 p[1] = { DBV_TEXT(username) };
+	struct db_res	 res;
+	enum um_err	 rc;
+
+	if ((rc = db_exec(x->db, x->a, sql, p, 1, &res)) != UM_OK)
+		return rc;
+	if (res.nrows == 0)
+		return UM_ENOTFOUND;
+	*id = DB_CELL(&res, 0, 0)->i;
+	if (disabled != NULL)
+		*disabled = strcmp(DB_CELL(&res, 0, 1)->s, "disabled") == 0;
+	return UM_OK;
+}
+
+static int
+db_failed(const char *what, enum um_err e)
+{
+	fprintf(stderr, "usermgr-admin: %s: %s\n", what, e == UM_EUNAVAIL ?
+	    "the database cannot be reached" : um_strerror(e));
+	return EXIT_FAILURE;
+}
+
+static int
+cmd_migrate(struct ctx *x, int argc, char **argv)
+{
+	enum um_err	 rc;
+	int		 n = 0;
+
+	if (argc != 1) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if ((rc = migrate_run(x->db, x->conf.sql_dir, &n)) != UM_OK) {
+		fprintf(stderr, "usermgr-admin: migrate: %d applied before the failure\n", n);
+		return db_failed("migrate", rc);
+	}
+	fprintf(stderr, "usermgr-admin: migrate: %d migration%s applied\n", n, n == 1 ? "" : "s");
+	return EXIT_SUCCESS;
+}
+
+static int
+is_dir(const char *p)
+{
+	struct stat	 st;
+
+	return p != NULL && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+cmd_check_config(struct ctx *x, int argc, char **argv)
+{
+	char		 h[PASSWORD_HASH_MAX];
+	int		 offline = 0, ok = 1;
+	enum um_err	 rc;
+
+	if (argc == 2 && strcmp(argv[1], "--offline") == 0)
+		offline = 1;
+	else if (argc != 1) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if (!is_dir(x->conf.sql_dir)) {
+		fprintf(stderr, "usermgr-admin: USERMGR_SQL_DIR %s is not a directory\n",
+		    x->conf.sql_dir);
+		ok = 0;
+	}
+	if (!is_dir(x->conf.template_dir)) {
+		fprintf(stderr, "usermgr-admin: USERMGR_TEMPLATE_DIR %s is not a directory\n",
+		    x->conf.template_dir);
+		ok = 0;
+	}
+	/* A cost libsodium refuses would make every sign-up fail. */
+	if (password_hash(&x->conf, "check", 5, h) != UM_OK) {
+		fprintf(stderr, "usermgr-admin: the USERMGR_ARGON2_* cost is not usable\n");
+		ok = 0;
+	}
+	if (!offline && (rc = db_ping(x->db)) != UM_OK) {
+		(void)db_failed("database", rc);
+		ok = 0;
+	}
+	fprintf(stderr, "usermgr-admin: check-config: %s\n", ok ? "ok" : "FAILED");
+	return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static const struct option create_opts[] = {
+	{ "username",		required_argument,	NULL,	'u' },
+	{ "email",		required_argument,	NULL,	'e' },
+	{ "password-file",	required_argument,	NULL,	'p' },
+	{ "role",		required_argument,	NULL,	'r' },
+	{ "verified",		no_argument,		NULL,	'v' },
+	{ "if-absent",		no_argument,		NULL,	'i' },
+	{ NULL,			0,			NULL,	0 }
+};
+
+/* Adds r to the set unless present; -1 when the name is invalid or the set full. */
+static int
+add_role(char **roles, size_t *n, char *r)
+{
+	size_t	 i;
+
+	if (!valid_role(r)) {
+		fprintf(stderr, "usermgr-admin: %s is not a role name\n", r);
+		return -1;
+	}
+	for (i = 0; i < *n; i++)
+		if (strcmp(roles[i], r) == 0)
+			return 0;
+	if (*n == ROLES_MAX) {
+		fprintf(stderr, "usermgr-admin: too many roles\n");
+		return -1;
+	}
+	roles[(*n)++] = r;
+	return 0;
+}
+
+/*
+ * Every account holds the role `user`; --role adds more.  With --if-absent an existing
+ * username is success (the bootstrap admin of deploy/local/run).  The one word on stdout,
+ * `created` or `exists`, is for scripts; messages go to stderr.
+ */
+static int
+cmd_create_user(struct ctx *x, int argc, char **argv)
+{
+	char		*roles[ROLES_MAX];
+	char		 user_role[] = "user";
+	char		 hash[PASSWORD_HASH_MAX];
+	const char	*username = NULL, *email_in = NULL, *pwfile = NULL;
+	char		*email, *pw = NULL;
+	size_t		 nroles = 0;
+	long long	 id;
+	int		 ch, verified = 0, if_absent = 0, ret = EXIT_FAILURE;
+	enum um_err	 rc;
+
+	roles[nroles++] = user_role;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", create_opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u':
+			username = optarg;
+			break;
+		case 'e':
+			email_in = optarg;
+			break;
+		case 'p':
+			pwfile = optarg;
+			break;
+		case 'r':
+			if (add_role(roles, &nroles, optarg) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'v':
+			verified = 1;
+			break;
+		case 'i':
+			if_absent = 1;
+			break;
+		default:
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || username == NULL || email_in == NULL) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if (!valid_username(username)) {
+		fprintf(stderr, "usermgr-admin: a username is 3-32 characters of "
+		    "A-Z a-z 0-9 . _ -\n");
+		return EXIT_USAGE;
+	}
+	if ((email = normalise_email(x->a, email_in)) == NULL) {
+		fprintf(stderr, "usermgr-admin: not a valid e-mail address\n");
+		return EXIT_USAGE;
+	}
+	if (if_absent) {
+		rc = find_user(x, sql_user_id, username, &id, NULL);
+		if (rc == UM_OK) {
+			fprintf(stderr, "usermgr-admin: user %s exists; nothing to do\n", username);
+			puts("exists");
+			return EXIT_SUCCESS;
+		}
+		if (rc != UM_ENOTFOUND)
+			return db_failed("create-user", rc);
+	}
+	if ((pw = read_password(&x->conf, pwfile)) == NULL)
+		return EXIT_USAGE;
+	rc = password_hash(&x->conf, pw, strlen(pw), hash);
+	explicit_bzero(pw, strlen(pw));
+	free(pw);
+	if (rc != UM_OK) {
+		fprintf(stderr, "usermgr-admin: cannot hash the password "
+		    "(check USERMGR_ARGON2_*)\n");
+		goto out;
+	}
+	rc = insert_user(x, username, email, hash, verified, roles, nroles, "user_created", &id);
+	if (rc == UM_ECONFLICT) {
+		/* Another process may have created it between the check and the insert. */
+		if (if_absent && find_user(x, sql_user_id, username, &id, NULL) == UM_OK) {
+			fprintf(stderr, "usermgr-admin: user %s exists; nothing to do\n", username);
+			puts("exists");
+			ret = EXIT_SUCCESS;
+			goto out;
+		}
+		fprintf(stderr, "usermgr-admin: create-user: the %s taken\n",
+		    taken_what(x, username, email));
+		goto out;
+	}
+	if (rc == UM_EINVAL)
+		goto out;
+	if (rc != UM_OK) {
+		ret = db_failed("create-user", rc);
+		goto out;
+	}
+	fprintf(stderr, "usermgr-admin: created user %s (id %lld)\n", username, id);
+	puts("created");
+	ret = EXIT_SUCCESS;
+out:
+	explicit_bzero(hash, sizeof(hash));
+	return ret;
+}
+
+/* Replaces the user's roles; tokens issued with the old roles die (token_version). */
+static int
+cmd_set_roles(struct ctx *x, int argc, char **argv)
+{
+	char		*roles[ROLES_MAX];
+	struct db_val	 p[1];
+	size_t		 nroles = 0;
+	long long	 id;
+	int		 i;
+	enum um_err	 rc;
+
+	if (argc < 3) {
+		usage();
+		return EXIT_USAGE;
+	}
+	for (i = 2; i < argc; i++)
+		if (add_role(roles, &nroles, argv[i]) != 0)
+			return EXIT_USAGE;
+	if ((rc = db_begin(x->db)) != UM_OK)
+		return db_failed("set-roles", rc);
+	if ((rc = find_user(x, sql_user_lock, argv[1], &id, NULL)) != UM_OK)
+		goto fail;
+	p[0] = DBV_INT(id);
+	if ((rc = db_exec(x->db, x->a, sql_revoke_roles, p, 1, NULL)) != UM_OK ||
+	    (rc = grant_roles(x, id, roles, nroles)) != UM_OK ||
+	    (rc = db_exec(x->db, x->a, sql_bump, p, 1, NULL)) != UM_OK ||
+	    (rc = audit(x, id, "roles_changed", roles_json(roles, nroles))) != UM_OK)
+		goto fail;
+	if ((rc = db_commit(x->db)) != UM_OK)
+		return db_failed("set-roles", rc);
+	fprintf(stderr, "usermgr-admin: roles of %s set\n", argv[1]);
+	return EXIT_SUCCESS;
+fail:
+	db_rollback(x->db);
+	if (rc == UM_ENOTFOUND)
+		fprintf(stderr, "usermgr-admin: no user named %s\n", argv[1]);
+	else if (rc != UM_EINVAL)
+		(void)db_failed("set-roles", rc);
+	return EXIT_FAILURE;
+}
+
+/*
+ * disable: status, token_version, sessions and refresh families in one transaction, so
+ * every session and token of the user dies at once (API.md §7).  enable: back to active,
+ * lockout lifted.
+ */
+static int
+set_status(struct ctx *x, int argc, char **argv, int disable)
+{
+	struct db_val	 p[2];
+	long long	 id;
+	int		 was_disabled;
+	const char	*cmd = disable ? "disable" : "enable";
+	enum um_err	 rc;
+
+	if (argc != 2) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if ((rc = db_begin(x->db)) != UM_OK)
+		return db_failed(cmd, rc);
+	if ((rc = find_user(x, sql_user_lock, argv[1], &id, &was_disabled)) != UM_OK)
+		goto fail;
+	p[0] = DBV_INT(id);
+	if (disable) {
+		if ((rc = db_exec(x->db, x->a, sql_disable, p, 1, NULL)) != UM_OK ||
+		    (rc = db_exec(x->db, x->a, sql_end_sessions, p, 1, NULL)) != UM_OK ||
+		    (rc = db_exec(x->db, x->a, sql_end_tokens, p, 1, NULL)) != UM_OK)
+			goto fail;
+		p[0] = DBV_TEXT("disabled");
+		p[1] = DBV_INT(id);
+		if ((rc = db_exec(x->db, x->a, sql_end_families, p, 2, NULL)) != UM_OK)
+			goto fail;
+	} else if ((rc = db_exec(x->db, x->a, sql_enable, p, 1, NULL)) != UM_OK)
+		goto fail;
+	if ((rc = audit(x, id, disable ? "user_disabled" : "user_enabled", json_object())) !=
+	    UM_OK)
+		goto fail;
+	if ((rc = db_commit(x->db)) != UM_OK)
+		return db_failed(cmd, rc);
+	fprintf(stderr, "usermgr-admin: %s %s%s\n", argv[1], disable ? "disabled" : "enabled",
+	    was_disabled == disable ? " (it already was)" : "");
+	return EXIT_SUCCESS;
+fail:
+	db_rollback(x->db);
+	if (rc == UM_ENOTFOUND)
+		fprintf(stderr, "usermgr-admin: no user named %s\n", argv[1]);
+	else
+		(void)db_failed(cmd, rc);
+	return EXIT_FAILURE;
+}
+
+static int
+cmd_disable(struct ctx *x, int argc, char **argv)
+{
+	return set_status(x, argc, argv, 1);
+}
+
+static int
+cmd_enable(struct ctx *x, int argc, char **argv)
+{
+	return set_status(x, argc, argv, 0);
+}
+
+/*
+ * Splits one CSV record (RFC 4180, without line breaks inside quoted fields) in place.
+ * Returns the number of fields, or -1 when malformed or more than max.
+ */
+static int
+csv_split(char *line, char **f, int max)
+{
+	char	*r = line, *w;
+	int	 n = 0;
+
+	for (;;) {
+		if (n == max)
+			return -1;
+		if (*r == '"') {
+			w = ++r;
+			f[n++] = w;
+			for (;;) {
+				if (*r == '\0')
+					return -1;
+				if (*r == '"' && r[1] == '"') {
+					*w++ = '"';
+					r += 2;
+				} else if (*r == '"') {
+					r++;
+					break;
+				} else
+					*w++ = *r++;
+			}
+			if (*r != ',' && *r != '\0')
+				return -1;
+			if (*r == '\0') {
+				*w = '\0';
+				return n;
+			}
+			*w = '\0';
+			r++;
+		} else {
+			f[n++] = r;
+			while (*r != ',' && *r != '\0' && *r != '"')
+				r++;
+			if (*r == '"')
+				return -1;
+			if (*r == '\0')
+				return n;
+			*r++ = '\0';
+		}
+	}
+}
+
+/* 1 / 0 for the verified column; -1 when it is neither. */
+static int
+parse_flag(const char *s)
+{
+	static const char *const yes[] = { "1", "true", "t", "yes", "y" };
+	static const char *const no[] = { "0", "false", "f", "no", "n", "" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	return -1;
+}
+
+/* Lower-cases a 64-digit hex SHA-256 in place; -1 when it is not one. */
+static int
+legacy_hex(char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] >= 'A' && s[i] <= 'F')
+			s[i] = (char)(s[i] - 'A' + 'a');
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return -1;
+	}
+	return i == 64 ? 0 : -1;
+}
+
+static void
+chomp(char *s)
+{
+	size_t	 n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+}
+
+/*
+ * Imports seed-app users (API.md §6-7): the SHA-256 hex becomes the stored hash as is, so
+ * password_verify() accepts the old password once and the login re-hashes it with Argon2id.
+ * Invalid and taken rows are reported by line number (never their content) and skipped.
+ */
+static int
+cmd_import_legacy(struct ctx *x, int argc, char **argv)
+{
+	FILE		*f;
+	char		*line = NULL, *fld[5], *email;
+	char		*roles[1];
+	char		 user_role[] = "user";
+	size_t		 cap = 0;
+	ssize_t		 len;
+	unsigned long	 lineno = 0, imported = 0, taken = 0, invalid = 0;
+	long long	 id;
+	int		 verified, ret = EXIT_FAILURE;
+	enum um_err	 rc;
+
+	if (argc != 2) {
+		usage();
+		return EXIT_USAGE;
+	}
+	roles[0] = user_role;
+	if ((f = fopen(argv[1], "re")) == NULL) {
+		fprintf(stderr, "usermgr-admin: %s: %s\n", argv[1], strerror(errno));
+		return EXIT_FAILURE;
+	}
+	if ((len = getline(&line, &cap, f)) <= 0) {
+		fprintf(stderr, "usermgr-admin: %s is empty\n", argv[1]);
+		goto out;
+	}
+	lineno++;
+	chomp(line);
+	/* A UTF-8 byte order mark, as spreadsheets write it. */
+	if (strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		memmove(line, line + 3, strlen(line + 3) + 1);
+	if (strcmp(line, CSV_HEADER) != 0) {
+		fprintf(stderr, "usermgr-admin: the first line must be " CSV_HEADER "\n");
+		goto out;
+	}
+	while ((len = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		arena_reset(x->a);
+		if (len > CSV_LINE_MAX || memchr(line, '\0', (size_t)len) != NULL) {
+			fprintf(stderr, "line %lu: too long or holds a NUL byte\n", lineno);
+			invalid++;
+			continue;
+		}
+		chomp(line);
+		if (line[0] == '\0')
+			continue;
+		if (csv_split(line, fld, 5) != 4) {
+			fprintf(stderr, "line %lu: not four CSV fields\n", lineno);
+			invalid++;
+			continue;
+		}
+		if (!valid_username(fld[0])) {
+			fprintf(stderr, "line %lu: invalid username\n", lineno);
+			invalid++;
+			continue;
+		}
+		if ((email = normalise_email(x->a, fld[1])) == NULL) {
+			fprintf(stderr, "line %lu: invalid e-mail address\n", lineno);
+			invalid++;
+			continue;
+		}
+		if (legacy_hex(fld[2]) != 0) {
+			fprintf(stderr, "line %lu: password_sha256 is not 64 hex digits\n", lineno);
+			invalid++;
+			continue;
+		}
+		if ((verified = parse_flag(fld[3])) < 0) {
+			fprintf(stderr, "line %lu: verified is not 0/1/true/false\n", lineno);
+			invalid++;
+			continue;
+		}
+		rc = insert_user(x, fld[0], email, fld[2], verified, roles, 1, "user_imported",
+		    &id);
+		if (rc == UM_ECONFLICT) {
+			fprintf(stderr, "line %lu: the %s taken\n", lineno,
+			    taken_what(x, fld[0], email));
+			taken++;
+			continue;
+		}
+		if (rc != UM_OK) {
+			fprintf(stderr, "line %lu: not imported\n", lineno);
+			(void)db_failed("import-legacy", rc);
+			goto out;
+		}
+		imported++;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "usermgr-admin: %s: read error\n", argv[1]);
+		goto out;
+	}
+	ret = EXIT_SUCCESS;
+out:
+	fprintf(stderr, "usermgr-admin: import-legacy: %lu imported, %lu taken, %lu invalid\n",
+	    imported, taken, invalid);
+	free(line);
+	(void)fclose(f);
+	return ret;
+}
+
+static const struct command {
+	const char	*name;
+	int		(*fn)(struct ctx *, int, char **);
+	int		 require_keys;	/* conf_load's: only the check of the whole config */
+} commands[] = {
+	{ "migrate",		cmd_migrate,		0 },
+	{ "check-config",	cmd_check_config,	1 },
+	{ "create-user",	cmd_create_user,	0 },
+	{ "set-roles",		cmd_set_roles,		0 },
+	{ "disable",		cmd_disable,		0 },
+	{ "enable",		cmd_enable,		0 },
+	{ "import-legacy",	cmd_import_legacy,	0 },
+};
+
+int
+main(int argc, char *argv[])
+{
+	const struct command	*cmd = NULL;
+	struct ctx		 x;
+	char			 err[512];
+	size_t			 i;
+	int			 ret = EXIT_FAILURE;
+
+	memset(&x, 0, sizeof(x));
+	if (argc < 2) {
+		usage();
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL) {
+		if (strcmp(argv[1], "-h") != 0 && strcmp(argv[1], "--help") != 0)
+			fprintf(stderr, "usermgr-admin: unknown command %s\n", argv[1]);
+		usage();
+		return EXIT_USAGE;
+	}
+	if (conf_load(&x.conf, env, cmd->require_keys, err, sizeof(err)) != UM_OK) {
+		fprintf(stderr, "usermgr-admin: %s\n", err);
+		goto out;
+	}
+	if ((x.db = db_open(&x.conf)) == NULL)
+		goto out;
+	x.a = arena_new();
+	ret = cmd->fn(&x, argc - 1, argv + 1);
+out:
+	arena_free(x.a);
+	db_close(x.db);
+	conf_free(&x.conf);
+	return ret;
+}

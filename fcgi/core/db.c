@@ -1,0 +1,728 @@
+/* db: a process's one MariaDB connection — lazy connect, cached prepared statements, reconnect. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+
+/*
+ * Prepared statements cached per connection, keyed by the SQL pointer (db.h: callers pass
+ * string literals).  Open addressing with linear probing; the table is emptied and every
+ * statement closed when it is half full, which a fixed set of literals never reaches.
+ */
+#define STMT_SLOTS		512
+#define STMT_LOAD_MAX		(STMT_SLOTS / 2)
+#define DB_PARAMS_MAX		64	/* placeholders in one statement */
+#define DB_COL_MIN_BUF		64	/* room for any number or datetime rendered as text */
+#define DB_CONNECT_TIMEOUT	2	/* seconds: /readyz must answer within 5 s (API.md §7) */
+#define DB_IO_TIMEOUT		3	/* seconds, each read and write */
+#define DB_PING_FAST_MS		1000	/* a ping that failed faster than this did not time out */
+
+/*
+ * Run at every (re)connect.  UTC so DATETIME(6) columns hold UTC (DESIGN.md "Data"); strict
+ * mode so an over-long or invalid value is an error, never silently truncated.
+ */
+static const char init_sql[] =
+    "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,"
+    "NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
+
+struct stmt_slot {
+	const char	*sql;
+	MYSQL_STMT	*stmt;
+};
+
+struct db {
+	const struct conf	*conf;		/* borrowed; outlives the handle */
+	MYSQL			*my;		/* NULL while disconnected */
+	int			 in_tx;		/* between db_begin and commit/rollback */
+	int			 tx_broken;	/* the connection died inside the transaction */
+	char			 errmsg[256];	/* MariaDB's message for the last failure */
+	size_t			 nstmts;
+	struct stmt_slot	 stmts[STMT_SLOTS];
+};
+
+/* Errors after which the connection is unusable: drop it and connect afresh. */
+static int
+is_gone(unsigned int e)
+{
+	switch (e) {
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_SERVER_LOST_EXTENDED:
+	case CR_CONNECTION_ERROR:
+	case CR_CONN_HOST_ERROR:
+	case CR_UNKNOWN_HOST:
+	case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN:
+	case ER_CON_COUNT_ERROR:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static void
+stmts_clear(struct db *db)
+{
+	size_t	 i;
+
+	for (i = 0; i < STMT_SLOTS; i++) {
+		if (db->stmts[i].stmt != NULL)
+			(void)mysql_stmt_close(db->stmts[i].stmt);
+		db->stmts[i].sql = NULL;
+		db->stmts[i].stmt = NULL;
+	}
+	db->nstmts = 0;
+}
+
+/* Forgets the connection and everything prepared on it; the next use connects again. */
+static void
+disconnect(struct db *db)
+{
+	stmts_clear(db);
+	if (db->my != NULL)
+		mysql_close(db->my);
+	db->my = NULL;
+	if (db->in_tx)
+		db->tx_broken = 1;
+}
+
+static enum um_err
+connect_db(struct db *db)
+{
+	const struct conf	*c = db->conf;
+	MYSQL			*my;
+	unsigned int		 ct = DB_CONNECT_TIMEOUT, io = DB_IO_TIMEOUT;
+	my_bool			 off = 0;
+	const char		*host, *sock;
+	unsigned int		 port;
+	enum um_err		 rc = UM_EUNAVAIL;
+
+	if (db->my != NULL)
+		return UM_OK;
+	if ((my = mysql_init(NULL)) == NULL) {
+		log_err("db: mysql_init failed");
+		return UM_EINTERNAL;
+	}
+	(void)mysql_optionsv(my, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+	(void)mysql_optionsv(my, MYSQL_OPT_READ_TIMEOUT, &io);
+	(void)mysql_optionsv(my, MYSQL_OPT_WRITE_TIMEOUT, &io);
+	/* Reconnecting is done here, where the statement cache is rebuilt, never by the library. */
+	(void)mysql_optionsv(my, MYSQL_OPT_RECONNECT, &off);
+	(void)mysql_optionsv(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	(void)mysql_optionsv(my, MYSQL_INIT_COMMAND, init_sql);
+
+	if (c->db_host != NULL && c->db_host[0] != '\0') {
+		host = c->db_host;
+		port = c->db_port;
+		sock = NULL;
+		(void)mysql_optionsv(my, MYSQL_OPT_PROTOCOL,
+		    &(unsigned int){ MYSQL_PROTOCOL_TCP });
+	} else {
+		host = "localhost";
+		port = 0;
+		sock = c->db_socket;
+		(void)mysql_optionsv(my, MYSQL_OPT_PROTOCOL,
+		    &(unsigned int){ MYSQL_PROTOCOL_SOCKET });
+	}
+	if (mysql_real_connect(my, host, c->db_user, c->db_password, c->db_name, port, sock,
+	    0) == NULL) {
+		/* Access denied or an unknown database are configuration faults, not outages. */
+		if (is_gone(mysql_errno(my)))
+			log_warn("db: cannot connect: %u %s", mysql_errno(my), mysql_error(my));
+		else
+			log_err("db: cannot connect: %u %s", mysql_errno(my), mysql_error(my));
+		mysql_close(my);
+		goto out;
+	}
+	db->my = my;
+	rc = UM_OK;
+out:
+	return rc;
+}
+
+struct db *
+db_open(const struct conf *conf)
+{
+	struct db	*db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	db->conf = conf;
+	return db;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->my != NULL && db->in_tx && !db->tx_broken)
+		(void)mysql_rollback(db->my);
+	db->in_tx = 0;
+	disconnect(db);
+	free(db);
+}
+
+static size_t
+slot_of(const char *sql)
+{
+	uintptr_t	 h = (uintptr_t)sql;
+
+	/* Literals are at least 8-aligned often: mix the high bits down (Fibonacci hashing). */
+	h = (h >> 3) * (uintptr_t)0x9E3779B97F4A7C15ULL;
+	return (size_t)(h >> (sizeof(h) * 8 - 9)) & (STMT_SLOTS - 1);
+}
+
+/*
+ * Returns the cached statement for sql, preparing it on a miss.  On failure *err holds the
+ * MariaDB error number (0 when it is not a server error).
+ */
+static MYSQL_STMT *
+stmt_get(struct db *db, const char *sql, unsigned int *err)
+{
+	MYSQL_STMT	*st;
+	size_t		 i;
+	my_bool		 one = 1;
+
+	*err = 0;
+	for (i = slot_of(sql); db->stmts[i].sql != NULL; i = (i + 1) & (STMT_SLOTS - 1))
+		if (db->stmts[i].sql == sql)
+			return db->stmts[i].stmt;
+
+	if ((st = mysql_stmt_init(db->my)) == NULL) {
+		*err = mysql_errno(db->my);
+		(void)snprintf(db->errmsg, sizeof(db->errmsg), "%s", mysql_error(db->my));
+		return NULL;
+	}
+	if (mysql_stmt_prepare(st, sql, (unsigned long)strlen(sql)) != 0) {
+		*err = mysql_stmt_errno(st);
+		(void)snprintf(db->errmsg, sizeof(db->errmsg), "%s", mysql_stmt_error(st));
+		(void)mysql_stmt_close(st);
+		return NULL;
+	}
+	/* Makes mysql_stmt_store_result() compute each column's longest value. */
+	(void)mysql_stmt_attr_set(st, STMT_ATTR_UPDATE_MAX_LENGTH, &one);
+
+	if (db->nstmts >= STMT_LOAD_MAX) {
+		log_warn("db: statement cache full, clearing it");
+		stmts_clear(db);
+	}
+	for (i = slot_of(sql); db->stmts[i].sql != NULL; i = (i + 1) & (STMT_SLOTS - 1))
+		continue;
+	db->stmts[i].sql = sql;
+	db->stmts[i].stmt = st;
+	db->nstmts++;
+	return st;
+}
+
+/* Integer-valued column types: they come back as DB_INT. */
+static int
+is_int_field(const MYSQL_FIELD *f)
+{
+	switch (f->type) {
+	case MYSQL_TYPE_TINY:
+	case MYSQL_TYPE_SHORT:
+	case MYSQL_TYPE_INT24:
+	case MYSQL_TYPE_LONG:
+	case MYSQL_TYPE_LONGLONG:
+	case MYSQL_TYPE_YEAR:
+		return 1;
+	case MYSQL_TYPE_DECIMAL:
+	case MYSQL_TYPE_NEWDECIMAL:
+		/* SUM() of integers is a DECIMAL with no fraction. */
+		return f->decimals == 0;
+	default:
+		return 0;
+	}
+}
+
+/* Binary columns (charset 63) are DB_BLOB; everything else textual is DB_TEXT. */
+static int
+is_blob_field(const MYSQL_FIELD *f)
+{
+	if (f->charsetnr != 63)
+		return 0;
+	switch (f->type) {
+	case MYSQL_TYPE_TINY_BLOB:
+	case MYSQL_TYPE_MEDIUM_BLOB:
+	case MYSQL_TYPE_LONG_BLOB:
+	case MYSQL_TYPE_BLOB:
+	case MYSQL_TYPE_VAR_STRING:
+	case MYSQL_TYPE_STRING:
+	case MYSQL_TYPE_VARCHAR:
+	case MYSQL_TYPE_BIT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Parses a decimal integer rendered by the server; out-of-range values saturate. */
+static long long
+parse_ll(const char *s)
+{
+	char		*end;
+	long long	 v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s)
+		return 0;
+	return v;
+}
+
+/*
+ * Copies every row of the executed statement's result set into res, from the arena.
+ * Columns are fetched as text (the server renders numbers and datetimes); a value longer
+ * than its buffer is fetched again whole with mysql_stmt_fetch_column().
+ */
+static enum um_err
+fetch_all(struct db *db, MYSQL_STMT *st, MYSQL_RES *meta, struct arena *a, struct db_res *res,
+    unsigned int *err)
+{
+	MYSQL_FIELD	*fields;
+	MYSQL_BIND	*b = NULL;
+	unsigned long	*lens = NULL;
+	my_bool		*nulls = NULL, *errs = NULL;
+	char		**bufs = NULL;
+	size_t		 ncols, nrows, r, c;
+	struct db_val	*v;
+	char		*p;
+	int		 f;
+	enum um_err	 rc = UM_EINTERNAL;
+
+	*err = 0;
+	if (mysql_stmt_store_result(st) != 0)
+		goto out;
+	ncols = mysql_num_fields(meta);
+	fields = mysql_fetch_fields(meta);
+	nrows = (size_t)mysql_stmt_num_rows(st);
+	b = calloc(ncols, sizeof(*b));
+	lens = calloc(ncols, sizeof(*lens));
+	nulls = calloc(ncols, sizeof(*nulls));
+	errs = calloc(ncols, sizeof(*errs));
+	bufs = calloc(ncols, sizeof(*bufs));
+	if (ncols == 0 || b == NULL || lens == NULL || nulls == NULL || errs == NULL ||
+	    bufs == NULL)
+		goto out;
+	for (c = 0; c < ncols; c++) {
+		size_t	 sz = fields[c].max_length + 1;
+
+		if (sz < DB_COL_MIN_BUF)
+			sz = DB_COL_MIN_BUF;
+		if ((bufs[c] = malloc(sz)) == NULL)
+			goto out;
+		b[c].buffer_type = is_blob_field(&fields[c]) ? MYSQL_TYPE_BLOB :
+		    MYSQL_TYPE_STRING;
+		b[c].buffer = bufs[c];
+		b[c].buffer_length = (unsigned long)sz;
+		b[c].length = &lens[c];
+		b[c].is_null = &nulls[c];
+		b[c].error = &errs[c];
+	}
+	if (mysql_stmt_bind_result(st, b) != 0)
+		goto out;
+	res->ncols = ncols;
+	res->nrows = nrows;
+	res->cells = arena_calloc(a, nrows * ncols + 1, sizeof(*res->cells));
+	for (r = 0; r < nrows; r++) {
+		f = mysql_stmt_fetch(st);
+		if (f == MYSQL_NO_DATA) {
+			res->nrows = r;
+			break;
+		}
+		if (f == 1)
+			goto out;
+		for (c = 0; c < ncols; c++) {
+			v = DB_CELL(res, r, c);
+			if (nulls[c]) {
+				v->type = DB_NULL;
+				continue;
+			}
+			p = arena_alloc(a, (size_t)lens[c] + 1);
+			if (lens[c] <= b[c].buffer_length) {
+				memcpy(p, bufs[c], lens[c]);
+			} else {
+				MYSQL_BIND	 one;
+
+				/* MYSQL_DATA_TRUNCATED: read the whole value into the arena. */
+				memset(&one, 0, sizeof(one));
+				one.buffer_type = b[c].buffer_type;
+				one.buffer = p;
+				one.buffer_length = lens[c];
+				if (mysql_stmt_fetch_column(st, &one, (unsigned int)c, 0) != 0)
+					goto out;
+			}
+			p[lens[c]] = '\0';
+			v->s = p;
+			v->len = lens[c];
+			if (is_blob_field(&fields[c]))
+				v->type = DB_BLOB;
+			else if (is_int_field(&fields[c])) {
+				v->type = DB_INT;
+				v->i = parse_ll(p);
+			} else
+				v->type = DB_TEXT;
+		}
+	}
+	rc = UM_OK;
+out:
+	if (rc != UM_OK && mysql_stmt_errno(st) != 0) {
+		*err = mysql_stmt_errno(st);
+		(void)snprintf(db->errmsg, sizeof(db->errmsg), "%s", mysql_stmt_error(st));
+	}
+	(void)mysql_stmt_free_result(st);
+	if (bufs != NULL)
+		for (c = 0; c < ncols; c++)
+			free(bufs[c]);
+	free(bufs);
+	free(errs);
+	free(nulls);
+	free(lens);
+	free(b);
+	return rc;
+}
+
+/*
+ * One attempt at running sql on the current connection.  Returns UM_OK, or an error with
+ * *err set to the MariaDB error number (0 for local faults such as a parameter mismatch).
+ */
+static enum um_err
+run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *params,
+    size_t n, struct db_res *res, unsigned int *err)
+{
+	MYSQL_STMT	*st;
+	MYSQL_RES	*meta = NULL;
+	MYSQL_BIND	 b[DB_PARAMS_MAX];
+	unsigned long	 lens[DB_PARAMS_MAX];
+	long long	 ints[DB_PARAMS_MAX];
+	size_t		 i;
+	enum um_err	 rc = UM_EINTERNAL;
+
+	*err = 0;
+	if ((st = stmt_get(db, sql, err)) == NULL)
+		goto out;
+	if (n > DB_PARAMS_MAX || mysql_stmt_param_count(st) != n) {
+		log_err("db: statement wants %lu parameters, got %zu: %.200s",
+		    mysql_stmt_param_count(st), n, sql);
+		goto out;
+	}
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < n; i++) {
+		switch (params[i].type) {
+		case DB_INT:
+			ints[i] = params[i].i;
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &ints[i];
+			break;
+		case DB_TEXT:
+		case DB_BLOB:
+			lens[i] = (unsigned long)params[i].len;
+			b[i].buffer_type = params[i].type == DB_TEXT ? MYSQL_TYPE_STRING :
+			    MYSQL_TYPE_BLOB;
+			/* The library only reads parameter buffers. */
+			b[i].buffer = (void *)(uintptr_t)(params[i].s != NULL ? params[i].s : "");
+			b[i].buffer_length = lens[i];
+			b[i].length = &lens[i];
+			break;
+		case DB_NULL:
+		default:
+			b[i].buffer_type = MYSQL_TYPE_NULL;
+			break;
+		}
+	}
+	if (n > 0 && mysql_stmt_bind_param(st, b) != 0)
+		goto stmt_fail;
+	if (mysql_stmt_execute(st) != 0)
+		goto stmt_fail;
+	meta = mysql_stmt_result_metadata(st);
+	if (res != NULL) {
+		memset(res, 0, sizeof(*res));
+		res->affected = mysql_stmt_affected_rows(st);
+		res->insert_id = mysql_stmt_insert_id(st);
+	}
+	if (meta != NULL) {
+		if (res != NULL) {
+			if (a == NULL) {
+				log_err("db: a result set needs an arena: %.200s", sql);
+				(void)mysql_stmt_free_result(st);
+				goto out;
+			}
+			if (fetch_all(db, st, meta, a, res, err) != UM_OK)
+				goto out;
+			res->affected = 0;
+		} else
+			(void)mysql_stmt_free_result(st);
+	}
+	rc = UM_OK;
+	goto out;
+stmt_fail:
+	*err = mysql_stmt_errno(st);
+	(void)snprintf(db->errmsg, sizeof(db->errmsg), "%s", mysql_stmt_error(st));
+out:
+	if (meta != NULL)
+		mysql_free_result(meta);
+	if (rc != UM_OK && st != NULL && !is_gone(*err))
+		(void)mysql_stmt_reset(st);
+	return rc;
+}
+
+/* Maps a failed attempt to the error db.h promises, logging what is not an outage. */
+static enum um_err
+map_err(struct db *db, unsigned int e, const char *what)
+{
+	if (e == ER_DUP_ENTRY || e == ER_DUP_ENTRY_WITH_KEY_NAME)
+		return UM_ECONFLICT;
+	if (is_gone(e))
+		return UM_EUNAVAIL;
+	if (e != 0)
+		log_err("db: %u %s: %.200s", e, db->errmsg, what);
+	return UM_EINTERNAL;
+}
+
+enum um_err
+db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *params,
+    size_t n, struct db_res *res)
+{
+	unsigned int	 e = 0;
+	int		 attempt;
+	enum um_err	 rc = UM_EUNAVAIL;
+
+	if (res != NULL)
+		memset(res, 0, sizeof(*res));
+	if (db->tx_broken)
+		goto out;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (connect_db(db) != UM_OK) {
+			rc = UM_EUNAVAIL;
+			goto out;
+		}
+		if ((rc = run_once(db, a, sql, params, n, res, &e)) == UM_OK)
+			goto out;
+		if (!is_gone(e)) {
+			rc = map_err(db, e, sql);
+			goto out;
+		}
+		log_warn("db: connection lost (%u), reconnecting", e);
+		disconnect(db);
+		/* Inside a transaction the work so far is gone with the connection. */
+		if (db->in_tx) {
+			rc = UM_EUNAVAIL;
+			goto out;
+		}
+	}
+	rc = UM_EUNAVAIL;
+out:
+	return rc;
+}
+
+/* Runs a statement without parameters or results (transaction control). */
+static enum um_err
+simple(struct db *db, const char *sql, unsigned int *err)
+{
+	*err = 0;
+	if (mysql_real_query(db->my, sql, (unsigned long)strlen(sql)) != 0) {
+		*err = mysql_errno(db->my);
+		(void)snprintf(db->errmsg, sizeof(db->errmsg), "%s", mysql_error(db->my));
+		return UM_EINTERNAL;
+	}
+	return UM_OK;
+}
+
+enum um_err
+db_begin(struct db *db)
+{
+	unsigned int	 e;
+	int		 attempt;
+	enum um_err	 rc = UM_EINTERNAL;
+
+	if (db->in_tx) {
+		log_err("db: nested transaction");
+		goto out;
+	}
+	/* Nothing has happened yet, so a stale connection may be replaced once. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (connect_db(db) != UM_OK) {
+			rc = UM_EUNAVAIL;
+			goto out;
+		}
+		if (simple(db, "START TRANSACTION", &e) == UM_OK) {
+			db->in_tx = 1;
+			db->tx_broken = 0;
+			rc = UM_OK;
+			goto out;
+		}
+		if (!is_gone(e)) {
+			rc = map_err(db, e, "START TRANSACTION");
+			goto out;
+		}
+		disconnect(db);
+	}
+	rc = UM_EUNAVAIL;
+out:
+	return rc;
+}
+
+enum um_err
+db_commit(struct db *db)
+{
+	unsigned int	 e;
+	enum um_err	 rc = UM_EINTERNAL;
+
+	if (!db->in_tx) {
+		log_err("db: commit outside a transaction");
+		goto out;
+	}
+	if (db->tx_broken || db->my == NULL) {
+		rc = UM_EUNAVAIL;
+		goto out;
+	}
+	if (simple(db, "COMMIT", &e) != UM_OK) {
+		if (is_gone(e)) {
+			/* Whether it committed is unknown; the caller reports 503. */
+			disconnect(db);
+			rc = UM_EUNAVAIL;
+		} else {
+			rc = map_err(db, e, "COMMIT");
+			(void)simple(db, "ROLLBACK", &e);
+		}
+		goto out;
+	}
+	rc = UM_OK;
+out:
+	db->in_tx = 0;
+	db->tx_broken = 0;
+	return rc;
+}
+
+void
+db_rollback(struct db *db)
+{
+	unsigned int	 e;
+
+	if (db == NULL || !db->in_tx)
+		return;
+	if (!db->tx_broken && db->my != NULL && simple(db, "ROLLBACK", &e) != UM_OK) {
+		if (is_gone(e))
+			disconnect(db);
+		else
+			log_err("db: rollback failed: %u %s", e, db->errmsg);
+	}
+	db->in_tx = 0;
+	db->tx_broken = 0;
+}
+
+static long
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+enum um_err
+db_ping(struct db *db)
+{
+	struct timespec	 t0;
+	unsigned int	 e;
+	enum um_err	 rc = UM_EUNAVAIL;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (db->my != NULL) {
+		if (mysql_ping(db->my) == 0) {
+			rc = UM_OK;
+			goto out;
+		}
+		e = mysql_errno(db->my);
+		log_warn("db: ping failed: %u %s", e, mysql_error(db->my));
+		disconnect(db);
+		/*
+		 * A ping that timed out means a hung server: connecting again would add the
+		 * connect timeout and break the 5 s promise of /readyz.  A quick failure (the
+		 * server restarted) deserves one fresh connection.
+		 */
+		if (elapsed_ms(&t0) >= DB_PING_FAST_MS || db->in_tx)
+			goto out;
+	}
+	rc = connect_db(db);
+	if (rc != UM_OK)
+		rc = UM_EUNAVAIL;
+out:
+	return rc;
+}
+
+enum um_err
+db_exec_script(struct db *db, const char *sql, size_t len)
+{
+	MYSQL_RES	*r;
+	unsigned int	 e = 0;
+	int		 st, on = 0, nstmt = 1;
+	enum um_err	 rc = UM_EINTERNAL;
+
+	if (db->tx_broken) {
+		rc = UM_EUNAVAIL;
+		goto out;
+	}
+	if (connect_db(db) != UM_OK) {
+		rc = UM_EUNAVAIL;
+		goto out;
+	}
+	/* Multi-statements are on for the script only; prepared statements never need them. */
+	if (mysql_set_server_option(db->my, MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0) {
+		e = mysql_errno(db->my);
+		goto fail;
+	}
+	on = 1;
+	if (mysql_real_query(db->my, sql, (unsigned long)len) != 0) {
+		e = mysql_errno(db->my);
+		goto fail;
+	}
+	/* Every result must be consumed, or the connection is out of sync. */
+	do {
+		if ((r = mysql_store_result(db->my)) != NULL)
+			mysql_free_result(r);
+		else if (mysql_field_count(db->my) != 0) {
+			e = mysql_errno(db->my);
+			goto fail;
+		}
+		if ((st = mysql_next_result(db->my)) > 0) {
+			nstmt++;
+			e = mysql_errno(db->my);
+			goto fail;
+		}
+		nstmt++;
+	} while (st == 0);
+	rc = UM_OK;
+	goto out;
+fail:
+	if (is_gone(e)) {
+		log_warn("db: connection lost during a script (%u)", e);
+		disconnect(db);
+		on = 0;
+		rc = UM_EUNAVAIL;
+	} else {
+		log_err("db: script failed at statement %d: %u %s", nstmt, e,
+		    db->my != NULL ? mysql_error(db->my) : "");
+		rc = e == ER_DUP_ENTRY ? UM_ECONFLICT : UM_EINTERNAL;
+	}
+out:
+	if (on && db->my != NULL &&
+	    mysql_set_server_option(db->my, MYSQL_OPTION_MULTI_STATEMENTS_OFF) != 0)
+		disconnect(db);
+	return rc;
+}
