@@ -19,4 +19,10 @@ struct arena;
  */
 enum um_err	form_parse(struct arena *, const char *, size_t, struct kvlist *, const char **);
 
+/*
+ * Percent-encodes s for a query-string value (RFC 3986 unreserved characters kept, the
+ * rest as %XX), so it round-trips through form_parse.  Returned in the arena.
+ */
+const char	*form_escape(struct arena *, const char *);
+
 #endif
