@@ -6,14 +6,19 @@
 
 #include "app.h"
 #include "arena.h"
+#include "csrf.h"
+#include "form.h"
 #include "db.h"
 #include "log.h"
 #include "problem.h"
+#include "ratelimit.h"
 #include "request.h"
 #include "response.h"
 #include "router.h"
 #include "routes.h"
+#include "session.h"
 #include "template.h"
+#include "validate.h"
 
 enum um_err
 app_init(struct app *app, conf_getenv_fn *get, char *err, size_t errlen)
@@ -34,6 +39,15 @@ app_init(struct app *app, conf_getenv_fn *get, char *err, size_t errlen)
 		conf_free(&app->conf);
 		return UM_EINVAL;
 	}
+	/* The password policy refuses nothing common without its list: no list, no worker. */
+	if (validate_load_common(app->conf.common_passwords) != UM_OK) {
+		(void)snprintf(err, errlen, "cannot load the common-password list %s "
+		    "(USERMGR_COMMON_PASSWORDS)", app->conf.common_passwords);
+		tmpl_set_free(app->tmpl);
+		keys_wipe(&app->keys);
+		conf_free(&app->conf);
+		return UM_EINVAL;
+	}
 	/* Connecting is lazy: a worker starts and answers 503 while MariaDB is down. */
 	app->db = db_open(&app->conf);
 	return UM_OK;
@@ -46,6 +60,7 @@ app_free(struct app *app)
 		return;
 	db_close(app->db);
 	tmpl_set_free(app->tmpl);
+	validate_unload_common();
 	keys_wipe(&app->keys);
 	conf_free(&app->conf);
 	memset(app, 0, sizeof(*app));
@@ -98,6 +113,76 @@ refuse:
 	return rc;
 }
 
+/*
+ * Loads the browser session for every route but the operations and the JSON API (which
+ * reads bearer tokens only, API.md §7).  Sends 303 to /login or 403 and answers 1 when the
+ * route's session or role demand is not met.
+ */
+static int
+check_session(struct request *req, struct response *resp)
+{
+	const struct route	*rt = req->route;
+	enum um_err		 rc;
+	const char		*next;
+
+	if (rt->flags & (ROUTE_BARE | ROUTE_JSON))
+		return 0;
+	if ((rc = session_load(req)) != UM_OK) {
+		/* Pages that need no session still render, anonymously, while MariaDB is down. */
+		if (!(rt->flags & (ROUTE_SESSION | ROUTE_ADMIN | ROUTE_FORM))) {
+			req->session = NULL;
+			return 0;
+		}
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return 1;
+	}
+	if (!(rt->flags & (ROUTE_SESSION | ROUTE_ADMIN)))
+		return 0;
+	if (req->session == NULL || req->session->mfa_pending) {
+		next = *req->query != '\0' ? arena_printf(req->arena, "%s?%s", req->path, req->query) :
+		    req->path;
+		response_redirect(resp, 303, arena_printf(req->arena, "/login?next=%s",
+		    form_escape(req->arena, next)));
+		return 1;
+	}
+	if ((rt->flags & ROUTE_ADMIN) && !req->session->is_admin) {
+		problem_send(req, resp, UM_EFORBIDDEN, 0, "This page is for administrators.", NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* CSRF (token and Origin) and the per-IP limit of the auth forms, for POSTs only. */
+static int
+check_post(struct request *req, struct response *resp)
+{
+	const struct route	*rt = req->route;
+	long long		 retry = 0;
+	enum um_err		 rc;
+
+	if (req->method != HTTP_POST)
+		return 0;
+	if ((rt->flags & ROUTE_CSRF) && (!csrf_same_origin(req, req->app->conf.base_url) ||
+	    !session_csrf_ok(req))) {
+		problem_send(req, resp, UM_EFORBIDDEN, 0, "The form has expired or did not come "
+		    "from this site. Reload the page and try again.", NULL);
+		return 1;
+	}
+	if (rt->flags & ROUTE_IPLIMIT) {
+		rc = ratelimit_hit(req->app->db, req->arena, arena_printf(req->arena, "ip:%s",
+		    req->remote_addr), req->app->conf.rate_per_ip_per_min, 60, &retry);
+		if (rc != UM_OK) {
+			problem_send(req, resp, rc, 0, rc == UM_ERATE ? "Too many attempts from "
+			    "your address. Wait a minute and try again." : NULL, NULL);
+			if (rc == UM_ERATE)
+				response_header(resp, "Retry-After", arena_printf(req->arena,
+				    "%lld", retry));
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void
 app_handle(struct request *req, struct response *resp)
 {
@@ -119,7 +204,8 @@ app_handle(struct request *req, struct response *resp)
 		break;
 	}
 	req->route = rt;
-	if (check_input(req, resp) != UM_OK)
+	/* API.md §7 order: route, method, authentication, role, content type, input. */
+	if (check_session(req, resp) || check_input(req, resp) || check_post(req, resp))
 		return;
 	rt->handler(req, resp);
 	if (resp->status == 0) {

@@ -227,6 +227,8 @@ conf_load(struct conf *c, conf_getenv_fn *get, int require_keys, char *err, size
 	if (str_opt(get, "USERMGR_TEMPLATE_DIR", UM_DATADIR "/templates", &c->template_dir,
 	    err, errlen) != 0 ||
 	    str_opt(get, "USERMGR_SQL_DIR", UM_DATADIR "/sql", &c->sql_dir, err, errlen) != 0 ||
+	    str_opt(get, "USERMGR_COMMON_PASSWORDS", UM_DATADIR "/common-passwords.txt",
+	    &c->common_passwords, err, errlen) != 0 ||
 	    str_opt(get, "USERMGR_DB_SOCKET", "/run/mysqld/mysqld.sock", &c->db_socket, err,
 	    errlen) != 0 ||
 	    str_opt(get, "USERMGR_DB_HOST", NULL, &c->db_host, err, errlen) != 0 ||
@@ -360,6 +362,7 @@ conf_free(struct conf *c)
 	free(c->base_url);
 	free(c->template_dir);
 	free(c->sql_dir);
+	free(c->common_passwords);
 	free(c->db_socket);
 	free(c->db_host);
 	free(c->db_name);

@@ -21,6 +21,8 @@ struct conf {
 	int		 https;			/* base_url starts with https:// */
 	char		*template_dir;		/* USERMGR_TEMPLATE_DIR, default UM_DATADIR/templates */
 	char		*sql_dir;		/* USERMGR_SQL_DIR, default UM_DATADIR/sql */
+	char		*common_passwords;	/* USERMGR_COMMON_PASSWORDS, default
+						 * UM_DATADIR/common-passwords.txt */
 	/* database (internal to the deployment; deploy/local/run sets them) */
 	char		*db_socket;		/* USERMGR_DB_SOCKET */
 	char		*db_host;		/* USERMGR_DB_HOST: TCP instead of the socket */

@@ -1,0 +1,177 @@
+/* page-register: GET/POST /register — sign-up with the verification mail queued in the same transaction. */
+#include "config.h"
+
+#include <jansson.h>
+
+#include "app.h"
+#include "audit.h"
+#include "db.h"
+#include "handlers.h"
+#include "link.h"
+#include "log.h"
+#include "notify.h"
+#include "page.h"
+#include "password.h"
+#include "problem.h"
+#include "request.h"
+#include "response.h"
+#include "user.h"
+#include "validate.h"
+
+enum { F_USERNAME, F_EMAIL, F_PASSWORD, F_CONFIRM, F__MAX };
+
+static const struct field_spec spec[F__MAX] = {
+	[F_USERNAME] = { "username", validate_username, 0, VF_REQUIRED },
+	[F_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
+	[F_PASSWORD] = { "password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
+	[F_CONFIRM] = { "password_confirm", NULL, 1024, VF_REQUIRED | VF_SECRET },
+};
+
+static const struct page_field view[F__MAX] = {
+	[F_USERNAME] = { "username", "Username", "text", "username",
+	    "3–32 characters: letters, digits, dot, underscore or hyphen.", 32, 1, 0 },
+	[F_EMAIL] = { "email", "E-mail address", "email", "email",
+	    "We send a link to confirm it.", 254, 1, 0 },
+	[F_PASSWORD] = { "password", "Password", "password", "new-password",
+	    "A long passphrase is best; common passwords are refused.", 128, 1, 0 },
+	[F_CONFIRM] = { "password_confirm", "Repeat the password", "password", "new-password",
+	    NULL, 128, 1, 0 },
+};
+
+static void
+show_form(struct request *req, struct response *resp, int status, struct field_result *r)
+{
+	json_t	*errors = r != NULL ? validate_errors(req->arena, spec, F__MAX, r) : NULL;
+
+	page_render(req, resp, status, "register", json_pack("{s:s, s:o, s:o, s:{s:b}}",
+	    "title", "Create your account", "fields", page_fields(view, F__MAX, r),
+	    "errors", errors != NULL ? json_incref(errors) : json_array(), "nav", "register", 1));
+}
+
+/* The "check your inbox" page: the same whether the address was free or (with enumeration
+ * prevention) taken, so the page tells nothing about other people's accounts. */
+static void
+show_done(struct request *req, struct response *resp, const char *email)
+{
+	page_render(req, resp, 200, "register-done", json_pack("{s:s, s:s}",
+	    "title", "Check your inbox", "email", email));
+}
+
+/*
+ * Creates the account and queues its verification mail in one transaction.  Returns
+ * UM_ECONFLICT when a concurrent sign-up took the name or address first.
+ */
+static enum um_err
+create(struct request *req, const char *username, const char *email, const char *hash)
+{
+	struct db	*db = req->app->db;
+	long long	 id;
+	char		*tok;
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = user_create(db, req->arena, username, email, hash, &id)) != UM_OK)
+		goto out;
+	if ((tok = link_token(req, LINK_VERIFY_EMAIL, id, email, email)) == NULL) {
+		rc = UM_EINTERNAL;
+		goto out;
+	}
+	if ((rc = notify_queue(req, "verify", email, username, json_pack("{s:s, s:s, s:i}",
+	    "username", username, "url", link_url(req, LINK_VERIFY_EMAIL, tok), "hours", 24))) !=
+	    UM_OK)
+		goto out;
+	if ((rc = audit_log(db, req->arena, AUDIT_REGISTERED, id, id, req->remote_addr,
+	    NULL)) != UM_OK)
+		goto out;
+	rc = db_commit(db);
+out:
+	if (rc != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+/* The owner of a taken address hears about the attempt; nothing in the mail changes the
+ * account (API.md §7, USERMGR_PREVENT_ENUMERATION=1). */
+static enum um_err
+notify_taken(struct request *req, const char *email)
+{
+	struct user	 u;
+	enum um_err	 rc;
+
+	if ((rc = user_by_email(req->app->db, req->arena, email, &u)) != UM_OK)
+		return rc == UM_ENOTFOUND ? UM_OK : rc;
+	return notify_queue(req, "email-taken", u.email, u.display_name != NULL ?
+	    u.display_name : u.username, json_pack("{s:s}", "username", u.username));
+}
+
+/* GET /register — 200.  POST — 200 (check your mail), 400 invalid input, 409 taken,
+ * 403 CSRF, 429 per-IP limit, 503 database down. */
+void
+page_register(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
+	struct field_result	 r[F__MAX];
+	char			 hash[PASSWORD_HASH_MAX];
+	int			 utaken = 0, etaken = 0, invalid;
+	enum um_err		 rc;
+
+	if (req->method != HTTP_POST) {
+		show_form(req, resp, 200, NULL);
+		return;
+	}
+	invalid = validate_form(req->arena, &vctx, spec, F__MAX, &req->form, r) != UM_OK;
+	invalid |= validate_same(r, F_CONFIRM, F_PASSWORD, "does not match the password") !=
+	    UM_OK;
+	if (r[F_USERNAME].val != NULL)
+		invalid |= validate_password_username(r, F_PASSWORD, r[F_USERNAME].val) != UM_OK;
+	if (invalid) {
+		show_form(req, resp, 400, r);
+		return;
+	}
+	if ((rc = user_taken(req->app->db, req->arena, r[F_USERNAME].val, r[F_EMAIL].val,
+	    &utaken, &etaken)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	/* Usernames are public, so a taken one is always said; a taken address only when
+	 * enumeration prevention is off. */
+	if (utaken || (etaken && !req->app->conf.prevent_enumeration)) {
+		if (utaken)
+			r[F_USERNAME].error = "is already taken";
+		if (etaken && !req->app->conf.prevent_enumeration)
+			r[F_EMAIL].error = "is already registered — log in or reset your password";
+		show_form(req, resp, 409, r);
+		return;
+	}
+	if (etaken) {
+		if ((rc = notify_taken(req, r[F_EMAIL].val)) != UM_OK) {
+			problem_send(req, resp, rc, 0, NULL, NULL);
+			return;
+		}
+		show_done(req, resp, r[F_EMAIL].val);
+		return;
+	}
+	if ((rc = password_hash(&req->app->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
+	    UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	rc = create(req, r[F_USERNAME].val, r[F_EMAIL].val, hash);
+	if (rc == UM_ECONFLICT) {
+		/* Someone took it between the check and the insert: say which, as above. */
+		if (user_taken(req->app->db, req->arena, r[F_USERNAME].val, r[F_EMAIL].val,
+		    &utaken, &etaken) == UM_OK && utaken)
+			r[F_USERNAME].error = "is already taken";
+		else
+			r[F_EMAIL].error = "is already registered — log in or reset your password";
+		show_form(req, resp, 409, r);
+		return;
+	}
+	if (rc != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	log_info("registered %s", r[F_USERNAME].val);
+	show_done(req, resp, r[F_EMAIL].val);
+}
