@@ -61,11 +61,15 @@ CREATE TABLE IF NOT EXISTS user_roles (
 	CONSTRAINT user_roles_role FOREIGN KEY (role_id) REFERENCES roles (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
 
+-- Browser sessions and API refresh-token families share one id space, so the session list of
+-- API.md §7 ("each refresh-token family is one session") has one unambiguous id per entry.
+CREATE SEQUENCE IF NOT EXISTS session_ids START WITH 1 INCREMENT BY 1;
+
 -- Browser sessions of logged-in users.  Anonymous visitors get no row: the pre-session CSRF
 -- cookie is signed, not stored, so unauthenticated traffic cannot grow this table.
 CREATE TABLE IF NOT EXISTS sessions (
 	id_hash		BINARY(32) NOT NULL,		-- SHA-256 of the cookie's 32 random bytes
-	id		BIGINT NOT NULL AUTO_INCREMENT,	-- public handle for lists and revocation
+	id		BIGINT NOT NULL DEFAULT NEXT VALUE FOR session_ids,	-- public handle
 	user_id		BIGINT NOT NULL,
 	csrf_seed	BINARY(32) NOT NULL,
 	remember	TINYINT(1) NOT NULL DEFAULT 0,
@@ -84,7 +88,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 
 -- One API login = one family; its id is the access token's `sid` claim and the API session id.
 CREATE TABLE IF NOT EXISTS refresh_families (
-	id		BIGINT NOT NULL AUTO_INCREMENT,
+	id		BIGINT NOT NULL DEFAULT NEXT VALUE FOR session_ids,
 	user_id		BIGINT NOT NULL,
 	created_at	DATETIME(6) NOT NULL DEFAULT UTC_TIMESTAMP(6),
 	last_used_at	DATETIME(6) NOT NULL DEFAULT UTC_TIMESTAMP(6),

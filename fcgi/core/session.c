@@ -37,8 +37,8 @@ static const char sql_load[] =
     "SELECT s.id, s.csrf_seed, s.remember, s.mfa_pending, u.id, u.username, u.email,"
     " u.display_name,"
     " TIMESTAMPDIFF(SECOND, s.last_seen_at, UTC_TIMESTAMP(6)),"
-    " EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
-    "  WHERE ur.user_id = u.id AND r.name = 'admin')"
+    " (SELECT GROUP_CONCAT(r.name ORDER BY r.name SEPARATOR ',') FROM user_roles ur"
+    "  JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id)"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.id_hash = ? AND s.expires_at > UTC_TIMESTAMP(6) AND u.status = 'active'";
 
@@ -47,6 +47,18 @@ static const char sql_touch[] =
     "UPDATE sessions SET last_seen_at = UTC_TIMESTAMP(6),"
     " expires_at = LEAST(created_at + INTERVAL ? SECOND, UTC_TIMESTAMP(6) + INTERVAL ? SECOND)"
     " WHERE id_hash = ?";
+
+int
+role_listed(const char *list, const char *role)
+{
+	size_t		 n = strlen(role);
+	const char	*p;
+
+	for (p = list; p != NULL && *p != '\0'; p = strchr(p, ','), p = p != NULL ? p + 1 : NULL)
+		if (strncmp(p, role, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
 
 enum um_err
 session_load(struct request *req)
@@ -79,7 +91,8 @@ session_load(struct request *req)
 	s->username = DB_CELL(&res, 0, 5)->s;
 	s->email = DB_CELL(&res, 0, 6)->s;
 	s->display_name = DB_CELL(&res, 0, 7)->type == DB_NULL ? NULL : DB_CELL(&res, 0, 7)->s;
-	s->is_admin = DB_CELL(&res, 0, 9)->i != 0;
+	s->roles = DB_CELL(&res, 0, 9)->type == DB_NULL ? "" : DB_CELL(&res, 0, 9)->s;
+	s->is_admin = role_listed(s->roles, "admin");
 	req->session = s;
 
 	if (DB_CELL(&res, 0, 8)->i >= SESSION_TOUCH_EVERY) {
@@ -185,12 +198,19 @@ static const char sql_end_all[] = "DELETE FROM sessions WHERE user_id = ?";
 static const char sql_end_others[] =
     "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?";
 
+static const char sql_revoke_families[] =
+    "UPDATE refresh_families SET revoked_at = UTC_TIMESTAMP(6), revoke_reason = 'sessions_ended'"
+    " WHERE user_id = ? AND revoked_at IS NULL";
+
 enum um_err
 session_end_all(struct db *db, struct arena *a, long long user_id, const unsigned char *keep)
 {
 	struct db_val	 p[2];
+	enum um_err	 rc;
 
 	p[0] = DBV_INT(user_id);
+	if ((rc = db_exec(db, a, sql_revoke_families, p, 1, NULL)) != UM_OK)
+		return rc;
 	if (keep == NULL)
 		return db_exec(db, a, sql_end_all, p, 1, NULL);
 	p[1] = DBV_BLOB(keep, 32);

@@ -24,8 +24,12 @@ struct session {
 	const char	*username;
 	const char	*email;
 	const char	*display_name;	/* NULL when unset */
+	const char	*roles;		/* comma-separated role names, sorted (X-User-Roles) */
 	int		 is_admin;
 };
+
+/* 1 when role is one of the comma-separated names in list. */
+int		 role_listed(const char *, const char *);
 
 /* Cookie names: __Host- prefixed when the base URL is https (API.md §3). */
 const char	*session_cookie_name(const struct request *);
@@ -45,7 +49,11 @@ enum um_err	 session_load(struct request *);
 enum um_err	 session_start(struct request *, struct response *, long long, int, int);
 /* Ends the current session: deletes its row and expires the cookie. */
 enum um_err	 session_end(struct request *, struct response *);
-/* Deletes every session of user_id except the one whose hash is keep (NULL: all). */
+/*
+ * Ends every session of user_id — browser sessions except the one whose hash is keep (NULL:
+ * all), and every API refresh-token family (API.md §7: "Sessions cover browser sessions and
+ * API logins") — for password changes, resets, disabling.
+ */
 enum um_err	 session_end_all(struct db *, struct arena *, long long, const unsigned char *);
 
 /*

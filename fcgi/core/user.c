@@ -27,6 +27,10 @@ static const char sql_by_login[] =
     "SELECT " USER_COLUMNS " FROM users WHERE username = ? OR email = ? ORDER BY id LIMIT 1";
 static const char sql_by_email[] = "SELECT " USER_COLUMNS " FROM users WHERE email = ?";
 
+static const char sql_for_token[] =
+    "SELECT " USER_COLUMNS ", EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = ?"
+    "  AND f.user_id = users.id AND f.revoked_at IS NULL) FROM users WHERE id = ?";
+
 static const char *
 text_or_null(const struct db_val *v)
 {
@@ -66,6 +70,22 @@ user_by_id(struct db *db, struct arena *a, long long id, struct user *u)
 	if ((rc = db_exec(db, a, sql_by_id, p, 1, &res)) != UM_OK)
 		return rc;
 	return fill(&res, u);
+}
+
+enum um_err
+user_for_token(struct db *db, struct arena *a, long long id, long long sid, struct user *u,
+    int *family_live)
+{
+	struct db_val	 p[2] = { DBV_INT(sid), DBV_INT(id) };
+	struct db_res	 res;
+	enum um_err	 rc;
+
+	if ((rc = db_exec(db, a, sql_for_token, p, 2, &res)) != UM_OK)
+		return rc;
+	if ((rc = fill(&res, u)) != UM_OK)
+		return rc;
+	*family_live = DB_CELL(&res, 0, 14)->i != 0;
+	return UM_OK;
 }
 
 enum um_err
@@ -160,6 +180,31 @@ user_set_password(struct db *db, struct arena *a, long long id, const char *hash
 	struct db_val	 p[2] = { DBV_TEXT(hash), DBV_INT(id) };
 
 	return db_exec(db, a, sql_set_password, p, 2, NULL);
+}
+
+static const char sql_rehash[] = "UPDATE users SET password_hash = ? WHERE id = ?";
+
+enum um_err
+user_rehash(struct db *db, struct arena *a, long long id, const char *hash)
+{
+	struct db_val	 p[2] = { DBV_TEXT(hash), DBV_INT(id) };
+
+	return db_exec(db, a, sql_rehash, p, 2, NULL);
+}
+
+static const char sql_profile[] =
+    "UPDATE users SET display_name = ?, bio = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+
+enum um_err
+user_update_profile(struct db *db, struct arena *a, long long id, const char *display_name,
+    const char *bio)
+{
+	struct db_val	 p[3];
+
+	p[0] = display_name != NULL && *display_name != '\0' ? DBV_TEXT(display_name) : DBV_NULL;
+	p[1] = bio != NULL && *bio != '\0' ? DBV_TEXT(bio) : DBV_NULL;
+	p[2] = DBV_INT(id);
+	return db_exec(db, a, sql_profile, p, 3, NULL);
 }
 
 /*

@@ -32,6 +32,14 @@ enum um_err	user_by_id(struct db *, struct arena *, long long, struct user *);
 enum um_err	user_by_login(struct db *, struct arena *, const char *, struct user *);
 enum um_err	user_by_email(struct db *, struct arena *, const char *, struct user *);
 
+/*
+ * The user an access token names, and whether the token's refresh family `sid` is still
+ * live (exists, belongs to the user, not revoked) — one query, so revocation is checked on
+ * every request at the cost of one primary-key lookup (issue 5, item 2).
+ */
+enum um_err	user_for_token(struct db *, struct arena *, long long, long long, struct user *,
+		    int *);
+
 /* Which of username and email are taken already (case-insensitively). */
 enum um_err	user_taken(struct db *, struct arena *, const char *, const char *, int *, int *);
 
@@ -54,6 +62,11 @@ enum um_err	user_set_password(struct db *, struct arena *, long long, const char
  */
 enum um_err	user_login_failed(struct db *, struct arena *, long long, unsigned, unsigned,
 		    int *);
+/* Replaces the hash of the same password (a cost change or a legacy hash): nothing else moves. */
+enum um_err	user_rehash(struct db *, struct arena *, long long, const char *);
+/* Sets display_name and bio (NULL clears). */
+enum um_err	user_update_profile(struct db *, struct arena *, long long, const char *,
+		    const char *);
 /* A successful login: clears the failure count, stamps last_login_at. */
 enum um_err	user_login_succeeded(struct db *, struct arena *, long long);
 /* Role names of the user, sorted, as a JSON array (caller owns it). */

@@ -8,12 +8,10 @@
 #include "app.h"
 #include "arena.h"
 #include "audit.h"
-#include "db.h"
 #include "handlers.h"
 #include "kv.h"
-#include "log.h"
 #include "page.h"
-#include "password.h"
+#include "login.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
@@ -90,28 +88,6 @@ locked_out(struct request *req, struct response *resp, struct login_view *v,
 	    seconds > 0 ? seconds : 1));
 }
 
-/*
- * The password matched: re-hash if the stored one is legacy or of another cost, count the
- * login, start a new session.
- */
-static enum um_err
-succeed(struct request *req, struct response *resp, const struct user *u,
-    struct field_result *pw, int rehash, int remember)
-{
-	struct db	*db = req->app->db;
-	char		 hash[PASSWORD_HASH_MAX];
-	enum um_err	 rc;
-
-	if (rehash && password_hash(&req->app->conf, pw->val, pw->len, hash) == UM_OK &&
-	    (rc = user_rehash(db, req->arena, u->id, hash)) != UM_OK)
-		return rc;
-	if ((rc = user_login_succeeded(db, req->arena, u->id)) != UM_OK ||
-	    (rc = session_start(req, resp, u->id, remember, 0)) != UM_OK)
-		return rc;
-	return audit_log(db, req->arena, AUDIT_LOGIN_SUCCEEDED, u->id, u->id, req->remote_addr,
-	    json_pack("{s:s}", "via", "browser"));
-}
-
 /* GET /login — 200.  POST — 303 to next or /profile; 400 wrong credentials; 403
  * unverified or disabled; 429 locked out or per-IP limit; 403 CSRF; 503. */
 void
@@ -121,8 +97,7 @@ page_login(struct request *req, struct response *resp)
 	struct field_result	 r[F__MAX];
 	struct login_view	 v = { 200, NULL, NULL, NULL, 0 };
 	struct user		 u;
-	const struct conf	*c = &req->app->conf;
-	int			 rehash = 0, locked = 0;
+	long long		 retry;
 	enum um_err		 rc;
 
 	if (req->method != HTTP_POST) {
@@ -138,60 +113,37 @@ page_login(struct request *req, struct response *resp)
 		show_form(req, resp, &v, r);
 		return;
 	}
-	rc = user_by_login(req->app->db, req->arena, r[F_LOGIN].val, &u);
-	if (rc == UM_ENOTFOUND) {
-		/* Same work as a real check, so the time does not tell the account is absent. */
-		password_dummy_verify(c, r[F_PASSWORD].val, r[F_PASSWORD].len);
-		(void)audit_log(req->app->db, req->arena, AUDIT_LOGIN_FAILED, 0, 0,
-		    req->remote_addr, json_pack("{s:s}", "reason", "unknown_account"));
+	rc = login_password(req, r[F_LOGIN].val, r[F_PASSWORD].val, r[F_PASSWORD].len, &u,
+	    &retry);
+	switch (rc) {
+	case UM_OK:
+		break;
+	case UM_ERATE:
+		locked_out(req, resp, &v, r, retry);
+		return;
+	case UM_ECREDS:
 		v.status = 400;
 		v.error = "The username, e-mail address or password is not correct.";
 		show_form(req, resp, &v, r);
 		return;
-	}
-	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
-	/* A locked account is refused even with the right password (API.md §7). */
-	if (u.locked_for > 0) {
-		locked_out(req, resp, &v, r, u.locked_for);
-		return;
-	}
-	if (password_verify(c, u.password_hash, r[F_PASSWORD].val, r[F_PASSWORD].len,
-	    &rehash) != UM_OK) {
-		if ((rc = user_login_failed(req->app->db, req->arena, u.id, c->login_max_failures,
-		    c->login_lockout_seconds, &locked)) != UM_OK) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
-		(void)audit_log(req->app->db, req->arena, locked ? AUDIT_LOCKED_OUT :
-		    AUDIT_LOGIN_FAILED, u.id, u.id, req->remote_addr, NULL);
-		if (locked) {
-			locked_out(req, resp, &v, r, c->login_lockout_seconds);
-			return;
-		}
-		v.status = 400;
-		v.error = "The username, e-mail address or password is not correct.";
-		show_form(req, resp, &v, r);
-		return;
-	}
-	/* Only now, with the password right, may the answer say more about the account. */
-	if (strcmp(u.status, "active") != 0) {
+	case UM_EDISABLED:
 		v.status = 403;
 		v.notice = "disabled";
 		v.error = "This account is disabled.";
 		show_form(req, resp, &v, r);
 		return;
-	}
-	if (!u.email_verified) {
+	case UM_EUNVERIFIED:
 		v.status = 403;
 		v.notice = "unverified";
 		v.error = "Your e-mail address is not verified yet.";
 		show_form(req, resp, &v, r);
 		return;
+	default:
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
 	}
-	if ((rc = succeed(req, resp, &u, &r[F_PASSWORD], rehash, v.remember)) != UM_OK) {
+	if ((rc = session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
+	    (rc = login_succeeded(req, &u, "browser")) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}

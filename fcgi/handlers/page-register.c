@@ -3,13 +3,10 @@
 
 #include <jansson.h>
 
+#include "account.h"
 #include "app.h"
-#include "audit.h"
-#include "db.h"
 #include "handlers.h"
-#include "link.h"
 #include "log.h"
-#include "notify.h"
 #include "page.h"
 #include "password.h"
 #include "problem.h"
@@ -57,54 +54,6 @@ show_done(struct request *req, struct response *resp, const char *email)
 	    "title", "Check your inbox", "email", email));
 }
 
-/*
- * Creates the account and queues its verification mail in one transaction.  Returns
- * UM_ECONFLICT when a concurrent sign-up took the name or address first.
- */
-static enum um_err
-create(struct request *req, const char *username, const char *email, const char *hash)
-{
-	struct db	*db = req->app->db;
-	long long	 id;
-	char		*tok;
-	enum um_err	 rc;
-
-	if ((rc = db_begin(db)) != UM_OK)
-		return rc;
-	if ((rc = user_create(db, req->arena, username, email, hash, &id)) != UM_OK)
-		goto out;
-	if ((tok = link_token(req, LINK_VERIFY_EMAIL, id, email, email)) == NULL) {
-		rc = UM_EINTERNAL;
-		goto out;
-	}
-	if ((rc = notify_queue(req, "verify", email, username, json_pack("{s:s, s:s, s:i}",
-	    "username", username, "url", link_url(req, LINK_VERIFY_EMAIL, tok), "hours", 24))) !=
-	    UM_OK)
-		goto out;
-	if ((rc = audit_log(db, req->arena, AUDIT_REGISTERED, id, id, req->remote_addr,
-	    NULL)) != UM_OK)
-		goto out;
-	rc = db_commit(db);
-out:
-	if (rc != UM_OK)
-		db_rollback(db);
-	return rc;
-}
-
-/* The owner of a taken address hears about the attempt; nothing in the mail changes the
- * account (API.md §7, USERMGR_PREVENT_ENUMERATION=1). */
-static enum um_err
-notify_taken(struct request *req, const char *email)
-{
-	struct user	 u;
-	enum um_err	 rc;
-
-	if ((rc = user_by_email(req->app->db, req->arena, email, &u)) != UM_OK)
-		return rc == UM_ENOTFOUND ? UM_OK : rc;
-	return notify_queue(req, "email-taken", u.email, u.display_name != NULL ?
-	    u.display_name : u.username, json_pack("{s:s}", "username", u.username));
-}
-
 /* GET /register — 200.  POST — 200 (check your mail), 400 invalid input, 409 taken,
  * 403 CSRF, 429 per-IP limit, 503 database down. */
 void
@@ -113,6 +62,7 @@ page_register(struct request *req, struct response *resp)
 	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
 	struct field_result	 r[F__MAX];
 	char			 hash[PASSWORD_HASH_MAX];
+	long long		 id;
 	int			 utaken = 0, etaken = 0, invalid;
 	enum um_err		 rc;
 
@@ -145,7 +95,7 @@ page_register(struct request *req, struct response *resp)
 		return;
 	}
 	if (etaken) {
-		if ((rc = notify_taken(req, r[F_EMAIL].val)) != UM_OK) {
+		if ((rc = account_notify_taken(req, r[F_EMAIL].val)) != UM_OK) {
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
 		}
@@ -157,7 +107,7 @@ page_register(struct request *req, struct response *resp)
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
-	rc = create(req, r[F_USERNAME].val, r[F_EMAIL].val, hash);
+	rc = account_create(req, r[F_USERNAME].val, r[F_EMAIL].val, hash, &id);
 	if (rc == UM_ECONFLICT) {
 		/* Someone took it between the check and the insert: say which, as above. */
 		if (user_taken(req->app->db, req->arena, r[F_USERNAME].val, r[F_EMAIL].val,

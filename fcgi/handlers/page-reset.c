@@ -1,17 +1,13 @@
 /* page-reset: GET/POST /forgot-password and GET/POST /reset-password — a link that works once. */
 #include "config.h"
 
-#include <string.h>
-
 #include <jansson.h>
 
+#include "account.h"
 #include "app.h"
 #include "audit.h"
-#include "db.h"
 #include "handlers.h"
 #include "kv.h"
-#include "link.h"
-#include "notify.h"
 #include "page.h"
 #include "password.h"
 #include "problem.h"
@@ -22,35 +18,6 @@
 #include "validate.h"
 
 #define FORGOT_TITLE	"Reset your password"
-
-/* Mails a reset link bound to the current password hash, if an active account has it. */
-static enum um_err
-send_reset(struct request *req, const char *email)
-{
-	struct db	*db = req->app->db;
-	struct user	 u;
-	char		*tok;
-	enum um_err	 rc;
-
-	if ((rc = user_by_email(db, req->arena, email, &u)) != UM_OK)
-		return rc == UM_ENOTFOUND ? UM_OK : rc;
-	if (strcmp(u.status, "active") != 0)
-		return UM_OK;
-	/* A locked-out account may still reset (API.md §5): no lock check here. */
-	if ((tok = link_token(req, LINK_RESET_PASSWORD, u.id, u.email,
-	    user_password_fingerprint(req->arena, &u))) == NULL)
-		return UM_EINTERNAL;
-	if ((rc = db_begin(db)) != UM_OK)
-		return rc;
-	if ((rc = notify_queue(req, "reset", u.email, u.display_name != NULL ? u.display_name :
-	    u.username, json_pack("{s:s, s:s, s:i}", "username", u.username, "url",
-	    link_url(req, LINK_RESET_PASSWORD, tok), "minutes", 60))) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_RESET_REQUESTED, u.id, u.id, req->remote_addr,
-	    NULL)) != UM_OK ||
-	    (rc = db_commit(db)) != UM_OK)
-		db_rollback(db);
-	return rc;
-}
 
 /* GET /forgot-password — 200.  POST — 200 always for a well-formed address; 400
  * malformed; 403 CSRF; 429 per-IP limit; 503. */
@@ -66,7 +33,7 @@ page_forgot_password(struct request *req, struct response *resp)
 	}
 	if ((email = page_email_field(req, resp, "forgot", FORGOT_TITLE)) == NULL)
 		return;
-	if ((rc = send_reset(req, email)) != UM_OK) {
+	if ((rc = account_send_reset(req, email)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -108,48 +75,6 @@ show(struct request *req, struct response *resp, const struct reset_view *v,
 	    "done", v->done, "code", v->token_rc != UM_OK ? um_errcode(v->token_rc) : NULL));
 }
 
-/*
- * Checks the token and that it still matches the password it was made for, so a used
- * link (the password changed) is dead.  Fills *u on success.
- */
-static enum um_err
-check_token(struct request *req, const char *token, struct user *u)
-{
-	const char	*email, *bind;
-	long long	 id;
-	enum um_err	 rc;
-
-	if ((rc = link_verify(req, LINK_RESET_PASSWORD, token, &id, &email, &bind)) != UM_OK)
-		return rc;
-	if ((rc = user_by_id(req->app->db, req->arena, id, u)) != UM_OK)
-		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
-	if (strcmp(user_password_fingerprint(req->arena, u), bind) != 0 ||
-	    strcmp(u->email, email) != 0 || strcmp(u->status, "active") != 0)
-		return UM_ETOKEN;
-	return UM_OK;
-}
-
-/* Sets the password, ends every session and token, mails a notice: one transaction. */
-static enum um_err
-apply(struct request *req, const struct user *u, const char *hash)
-{
-	struct db	*db = req->app->db;
-	enum um_err	 rc;
-
-	if ((rc = db_begin(db)) != UM_OK)
-		return rc;
-	if ((rc = user_set_password(db, req->arena, u->id, hash)) != UM_OK ||
-	    (rc = session_end_all(db, req->arena, u->id, NULL)) != UM_OK ||
-	    (rc = notify_queue(req, "password-changed", u->email, u->display_name != NULL ?
-	    u->display_name : u->username, json_pack("{s:s}", "username", u->username))) !=
-	    UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_PASSWORD_RESET, u->id, u->id,
-	    req->remote_addr, NULL)) != UM_OK ||
-	    (rc = db_commit(db)) != UM_OK)
-		db_rollback(db);
-	return rc;
-}
-
 /* GET /reset-password?token= — 200 form; 400 invalid or expired link.  POST — 200 done;
  * 400 invalid input or link; 403 CSRF; 503.  The GET consumes nothing: mail scanners
  * fetch links (API.md §5). */
@@ -165,7 +90,7 @@ page_reset_password(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	v.token = kv_get(req->method == HTTP_POST ? &req->form : &req->query_params, "token");
-	if ((rc = check_token(req, v.token, &u)) != UM_OK) {
+	if ((rc = account_check_reset(req, v.token, &u)) != UM_OK) {
 		if (rc != UM_ETOKEN && rc != UM_EEXPIRED) {
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
@@ -190,7 +115,8 @@ page_reset_password(struct request *req, struct response *resp)
 		return;
 	}
 	if ((rc = password_hash(&req->app->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
-	    UM_OK || (rc = apply(req, &u, hash)) != UM_OK) {
+	    UM_OK || (rc = account_set_password(req, &u, hash, NULL, AUDIT_PASSWORD_RESET)) !=
+	    UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}

@@ -1,22 +1,16 @@
 /* page-verify: GET /verify-email (and /verify_email) and GET/POST /verify-email/resend. */
 #include "config.h"
 
-#include <string.h>
-
 #include <jansson.h>
 
+#include "account.h"
 #include "app.h"
-#include "audit.h"
-#include "db.h"
 #include "handlers.h"
 #include "kv.h"
-#include "link.h"
-#include "notify.h"
 #include "page.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
-#include "user.h"
 #include "validate.h"
 
 static void
@@ -36,29 +30,15 @@ show_result(struct request *req, struct response *resp, enum um_err rc)
 void
 page_verify_email(struct request *req, struct response *resp)
 {
-	const char	*email, *bind;
 	long long	 id;
-	int		 ok = 0;
 	enum um_err	 rc;
 
-	rc = link_verify(req, LINK_VERIFY_EMAIL, kv_get(&req->query_params, "token"), &id,
-	    &email, &bind);
-	if (rc != UM_OK) {
-		show_result(req, resp, rc);
-		return;
-	}
-	/* Bound to the address: after a change of address the old link finds no row. */
-	if ((rc = user_verify_email(req->app->db, req->arena, id, bind, &ok)) != UM_OK) {
+	rc = account_verify_email(req, kv_get(&req->query_params, "token"), &id);
+	if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
-	if (!ok) {
-		show_result(req, resp, UM_ETOKEN);
-		return;
-	}
-	(void)audit_log(req->app->db, req->arena, AUDIT_VERIFIED, id, id, req->remote_addr,
-	    NULL);
-	show_result(req, resp, UM_OK);
+	show_result(req, resp, rc);
 }
 
 enum { F_EMAIL, F__MAX };
@@ -101,33 +81,6 @@ page_email_field(struct request *req, struct response *resp, const char *tmpl,
 	return r[F_EMAIL].val;
 }
 
-/* Queues a fresh verification mail for an unverified, active account at that address. */
-static enum um_err
-resend(struct request *req, const char *email)
-{
-	struct db	*db = req->app->db;
-	struct user	 u;
-	char		*tok;
-	enum um_err	 rc;
-
-	if ((rc = user_by_email(db, req->arena, email, &u)) != UM_OK)
-		return rc == UM_ENOTFOUND ? UM_OK : rc;
-	if (u.email_verified || strcmp(u.status, "active") != 0)
-		return UM_OK;
-	if ((tok = link_token(req, LINK_VERIFY_EMAIL, u.id, u.email, u.email)) == NULL)
-		return UM_EINTERNAL;
-	if ((rc = db_begin(db)) != UM_OK)
-		return rc;
-	if ((rc = notify_queue(req, "verify", u.email, u.display_name != NULL ? u.display_name :
-	    u.username, json_pack("{s:s, s:s, s:i}", "username", u.username, "url",
-	    link_url(req, LINK_VERIFY_EMAIL, tok), "hours", 24))) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_VERIFICATION_RESENT, u.id, u.id,
-	    req->remote_addr, NULL)) != UM_OK ||
-	    (rc = db_commit(db)) != UM_OK)
-		db_rollback(db);
-	return rc;
-}
-
 #define RESEND_TITLE	"Resend verification e-mail"
 
 /* GET /verify-email/resend — 200.  POST — 200 always for a well-formed address (sent or
@@ -144,7 +97,7 @@ page_verify_resend(struct request *req, struct response *resp)
 	}
 	if ((email = page_email_field(req, resp, "resend", RESEND_TITLE)) == NULL)
 		return;
-	if ((rc = resend(req, email)) != UM_OK) {
+	if ((rc = account_resend_verification(req, email)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}

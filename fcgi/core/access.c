@@ -1,0 +1,108 @@
+/* access: JWT access tokens whose every use re-checks the user and the family in one query. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "access.h"
+#include "app.h"
+#include "arena.h"
+#include "b64.h"
+#include "jwt.h"
+#include "keys.h"
+#include "request.h"
+
+#define ACCESS_AUD	"usermgr"
+
+char *
+access_issue(struct request *req, const struct user *u, const json_t *roles, long long sid,
+    long long *ttl)
+{
+	const struct keyset	*ks = &req->app->keys.set[0];
+	struct jwt_key		 k = { ks->kid, ks->k[KEY_JWT], KEY_LEN };
+	unsigned char		 jti[16];
+	char			 sub[24], sids[24], jtis[B64URL_LEN(16) + 1];
+	long long		 now = (long long)time(NULL);
+	json_t			*claims;
+	char			*tok;
+
+	if (RAND_bytes(jti, sizeof(jti)) != 1)
+		return NULL;
+	(void)b64url_encode(jtis, jti, sizeof(jti));
+	(void)snprintf(sub, sizeof(sub), "%lld", u->id);
+	(void)snprintf(sids, sizeof(sids), "%lld", sid);
+	*ttl = req->app->conf.access_token_seconds;
+	claims = json_pack("{s:s, s:s, s:s, s:O, s:I, s:I, s:s, s:s, s:I}", "iss", "usermgr",
+	    "aud", ACCESS_AUD, "sub", sub, "roles", roles, "iat", (json_int_t)now,
+	    "exp", (json_int_t)(now + *ttl), "jti", jtis, "sid", sids,
+	    "ver", (json_int_t)u->token_version);
+	tok = jwt_sign(req->arena, &k, claims);
+	json_decref(claims);
+	return tok;
+}
+
+/* A decimal id claim ("42") → 42, or -1. */
+static long long
+id_claim(const json_t *v)
+{
+	const char	*s;
+	char		*end;
+	long long	 id;
+
+	if (!json_is_string(v) || *(s = json_string_value(v)) == '\0')
+		return -1;
+	errno = 0;
+	id = strtoll(s, &end, 10);
+	return errno != 0 || *end != '\0' || id <= 0 ? -1 : id;
+}
+
+enum um_err
+access_authenticate(struct request *req, struct auth *out)
+{
+	const struct keyring	*r = &req->app->keys;
+	struct jwt_key		 keys[1 + CONF_OLD_KEYS_MAX];
+	const char		*h = request_env(req, "HTTP_AUTHORIZATION");
+	json_t			*claims, *roles, *ver;
+	long long		 uid, sid;
+	size_t			 i;
+	int			 live;
+	enum um_err		 rc;
+
+	/* API.md §7: a header that is not "Bearer <token>", or an empty one, is no token. */
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return UM_EUNAUTH;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	if (*h == '\0')
+		return UM_EUNAUTH;
+	for (i = 0; i < r->n; i++) {
+		keys[i].kid = r->set[i].kid;
+		keys[i].key = r->set[i].k[KEY_JWT];
+		keys[i].len = KEY_LEN;
+	}
+	if ((rc = jwt_verify(req->arena, h, keys, r->n, ACCESS_AUD, (long long)time(NULL),
+	    &claims)) != UM_OK)
+		return rc;
+	uid = id_claim(json_object_get(claims, "sub"));
+	sid = id_claim(json_object_get(claims, "sid"));
+	roles = json_object_get(claims, "roles");
+	ver = json_object_get(claims, "ver");
+	if (uid < 0 || sid < 0 || !json_is_array(roles) || !json_is_integer(ver))
+		return UM_ETOKEN;
+	if ((rc = user_for_token(req->app->db, req->arena, uid, sid, &out->user, &live)) != UM_OK)
+		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
+	/* Revocation is immediate (API.md §7): disabled, password changed, family revoked. */
+	if (!live || strcmp(out->user.status, "active") != 0 ||
+	    out->user.token_version != json_integer_value(ver))
+		return UM_ETOKEN;
+	out->sid = sid;
+	out->roles = roles;
+	return UM_OK;
+}

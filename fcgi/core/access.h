@@ -1,0 +1,35 @@
+/* access: bearer access tokens of the JSON API — issued at login/refresh, checked on every request. */
+#ifndef UM_ACCESS_H
+#define UM_ACCESS_H
+
+#include <jansson.h>
+
+#include "error.h"
+#include "user.h"
+
+struct request;
+
+/* Who a valid bearer token speaks for (request lifetime). */
+struct auth {
+	struct user	 user;	/* loaded by primary key on this request */
+	long long	 sid;	/* refresh family of the token (API session id) */
+	json_t		*roles;	/* role names from the token, current while token_version holds */
+};
+
+/*
+ * Issues an HS256 access token (API.md §4): iss, aud "usermgr", sub, roles, iat, exp,
+ * jti, sid, and ver (the user's token_version, so a password change or disable kills it).
+ * Returned in the arena; *ttl gets its lifetime in seconds.
+ */
+char		*access_issue(struct request *, const struct user *, const json_t *, long long,
+		    long long *);
+
+/*
+ * Authenticates the request's Authorization header (API.md §7): no header, or one that is
+ * not "Bearer <token>" → UM_EUNAUTH; forged, malformed, of a disabled or deleted user, of
+ * an older token_version or a revoked family → UM_ETOKEN; expired → UM_EEXPIRED.
+ * UM_EUNAVAIL when the database is down.  Fills *out on UM_OK.
+ */
+enum um_err	 access_authenticate(struct request *, struct auth *);
+
+#endif

@@ -1,0 +1,170 @@
+/* account: multi-step account changes, each one transaction with its mail and its audit event. */
+#include "config.h"
+
+#include <string.h>
+
+#include <jansson.h>
+
+#include "account.h"
+#include "app.h"
+#include "audit.h"
+#include "db.h"
+#include "link.h"
+#include "notify.h"
+#include "request.h"
+#include "session.h"
+#include "user.h"
+
+/* The name a mail is addressed to: the display name, or else the username (API.md §7). */
+static const char *
+to_name(const struct user *u)
+{
+	return u->display_name != NULL ? u->display_name : u->username;
+}
+
+/* Queues the verification mail for u's current address. */
+static enum um_err
+queue_verification(struct request *req, long long id, const char *username, const char *name,
+    const char *email)
+{
+	char	*tok;
+
+	if ((tok = link_token(req, LINK_VERIFY_EMAIL, id, email, email)) == NULL)
+		return UM_EINTERNAL;
+	return notify_queue(req, "verify", email, name, json_pack("{s:s, s:s, s:i}",
+	    "username", username, "url", link_url(req, LINK_VERIFY_EMAIL, tok), "hours", 24));
+}
+
+enum um_err
+account_create(struct request *req, const char *username, const char *email,
+    const char *hash, long long *id)
+{
+	struct db	*db = req->app->db;
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = user_create(db, req->arena, username, email, hash, id)) != UM_OK ||
+	    (rc = queue_verification(req, *id, username, username, email)) != UM_OK ||
+	    (rc = audit_log(db, req->arena, AUDIT_REGISTERED, *id, *id, req->remote_addr,
+	    NULL)) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+account_notify_taken(struct request *req, const char *email)
+{
+	struct user	 u;
+	enum um_err	 rc;
+
+	if ((rc = user_by_email(req->app->db, req->arena, email, &u)) != UM_OK)
+		return rc == UM_ENOTFOUND ? UM_OK : rc;
+	return notify_queue(req, "email-taken", u.email, to_name(&u), json_pack("{s:s}",
+	    "username", u.username));
+}
+
+enum um_err
+account_resend_verification(struct request *req, const char *email)
+{
+	struct db	*db = req->app->db;
+	struct user	 u;
+	enum um_err	 rc;
+
+	if ((rc = user_by_email(db, req->arena, email, &u)) != UM_OK)
+		return rc == UM_ENOTFOUND ? UM_OK : rc;
+	if (u.email_verified || strcmp(u.status, "active") != 0)
+		return UM_OK;
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = queue_verification(req, u.id, u.username, to_name(&u), u.email)) != UM_OK ||
+	    (rc = audit_log(db, req->arena, AUDIT_VERIFICATION_RESENT, u.id, u.id,
+	    req->remote_addr, NULL)) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+account_verify_email(struct request *req, const char *token, long long *user_id)
+{
+	const char	*email, *bind;
+	int		 ok = 0;
+	enum um_err	 rc;
+
+	if ((rc = link_verify(req, LINK_VERIFY_EMAIL, token, user_id, &email, &bind)) != UM_OK)
+		return rc;
+	/* Bound to the address: after a change of address the old link finds no row. */
+	if ((rc = user_verify_email(req->app->db, req->arena, *user_id, bind, &ok)) != UM_OK)
+		return rc;
+	if (!ok)
+		return UM_ETOKEN;
+	return audit_log(req->app->db, req->arena, AUDIT_VERIFIED, *user_id, *user_id,
+	    req->remote_addr, NULL);
+}
+
+enum um_err
+account_send_reset(struct request *req, const char *email)
+{
+	struct db	*db = req->app->db;
+	struct user	 u;
+	char		*tok;
+	enum um_err	 rc;
+
+	if ((rc = user_by_email(db, req->arena, email, &u)) != UM_OK)
+		return rc == UM_ENOTFOUND ? UM_OK : rc;
+	if (strcmp(u.status, "active") != 0)
+		return UM_OK;
+	/* A locked-out account may still reset (API.md §5): no lock check here. */
+	if ((tok = link_token(req, LINK_RESET_PASSWORD, u.id, u.email,
+	    user_password_fingerprint(req->arena, &u))) == NULL)
+		return UM_EINTERNAL;
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = notify_queue(req, "reset", u.email, to_name(&u), json_pack("{s:s, s:s, s:i}",
+	    "username", u.username, "url", link_url(req, LINK_RESET_PASSWORD, tok),
+	    "minutes", 60))) != UM_OK ||
+	    (rc = audit_log(db, req->arena, AUDIT_RESET_REQUESTED, u.id, u.id, req->remote_addr,
+	    NULL)) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+account_check_reset(struct request *req, const char *token, struct user *u)
+{
+	const char	*email, *bind;
+	long long	 id;
+	enum um_err	 rc;
+
+	if ((rc = link_verify(req, LINK_RESET_PASSWORD, token, &id, &email, &bind)) != UM_OK)
+		return rc;
+	if ((rc = user_by_id(req->app->db, req->arena, id, u)) != UM_OK)
+		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
+	if (strcmp(user_password_fingerprint(req->arena, u), bind) != 0 ||
+	    strcmp(u->email, email) != 0 || strcmp(u->status, "active") != 0)
+		return UM_ETOKEN;
+	return UM_OK;
+}
+
+enum um_err
+account_set_password(struct request *req, const struct user *u, const char *hash,
+    const unsigned char *keep, enum audit_event event)
+{
+	struct db	*db = req->app->db;
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = user_set_password(db, req->arena, u->id, hash)) != UM_OK ||
+	    (rc = session_end_all(db, req->arena, u->id, keep)) != UM_OK ||
+	    (rc = notify_queue(req, "password-changed", u->email, to_name(u),
+	    json_pack("{s:s}", "username", u->username))) != UM_OK ||
+	    (rc = audit_log(db, req->arena, event, u->id, u->id,
+	    req->remote_addr, NULL)) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}

@@ -1,0 +1,75 @@
+/* login: one implementation of "is this the right password", so the form and the API cannot drift. */
+#include "config.h"
+
+#include <string.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "audit.h"
+#include "login.h"
+#include "password.h"
+#include "request.h"
+#include "user.h"
+
+enum um_err
+login_password(struct request *req, const char *login, const char *pw, size_t len,
+    struct user *u, long long *retry_after)
+{
+	const struct conf	*c = &req->app->conf;
+	struct db		*db = req->app->db;
+	char			 hash[PASSWORD_HASH_MAX];
+	int			 rehash = 0, locked = 0;
+	enum um_err		 rc;
+
+	*retry_after = 0;
+	if ((rc = user_by_login(db, req->arena, login, u)) == UM_ENOTFOUND) {
+		/* Same work as a real check, so the time does not tell the account is absent. */
+		password_dummy_verify(c, pw, len);
+		(void)audit_log(db, req->arena, AUDIT_LOGIN_FAILED, 0, 0, req->remote_addr,
+		    json_pack("{s:s}", "reason", "unknown_account"));
+		return UM_ECREDS;
+	}
+	if (rc != UM_OK)
+		return rc;
+	/* A locked account is refused even with the right password (API.md §7). */
+	if (u->locked_for > 0) {
+		*retry_after = u->locked_for;
+		return UM_ERATE;
+	}
+	if (password_verify(c, u->password_hash, pw, len, &rehash) != UM_OK) {
+		if ((rc = user_login_failed(db, req->arena, u->id, c->login_max_failures,
+		    c->login_lockout_seconds, &locked)) != UM_OK)
+			return rc;
+		(void)audit_log(db, req->arena, locked ? AUDIT_LOCKED_OUT : AUDIT_LOGIN_FAILED,
+		    u->id, u->id, req->remote_addr, NULL);
+		if (locked) {
+			*retry_after = c->login_lockout_seconds;
+			return UM_ERATE;
+		}
+		return UM_ECREDS;
+	}
+	/* Only now, with the password right, may the answer say more about the account. */
+	if (strcmp(u->status, "active") != 0)
+		return UM_EDISABLED;
+	if (!u->email_verified)
+		return UM_EUNVERIFIED;
+	if (rehash && password_hash(c, pw, len, hash) == UM_OK &&
+	    (rc = user_rehash(db, req->arena, u->id, hash)) != UM_OK)
+		return rc;
+	return UM_OK;
+}
+
+enum um_err
+login_succeeded(struct request *req, struct user *u, const char *via)
+{
+	struct db	*db = req->app->db;
+	enum um_err	 rc;
+
+	if ((rc = user_login_succeeded(db, req->arena, u->id)) != UM_OK ||
+	    (rc = audit_log(db, req->arena, AUDIT_LOGIN_SUCCEEDED, u->id, u->id,
+	    req->remote_addr, json_pack("{s:s}", "via", via))) != UM_OK)
+		return rc;
+	/* API.md §7: last_login_at in the answer is the time of this login. */
+	return user_by_id(db, req->arena, u->id, u);
+}
