@@ -4,6 +4,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 // The server under test: the integration harness (or a developer) starts the stack and says where.
@@ -82,4 +86,181 @@ export async function cspViolations(page) {
 	if (v === null)
 		throw new Error('the CSP listener was not installed: call watchCsp(context) before opening the page');
 	return v;
+}
+
+// ---- Mail: reading what the stack sent -------------------------------------------------------
+
+// The stack's state dir (tests/run passes it): the file transport writes <id>.eml files to its
+// mail/ directory, and the private MariaDB listens on its run/mysqld.sock.
+export const stateDir = process.env.USERMGR_TEST_STATE_DIR || null;
+export const mailDir = process.env.USERMGR_TEST_MAIL_DIR || (stateDir ? path.join(stateDir, 'mail') : null);
+
+const execFileP = promisify(execFile);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Decodes a quoted-printable body (RFC 2045 §6.7): soft line breaks, then =XX octets, as UTF-8. */
+export function decodeQuotedPrintable(s) {
+	const soft = s.replace(/=\r?\n/g, '');
+	const bytes = [];
+	for (let i = 0; i < soft.length; i++) {
+		const c = soft[i];
+		if (c === '=' && /^[0-9A-Fa-f]{2}$/.test(soft.slice(i + 1, i + 3))) {
+			bytes.push(parseInt(soft.slice(i + 1, i + 3), 16));
+			i += 2;
+		} else {
+			bytes.push(...Buffer.from(c, 'utf8'));
+		}
+	}
+	return Buffer.from(bytes).toString('utf8');
+}
+
+/** Splits a header block into a map of lower-cased names to unfolded values (RFC 5322 §2.2.3). */
+function parseHeaders(block) {
+	const headers = {};
+	for (const line of block.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+		const colon = line.indexOf(':');
+		if (colon > 0)
+			headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+	}
+	return headers;
+}
+
+function splitEntity(raw) {
+	const m = /\r?\n\r?\n/.exec(raw);
+	if (!m)
+		return { headers: parseHeaders(raw), body: '' };
+	return { headers: parseHeaders(raw.slice(0, m.index)), body: raw.slice(m.index + m[0].length) };
+}
+
+function decodeBody(headers, body) {
+	const cte = (headers['content-transfer-encoding'] || '7bit').toLowerCase();
+	if (cte === 'quoted-printable')
+		return decodeQuotedPrintable(body);
+	if (cte === 'base64')
+		return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+	return body;
+}
+
+/**
+ * Parses an RFC 5322 message with MIME parts (RFC 2046) far enough for the tests: the headers,
+ * and the decoded text/plain and text/html bodies.  Returns {headers, text, html}.
+ */
+export function parseMail(raw) {
+	const top = splitEntity(raw);
+	const found = { text: null, html: null };
+	const walk = (headers, body) => {
+		const type = headers['content-type'] || 'text/plain';
+		const boundary = /boundary="?([^";]+)"?/i.exec(type);
+		if (/^multipart\//i.test(type) && boundary) {
+			const parts = body.split(new RegExp('^--' + boundary[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '(?:--)?[ \\t]*\\r?$', 'm'));
+			// parts[0] is the preamble, the last one the epilogue after the closing delimiter.
+			for (const part of parts.slice(1, -1)) {
+				const p = splitEntity(part.replace(/^\r?\n/, ''));
+				walk(p.headers, p.body.replace(/\r?\n$/, ''));
+			}
+		} else if (/^text\/html/i.test(type)) {
+			found.html ??= decodeBody(headers, body);
+		} else if (/^text\/plain/i.test(type)) {
+			found.text ??= decodeBody(headers, body);
+		}
+	};
+	walk(top.headers, top.body);
+	return { headers: top.headers, text: found.text, html: found.html };
+}
+
+/** The newest .eml in mailDir addressed to `to`, parsed, or null (none yet, or no mail dir). */
+function newestEml(to) {
+	if (!mailDir)
+		return null;
+	let names;
+	try {
+		names = readdirSync(mailDir);
+	} catch {
+		return null;
+	}
+	// <id>.eml, id = the outbox row: the highest id is the newest.  Dot files are unfinished writes.
+	const ids = names.map((n) => /^(\d+)\.eml$/.exec(n)).filter(Boolean).map((m) => Number(m[1])).sort((a, b) => b - a);
+	const want = to.toLowerCase();
+	for (const id of ids) {
+		const raw = readFileSync(path.join(mailDir, `${id}.eml`), 'utf8');
+		const mail = parseMail(raw);
+		if ((mail.headers.to || '').toLowerCase().includes(want))
+			return { source: `${id}.eml`, subject: mail.headers.subject ?? '', text: mail.text ?? '', html: mail.html ?? '' };
+	}
+	return null;
+}
+
+/**
+ * The newest email_outbox row for `to`, or null.  Used while there is no mailer to write .eml
+ * files.  The address goes into the SQL as a hex literal, so no value can change the statement,
+ * and the columns come back hex-encoded, so newlines and tabs in the bodies survive the batch output.
+ */
+let outboxError = null;	/* the last failure of the outbox query, for the timeout message */
+
+async function newestOutboxRow(to) {
+	if (!stateDir)
+		return null;
+	const hex = Buffer.from(to, 'utf8').toString('hex');
+	// The _utf8mb4 introducer makes the literal coercible, so the column's case-insensitive
+	// collation decides the comparison (CONVERT(... USING) would clash with it: error 1267).
+	const sql = 'SELECT id, HEX(subject), HEX(text_body), HEX(html_body) FROM email_outbox ' +
+		`WHERE to_email = _utf8mb4 X'${hex}' ORDER BY id DESC LIMIT 1`;
+	const env = { ...process.env };
+	// deploy/local/run gives root a password kept in the state dir (or the OS root's socket login).
+	try {
+		env.MYSQL_PWD = readFileSync(path.join(stateDir, 'db_root_password'), 'utf8').trim();
+	} catch {
+		delete env.MYSQL_PWD;
+	}
+	let stdout;
+	try {
+		({ stdout } = await execFileP('mariadb', ['--no-defaults', `--socket=${path.join(stateDir, 'run', 'mysqld.sock')}`,
+			'-u', 'root', '--batch', '-N', 'usermgr', '-e', sql], { env, timeout: 5000 }));
+	} catch (err) {
+		// No client, no server yet, or no table yet: the caller polls again and reports this.
+		outboxError = (err.stderr || err.message || String(err)).trim().split('\n').pop();
+		return null;
+	}
+	outboxError = null;
+	const line = stdout.trim();
+	if (line === '')
+		return null;
+	const [id, subject, text, html] = line.split('\t');
+	const unhex = (h) => Buffer.from(h ?? '', 'hex').toString('utf8');
+	return { source: `email_outbox row ${id}`, subject: unhex(subject), text: unhex(text), html: unhex(html) };
+}
+
+/**
+ * Waits up to timeoutMs for a mail to `to` and returns {source, subject, text, html}.  The .eml the
+ * mailer writes is preferred: it shows what really left the system, MIME encoding included.  A row
+ * in the outbox that no .eml follows within graceMs (no mailer running) is used instead.
+ */
+export async function waitForMail(to, { timeoutMs = 10000, graceMs = 3000, intervalMs = 250 } = {}) {
+	const deadline = Date.now() + timeoutMs;
+	let row = null, rowSeen = 0;
+	for (;;) {
+		const eml = newestEml(to);
+		if (eml)
+			return eml;
+		if (!row && (row = await newestOutboxRow(to)))
+			rowSeen = Date.now();
+		if (row && (Date.now() - rowSeen >= graceMs || Date.now() >= deadline))
+			return row;
+		if (Date.now() >= deadline)
+			break;
+		await sleep(intervalMs);
+	}
+	throw new Error(`no mail to ${to} within ${timeoutMs} ms (mail dir: ${mailDir ?? 'unset'}, ` +
+		`state dir: ${stateDir ?? 'unset: set USERMGR_TEST_STATE_DIR'}` +
+		(outboxError ? `; outbox query: ${outboxError})` : ')'));
+}
+
+/** The first absolute link in text whose path is one of paths (e.g. '/verify-email'), as a URL, or null. */
+export function findLink(text, paths) {
+	for (const m of text.matchAll(/https?:\/\/[^\s<>"']+/g)) {
+		const u = new URL(m[0]);
+		if (paths.includes(u.pathname))
+			return u;
+	}
+	return null;
 }
