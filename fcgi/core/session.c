@@ -217,6 +217,63 @@ session_end_all(struct db *db, struct arena *a, long long user_id, const unsigne
 	return db_exec(db, a, sql_end_others, p, 2, NULL);
 }
 
+static const char sql_list[] =
+    "SELECT id, 'browser', DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'),"
+    " DATE_FORMAT(last_seen_at, '%Y-%m-%dT%H:%i:%sZ'), ip, user_agent, created_at"
+    " FROM sessions WHERE user_id = ? AND expires_at > UTC_TIMESTAMP(6)"
+    " UNION ALL"
+    " SELECT f.id, 'api', DATE_FORMAT(f.created_at, '%Y-%m-%dT%H:%i:%sZ'),"
+    " DATE_FORMAT(f.last_used_at, '%Y-%m-%dT%H:%i:%sZ'), f.ip, f.user_agent, f.created_at"
+    " FROM refresh_families f WHERE f.user_id = ? AND f.revoked_at IS NULL"
+    " AND EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id"
+    "  AND t.expires_at > UTC_TIMESTAMP(6))"
+    " ORDER BY 7 DESC, 1 DESC";
+
+json_t *
+session_list(struct db *db, struct arena *a, long long user_id, long long current_id)
+{
+	struct db_val	 p[2] = { DBV_INT(user_id), DBV_INT(user_id) };
+	struct db_res	 res;
+	json_t		*list = json_array();
+	size_t		 i;
+
+	if (db_exec(db, a, sql_list, p, 2, &res) != UM_OK) {
+		json_decref(list);
+		return NULL;
+	}
+	for (i = 0; i < res.nrows; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+		    "id", DB_CELL(&res, i, 0)->s, "kind", DB_CELL(&res, i, 1)->s,
+		    "created_at", DB_CELL(&res, i, 2)->s, "last_seen_at", DB_CELL(&res, i, 3)->s,
+		    "ip", DB_CELL(&res, i, 4)->s, "user_agent", DB_CELL(&res, i, 5)->s,
+		    "current", DB_CELL(&res, i, 0)->i == current_id));
+	return list;
+}
+
+static const char sql_delete_one[] = "DELETE FROM sessions WHERE id = ? AND user_id = ?";
+static const char sql_revoke_one[] =
+    "UPDATE refresh_families SET revoked_at = UTC_TIMESTAMP(6), revoke_reason = 'revoked'"
+    " WHERE id = ? AND user_id = ? AND revoked_at IS NULL";
+
+enum um_err
+session_revoke(struct db *db, struct arena *a, long long user_id, long long id, int *found)
+{
+	struct db_val	 p[2] = { DBV_INT(id), DBV_INT(user_id) };
+	struct db_res	 res;
+	enum um_err	 rc;
+
+	/* Ids come from one sequence (sql/001_init.sql), so at most one of these matches. */
+	if ((rc = db_exec(db, a, sql_delete_one, p, 2, &res)) != UM_OK)
+		return rc;
+	*found = res.affected > 0;
+	if (*found)
+		return UM_OK;
+	if ((rc = db_exec(db, a, sql_revoke_one, p, 2, &res)) != UM_OK)
+		return rc;
+	*found = res.affected > 0;
+	return UM_OK;
+}
+
 const char *
 session_csrf_token(struct request *req, struct response *resp)
 {

@@ -2,6 +2,8 @@
 #ifndef UM_SESSION_H
 #define UM_SESSION_H
 
+#include <jansson.h>
+
 #include "error.h"
 
 struct arena;
@@ -55,6 +57,15 @@ enum um_err	 session_end(struct request *, struct response *);
  * API logins") — for password changes, resets, disabling.
  */
 enum um_err	 session_end_all(struct db *, struct arena *, long long, const unsigned char *);
+
+/*
+ * The user's sessions as API.md §7 lists them: browser sessions and live API refresh
+ * families, [{id, kind, created_at, last_seen_at, ip, user_agent, current}], newest first.
+ * current marks the one whose id is current_id.  Caller owns the array.
+ */
+json_t		*session_list(struct db *, struct arena *, long long, long long);
+/* Ends one session (browser or API) of user_id by its id; *found says whether it existed. */
+enum um_err	 session_revoke(struct db *, struct arena *, long long, long long, int *);
 
 /*
  * The CSRF token for forms on this page: bound to the session, or for visitors to the

@@ -249,6 +249,28 @@ user_login_succeeded(struct db *db, struct arena *a, long long id)
 	return db_exec(db, a, sql_succeeded, p, 1, NULL);
 }
 
+static const char sql_delete[] = "DELETE FROM users WHERE id = ?";
+
+enum um_err
+user_delete(struct db *db, struct arena *a, long long id)
+{
+	struct db_val	 p[1] = { DBV_INT(id) };
+
+	return db_exec(db, a, sql_delete, p, 1, NULL);
+}
+
+static const char sql_set_email[] =
+    "UPDATE users SET email = ?, email_verified_at = UTC_TIMESTAMP(6),"
+    " updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+
+enum um_err
+user_set_email(struct db *db, struct arena *a, long long id, const char *email)
+{
+	struct db_val	 p[2] = { DBV_TEXT(email), DBV_INT(id) };
+
+	return db_exec(db, a, sql_set_email, p, 2, NULL);
+}
+
 static const char sql_roles[] =
     "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
     " WHERE ur.user_id = ? ORDER BY r.name";

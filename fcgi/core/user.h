@@ -69,6 +69,10 @@ enum um_err	user_update_profile(struct db *, struct arena *, long long, const ch
 		    const char *);
 /* A successful login: clears the failure count, stamps last_login_at. */
 enum um_err	user_login_succeeded(struct db *, struct arena *, long long);
+/* Deletes the account; sessions, tokens and roles go with it (ON DELETE CASCADE). */
+enum um_err	user_delete(struct db *, struct arena *, long long);
+/* Sets a new, verified address (a confirmed change of address). */
+enum um_err	user_set_email(struct db *, struct arena *, long long, const char *);
 /* Role names of the user, sorted, as a JSON array (caller owns it). */
 json_t		*user_roles(struct db *, struct arena *, long long);
 /* The API.md §4 user object (caller owns it); roles is stolen (NULL: looked up). */

@@ -1,0 +1,294 @@
+/* api-auth: the unauthenticated JSON routes of API.md §4 — sign-up, login, tokens, links. */
+#include "config.h"
+
+#include <jansson.h>
+
+#include "account.h"
+#include "api.h"
+#include "app.h"
+#include "arena.h"
+#include "db.h"
+#include "handlers.h"
+#include "login.h"
+#include "password.h"
+#include "problem.h"
+#include "refresh.h"
+#include "request.h"
+#include "response.h"
+#include "user.h"
+#include "validate.h"
+
+enum { R_USERNAME, R_EMAIL, R_PASSWORD, R__MAX };
+
+static const struct field_spec register_spec[R__MAX] = {
+	[R_USERNAME] = { "username", validate_username, 0, VF_REQUIRED },
+	[R_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
+	[R_PASSWORD] = { "password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
+};
+
+/* POST /api/v1/users (alias POST /register_user) — 201 user; 202 with enumeration
+ * prevention; 400 validation_failed / invalid_json; 409 conflict naming the taken fields;
+ * 415; 429; 503. */
+void
+api_register(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
+	struct field_result	 r[R__MAX];
+	struct user		 u;
+	char			 hash[PASSWORD_HASH_MAX];
+	int			 utaken = 0, etaken = 0, hide = req->app->conf.prevent_enumeration;
+	long long		 id;
+	json_t			*errors;
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, register_spec, R__MAX, r) != 0)
+		return;
+	validate_password_username(r, R_PASSWORD, r[R_USERNAME].val);
+	if (api_invalid(req, resp, register_spec, R__MAX, r) != 0)
+		return;
+	rc = user_taken(req->app->db, req->arena, r[R_USERNAME].val, r[R_EMAIL].val, &utaken,
+	    &etaken);
+	for (;;) {
+		if (rc != UM_OK) {
+			problem_send(req, resp, rc, 0, NULL, NULL);
+			return;
+		}
+		/* A taken username is always said (usernames are public, API.md §7). */
+		if (utaken || (etaken && !hide)) {
+			errors = json_array();
+			if (utaken)
+				json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
+				    "username", "message", "is already taken"));
+			if (etaken && !hide)
+				json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
+				    "email", "message", "is already registered"));
+			problem_send(req, resp, UM_ECONFLICT, 0, "Already taken.", errors);
+			return;
+		}
+		if (etaken) {
+			if ((rc = account_notify_taken(req, r[R_EMAIL].val)) != UM_OK)
+				continue;
+			api_accepted(resp, "verification_sent");
+			return;
+		}
+		if ((rc = password_hash(&req->app->conf, r[R_PASSWORD].val, r[R_PASSWORD].len,
+		    hash)) != UM_OK)
+			continue;
+		rc = account_create(req, r[R_USERNAME].val, r[R_EMAIL].val, hash, &id);
+		if (rc != UM_ECONFLICT)
+			break;
+		/* A concurrent sign-up won the race: find out what it took and say so. */
+		rc = user_taken(req->app->db, req->arena, r[R_USERNAME].val, r[R_EMAIL].val,
+		    &utaken, &etaken);
+		if (rc == UM_OK && !utaken && !etaken)
+			rc = UM_ECONFLICT;
+	}
+	if (rc != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	if (hide) {
+		api_accepted(resp, "verification_sent");
+		return;
+	}
+	if ((rc = user_by_id(req->app->db, req->arena, id, &u)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	api_user(req, resp, 201, &u, NULL);
+}
+
+enum { L_LOGIN, L_PASSWORD, L_TOTP, L__MAX };
+
+static const struct field_spec login_spec[L__MAX] = {
+	[L_LOGIN] = { "login", NULL, 254, VF_REQUIRED },
+	[L_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[L_TOTP] = { "totp", NULL, 64, VF_SECRET | VF_NULLABLE },
+};
+
+/* POST /api/v1/auth/login — 200 token pair; 401 invalid_credentials; 403
+ * email_not_verified / account_disabled; 400; 415; 429 (+Retry-After); 503. */
+void
+api_login(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[L__MAX];
+	struct user		 u;
+	long long		 retry, sid;
+	char			*refresh;
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, login_spec, L__MAX, r) != 0)
+		return;
+	rc = login_password(req, r[L_LOGIN].val, r[L_PASSWORD].val, r[L_PASSWORD].len, &u,
+	    &retry);
+	if (rc == UM_ERATE) {
+		problem_send(req, resp, rc, 0, "Too many failed attempts; the account is locked "
+		    "for a while.", NULL);
+		response_header(resp, "Retry-After", arena_printf(req->arena, "%lld", retry));
+		return;
+	}
+	if (rc == UM_OK && (rc = db_begin(req->app->db)) == UM_OK) {
+		if ((rc = refresh_start(req, u.id, &sid, &refresh)) != UM_OK ||
+		    (rc = login_succeeded(req, &u, "api")) != UM_OK ||
+		    (rc = db_commit(req->app->db)) != UM_OK)
+			db_rollback(req->app->db);
+	}
+	if (rc != UM_OK) {
+		problem_send(req, resp, rc, 0, rc == UM_ECREDS ?
+		    "The login or password is not correct." : NULL, NULL);
+		return;
+	}
+	api_token_pair(req, resp, &u, sid, refresh);
+}
+
+enum { T_TOKEN, T__MAX };
+
+static const struct field_spec refresh_spec[T__MAX] = {
+	[T_TOKEN] = { "refresh_token", NULL, 256, VF_REQUIRED | VF_SECRET },
+};
+
+/* POST /api/v1/auth/refresh — 200 new pair; 401 invalid_token (unknown, expired, revoked,
+ * reused after the grace window); 400; 415; 503. */
+void
+api_refresh(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[T__MAX];
+	struct user		 u;
+	long long		 uid, sid;
+	char			*refresh;
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, refresh_spec, T__MAX, r) != 0)
+		return;
+	if ((rc = refresh_rotate(req, r[T_TOKEN].val, &uid, &sid, &refresh)) != UM_OK ||
+	    (rc = user_by_id(req->app->db, req->arena, uid, &u)) != UM_OK) {
+		problem_send(req, resp, rc == UM_ENOTFOUND ? UM_ETOKEN : rc, 0, NULL, NULL);
+		return;
+	}
+	api_token_pair(req, resp, &u, sid, refresh);
+}
+
+/* POST /api/v1/auth/logout — 204 (the token's family is revoked; unknown tokens too); 400;
+ * 415; 503. */
+void
+api_logout(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[T__MAX];
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, refresh_spec, T__MAX, r) != 0)
+		return;
+	if ((rc = refresh_revoke_token(req, r[T_TOKEN].val)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	response_empty(resp, 204);
+}
+
+enum { V_TOKEN, V__MAX };
+
+static const struct field_spec token_spec[V__MAX] = {
+	[V_TOKEN] = { "token", NULL, 4096, VF_REQUIRED | VF_SECRET },
+};
+
+/* POST /api/v1/auth/verify-email — 200 user; 400 invalid_token / token_expired; 503. */
+void
+api_verify_email(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[V__MAX];
+	struct user		 u;
+	long long		 id;
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, token_spec, V__MAX, r) != 0)
+		return;
+	if ((rc = account_verify_email(req, r[V_TOKEN].val, &id)) != UM_OK ||
+	    (rc = user_by_id(req->app->db, req->arena, id, &u)) != UM_OK) {
+		/* Mailed-link tokens answer 400, not 401 (API.md §7). */
+		problem_send(req, resp, rc == UM_ENOTFOUND ? UM_ETOKEN : rc,
+		    rc == UM_ETOKEN || rc == UM_EEXPIRED || rc == UM_ENOTFOUND ? 400 : 0, NULL, NULL);
+		return;
+	}
+	api_user(req, resp, 200, &u, NULL);
+}
+
+enum { E_EMAIL, E__MAX };
+
+static const struct field_spec email_spec[E__MAX] = {
+	[E_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
+};
+
+/* POST /api/v1/auth/verify-email/resend — 202 always for a well-formed address; 400; 429. */
+void
+api_verify_resend(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[E__MAX];
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
+		return;
+	if ((rc = account_resend_verification(req, r[E_EMAIL].val)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	api_accepted(resp, "accepted");
+}
+
+/* POST /api/v1/auth/password/forgot — 202 always for a well-formed address; 400; 429. */
+void
+api_password_forgot(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[E__MAX];
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
+		return;
+	if ((rc = account_send_reset(req, r[E_EMAIL].val)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	api_accepted(resp, "accepted");
+}
+
+enum { P_TOKEN, P_PASSWORD, P__MAX };
+
+static const struct field_spec reset_spec[P__MAX] = {
+	[P_TOKEN] = { "token", NULL, 4096, VF_REQUIRED | VF_SECRET },
+	[P_PASSWORD] = { "password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
+};
+
+/* POST /api/v1/auth/password/reset — 204; 400 invalid_token / token_expired /
+ * validation_failed; 415; 503. */
+void
+api_password_reset(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
+	struct field_result	 r[P__MAX];
+	struct user		 u;
+	char			 hash[PASSWORD_HASH_MAX];
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, reset_spec, P__MAX, r) != 0)
+		return;
+	if ((rc = account_check_reset(req, r[P_TOKEN].val, &u)) != UM_OK) {
+		problem_send(req, resp, rc, rc == UM_ETOKEN || rc == UM_EEXPIRED ? 400 : 0, NULL,
+		    NULL);
+		return;
+	}
+	validate_password_username(r, P_PASSWORD, u.username);
+	if (api_invalid(req, resp, reset_spec, P__MAX, r) != 0)
+		return;
+	if ((rc = password_hash(&req->app->conf, r[P_PASSWORD].val, r[P_PASSWORD].len,
+	    hash)) != UM_OK ||
+	    (rc = account_set_password(req, &u, hash, NULL, AUDIT_PASSWORD_RESET)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	response_empty(resp, 204);
+}

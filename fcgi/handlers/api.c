@@ -1,0 +1,86 @@
+/* api: what every JSON handler shares — body validation answers and the user and token replies. */
+#include "config.h"
+
+#include <jansson.h>
+
+#include "access.h"
+#include "api.h"
+#include "app.h"
+#include "arena.h"
+#include "json.h"
+#include "problem.h"
+#include "request.h"
+#include "response.h"
+#include "user.h"
+#include "validate.h"
+
+int
+api_fields(struct request *req, struct response *resp, const struct validate_ctx *vctx,
+    const struct field_spec *spec, size_t n, struct field_result *r)
+{
+	json_t		*errors;
+	enum um_err	 rc;
+
+	rc = validate_json(req->arena, vctx, spec, n, req->json, r);
+	if (rc == UM_OK)
+		return 0;
+	if (rc == UM_EJSON) {
+		problem_send(req, resp, UM_EJSON, 400, "The body must be a JSON object.", NULL);
+		return -1;
+	}
+	errors = validate_errors(req->arena, spec, n, r);
+	problem_send(req, resp, UM_EINVAL, 0, "Some fields are not valid.",
+	    errors != NULL ? json_incref(errors) : NULL);
+	return -1;
+}
+
+int
+api_invalid(struct request *req, struct response *resp, const struct field_spec *spec,
+    size_t n, struct field_result *r)
+{
+	json_t	*errors = validate_errors(req->arena, spec, n, r);
+
+	if (errors == NULL)
+		return 0;
+	problem_send(req, resp, UM_EINVAL, 0, "Some fields are not valid.", json_incref(errors));
+	return -1;
+}
+
+void
+api_user(struct request *req, struct response *resp, int status, const struct user *u,
+    json_t *roles)
+{
+	json_t	*v = user_json(req->app->db, req->arena, u, roles);
+
+	response_json(resp, status, v);
+	json_decref(v);
+}
+
+void
+api_token_pair(struct request *req, struct response *resp, const struct user *u, long long sid,
+    const char *refresh)
+{
+	json_t		*roles = user_roles(req->app->db, req->arena, u->id), *v;
+	const char	*access;
+	long long	 ttl;
+
+	if ((access = access_issue(req, u, roles, sid, &ttl)) == NULL) {
+		json_decref(roles);
+		problem_send(req, resp, UM_EINTERNAL, 0, NULL, NULL);
+		return;
+	}
+	v = json_pack("{s:s, s:s, s:I, s:s, s:o}", "access_token", access, "token_type",
+	    "Bearer", "expires_in", (json_int_t)ttl, "refresh_token", refresh,
+	    "user", user_json(req->app->db, req->arena, u, roles));
+	response_json(resp, 200, v);
+	json_decref(v);
+}
+
+void
+api_accepted(struct response *resp, const char *status)
+{
+	json_t	*v = json_pack("{s:s}", "status", status);
+
+	response_json(resp, 202, v);
+	json_decref(v);
+}
