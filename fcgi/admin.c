@@ -15,7 +15,7 @@
 #include "arena.h"
 #include "conf.h"
 #include "db.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "migrate.h"
 #include "password.h"

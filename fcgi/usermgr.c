@@ -12,7 +12,7 @@
 #include "app.h"
 #include "arena.h"
 #include "buf.h"
-#include "limits.h"
+#include "bounds.h"
 #include "log.h"
 #include "problem.h"
 #include "request.h"

@@ -1,6 +1,9 @@
 /* account: multi-step account changes, each one transaction with its mail and its audit event. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -164,6 +167,137 @@ account_set_password(struct request *req, const struct user *u, const char *hash
 	    json_pack("{s:s}", "username", u->username))) != UM_OK ||
 	    (rc = audit_log(db, req->arena, event, u->id, u->id,
 	    req->remote_addr, NULL)) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+static const char sql_change_drop[] = "DELETE FROM email_changes WHERE user_id = ?";
+static const char sql_change_add[] =
+    "INSERT INTO email_changes (user_id, new_email, expires_at)"
+    " VALUES (?, ?, UTC_TIMESTAMP(6) + INTERVAL 1 DAY)";
+
+enum um_err
+account_request_email_change(struct request *req, const struct user *u, const char *new_email)
+{
+	struct db	*db = req->app->db;
+	struct db_val	 p[2] = { DBV_INT(u->id), DBV_TEXT(new_email) };
+	struct db_res	 res;
+	char		 bind[24], *tok;
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	/* A newer request replaces the older one, and with its row goes its link. */
+	if ((rc = db_exec(db, req->arena, sql_change_drop, p, 1, NULL)) != UM_OK ||
+	    (rc = db_exec(db, req->arena, sql_change_add, p, 2, &res)) != UM_OK)
+		goto out;
+	(void)snprintf(bind, sizeof(bind), "%llu", res.insert_id);
+	if ((tok = link_token(req, LINK_CHANGE_EMAIL, u->id, new_email, bind)) == NULL) {
+		rc = UM_EINTERNAL;
+		goto out;
+	}
+	if ((rc = notify_queue(req, "change-email", new_email, to_name(u),
+	    json_pack("{s:s, s:s, s:i}", "username", u->username, "url",
+	    link_url(req, LINK_CHANGE_EMAIL, tok), "hours", 24))) != UM_OK ||
+	    (rc = notify_queue(req, "email-change-notice", u->email, to_name(u),
+	    json_pack("{s:s, s:s}", "username", u->username, "new_email", new_email))) != UM_OK ||
+	    (rc = audit_log(db, req->arena, AUDIT_EMAIL_CHANGE_REQUESTED, u->id, u->id,
+	    req->remote_addr, NULL)) != UM_OK)
+		goto out;
+	rc = db_commit(db);
+out:
+	if (rc != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+static const char sql_change_find[] =
+    "SELECT new_email FROM email_changes WHERE id = ? AND user_id = ?"
+    " AND expires_at > UTC_TIMESTAMP(6)";
+static const char sql_change_lock[] =
+    "SELECT new_email FROM email_changes WHERE id = ? AND user_id = ?"
+    " AND expires_at > UTC_TIMESTAMP(6) FOR UPDATE";
+static const char sql_change_done[] = "DELETE FROM email_changes WHERE id = ?";
+
+/* Verifies the token and finds its pending row (locked when lock is set). */
+static enum um_err
+find_change(struct request *req, const char *token, const char *sql, long long *user_id,
+    long long *change_id, const char **new_email)
+{
+	struct db_val	 p[2];
+	struct db_res	 res;
+	const char	*email, *bind;
+	char		*end;
+	enum um_err	 rc;
+
+	if ((rc = link_verify(req, LINK_CHANGE_EMAIL, token, user_id, &email, &bind)) != UM_OK)
+		return rc;
+	errno = 0;
+	*change_id = strtoll(bind, &end, 10);
+	if (errno != 0 || *end != '\0' || *change_id <= 0)
+		return UM_ETOKEN;
+	p[0] = DBV_INT(*change_id);
+	p[1] = DBV_INT(*user_id);
+	if ((rc = db_exec(req->app->db, req->arena, sql, p, 2, &res)) != UM_OK)
+		return rc;
+	if (res.nrows != 1 || strcmp(DB_CELL(&res, 0, 0)->s, email) != 0)
+		return UM_ETOKEN;
+	*new_email = DB_CELL(&res, 0, 0)->s;
+	return UM_OK;
+}
+
+enum um_err
+account_check_email_change(struct request *req, const char *token, const char **new_email)
+{
+	long long	 uid, cid;
+	const char	*email;
+	enum um_err	 rc;
+
+	rc = find_change(req, token, sql_change_find, &uid, &cid, &email);
+	if (rc == UM_OK && new_email != NULL)
+		*new_email = email;
+	return rc;
+}
+
+enum um_err
+account_confirm_email_change(struct request *req, const char *token)
+{
+	struct db	*db = req->app->db;
+	struct db_val	 p[1];
+	long long	 uid, cid;
+	const char	*email;
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = find_change(req, token, sql_change_lock, &uid, &cid, &email)) != UM_OK ||
+	    (rc = user_set_email(db, req->arena, uid, email)) != UM_OK)
+		goto out;
+	p[0] = DBV_INT(cid);
+	if ((rc = db_exec(db, req->arena, sql_change_done, p, 1, NULL)) != UM_OK ||
+	    (rc = audit_log(db, req->arena, AUDIT_EMAIL_CHANGED, uid, uid, req->remote_addr,
+	    NULL)) != UM_OK)
+		goto out;
+	rc = db_commit(db);
+out:
+	if (rc != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+account_delete(struct request *req, const struct user *u)
+{
+	struct db	*db = req->app->db;
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	/* The audit row outlives the account on purpose: it has no foreign key. */
+	if ((rc = audit_log(db, req->arena, AUDIT_ACCOUNT_DELETED, u->id, u->id,
+	    req->remote_addr, json_pack("{s:s}", "username", u->username))) != UM_OK ||
+	    (rc = user_delete(db, req->arena, u->id)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;

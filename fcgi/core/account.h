@@ -43,4 +43,23 @@ enum um_err	account_check_reset(struct request *, const char *, struct user *);
 enum um_err	account_set_password(struct request *, const struct user *, const char *,
 		    const unsigned char *, enum audit_event);
 
+/*
+ * Records a pending change of u's address to new_email — replacing an older request, whose
+ * link dies — and mails the link to the new address and a notice to the old one.
+ */
+enum um_err	account_request_email_change(struct request *, const struct user *,
+		    const char *);
+/*
+ * Checks a change-of-address link without using it (the GET page): UM_OK, UM_ETOKEN (also
+ * when replaced by a newer request), UM_EEXPIRED.  *new_email (may be NULL) is set on UM_OK.
+ */
+enum um_err	account_check_email_change(struct request *, const char *, const char **);
+/*
+ * Follows it: the new address becomes the verified address, the pending row goes.
+ * UM_ECONFLICT when someone registered the address meanwhile.
+ */
+enum um_err	account_confirm_email_change(struct request *, const char *);
+/* Deletes the account of u (sessions and tokens go with it) and audits it. */
+enum um_err	account_delete(struct request *, const struct user *);
+
 #endif

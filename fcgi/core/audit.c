@@ -20,6 +20,10 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_PASSWORD_RESET] = "password_reset",
 	[AUDIT_PASSWORD_CHANGED] = "password_changed",
 	[AUDIT_VERIFICATION_RESENT] = "verification_resent",
+	[AUDIT_EMAIL_CHANGE_REQUESTED] = "email_change_requested",
+	[AUDIT_EMAIL_CHANGED] = "email_changed",
+	[AUDIT_ACCOUNT_DELETED] = "account_deleted",
+	[AUDIT_SESSION_REVOKED] = "session_revoked",
 };
 
 const char *

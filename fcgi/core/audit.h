@@ -20,6 +20,10 @@ enum audit_event {
 	AUDIT_PASSWORD_RESET,		/* the password was set through a reset link */
 	AUDIT_PASSWORD_CHANGED,		/* the user changed the password while logged in */
 	AUDIT_VERIFICATION_RESENT,	/* a new verification link was mailed */
+	AUDIT_EMAIL_CHANGE_REQUESTED,	/* a change-of-address link was mailed */
+	AUDIT_EMAIL_CHANGED,		/* the new address was confirmed */
+	AUDIT_ACCOUNT_DELETED,		/* the user deleted the account */
+	AUDIT_SESSION_REVOKED,		/* the user ended one of their sessions */
 	AUDIT__MAX
 };
 

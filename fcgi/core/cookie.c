@@ -6,7 +6,7 @@
 #include "arena.h"
 #include "cookie.h"
 #include "kv.h"
-#include "limits.h"
+#include "bounds.h"
 #include "utf8.h"
 
 /* RFC 6265 §5.4 step 4 joins pairs with "; "; browsers and proxies also send bare tabs. */

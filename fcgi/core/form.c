@@ -6,7 +6,7 @@
 #include "arena.h"
 #include "form.h"
 #include "kv.h"
-#include "limits.h"
+#include "bounds.h"
 #include "utf8.h"
 
 static int

@@ -8,7 +8,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "json.h"
-#include "limits.h"
+#include "bounds.h"
 #include "utf8.h"
 
 /*

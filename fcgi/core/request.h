@@ -8,7 +8,7 @@
 
 #include "error.h"
 #include "kv.h"
-#include "limits.h"
+#include "bounds.h"
 
 struct app;
 struct arena;

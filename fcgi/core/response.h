@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "buf.h"
-#include "limits.h"
+#include "bounds.h"
 
 struct arena;
 

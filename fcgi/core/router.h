@@ -17,6 +17,8 @@ enum route_flag {
 	ROUTE_JSON = 1 << 3,	/* body is JSON (415 otherwise), answers problem+json */
 	ROUTE_CSRF = 1 << 4,	/* POST needs a valid csrf_token */
 	ROUTE_BEARER = 1 << 5,	/* needs a bearer access token (401 otherwise) */
+	ROUTE_IPLIMIT = 1 << 6,	/* POSTs count against the per-IP limit (API.md §1) */
+	ROUTE_BARE = 1 << 7,	/* operations: no session lookup, nothing but the handler */
 };
 
 struct route {

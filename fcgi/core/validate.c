@@ -14,7 +14,7 @@
 #include "error.h"
 #include "json.h"
 #include "kv.h"
-#include "limits.h"
+#include "bounds.h"
 #include "utf8.h"
 #include "validate.h"
 

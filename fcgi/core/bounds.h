@@ -1,6 +1,6 @@
-/* limits: every size bound of the project, named once (STYLE.md "Input"). */
-#ifndef UM_LIMITS_H
-#define UM_LIMITS_H
+/* bounds: every size bound of the project, named once (STYLE.md "Input"; not limits.h, which would shadow <limits.h>). */
+#ifndef UM_BOUNDS_H
+#define UM_BOUNDS_H
 
 #define UM_BODY_MAX		65536	/* request body bytes (API.md §7); nginx enforces it too */
 #define UM_FIELD_MAX		8192	/* one form/query value, bytes, before login */

@@ -1,0 +1,308 @@
+/* usermgr-mailer: delivers the email_outbox with retries and backoff, so a provider outage loses no mail. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "mail.h"
+#include "outbox.h"
+#include "transport.h"
+
+/*
+ * Delivery is at least once, as with any provider that takes no idempotency key: a mailer
+ * killed between the provider's "accepted" and the UPDATE that records it sends that
+ * message again when the lease (OUTBOX_LEASE) runs out.  Mailjet's CustomID is the
+ * outbox id and stays the same on every attempt, so such a duplicate is recognisable in
+ * Mailjet's logs and webhooks.  Several mailers may run at once: SKIP LOCKED plus the
+ * lease give each row to one of them at a time.
+ */
+
+#define BATCH		10	/* rows claimed at once */
+/*
+ * A row is sent only while its lease has at least this long to run: more than the
+ * slowest transport's timeout (SMTP, 60 s), so another mailer never takes it mid-send.
+ * Rows left when time runs short go back and are claimed afresh.
+ */
+#define LEASE_MARGIN	90	/* seconds */
+#define IDLE_MS		500	/* poll interval when nothing is due */
+#define DB_RETRY_MS	1000	/* wait after the database failed */
+#define RECORD_TRIES	150	/* seconds spent trying to record a result (half the lease) */
+#define RECORD_TRIES_STOPPING 10 /* the same while stopping: systemd's stop timeout is near */
+
+static volatile sig_atomic_t	 stopping;
+static enum log_level		 level = LOG_INFO;	/* -v raises it to LOG_DEBUG */
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/* Sleeps ms milliseconds; a signal cuts it short when interruptible is set. */
+static void
+nap(long ms, int interruptible)
+{
+	struct timespec	 ts, rem;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &rem) == -1 && errno == EINTR) {
+		if (interruptible && stopping)
+			return;
+		ts = rem;
+	}
+}
+
+/* getenv(3) with the constness conf_load wants. */
+static const char *
+env(const char *name)
+{
+	return getenv(name);
+}
+
+static long
+seconds_since(const struct timespec *t0)
+{
+	struct timespec	 now;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t0->tv_sec);
+}
+
+static void
+usage(void)
+{
+	fputs("usage: usermgr-mailer [-1v]\n"
+	    "  -1  deliver what is due, then exit (tests, cron); 1 if the database is down\n"
+	    "  -v  debug logging\n"
+	    "Configuration comes from the environment (API.md section 1): USERMGR_DB_*,\n"
+	    "USERMGR_MAIL_TRANSPORT, USERMGR_MAIL_DIR, MAILJET_API_*, SENDER_*, USERMGR_SMTP_*.\n",
+	    stderr);
+}
+
+/*
+ * Records the outcome of one attempt.  The message has left already, so a database outage
+ * here is waited out: giving up would send it again once the lease ends.
+ */
+static void
+record(struct db *db, const char *tname, const struct outbox_row *r, enum send_result res,
+    const char *err)
+{
+	char		 why[TRANSPORT_ERR_MAX + 64];
+	long long	 delay = 0;
+	int		 tries;
+	enum um_err	 rc = UM_EINTERNAL;
+
+	if (res == SEND_RETRY && r->old) {
+		(void)snprintf(why, sizeof(why), "undelivered after %d h: %s", OUTBOX_MAX_AGE / 3600,
+		    err);
+		res = SEND_FAIL;
+		err = why;
+	}
+	if (res == SEND_RETRY)
+		delay = outbox_backoff_random_ms(r->attempts + 1);
+	for (tries = 0; ; tries++) {
+		switch (res) {
+		case SEND_OK:
+			rc = outbox_mark_sent(db, r->id);
+			break;
+		case SEND_RETRY:
+			rc = outbox_mark_retry(db, r->id, err, delay);
+			break;
+		case SEND_FAIL:
+		default:
+			rc = outbox_mark_failed(db, r->id, err);
+			break;
+		}
+		if (rc != UM_EUNAVAIL ||
+		    tries >= (stopping ? RECORD_TRIES_STOPPING : RECORD_TRIES))
+			break;
+		if (tries == 0) {
+			log_warn("mailer: database unavailable, holding the result of mail %lld",
+			    r->id);
+			log_set_level(LOG_ERR);
+		}
+		nap(DB_RETRY_MS, 0);
+	}
+	log_set_level(level);
+	if (rc != UM_OK) {
+		log_err("mailer: cannot record the result of mail %lld (%s); it is due again "
+		    "when its lease ends", r->id, um_strerror(rc));
+		return;
+	}
+	switch (res) {
+	case SEND_OK:
+		log_info("mailer: mail %lld sent via %s (attempt %u)", r->id, tname,
+		    r->attempts + 1);
+		break;
+	case SEND_RETRY:
+		log_warn("mailer: mail %lld attempt %u failed, next in %lld s: %s", r->id,
+		    r->attempts + 1, (delay + 999) / 1000, err);
+		break;
+	case SEND_FAIL:
+	default:
+		log_err("mailer: mail %lld failed for good after %u attempts: %s", r->id,
+		    r->attempts + 1, err);
+		break;
+	}
+}
+
+static void
+deliver(struct db *db, struct transport *t, struct arena *a, const struct conf *c,
+    const struct outbox_row *r)
+{
+	struct mail_msg		 m;
+	char			 err[TRANSPORT_ERR_MAX];
+	enum send_result	 res;
+
+	memset(&m, 0, sizeof(m));
+	m.id = r->id;
+	m.from_email = c->sender_email;
+	m.from_name = c->sender_name != NULL ? c->sender_name : "";
+	m.to_email = r->to_email;
+	m.to_name = r->to_name;
+	m.subject = r->subject;
+	m.text = r->text_body;
+	m.html = r->html_body;
+	res = transport_send(t, a, &m, err, sizeof(err));
+	record(db, transport_name(t), r, res, err);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct conf		 conf;
+	struct sigaction	 sa;
+	struct transport	*t = NULL;
+	struct db		*db = NULL;
+	struct arena		*a = NULL;
+	struct outbox_row	*rows;
+	struct timespec		 claimed;
+	char			 err[256];
+	size_t			 n, i;
+	int			 ch, once = 0, db_down = 0, have_conf = 0, curl_up = 0;
+	int			 rc = EXIT_FAILURE;
+	enum um_err		 e;
+
+	while ((ch = getopt(argc, argv, "1vh")) != -1) {
+		switch (ch) {
+		case '1':
+			once = 1;
+			break;
+		case 'v':
+			level = LOG_DEBUG;
+			break;
+		case 'h':
+		default:
+			usage();
+			return ch == 'h' ? EXIT_SUCCESS : EXIT_FAILURE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EXIT_FAILURE;
+	}
+	log_set_level(level);
+	log_context("mailer", NULL);
+
+	/* The mailer signs nothing, so it runs without USERMGR_SECRET_KEY. */
+	if (conf_load(&conf, env, 0, err, sizeof(err)) != UM_OK) {
+		log_err("mailer: configuration: %s", err);
+		goto out;
+	}
+	have_conf = 1;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("mailer: curl_global_init failed");
+		goto out;
+	}
+	curl_up = 1;
+	if (transport_new(&conf, &t, err, sizeof(err)) != UM_OK) {
+		log_err("mailer: configuration: %s", err);
+		goto out;
+	}
+	if ((db = db_open(&conf)) == NULL || (a = arena_new()) == NULL) {
+		log_err("mailer: out of memory");
+		goto out;
+	}
+
+	/*
+	 * SIGTERM/SIGINT only set a flag: the message in flight finishes and its result is
+	 * recorded before the loop ends.  SA_RESTART keeps MariaDB and curl I/O going;
+	 * nanosleep is never restarted, so an idle mailer stops at once.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+
+	log_info("mailer: started, transport %s", transport_name(t));
+	while (!stopping) {
+		arena_reset(a);
+		/* During an outage db.c's per-attempt warnings would repeat every second. */
+		if (db_down)
+			log_set_level(LOG_ERR);
+		e = outbox_claim(db, a, BATCH, &rows, &n);
+		log_set_level(level);
+		if (e != UM_OK && once) {
+			log_err("mailer: cannot claim mail: %s", um_strerror(e));
+			goto out;
+		}
+		if (e != UM_OK) {
+			/* MariaDB restarting is routine: say so once, then keep trying each second. */
+			if (e == UM_EUNAVAIL && !db_down)
+				log_warn("mailer: database unavailable, retrying every second");
+			else if (e != UM_EUNAVAIL)
+				log_err("mailer: cannot claim mail: %s", um_strerror(e));
+			db_down = e == UM_EUNAVAIL;
+			nap(DB_RETRY_MS, 1);
+			continue;
+		}
+		if (db_down) {
+			log_info("mailer: database reachable again");
+			db_down = 0;
+		}
+		if (n == 0) {
+			if (once)
+				break;
+			nap(IDLE_MS, 1);
+			continue;
+		}
+		log_debug("mailer: claimed %zu message(s)", n);
+		(void)clock_gettime(CLOCK_MONOTONIC, &claimed);
+		for (i = 0; i < n; i++) {
+			if (stopping || seconds_since(&claimed) > OUTBOX_LEASE - LEASE_MARGIN)
+				break;
+			deliver(db, t, a, &conf, &rows[i]);
+		}
+		/* Rows claimed but not tried go back at once rather than after the lease. */
+		for (; i < n; i++)
+			(void)outbox_release(db, rows[i].id);
+	}
+	log_info("mailer: stopped");
+	rc = EXIT_SUCCESS;
+out:
+	arena_free(a);
+	db_close(db);
+	transport_free(t);
+	if (curl_up)
+		curl_global_cleanup();
+	if (have_conf)
+		conf_free(&conf);
+	return rc;
+}
