@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "app.h"
 #include "arena.h"
 #include "csrf.h"
@@ -152,6 +153,29 @@ check_session(struct request *req, struct response *resp)
 	return 0;
 }
 
+/*
+ * The JSON API's authentication: a valid bearer token or 401 with the code saying why
+ * (API.md §7: unauthorized, invalid_token, token_expired).  Answers 1 when refused.
+ */
+static int
+check_bearer(struct request *req, struct response *resp)
+{
+	enum um_err	 rc;
+
+	if (!(req->route->flags & ROUTE_BEARER))
+		return 0;
+	req->auth = arena_calloc(req->arena, 1, sizeof(*req->auth));
+	if ((rc = access_authenticate(req, req->auth)) == UM_OK)
+		return 0;
+	req->auth = NULL;
+	problem_send(req, resp, rc, 0, rc == UM_EUNAUTH ? "Send an access token: "
+	    "Authorization: Bearer <token>." : NULL, NULL);
+	/* RFC 6750 §3: tell the client how to authenticate, and what was wrong. */
+	response_header(resp, "WWW-Authenticate", rc == UM_EUNAUTH ? "Bearer realm=\"usermgr\"" :
+	    "Bearer realm=\"usermgr\", error=\"invalid_token\"");
+	return 1;
+}
+
 /* CSRF (token and Origin) and the per-IP limit of the auth forms, for POSTs only. */
 static int
 check_post(struct request *req, struct response *resp)
@@ -205,7 +229,8 @@ app_handle(struct request *req, struct response *resp)
 	}
 	req->route = rt;
 	/* API.md §7 order: route, method, authentication, role, content type, input. */
-	if (check_session(req, resp) || check_input(req, resp) || check_post(req, resp))
+	if (check_session(req, resp) || check_bearer(req, resp) || check_input(req, resp) ||
+	    check_post(req, resp))
 		return;
 	rt->handler(req, resp);
 	if (resp->status == 0) {

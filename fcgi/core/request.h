@@ -11,6 +11,7 @@
 #include "bounds.h"
 
 struct app;
+struct auth;
 struct arena;
 struct route;
 struct session;
@@ -49,6 +50,7 @@ struct request {
 	size_t			 nparams;
 	const struct route	*route;
 	struct session		*session;	/* logged-in browser session, or NULL */
+	struct auth		*auth;		/* bearer token's user (ROUTE_BEARER), or NULL */
 	const char		*precookie;	/* pre-session CSRF cookie value, or NULL */
 };
 

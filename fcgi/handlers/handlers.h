@@ -40,4 +40,29 @@ route_handler	page_reset_password;
 /* page-profile.c */
 route_handler	page_profile;
 
+/* page-confirm-email.c */
+route_handler	page_confirm_email;
+
+/* auth-check.c */
+route_handler	auth_check;
+
+/* api-auth.c */
+route_handler	api_register;
+route_handler	api_login;
+route_handler	api_refresh;
+route_handler	api_logout;
+route_handler	api_verify_email;
+route_handler	api_verify_resend;
+route_handler	api_password_forgot;
+route_handler	api_password_reset;
+
+/* api-me.c */
+route_handler	api_me;
+route_handler	api_me_patch;
+route_handler	api_me_delete;
+route_handler	api_me_password;
+route_handler	api_me_email;
+route_handler	api_me_sessions;
+route_handler	api_me_session_delete;
+
 #endif

@@ -12,6 +12,10 @@
 #define FORM	(ROUTE_FORM | ROUTE_CSRF)
 /* The sign-in family also counts against the per-IP limit (API.md §1). */
 #define AUTH	(FORM | ROUTE_IPLIMIT)
+/* JSON API: bodies must be application/json; problem+json answers. */
+#define JSON	ROUTE_JSON
+#define JSONLIM	(ROUTE_JSON | ROUTE_IPLIMIT)
+#define BEARER	(ROUTE_JSON | ROUTE_BEARER)
 
 const struct route routes[] = {
 	/* methods			pattern			handler			flags */
@@ -26,6 +30,24 @@ const struct route routes[] = {
 	{ HTTP_GET | HTTP_POST,		"/reset-password",	page_reset_password,	FORM },
 	{ HTTP_GET | HTTP_POST,		"/profile",		page_profile,
 	    FORM | ROUTE_SESSION },
+	{ HTTP_GET | HTTP_POST,		"/confirm-email",	page_confirm_email,	FORM },
+	{ HTTP_GET,			"/auth/check",		auth_check,		ROUTE_BARE },
+	{ HTTP_POST,	"/api/v1/users",			api_register,		JSONLIM },
+	{ HTTP_POST,	"/register_user",			api_register,		JSONLIM },
+	{ HTTP_POST,	"/api/v1/auth/login",			api_login,		JSONLIM },
+	{ HTTP_POST,	"/api/v1/auth/refresh",			api_refresh,		JSON },
+	{ HTTP_POST,	"/api/v1/auth/logout",			api_logout,		JSON },
+	{ HTTP_POST,	"/api/v1/auth/verify-email",		api_verify_email,	JSON },
+	{ HTTP_POST,	"/api/v1/auth/verify-email/resend",	api_verify_resend,	JSONLIM },
+	{ HTTP_POST,	"/api/v1/auth/password/forgot",		api_password_forgot,	JSONLIM },
+	{ HTTP_POST,	"/api/v1/auth/password/reset",		api_password_reset,	JSON },
+	{ HTTP_GET,	"/api/v1/me",				api_me,			BEARER },
+	{ HTTP_PATCH,	"/api/v1/me",				api_me_patch,		BEARER },
+	{ HTTP_DELETE,	"/api/v1/me",				api_me_delete,		BEARER },
+	{ HTTP_POST,	"/api/v1/me/password",			api_me_password,	BEARER },
+	{ HTTP_POST,	"/api/v1/me/email",			api_me_email,		BEARER },
+	{ HTTP_GET,	"/api/v1/me/sessions",			api_me_sessions,	BEARER },
+	{ HTTP_DELETE,	"/api/v1/me/sessions/{id}",		api_me_session_delete,	BEARER },
 	{ HTTP_GET,			"/healthz",		ops_healthz,		ROUTE_BARE },
 	{ HTTP_GET,			"/readyz",		ops_readyz,		ROUTE_BARE },
 };

@@ -1,0 +1,210 @@
+/* api-me: the bearer-authenticated /api/v1/me routes — the caller's own account. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "access.h"
+#include "account.h"
+#include "api.h"
+#include "app.h"
+#include "audit.h"
+#include "handlers.h"
+#include "password.h"
+#include "problem.h"
+#include "request.h"
+#include "response.h"
+#include "session.h"
+#include "user.h"
+#include "validate.h"
+
+/* GET /api/v1/me — 200 user; 401. */
+void
+api_me(struct request *req, struct response *resp)
+{
+	api_user(req, resp, 200, &req->auth->user, json_incref(req->auth->roles));
+}
+
+enum { M_DISPLAY_NAME, M_BIO, M__MAX };
+
+static const struct field_spec patch_spec[M__MAX] = {
+	[M_DISPLAY_NAME] = { "display_name", validate_display_name, 0, VF_NULLABLE },
+	[M_BIO] = { "bio", validate_bio, 0, VF_NULLABLE },
+};
+
+/* PATCH /api/v1/me — 200 user; 400 (a field too long, of the wrong type, with control
+ * characters); 401; 415; 503.  Absent fields keep their value; null or "" clears. */
+void
+api_me_patch(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[M__MAX];
+	struct user		*u = &req->auth->user;
+	const char		*dn, *bio;
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, patch_spec, M__MAX, r) != 0)
+		return;
+	dn = r[M_DISPLAY_NAME].present ? r[M_DISPLAY_NAME].val : u->display_name;
+	bio = r[M_BIO].present ? r[M_BIO].val : u->bio;
+	if ((rc = user_update_profile(req->app->db, req->arena, u->id, dn, bio)) != UM_OK ||
+	    (rc = user_by_id(req->app->db, req->arena, u->id, u)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	api_user(req, resp, 200, u, json_incref(req->auth->roles));
+}
+
+/*
+ * The password re-check of sensitive API calls: 403 invalid_credentials when wrong
+ * (API.md §7).  Returns 0 when it matched.
+ */
+static int
+recheck(struct request *req, struct response *resp, const struct field_result *pw)
+{
+	if (password_verify(&req->app->conf, req->auth->user.password_hash, pw->val, pw->len,
+	    NULL) == UM_OK)
+		return 0;
+	problem_send(req, resp, UM_ECREDS, 403, "The password is not correct.", NULL);
+	return -1;
+}
+
+enum { D_PASSWORD, D__MAX };
+
+static const struct field_spec delete_spec[D__MAX] = {
+	[D_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+};
+
+/* DELETE /api/v1/me — 204; 400; 401; 403 invalid_credentials; 415; 503. */
+void
+api_me_delete(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[D__MAX];
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, delete_spec, D__MAX, r) != 0 ||
+	    recheck(req, resp, &r[D_PASSWORD]) != 0)
+		return;
+	if ((rc = account_delete(req, &req->auth->user)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	response_empty(resp, 204);
+}
+
+enum { C_CURRENT, C_NEW, C__MAX };
+
+static const struct field_spec password_spec[C__MAX] = {
+	[C_CURRENT] = { "current_password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[C_NEW] = { "new_password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
+};
+
+/* POST /api/v1/me/password — 204 (every refresh family and browser session ends); 400;
+ * 401; 403 invalid_credentials; 415; 503. */
+void
+api_me_password(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { req->app->conf.password_min_length,
+	    req->auth->user.username };
+	struct field_result	 r[C__MAX];
+	char			 hash[PASSWORD_HASH_MAX];
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, password_spec, C__MAX, r) != 0 ||
+	    recheck(req, resp, &r[C_CURRENT]) != 0)
+		return;
+	if ((rc = password_hash(&req->app->conf, r[C_NEW].val, r[C_NEW].len, hash)) != UM_OK ||
+	    (rc = account_set_password(req, &req->auth->user, hash, NULL,
+	    AUDIT_PASSWORD_CHANGED)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	response_empty(resp, 204);
+}
+
+enum { A_PASSWORD, A_EMAIL, A__MAX };
+
+static const struct field_spec email_spec[A__MAX] = {
+	[A_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[A_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
+};
+
+/* POST /api/v1/me/email — 202 (the change completes when the mailed link is followed);
+ * 400; 401; 403 invalid_credentials; 409 taken (unless enumeration prevention); 415; 503. */
+void
+api_me_email(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[A__MAX];
+	struct user		 other;
+	enum um_err		 rc;
+
+	if (api_fields(req, resp, &vctx, email_spec, A__MAX, r) != 0 ||
+	    recheck(req, resp, &r[A_PASSWORD]) != 0)
+		return;
+	rc = user_by_email(req->app->db, req->arena, r[A_EMAIL].val, &other);
+	if (rc == UM_OK && !req->app->conf.prevent_enumeration) {
+		problem_send(req, resp, UM_ECONFLICT, 0, "Already taken.", json_pack("[{s:s, s:s}]",
+		    "field", "email", "message", "is already registered"));
+		return;
+	}
+	/* With enumeration prevention a taken address answers 202 and nothing is sent. */
+	if (rc == UM_ENOTFOUND)
+		rc = account_request_email_change(req, &req->auth->user, r[A_EMAIL].val);
+	if (rc != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	api_accepted(resp, "verification_sent");
+}
+
+/* GET /api/v1/me/sessions — 200 {sessions: [...]}; 401; 503. */
+void
+api_me_sessions(struct request *req, struct response *resp)
+{
+	json_t	*list, *v;
+
+	if ((list = session_list(req->app->db, req->arena, req->auth->user.id,
+	    req->auth->sid)) == NULL) {
+		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
+		return;
+	}
+	v = json_pack("{s:o}", "sessions", list);
+	response_json(resp, 200, v);
+	json_decref(v);
+}
+
+/* DELETE /api/v1/me/sessions/{id} — 204; 401; 404 not one of the caller's sessions; 503. */
+void
+api_me_session_delete(struct request *req, struct response *resp)
+{
+	const char	*s = req->params[0];
+	char		*end;
+	long long	 id;
+	int		 found = 0;
+	enum um_err	 rc;
+
+	errno = 0;
+	id = strtoll(s, &end, 10);
+	if (errno != 0 || *s < '0' || *s > '9' || *end != '\0' || id <= 0) {
+		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);
+		return;
+	}
+	if ((rc = session_revoke(req->app->db, req->arena, req->auth->user.id, id, &found)) !=
+	    UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	if (!found) {
+		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);
+		return;
+	}
+	(void)audit_log(req->app->db, req->arena, AUDIT_SESSION_REVOKED, req->auth->user.id,
+	    req->auth->user.id, req->remote_addr, json_pack("{s:I}", "session_id",
+	    (json_int_t)id));
+	response_empty(resp, 204);
+}
