@@ -52,19 +52,7 @@ mailjet_init(struct transport *t, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "MAILJET_API_URL must be an http(s) URL");
 		return UM_EINVAL;
 	}
-	if ((t->curl = curl_easy_init()) == NULL) {
-		(void)snprintf(err, errlen, "curl_easy_init failed");
-		return UM_EINTERNAL;
-	}
-	return UM_OK;
-}
-
-static void
-mailjet_fini(struct transport *t)
-{
-	if (t->curl != NULL)
-		curl_easy_cleanup(t->curl);
-	t->curl = NULL;
+	return transport_curl_init(t, err, errlen);
 }
 
 /* Appends every ErrorMessage of one Mailjet error object (and its Errors array) to b. */
@@ -214,5 +202,4 @@ const struct transport_ops transport_mailjet_ops = {
 	.name = "mailjet",
 	.init = mailjet_init,
 	.send = mailjet_send,
-	.fini = mailjet_fini,
 };

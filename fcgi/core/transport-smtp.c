@@ -45,19 +45,7 @@ smtp_init(struct transport *t, char *err, size_t errlen)
 		    "smtps:// URL");
 		return UM_EINVAL;
 	}
-	if ((t->curl = curl_easy_init()) == NULL) {
-		(void)snprintf(err, errlen, "curl_easy_init failed");
-		return UM_EINTERNAL;
-	}
-	return UM_OK;
-}
-
-static void
-smtp_fini(struct transport *t)
-{
-	if (t->curl != NULL)
-		curl_easy_cleanup(t->curl);
-	t->curl = NULL;
+	return transport_curl_init(t, err, errlen);
 }
 
 static enum send_result
@@ -138,5 +126,4 @@ const struct transport_ops transport_smtp_ops = {
 	.name = "smtp",
 	.init = smtp_init,
 	.send = smtp_send,
-	.fini = smtp_fini,
 };

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "arena.h"
 #include "conf.h"
 #include "mail.h"
@@ -64,7 +66,19 @@ transport_free(struct transport *t)
 		return;
 	if (t->ops != NULL && t->ops->fini != NULL)
 		t->ops->fini(t);
+	if (t->curl != NULL)
+		curl_easy_cleanup(t->curl);
 	free(t);
+}
+
+enum um_err
+transport_curl_init(struct transport *t, char *err, size_t errlen)
+{
+	if ((t->curl = curl_easy_init()) == NULL) {
+		(void)snprintf(err, errlen, "curl_easy_init failed");
+		return UM_EINTERNAL;
+	}
+	return UM_OK;
 }
 
 enum mail_transport

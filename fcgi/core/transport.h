@@ -65,6 +65,8 @@ extern const struct transport_ops	transport_file_ops;	/* transport-file.c */
 extern const struct transport_ops	transport_mailjet_ops;	/* transport-mailjet.c */
 extern const struct transport_ops	transport_smtp_ops;	/* transport-smtp.c */
 
+/* For backends: a libcurl handle in t->curl (freed by transport_free()); UM_EINTERNAL if none. */
+enum um_err	 transport_curl_init(struct transport *, char *, size_t);
 /* For backends: copies msg into err as printable ASCII, with every configured secret masked. */
 void		 transport_set_err(const struct transport *, char *, size_t, const char *);
 
