@@ -11,6 +11,7 @@ struct response;
 /* ops.c */
 route_handler	ops_healthz;
 route_handler	ops_readyz;
+route_handler	ops_metrics;
 
 /* page-home.c */
 route_handler	page_home;

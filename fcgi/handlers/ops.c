@@ -37,3 +37,68 @@ ops_readyz(struct request *req, struct response *resp)
 	}
 	status_ok(resp);
 }
+
+static const char sql_metrics[] =
+    "SELECT (SELECT COUNT(*) FROM users WHERE status = 'active'),"
+    " (SELECT COUNT(*) FROM users WHERE status = 'disabled'),"
+    " (SELECT COUNT(*) FROM users WHERE email_verified_at IS NULL),"
+    " (SELECT COUNT(*) FROM sessions WHERE expires_at > UTC_TIMESTAMP(6)),"
+    " (SELECT COUNT(*) FROM refresh_families WHERE revoked_at IS NULL),"
+    " (SELECT COUNT(*) FROM email_outbox WHERE status = 'queued'),"
+    " (SELECT COUNT(*) FROM email_outbox WHERE status = 'sent'),"
+    " (SELECT COUNT(*) FROM email_outbox WHERE status = 'failed'),"
+    " (SELECT IFNULL(TIMESTAMPDIFF(SECOND, MIN(created_at), UTC_TIMESTAMP(6)), 0)"
+    "  FROM email_outbox WHERE status = 'queued')";
+
+/*
+ * GET /metrics — 200 Prometheus text format (0.0.4); 503 when the database is down.
+ * Gauges come from MariaDB, so every worker answers the same: workers keep no state a
+ * scrape could see only half of.  nginx serves it to loopback only (deploy/nginx/).
+ */
+void
+ops_metrics(struct request *req, struct response *resp)
+{
+	static const char *const names[] = {
+		"usermgr_users{status=\"active\"}",
+		"usermgr_users{status=\"disabled\"}",
+		"usermgr_users_unverified",
+		"usermgr_browser_sessions",
+		"usermgr_api_sessions",
+		"usermgr_outbox_messages{status=\"queued\"}",
+		"usermgr_outbox_messages{status=\"sent\"}",
+		"usermgr_outbox_messages{status=\"failed\"}",
+		"usermgr_outbox_oldest_queued_seconds",
+	};
+	static const char *const help[] = {
+		"# HELP usermgr_users Accounts by status.\n# TYPE usermgr_users gauge\n",
+		"",
+		"# HELP usermgr_users_unverified Accounts whose address is not verified.\n"
+		"# TYPE usermgr_users_unverified gauge\n",
+		"# HELP usermgr_browser_sessions Unexpired browser sessions.\n"
+		"# TYPE usermgr_browser_sessions gauge\n",
+		"# HELP usermgr_api_sessions Refresh-token families not revoked.\n"
+		"# TYPE usermgr_api_sessions gauge\n",
+		"# HELP usermgr_outbox_messages Mail in the outbox by status.\n"
+		"# TYPE usermgr_outbox_messages gauge\n",
+		"",
+		"",
+		"# HELP usermgr_outbox_oldest_queued_seconds Age of the oldest undelivered mail.\n"
+		"# TYPE usermgr_outbox_oldest_queued_seconds gauge\n",
+	};
+	struct db_res	 res;
+	size_t		 i;
+	enum um_err	 rc;
+
+	if ((rc = db_exec(req->app->db, req->arena, sql_metrics, NULL, 0, &res)) != UM_OK ||
+	    res.nrows != 1) {
+		problem_send(req, resp, rc != UM_OK ? rc : UM_EINTERNAL, 0, NULL, NULL);
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		buf_printf(&resp->body, "%s%s %lld\n", help[i], names[i],
+		    DB_CELL(&res, 0, i)->i);
+	buf_puts(&resp->body, "# HELP usermgr_up The worker answers.\n# TYPE usermgr_up gauge\n"
+	    "usermgr_up 1\n");
+}

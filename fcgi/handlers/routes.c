@@ -50,6 +50,7 @@ const struct route routes[] = {
 	{ HTTP_DELETE,	"/api/v1/me/sessions/{id}",		api_me_session_delete,	BEARER },
 	{ HTTP_GET,			"/healthz",		ops_healthz,		ROUTE_BARE },
 	{ HTTP_GET,			"/readyz",		ops_readyz,		ROUTE_BARE },
+	{ HTTP_GET,			"/metrics",		ops_metrics,		ROUTE_BARE },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);
