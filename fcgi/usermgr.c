@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 
@@ -19,12 +20,18 @@
 #include "response.h"
 
 static volatile sig_atomic_t	stopping;
+static volatile sig_atomic_t	busy;
 
 static void
 on_term(int sig)
 {
-	/* Finish the request in hand, then leave the loop (multiwatch stops us this way). */
+	/*
+	 * multiwatch stops us with SIGTERM.  Idle in accept(), which libfcgi restarts on
+	 * EINTR, we leave at once; inside a request we finish it first.
+	 */
 	(void)sig;
+	if (!busy)
+		_exit(0);
 	stopping = 1;
 }
 
@@ -130,8 +137,10 @@ main(void)
 	arena = arena_new();
 	log_info("worker ready");
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		busy = 1;
 		serve(&app, arena, &fr);
 		FCGX_Finish_r(&fr);
+		busy = 0;
 		log_context(NULL, NULL);
 		/* Everything the request allocated dies here, in one call. */
 		arena_reset(arena);
