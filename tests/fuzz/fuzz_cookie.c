@@ -9,7 +9,7 @@
 #include "arena.h"
 #include "cookie.h"
 #include "kv.h"
-#include "limits.h"
+#include "bounds.h"
 #include "utf8.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

@@ -10,7 +10,7 @@
 #include "error.h"
 #include "form.h"
 #include "kv.h"
-#include "limits.h"
+#include "bounds.h"
 #include "utf8.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

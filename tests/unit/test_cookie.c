@@ -8,7 +8,7 @@
 #include "arena.h"
 #include "cookie.h"
 #include "kv.h"
-#include "limits.h"
+#include "bounds.h"
 #include "unit.h"
 
 struct pair {

@@ -10,7 +10,7 @@
 #include "error.h"
 #include "form.h"
 #include "kv.h"
-#include "limits.h"
+#include "bounds.h"
 #include "unit.h"
 
 #define NO_BAD	((const char *)0)

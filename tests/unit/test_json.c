@@ -10,7 +10,7 @@
 #include "buf.h"
 #include "error.h"
 #include "json.h"
-#include "limits.h"
+#include "bounds.h"
 #include "unit.h"
 
 struct vec {

@@ -15,7 +15,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "error.h"
-#include "limits.h"
+#include "bounds.h"
 #include "template.h"
 
 #ifndef UM_TEST_DATADIR
