@@ -41,6 +41,17 @@ route_handler	page_reset_password;
 /* page-profile.c */
 route_handler	page_profile;
 
+/* page-account.c */
+route_handler	page_account_password;
+route_handler	page_account_email;
+route_handler	page_account_delete;
+
+/* page-account-activity.c */
+route_handler	page_account_sessions;
+route_handler	page_account_revoke;
+route_handler	page_account_security;
+route_handler	page_account_export;
+
 /* page-confirm-email.c */
 route_handler	page_confirm_email;
 

@@ -10,7 +10,8 @@
 
 /* Flags of the HTML form routes: urlencoded body, CSRF token and Origin checked on POST. */
 #define FORM	(ROUTE_FORM | ROUTE_CSRF)
-/* The sign-in family also counts against the per-IP limit (API.md §1). */
+/* The sign-in family also counts against the per-IP limit (API.md §1), and so do the pages
+ * that re-check a password, so a stolen session cannot guess it without limit. */
 #define AUTH	(FORM | ROUTE_IPLIMIT)
 /* JSON API: bodies must be application/json; problem+json answers. */
 #define JSON	ROUTE_JSON
@@ -30,6 +31,20 @@ const struct route routes[] = {
 	{ HTTP_GET | HTTP_POST,		"/reset-password",	page_reset_password,	FORM },
 	{ HTTP_GET | HTTP_POST,		"/profile",		page_profile,
 	    FORM | ROUTE_SESSION },
+	{ HTTP_GET | HTTP_POST,		"/account/password",	page_account_password,
+	    AUTH | ROUTE_SESSION },
+	{ HTTP_GET | HTTP_POST,		"/account/email",	page_account_email,
+	    AUTH | ROUTE_SESSION },
+	{ HTTP_GET,			"/account/sessions",	page_account_sessions,
+	    FORM | ROUTE_SESSION },
+	{ HTTP_POST,			"/account/sessions/revoke", page_account_revoke,
+	    FORM | ROUTE_SESSION },
+	{ HTTP_GET,			"/account/security",	page_account_security,
+	    FORM | ROUTE_SESSION },
+	{ HTTP_GET,			"/account/export",	page_account_export,
+	    FORM | ROUTE_SESSION },
+	{ HTTP_GET | HTTP_POST,		"/account/delete",	page_account_delete,
+	    AUTH | ROUTE_SESSION },
 	{ HTTP_GET | HTTP_POST,		"/confirm-email",	page_confirm_email,	FORM },
 	{ HTTP_GET,			"/auth/check",		auth_check,		ROUTE_BARE },
 	{ HTTP_POST,	"/api/v1/users",			api_register,		JSONLIM },

@@ -1,0 +1,368 @@
+/* page-account-activity: /account/sessions, /account/security, /account/export — the account's sessions and events. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "audit.h"
+#include "db.h"
+#include "handlers.h"
+#include "kv.h"
+#include "page.h"
+#include "problem.h"
+#include "request.h"
+#include "response.h"
+#include "session.h"
+#include "user.h"
+#include "validate.h"
+
+#define SECURITY_EVENTS	50	/* events on /account/security, newest first */
+#define EXPORT_EVENTS	10000	/* the export's bound: every event of any real account */
+
+/* --- audit events of one user ------------------------------------------------------------ */
+
+static const char sql_events[] =
+    "SELECT id, event, user_id, actor_id, ip, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'),"
+    " details FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?";
+
+/* A text cell as a JSON string, or null (NULL column, or not UTF-8 after all). */
+static json_t *
+cell_string(const struct db_val *v)
+{
+	json_t	*s;
+
+	if (v->type == DB_NULL || v->s == NULL || (s = json_string(v->s)) == NULL)
+		return json_null();
+	return s;
+}
+
+/* The details column: the JSON it holds, or its text when it somehow holds none. */
+static json_t *
+cell_details(const struct db_val *v)
+{
+	json_t	*d;
+
+	if (v->type == DB_NULL || v->s == NULL)
+		return json_null();
+	if ((d = json_loads(v->s, JSON_DECODE_ANY, NULL)) != NULL)
+		return d;
+	return cell_string(v);
+}
+
+/*
+ * The newest limit audit events about user_id in the API.md §7 shape {id, event, user_id,
+ * actor_id, ip, created_at, details}, ids as decimal strings (API.md §2).  The caller owns
+ * the array; NULL when the database failed.
+ */
+static json_t *
+events_of(struct db *db, struct arena *a, long long user_id, long long limit)
+{
+	struct db_val	 p[2] = { DBV_INT(user_id), DBV_INT(limit) };
+	struct db_res	 res;
+	json_t		*list;
+	size_t		 i;
+
+	if (db_exec(db, a, sql_events, p, 2, &res) != UM_OK)
+		return NULL;
+	list = json_array();
+	for (i = 0; i < res.nrows; i++)
+		json_array_append_new(list, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+		    "id", cell_string(DB_CELL(&res, i, 0)),
+		    "event", cell_string(DB_CELL(&res, i, 1)),
+		    "user_id", cell_string(DB_CELL(&res, i, 2)),
+		    "actor_id", cell_string(DB_CELL(&res, i, 3)),
+		    "ip", cell_string(DB_CELL(&res, i, 4)),
+		    "created_at", cell_string(DB_CELL(&res, i, 5)),
+		    "details", cell_details(DB_CELL(&res, i, 6))));
+	return list;
+}
+
+/*
+ * What each event means to the person it is about.  Events of other parts (admin, MFA)
+ * are listed too; a name not here is shown as it is stored.
+ */
+static const struct {
+	const char	*event;
+	const char	*label;
+} labels[] = {
+	{ "registered",			"Account created" },
+	{ "email_verified",		"E-mail address verified" },
+	{ "login_succeeded",		"Signed in" },
+	{ "login_failed",		"Failed sign-in attempt" },
+	{ "locked_out",			"Locked after failed sign-in attempts" },
+	{ "logout",			"Signed out" },
+	{ "password_reset_requested",	"Password reset link requested" },
+	{ "password_reset",		"Password reset through a mailed link" },
+	{ "password_changed",		"Password changed" },
+	{ "verification_resent",	"Verification link sent again" },
+	{ "email_change_requested",	"Change of e-mail address requested" },
+	{ "email_changed",		"E-mail address changed" },
+	{ "account_deleted",		"Account deleted" },
+	{ "session_revoked",		"Session signed out remotely" },
+	{ "roles_changed",		"Roles changed" },
+	{ "mfa_enabled",		"Two-step verification turned on" },
+	{ "mfa_disabled",		"Two-step verification turned off" },
+	{ "account_disabled",		"Account disabled" },
+	{ "account_enabled",		"Account enabled" },
+};
+
+static const char *
+label_of(const char *event)
+{
+	size_t	 i;
+
+	for (i = 0; event != NULL && i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (strcmp(labels[i].event, event) == 0)
+			return labels[i].label;
+	return event != NULL ? event : "unknown";
+}
+
+/* details as [{key, value}] for a definition list; values that are not strings as JSON. */
+static json_t *
+details_view(const json_t *details)
+{
+	json_t		*out = json_array(), *v;
+	const char	*key;
+	char		*text;
+
+	if (json_is_string(details)) {
+		json_array_append_new(out, json_pack("{s:s, s:O}", "key", "details", "value",
+		    details));
+		return out;
+	}
+	json_object_foreach((json_t *)details, key, v) {
+		if (json_is_string(v)) {
+			json_array_append_new(out, json_pack("{s:s, s:O}", "key", key, "value", v));
+			continue;
+		}
+		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
+			continue;
+		json_array_append_new(out, json_pack("{s:s, s:s}", "key", key, "value", text));
+		free(text);
+	}
+	return out;
+}
+
+/* One event as the security page shows it. */
+static json_t *
+event_view(const json_t *e)
+{
+	const char	*user = json_string_value(json_object_get(e, "user_id"));
+	const char	*actor = json_string_value(json_object_get(e, "actor_id"));
+
+	return json_pack("{s:O, s:s, s:O, s:O, s:O, s:b, s:o}",
+	    "event", json_object_get(e, "event"),
+	    "label", label_of(json_string_value(json_object_get(e, "event"))),
+	    "created_at", json_object_get(e, "created_at"),
+	    "ip", json_object_get(e, "ip"),
+	    "id", json_object_get(e, "id"),
+	    /* Someone else acted on the account: an administrator. */
+	    "by_other", actor != NULL && (user == NULL || strcmp(actor, user) != 0),
+	    "details", details_view(json_object_get(e, "details")));
+}
+
+/* GET /account/security — 200 the newest 50 events about the account; 503. */
+void
+page_account_security(struct request *req, struct response *resp)
+{
+	json_t	*events, *view, *e;
+	size_t	 i;
+
+	if ((events = events_of(req->app->db, req->arena, req->session->user_id,
+	    SECURITY_EVENTS)) == NULL) {
+		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
+		return;
+	}
+	view = json_array();
+	json_array_foreach(events, i, e)
+		json_array_append_new(view, event_view(e));
+	json_decref(events);
+	page_render(req, resp, 200, "account-security", json_pack("{s:s, s:o, s:b, s:i,"
+	    " s:{s:b}}", "title", "Security activity", "events", view,
+	    "has_events", json_array_size(view) > 0, "limit", SECURITY_EVENTS,
+	    "nav", "security", 1));
+}
+
+/* --- /account/sessions ------------------------------------------------------------------- */
+
+/*
+ * The sessions page; flash (stolen, may be NULL) says what the last POST did or why it
+ * was refused.
+ */
+static void
+show_sessions(struct request *req, struct response *resp, int status, json_t *flash)
+{
+	json_t		*list, *s;
+	size_t		 i;
+	int		 others = 0;
+	const char	*kind, *str;
+
+	if ((list = session_list(req->app->db, req->arena, req->session->user_id,
+	    req->session->id)) == NULL) {
+		json_decref(flash);
+		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
+		return;
+	}
+	json_array_foreach(list, i, s) {
+		kind = json_string_value(json_object_get(s, "kind"));
+		json_object_set_new(s, "api", json_boolean(kind != NULL &&
+		    strcmp(kind, "api") == 0));
+		/* Empty columns become null: Mustache would not tell "" from a value. */
+		str = json_string_value(json_object_get(s, "ip"));
+		if (str == NULL || *str == '\0')
+			json_object_set_new(s, "ip", json_null());
+		str = json_string_value(json_object_get(s, "user_agent"));
+		if (str == NULL || *str == '\0')
+			json_object_set_new(s, "user_agent", json_null());
+		if (!json_is_true(json_object_get(s, "current")))
+			others = 1;
+	}
+	page_render(req, resp, status, "account-sessions", json_pack("{s:s, s:o, s:b, s:o}",
+	    "title", "Where you are signed in", "sessions", list, "others", others,
+	    "flash", flash != NULL ? flash : json_array()));
+}
+
+static json_t *
+flash(const char *kind, const char *message)
+{
+	return json_pack("[{s:s, s:s}]", "kind", kind, "message", message);
+}
+
+/*
+ * GET /account/sessions — 200; ?done=one or ?done=others (where the revoke POST sends the
+ * browser) adds the message saying what was done; 503.
+ */
+void
+page_account_sessions(struct request *req, struct response *resp)
+{
+	const char	*done = kv_get(&req->query_params, "done");
+	json_t		*f = NULL;
+
+	if (done != NULL && strcmp(done, "one") == 0)
+		f = flash("success", "The session was signed out.");
+	else if (done != NULL && strcmp(done, "others") == 0)
+		f = flash("success", "All your other sessions were signed out.");
+	show_sessions(req, resp, 200, f);
+}
+
+enum { R_SESSION_ID, R_ALL, R__MAX };
+
+static const struct field_spec revoke_spec[R__MAX] = {
+	[R_SESSION_ID] = { "session_id", NULL, 20, 0 },
+	[R_ALL] = { "all", NULL, 1, 0 },
+};
+
+/* A session id as the list shows it: decimal digits only, positive; else 0. */
+static long long
+parse_id(const char *s)
+{
+	char		*end;
+	long long	 id;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	id = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || id <= 0)
+		return 0;
+	return id;
+}
+
+/*
+ * POST /account/sessions/revoke — all=1: every other browser session and every API
+ * refresh family ends; session_id=N: that one ends.  303 back to /account/sessions (PRG);
+ * revoking the session making the request is logging out: its cookie is cleared and the
+ * answer is 303 to /.  400 no session named; 404 not one of the user's live sessions;
+ * 403 CSRF; 503.
+ */
+void
+page_account_revoke(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[R__MAX];
+	struct db		*db = req->app->db;
+	long long		 uid = req->session->user_id, id;
+	int			 found = 0;
+	enum um_err		 rc;
+
+	if (validate_form(req->arena, &vctx, revoke_spec, R__MAX, &req->form, r) == UM_OK &&
+	    r[R_ALL].val != NULL && strcmp(r[R_ALL].val, "1") == 0) {
+		if ((rc = session_end_all(db, req->arena, uid, req->session->hash)) != UM_OK) {
+			problem_send(req, resp, rc, 0, NULL, NULL);
+			return;
+		}
+		(void)audit_log(db, req->arena, AUDIT_SESSION_REVOKED, uid, uid,
+		    req->remote_addr, json_pack("{s:b}", "all_others", 1));
+		response_redirect(resp, 303, "/account/sessions?done=others");
+		return;
+	}
+	if ((id = parse_id(r[R_SESSION_ID].val)) == 0) {
+		show_sessions(req, resp, 400, flash("error", "Choose a session to sign out."));
+		return;
+	}
+	if (id == req->session->id) {
+		/* This browser's own session: the same as the Log out button. */
+		if ((rc = session_end(req, resp)) != UM_OK) {
+			problem_send(req, resp, rc, 0, NULL, NULL);
+			return;
+		}
+		(void)audit_log(db, req->arena, AUDIT_LOGOUT, uid, uid, req->remote_addr, NULL);
+		response_redirect(resp, 303, "/");
+		return;
+	}
+	if ((rc = session_revoke(db, req->arena, uid, id, &found)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	if (!found) {
+		show_sessions(req, resp, 404, flash("error", "That session has already ended."));
+		return;
+	}
+	(void)audit_log(db, req->arena, AUDIT_SESSION_REVOKED, uid, uid, req->remote_addr,
+	    json_pack("{s:I}", "session_id", (json_int_t)id));
+	response_redirect(resp, 303, "/account/sessions?done=one");
+}
+
+/* --- /account/export --------------------------------------------------------------------- */
+
+/*
+ * GET /account/export — 200 application/json download {user, sessions, audit_events}
+ * (API.md §7 "Export"); 503.  The user object holds no secret (API.md §4).
+ */
+void
+page_account_export(struct request *req, struct response *resp)
+{
+	struct db	*db = req->app->db;
+	struct user	 u;
+	json_t		*user = NULL, *sessions = NULL, *events = NULL, *v = NULL;
+	enum um_err	 rc;
+
+	if ((rc = user_by_id(db, req->arena, req->session->user_id, &u)) != UM_OK)
+		goto out;
+	rc = UM_EUNAVAIL;
+	if ((user = user_json(db, req->arena, &u, NULL)) == NULL ||
+	    (sessions = session_list(db, req->arena, u.id, req->session->id)) == NULL ||
+	    (events = events_of(db, req->arena, u.id, EXPORT_EVENTS)) == NULL)
+		goto out;
+	v = json_pack("{s:O, s:O, s:O}", "user", user, "sessions", sessions, "audit_events",
+	    events);
+	if (v == NULL) {
+		rc = UM_EINTERNAL;
+		goto out;
+	}
+	response_json(resp, 200, v);
+	response_header(resp, "Content-Disposition",
+	    "attachment; filename=\"usermgr-export.json\"");
+	rc = UM_OK;
+out:
+	if (rc != UM_OK)
+		problem_send(req, resp, rc, 0, NULL, NULL);
+	json_decref(v);
+	json_decref(events);
+	json_decref(sessions);
+	json_decref(user);
+}

@@ -1,0 +1,283 @@
+/* page-account: /account/password, /account/email, /account/delete — changes that need the password again. */
+#include "config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "account.h"
+#include "app.h"
+#include "audit.h"
+#include "handlers.h"
+#include "page.h"
+#include "password.h"
+#include "problem.h"
+#include "request.h"
+#include "response.h"
+#include "session.h"
+#include "user.h"
+#include "validate.h"
+
+#define M_WRONG_PASSWORD	"is not correct"
+
+/*
+ * The signed-in user, fresh from the database (the session row holds no password hash).
+ * Returns 0, or answers the request (503, or 404 when the account went meanwhile) and -1.
+ */
+static int
+load_user(struct request *req, struct response *resp, struct user *u)
+{
+	enum um_err	 rc;
+
+	if ((rc = user_by_id(req->app->db, req->arena, req->session->user_id, u)) == UM_OK)
+		return 0;
+	problem_send(req, resp, rc, 0, NULL, NULL);
+	return -1;
+}
+
+/*
+ * The password re-check of the pages below: a stolen session alone must not be enough to
+ * take the account over.  Returns 0 when r holds the account's password; otherwise puts
+ * the message beside the field and returns -1 (the caller answers 403, API.md §7).
+ */
+static int
+recheck(struct request *req, const struct user *u, struct field_result *r)
+{
+	if (password_verify(&req->app->conf, u->password_hash, r->val, r->len, NULL) == UM_OK)
+		return 0;
+	r->error = M_WRONG_PASSWORD;
+	return -1;
+}
+
+/* The flash of a page that did what was asked. */
+static json_t *
+flash_success(const char *message)
+{
+	return json_pack("[{s:s, s:s}]", "kind", "success", "message", message);
+}
+
+static json_t *
+errors_of(struct request *req, const struct field_spec *spec, size_t n,
+    const struct field_result *r)
+{
+	json_t	*errors = r != NULL ? validate_errors(req->arena, spec, n, r) : NULL;
+
+	/* validate_errors ties its array to the arena; the page context takes a reference. */
+	return errors != NULL ? json_incref(errors) : json_array();
+}
+
+/* --- /account/password ------------------------------------------------------------------ */
+
+enum { P_CURRENT, P_PASSWORD, P_CONFIRM, P__MAX };
+
+static const struct field_spec password_spec[P__MAX] = {
+	[P_CURRENT] = { "current_password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[P_PASSWORD] = { "password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
+	[P_CONFIRM] = { "password_confirm", NULL, 1024, VF_REQUIRED | VF_SECRET },
+};
+
+static const struct page_field password_view[P__MAX] = {
+	[P_CURRENT] = { "current_password", "Current password", "password", "current-password",
+	    NULL, 128, 1, 0 },
+	[P_PASSWORD] = { "password", "New password", "password", "new-password",
+	    "A long passphrase is best; common passwords are refused.", 128, 1, 0 },
+	[P_CONFIRM] = { "password_confirm", "Repeat the new password", "password",
+	    "new-password", NULL, 128, 1, 0 },
+};
+
+static void
+show_password(struct request *req, struct response *resp, int status,
+    struct field_result *r, int changed)
+{
+	page_render(req, resp, status, "account-password", json_pack("{s:s, s:o, s:o, s:b, s:o}",
+	    "title", "Change your password",
+	    "fields", page_fields(password_view, P__MAX, r),
+	    "errors", errors_of(req, password_spec, P__MAX, r),
+	    "changed", changed,
+	    "flash", changed ? flash_success("Your password was changed. Your other sessions "
+	    "and app sign-ins were signed out; this one stays signed in.") : json_array()));
+}
+
+/*
+ * GET /account/password — 200.  POST — 200 changed (every other browser session and every
+ * API refresh family ends, this session stays, a notice is mailed); 400 invalid new
+ * password or confirmation, or no current password; 403 wrong current password (API.md
+ * §7: whatever else is wrong, with every message shown) or CSRF; 503.
+ */
+void
+page_account_password(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
+	struct field_result	 r[P__MAX];
+	struct user		 u;
+	char			 hash[PASSWORD_HASH_MAX];
+	int			 invalid;
+	enum um_err		 rc;
+
+	if (req->method != HTTP_POST) {
+		show_password(req, resp, 200, NULL, 0);
+		return;
+	}
+	if (load_user(req, resp, &u) != 0)
+		return;
+	vctx.username = u.username;
+	invalid = validate_form(req->arena, &vctx, password_spec, P__MAX, &req->form, r) !=
+	    UM_OK;
+	invalid |= validate_same(r, P_CONFIRM, P_PASSWORD, "does not match the password") !=
+	    UM_OK;
+	if (r[P_CURRENT].val != NULL && recheck(req, &u, &r[P_CURRENT]) != 0) {
+		show_password(req, resp, 403, r, 0);
+		return;
+	}
+	if (invalid) {
+		show_password(req, resp, 400, r, 0);
+		return;
+	}
+	if ((rc = password_hash(&req->app->conf, r[P_PASSWORD].val, r[P_PASSWORD].len, hash)) !=
+	    UM_OK || (rc = account_set_password(req, &u, hash, req->session->hash,
+	    AUDIT_PASSWORD_CHANGED)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	show_password(req, resp, 200, NULL, 1);
+}
+
+/* --- /account/email ---------------------------------------------------------------------- */
+
+enum { E_PASSWORD, E_EMAIL, E__MAX };
+
+static const struct field_spec email_spec[E__MAX] = {
+	[E_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[E_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
+};
+
+static const struct page_field email_view[E__MAX] = {
+	[E_PASSWORD] = { "password", "Your password", "password", "current-password", NULL, 128,
+	    1, 0 },
+	[E_EMAIL] = { "email", "New e-mail address", "email", "email",
+	    "We send a link there; your address changes when you follow it.", 254, 1, 0 },
+};
+
+static void
+show_email(struct request *req, struct response *resp, int status, const struct user *u,
+    struct field_result *r, const char *sent_to)
+{
+	page_render(req, resp, status, "account-email", json_pack("{s:s, s:s, s:o, s:o, s:s?}",
+	    "title", sent_to != NULL ? "Check your new address" : "Change your e-mail address",
+	    "current_email", u->email,
+	    "fields", page_fields(email_view, E__MAX, r),
+	    "errors", errors_of(req, email_spec, E__MAX, r),
+	    "sent_to", sent_to));
+}
+
+/*
+ * GET /account/email — 200.  POST — 200 "we sent a link" (the address changes only when
+ * the link is followed, API.md §3); 400 invalid address, or the current one; 403 wrong
+ * password (whatever else is wrong) or CSRF; 409 the address belongs to another account,
+ * except with enumeration prevention, which answers as for a free address and sends
+ * nothing (DECISIONS.md); 503.
+ */
+void
+page_account_email(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[E__MAX];
+	struct user		 u, other;
+	int			 invalid;
+	enum um_err		 rc;
+
+	if (load_user(req, resp, &u) != 0)
+		return;
+	if (req->method != HTTP_POST) {
+		show_email(req, resp, 200, &u, NULL, NULL);
+		return;
+	}
+	invalid = validate_form(req->arena, &vctx, email_spec, E__MAX, &req->form, r) != UM_OK;
+	if (r[E_PASSWORD].val != NULL && recheck(req, &u, &r[E_PASSWORD]) != 0) {
+		show_email(req, resp, 403, &u, r, NULL);
+		return;
+	}
+	if (invalid) {
+		show_email(req, resp, 400, &u, r, NULL);
+		return;
+	}
+	rc = user_by_email(req->app->db, req->arena, r[E_EMAIL].val, &other);
+	if (rc == UM_OK && other.id == u.id) {
+		r[E_EMAIL].error = "is already your address";
+		show_email(req, resp, 400, &u, r, NULL);
+		return;
+	}
+	if (rc == UM_OK && !req->app->conf.prevent_enumeration) {
+		r[E_EMAIL].error = "is already registered";
+		show_email(req, resp, 409, &u, r, NULL);
+		return;
+	}
+	if (rc == UM_ENOTFOUND)
+		rc = account_request_email_change(req, &u, r[E_EMAIL].val);
+	if (rc != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	show_email(req, resp, 200, &u, NULL, r[E_EMAIL].val);
+}
+
+/* --- /account/delete --------------------------------------------------------------------- */
+
+enum { D_PASSWORD, D__MAX };
+
+static const struct field_spec delete_spec[D__MAX] = {
+	[D_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+};
+
+static const struct page_field delete_view[D__MAX] = {
+	[D_PASSWORD] = { "password", "Your password", "password", "current-password", NULL, 128,
+	    1, 0 },
+};
+
+static void
+show_delete(struct request *req, struct response *resp, int status, struct field_result *r,
+    int deleted)
+{
+	page_render(req, resp, status, "account-delete", json_pack("{s:s, s:o, s:o, s:b}",
+	    "title", deleted ? "Your account was deleted" : "Delete your account",
+	    "fields", page_fields(delete_view, D__MAX, r),
+	    "errors", errors_of(req, delete_spec, D__MAX, r),
+	    "deleted", deleted));
+}
+
+/*
+ * GET /account/delete — 200.  POST — 200 a goodbye page (the account, its sessions and
+ * tokens are gone, the cookie is cleared; the audit events stay, DECISIONS.md); 400 no
+ * password; 403 wrong password or CSRF; 503.
+ */
+void
+page_account_delete(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[D__MAX];
+	struct user		 u;
+	enum um_err		 rc;
+
+	if (req->method != HTTP_POST) {
+		show_delete(req, resp, 200, NULL, 0);
+		return;
+	}
+	if (load_user(req, resp, &u) != 0)
+		return;
+	if (validate_form(req->arena, &vctx, delete_spec, D__MAX, &req->form, r) != UM_OK) {
+		show_delete(req, resp, 400, r, 0);
+		return;
+	}
+	if (recheck(req, &u, &r[D_PASSWORD]) != 0) {
+		show_delete(req, resp, 403, r, 0);
+		return;
+	}
+	if ((rc = account_delete(req, &u)) != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	/* The row went with the account (ON DELETE CASCADE); this clears the cookie. */
+	(void)session_end(req, resp);
+	show_delete(req, resp, 200, NULL, 1);
+}
