@@ -1,0 +1,235 @@
+# deploy/local/lib.sh: shell functions shared by deploy/local/run and deploy/local/mariadb-ctl.
+# shellcheck shell=bash
+#
+# Sourced, never run.  The callers set UM_PROG (the name used in messages) and `set -euo pipefail`.
+# Every process is started and stopped by PID; nothing here touches the system's own MariaDB or
+# nginx services, and nothing matches processes by name alone.
+
+um_note() {
+	printf '%s: %s\n' "${UM_PROG:-usermgr}" "$*" >&2
+}
+
+um_die() {
+	um_note "$*"
+	exit 1
+}
+
+# Prints the last lines of a log file to stderr, so a failure explains itself.
+um_tail() {
+	if [[ -s $1 ]]; then
+		printf -- '--- last lines of %s ---\n' "$1" >&2
+		tail -n "${2:-25}" "$1" >&2
+		printf -- '---\n' >&2
+	fi
+}
+
+# Sets UM_REPO (the repository root, found from this file's location) and UM_STATE (absolute).
+# A relative USERMGR_STATE_DIR is taken relative to the caller's working directory; the default
+# is var/ in the repository.  Paths end up inside nginx's configuration and in unix socket
+# addresses, so they are restricted to characters that need no quoting there.
+um_paths() {
+	local s
+
+	UM_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+	s=${USERMGR_STATE_DIR:-$UM_REPO/var}
+	[[ $s == /* ]] || s=$PWD/$s
+	mkdir -p "$s"
+	UM_STATE=$(cd "$s" && pwd -P)
+	UM_RUN=$UM_STATE/run
+	UM_LOGDIR=$UM_STATE/log
+	UM_MYSQL_SOCK=$UM_RUN/mysqld.sock
+	UM_MYSQL_PID=$UM_RUN/mysqld.pid
+	local p
+	for p in "$UM_REPO" "$UM_STATE"; do
+		[[ $p =~ ^[A-Za-z0-9._/+@:,~-]+$ ]] ||
+			um_die "path '$p' holds characters (spaces, quotes, ...) that cannot go into nginx's configuration; use another directory"
+	done
+	# sun_path holds 108 bytes including the NUL (unix(7)).
+	((${#UM_RUN} + 13 <= 107)) ||
+		um_die "state dir '$UM_STATE' is too long for a unix socket path (at most about 90 characters)"
+	export USERMGR_STATE_DIR=$UM_STATE
+}
+
+# True when PID is a live process (not a zombie) whose command name is NAME.
+um_pid_is() {
+	local pid=$1 name=$2 comm stat
+
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
+	[[ $comm == "${name:0:15}" ]] || return 1
+	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat%% *} != Z ]]
+}
+
+# True when PID is alive (a zombie counts as gone: it has exited, only its parent has not reaped it).
+um_alive() {
+	local stat
+
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat%% *} != Z ]]
+}
+
+# Prints the PID held in FILE when that process is alive and is called NAME.
+um_pidfile_live() {
+	local pid
+
+	[[ -r $1 ]] || return 1
+	read -r pid <"$1" 2>/dev/null || return 1
+	um_pid_is "$pid" "$2" || return 1
+	printf '%s\n' "$pid"
+}
+
+# Waits up to SECONDS for every PID given to exit; returns 1 if one is still alive.
+um_wait_gone() {
+	local secs=$1 i pid left
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		left=0
+		for pid in "$@"; do
+			um_alive "$pid" && left=1
+		done
+		((left)) || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Stops processes by PID: SIGTERM, up to 10 s to exit, then SIGKILL.  NAME is for messages.
+# Usage: um_stop NAME PID...
+um_stop() {
+	local name=$1 pid
+	shift
+	(($#)) || return 0
+	kill -TERM "$@" 2>/dev/null || true
+	if ! um_wait_gone 10 "$@"; then
+		um_note "$name did not stop within 10 s; sending SIGKILL"
+		for pid in "$@"; do
+			um_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+		done
+		um_wait_gone 5 "$@" || um_note "$name (pid $*) survived SIGKILL"
+	fi
+	return 0
+}
+
+# True while any process of process group PGID is alive (zombies do not count).
+um_group_alive() {
+	local pid
+
+	for pid in $(pgrep -g "$1" 2>/dev/null); do
+		um_alive "$pid" && return 0
+	done
+	return 1
+}
+
+# Stops whole process groups.  Every child is started with setsid, so its PID is also its
+# process group, which holds what it forked (nginx's workers, multiwatch's workers) even when
+# the leader itself has died.  The leaders get SIGTERM first and up to 5 s to stop their own
+# children (signalling the group at once would make multiwatch respawn the workers it sees
+# die); whatever is left then gets SIGTERM, 5 s more, and SIGKILL.
+# Usage: um_stop_groups NAME PGID...
+um_stop_groups() {
+	local name=$1 g i left
+	shift
+	(($#)) || return 0
+	for g in "$@"; do
+		um_alive "$g" && kill -TERM "$g" 2>/dev/null
+	done
+	um_wait_gone 5 "$@" || true
+	for g in "$@"; do
+		um_group_alive "$g" && kill -TERM -- "-$g" 2>/dev/null
+	done
+	for ((i = 0; i < 50; i++)); do
+		left=()
+		for g in "$@"; do
+			um_group_alive "$g" && left+=("$g")
+		done
+		((${#left[@]})) || return 0
+		sleep 0.1
+	done
+	um_note "$name did not stop within 10 s; sending SIGKILL"
+	for g in "${left[@]}"; do
+		kill -KILL -- "-$g" 2>/dev/null || true
+	done
+	return 0
+}
+
+# The mariadbd command line; shared so that run and mariadb-ctl start the same server.
+# No TCP at all (--skip-networking): the only way in is the socket inside the state dir.
+# The server's time zone is UTC because DATETIME columns hold UTC (DESIGN.md, Data).
+um_mariadbd_args() {
+	UM_MARIADBD_ARGS=(
+		--no-defaults
+		"--datadir=$UM_STATE/mysql"
+		"--socket=$UM_MYSQL_SOCK"
+		"--pid-file=$UM_MYSQL_PID"
+		--skip-networking
+		"--log-error=$UM_LOGDIR/mariadb.log"
+		"--user=$(id -un)"
+		--character-set-server=utf8mb4
+		--collation-server=utf8mb4_unicode_ci
+		--default-time-zone=+00:00
+		--skip-name-resolve
+	)
+}
+
+# Answers whether this stack's server accepts connections.  mariadb-admin ping exits 0 even on
+# "access denied": an answer is all that is asked.
+um_mariadb_ping() {
+	mariadb-admin --no-defaults "--socket=$UM_MYSQL_SOCK" --connect-timeout=2 \
+		-u root ping >/dev/null 2>&1
+}
+
+# Starts this stack's mariadbd (creating the datadir on first use) and waits until it answers.
+# The server is started in its own session and is not a child of the caller, so a restart by
+# mariadb-ctl under a running stack looks the same as the first start.
+um_mariadb_start() {
+	local pid i
+
+	mkdir -p "$UM_RUN" "$UM_LOGDIR"
+	if pid=$(um_pidfile_live "$UM_MYSQL_PID" mariadbd); then
+		um_note "mariadbd is already running (pid $pid)"
+		return 0
+	fi
+	if [[ ! -d $UM_STATE/mysql/mysql ]]; then
+		um_note "creating the MariaDB datadir $UM_STATE/mysql"
+		rm -rf "$UM_STATE/mysql"
+		if ! mariadb-install-db --no-defaults "--datadir=$UM_STATE/mysql" \
+			--auth-root-authentication-method=normal \
+			"--user=$(id -un)" --skip-test-db >"$UM_LOGDIR/mariadb-install.log" 2>&1; then
+			grep -m 5 ERROR "$UM_LOGDIR/mariadb-install.log" >&2 ||
+				um_tail "$UM_LOGDIR/mariadb-install.log"
+			um_die "mariadb-install-db failed (log: $UM_LOGDIR/mariadb-install.log)"
+		fi
+	fi
+	rm -f "$UM_MYSQL_PID"
+	um_mariadbd_args
+	pid=$(
+		setsid mariadbd "${UM_MARIADBD_ARGS[@]}" </dev/null >>"$UM_LOGDIR/mariadb.log" 2>&1 &
+		echo $!
+	)
+	# A cold start with a new datadir takes a few seconds; 60 s leaves room for crash recovery.
+	for ((i = 0; i < 600; i++)); do
+		if um_mariadb_ping; then
+			return 0
+		fi
+		if ! um_alive "$pid"; then
+			um_tail "$UM_LOGDIR/mariadb.log"
+			um_die "mariadbd exited during start-up (log: $UM_LOGDIR/mariadb.log)"
+		fi
+		sleep 0.1
+	done
+	um_tail "$UM_LOGDIR/mariadb.log"
+	kill -TERM "$pid" 2>/dev/null || true
+	um_die "mariadbd did not answer on $UM_MYSQL_SOCK within 60 s (log: $UM_LOGDIR/mariadb.log)"
+}
+
+# Stops this stack's mariadbd: the PID is read from its pid file now, since it may have been
+# restarted since the stack started.
+um_mariadb_stop() {
+	local pid
+
+	pid=$(um_pidfile_live "$UM_MYSQL_PID" mariadbd) || return 0
+	um_stop mariadbd "$pid"
+}
