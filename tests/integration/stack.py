@@ -104,17 +104,38 @@ def children(pid):
     return sorted(set(kids))
 
 
+def run_alive(run_dir):
+    """True when a stack of that run directory still has a live process (any pid file)."""
+    run = os.path.join(run_dir, "state", "run")
+    try:
+        names = os.listdir(run)
+    except FileNotFoundError:
+        return False
+    for name in names:
+        if not name.endswith(".pid"):
+            continue
+        try:
+            with open(os.path.join(run, name)) as f:
+                os.kill(int(f.read().strip()), 0)
+            return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def prune_runs(keep=3):
     """Removes all but the KEEP newest run directories under tests/out/integration.
 
     Each holds a MariaDB datadir of about 100 MB; the newest stay for looking at failures.
+    A directory whose stack still runs (another pytest session's) is never removed.
     """
     try:
         runs = sorted(d for d in os.listdir(OUT) if os.path.isdir(os.path.join(OUT, d)))
     except FileNotFoundError:
         return
     for d in runs[:-keep] if keep > 0 else runs:
-        shutil.rmtree(os.path.join(OUT, d), ignore_errors=True)
+        if not run_alive(os.path.join(OUT, d)):
+            shutil.rmtree(os.path.join(OUT, d), ignore_errors=True)
 
 
 class Stack:
