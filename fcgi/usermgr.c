@@ -101,8 +101,9 @@ serve(struct app *app, struct arena *arena, FCGX_Request *fr)
 	/* A client that went away makes this fail; nothing to do but log it. */
 	if (FCGX_PutStr(out.data, (int)out.len, fr->out) < 0)
 		log_warn("client went away before the answer was sent");
-	log_info("%s %s %d %zu %.2fms", req.method_name, req.path, resp.status, resp.body.len,
-	    elapsed_ms(&t0));
+	/* nginx logs every request; ours adds the refusals and failures (and all in debug). */
+	log_msg(resp.status >= 400 ? LOG_INFO : LOG_DEBUG, "%s %s %d %zu %.2fms",
+	    req.method_name, req.path, resp.status, resp.body.len, elapsed_ms(&t0));
 }
 
 int

@@ -29,6 +29,7 @@ app_init(struct app *app, conf_getenv_fn *get, char *err, size_t errlen)
 	memset(app, 0, sizeof(*app));
 	if (conf_load(&app->conf, get, 1, err, errlen) != UM_OK)
 		return UM_EINVAL;
+	log_set_level((enum log_level)app->conf.log_level);
 	if (keys_init(&app->keys, &app->conf) != UM_OK) {
 		(void)snprintf(err, errlen, "cannot derive keys from USERMGR_SECRET_KEY");
 		conf_free(&app->conf);

@@ -333,6 +333,23 @@ conf_load(struct conf *c, conf_getenv_fn *get, int require_keys, char *err, size
 	    str_opt(get, "USERMGR_BOOTSTRAP_ADMIN_EMAIL", "admin@localhost",
 	    &c->bootstrap_admin_email, err, errlen) != 0)
 		goto out;
+	free(s);
+	s = NULL;
+	if (str_opt(get, "USERMGR_LOG_LEVEL", "info", &s, err, errlen) != 0)
+		goto out;
+	/* Parallel to enum log_level (log.h). */
+	if (strcmp(s, "error") == 0)
+		c->log_level = 0;
+	else if (strcmp(s, "warn") == 0)
+		c->log_level = 1;
+	else if (strcmp(s, "info") == 0)
+		c->log_level = 2;
+	else if (strcmp(s, "debug") == 0)
+		c->log_level = 3;
+	else {
+		(void)snprintf(err, errlen, "USERMGR_LOG_LEVEL must be error, warn, info or debug");
+		goto out;
+	}
 	rc = UM_OK;
 out:
 	free(s);

@@ -54,6 +54,7 @@ struct conf {
 	unsigned	 access_token_seconds;	/* 900 */
 	unsigned	 refresh_token_days;	/* 30 */
 	char		*bootstrap_admin_email;	/* admin@localhost */
+	unsigned	 log_level;		/* USERMGR_LOG_LEVEL: error, warn, info (default), debug */
 };
 
 /*

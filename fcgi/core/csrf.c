@@ -6,7 +6,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "arena.h"
 #include "b64.h"
@@ -20,7 +19,6 @@ mac(const unsigned char *key, const char *kind, const void *binding, size_t n,
     unsigned char out[32])
 {
 	unsigned char	 msg[128];
-	unsigned int	 len = 32;
 	size_t		 k = strlen(kind) + 1;
 
 	/* Bindings are session seeds or cookie values: far below the buffer. */
@@ -28,7 +26,7 @@ mac(const unsigned char *key, const char *kind, const void *binding, size_t n,
 		return 0;
 	memcpy(msg, kind, k);
 	memcpy(msg + k, binding, n);
-	return HMAC(EVP_sha256(), key, KEY_LEN, msg, k + n, out, &len) != NULL && len == 32;
+	return keys_hmac(key, KEY_LEN, msg, k + n, out);
 }
 
 char *

@@ -6,23 +6,20 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "arena.h"
 #include "b64.h"
 #include "buf.h"
 #include "json.h"
 #include "jwt.h"
+#include "keys.h"
 
 #define IAT_SKEW	60	/* seconds a clock ahead of ours is forgiven */
 
 static int
 hs256(const struct jwt_key *k, const char *msg, size_t len, unsigned char mac[32])
 {
-	unsigned int	 maclen = 32;
-
-	return HMAC(EVP_sha256(), k->key, (int)k->len, (const unsigned char *)msg, len, mac,
-	    &maclen) != NULL && maclen == 32;
+	return keys_hmac(k->key, k->len, msg, len, mac);
 }
 
 static char *

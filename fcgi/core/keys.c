@@ -6,6 +6,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
@@ -86,4 +87,62 @@ void
 keys_wipe(struct keyring *r)
 {
 	OPENSSL_cleanse(r, sizeof(*r));
+}
+
+#define HMAC_CACHE	8
+#define HMAC_KEY_MAX	128
+
+static struct {
+	unsigned char	 key[HMAC_KEY_MAX];
+	size_t		 len;
+	EVP_MAC_CTX	*ctx;		/* initialised with key; re-initialised per use */
+} hmac_cache[HMAC_CACHE];
+static size_t		 hmac_next;
+
+/* A context holding key, from the cache or newly made (evicting the oldest). */
+static EVP_MAC_CTX *
+hmac_ctx(const unsigned char *key, size_t len)
+{
+	static EVP_MAC	*mac;
+	OSSL_PARAM	 params[2];
+	size_t		 i;
+
+	for (i = 0; i < HMAC_CACHE; i++)
+		if (hmac_cache[i].ctx != NULL && hmac_cache[i].len == len &&
+		    CRYPTO_memcmp(hmac_cache[i].key, key, len) == 0)
+			return hmac_cache[i].ctx;
+	if (len > HMAC_KEY_MAX)
+		return NULL;
+	if (mac == NULL && (mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return NULL;
+	i = hmac_next++ % HMAC_CACHE;
+	EVP_MAC_CTX_free(hmac_cache[i].ctx);
+	hmac_cache[i].ctx = NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if ((hmac_cache[i].ctx = EVP_MAC_CTX_new(mac)) == NULL ||
+	    EVP_MAC_init(hmac_cache[i].ctx, key, len, params) != 1) {
+		EVP_MAC_CTX_free(hmac_cache[i].ctx);
+		hmac_cache[i].ctx = NULL;
+		return NULL;
+	}
+	memcpy(hmac_cache[i].key, key, len);
+	hmac_cache[i].len = len;
+	return hmac_cache[i].ctx;
+}
+
+int
+keys_hmac(const unsigned char *key, size_t len, const void *msg, size_t n,
+    unsigned char out[32])
+{
+	EVP_MAC_CTX	*ctx;
+	size_t		 outlen = 0;
+
+	/* A NULL key re-initialises with the key already set (OpenSSL 3 EVP_MAC_init(3)). */
+	if ((ctx = hmac_ctx(key, len)) == NULL ||
+	    (EVP_MAC_init(ctx, NULL, 0, NULL) != 1) ||
+	    EVP_MAC_update(ctx, msg, n) != 1 ||
+	    EVP_MAC_final(ctx, out, &outlen, 32) != 1)
+		return 0;
+	return outlen == 32;
 }

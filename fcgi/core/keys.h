@@ -32,5 +32,11 @@ enum um_err	keys_init(struct keyring *, const struct conf *);
 /* HKDF-SHA256(ikm = master, salt = none, info = "usermgr " purpose) → out[0..len). */
 enum um_err	keys_hkdf(const char *, const char *, unsigned char *, size_t);
 void		keys_wipe(struct keyring *);
+/*
+ * HMAC-SHA256 of msg under key into out; 0 on failure.  Keeps a few keyed contexts per
+ * process, since OpenSSL 3's one-shot HMAC() looks the algorithm up and hashes the key on
+ * every call — work the JWT and CSRF checks would repeat on each request.
+ */
+int		keys_hmac(const unsigned char *, size_t, const void *, size_t, unsigned char[32]);
 
 #endif

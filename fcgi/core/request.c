@@ -42,20 +42,29 @@ request_env(const struct request *r, const char *name)
 	return NULL;
 }
 
+/*
+ * The request id: nginx's $request_id when it sent one (so its logs and ours agree), else
+ * 16 hex characters of our own.  Only hex digits are taken from the header.
+ */
 static void
-make_id(char id[17])
+make_id(struct request *r)
 {
 	static const char	 hex[] = "0123456789abcdef";
+	const char		*v = request_env(r, "REQUEST_ID");
 	unsigned char		 raw[8];
 	size_t			 i;
 
+	if (v != NULL && strlen(v) == 32 && strspn(v, hex) == 32) {
+		memcpy(r->id, v, 33);
+		return;
+	}
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		memset(raw, 0, sizeof(raw));
 	for (i = 0; i < sizeof(raw); i++) {
-		id[i * 2] = hex[raw[i] >> 4];
-		id[i * 2 + 1] = hex[raw[i] & 0xf];
+		r->id[i * 2] = hex[raw[i] >> 4];
+		r->id[i * 2 + 1] = hex[raw[i] & 0xf];
 	}
-	id[16] = '\0';
+	r->id[16] = '\0';
 }
 
 void
@@ -70,7 +79,7 @@ request_init(struct request *r, struct arena *a, struct app *app, char *const *e
 	r->arena = a;
 	r->app = app;
 	r->env = env;
-	make_id(r->id);
+	make_id(r);
 
 	r->method_name = (v = request_env(r, "REQUEST_METHOD")) != NULL ? v : "GET";
 	r->method = HTTP_OTHER;

@@ -31,7 +31,8 @@ enum http_method {
 struct request {
 	struct arena		*arena;		/* everything below lives in it */
 	struct app		*app;		/* worker-wide: conf, db, templates (borrowed) */
-	char			 id[17];	/* 16 hex characters, also sent as X-Request-Id */
+	char			 id[33];	/* nginx's $request_id (32 hex), or our own 16;
+						 * sent as X-Request-Id */
 	char *const		*env;		/* FastCGI params, "NAME=value", borrowed */
 	enum http_method	 method;
 	const char		*method_name;

@@ -128,9 +128,14 @@ api_login(struct request *req, struct response *resp)
 		response_header(resp, "Retry-After", arena_printf(req->arena, "%lld", retry));
 		return;
 	}
+	/*
+	 * The user row is updated before the family is inserted: the insert's foreign-key
+	 * check takes a shared lock on that row, and two logins of one account holding it
+	 * would deadlock on the update.  Updating first makes the second login wait instead.
+	 */
 	if (rc == UM_OK && (rc = db_begin(req->app->db)) == UM_OK) {
-		if ((rc = refresh_start(req, u.id, &sid, &refresh)) != UM_OK ||
-		    (rc = login_succeeded(req, &u, "api")) != UM_OK ||
+		if ((rc = login_succeeded(req, &u, "api")) != UM_OK ||
+		    (rc = refresh_start(req, u.id, &sid, &refresh)) != UM_OK ||
 		    (rc = db_commit(req->app->db)) != UM_OK)
 			db_rollback(req->app->db);
 	}
