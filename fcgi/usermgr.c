@@ -96,7 +96,8 @@ serve(struct app *app, struct arena *arena, FCGX_Request *fr)
 	} else
 		app_handle(&req, &resp);
 
-	buf_init(&out, arena);
+	/* Headers are under 1 KiB: the answer is built without regrowing. */
+	buf_init_cap(&out, arena, resp.body.len + 1024);
 	response_serialize(&resp, req.id, &out);
 	/* A client that went away makes this fail; nothing to do but log it. */
 	if (FCGX_PutStr(out.data, (int)out.len, fr->out) < 0)

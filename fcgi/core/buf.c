@@ -9,13 +9,19 @@
 #include "buf.h"
 
 void
-buf_init(struct buf *b, struct arena *a)
+buf_init_cap(struct buf *b, struct arena *a, size_t cap)
 {
 	b->arena = a;
-	b->cap = 256;
+	b->cap = cap > 0 ? cap : 1;
 	b->data = arena_alloc(a, b->cap);
 	b->data[0] = '\0';
 	b->len = 0;
+}
+
+void
+buf_init(struct buf *b, struct arena *a)
+{
+	buf_init_cap(b, a, 256);
 }
 
 static void

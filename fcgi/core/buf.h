@@ -15,6 +15,8 @@ struct buf {
 };
 
 void	 buf_init(struct buf *, struct arena *);
+/* The same with room for n bytes up front, when the size is known or guessable. */
+void	 buf_init_cap(struct buf *, struct arena *, size_t);
 void	 buf_append(struct buf *, const void *, size_t);
 void	 buf_puts(struct buf *, const char *);
 void	 buf_putc(struct buf *, char);

@@ -1,6 +1,7 @@
 /* response: builds one answer and serialises it with the security headers of API.md §2 in one place. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -44,7 +45,8 @@ void
 response_init(struct response *r, struct arena *a)
 {
 	memset(r, 0, sizeof(*r));
-	buf_init(&r->body, a);
+	/* Most pages fit: no regrowth while rendering. */
+	buf_init_cap(&r->body, a, 8192);
 }
 
 static int
@@ -115,19 +117,35 @@ has_header(const struct response *r, const char *name)
 	return 0;
 }
 
+/* One "Name: value" line; plain appends, since this runs for every header of every answer. */
+static void
+header_line(struct buf *out, const char *name, const char *value)
+{
+	buf_puts(out, name);
+	buf_append(out, ": ", 2);
+	buf_puts(out, value);
+	buf_append(out, "\r\n", 2);
+}
+
 void
 response_serialize(const struct response *r, const char *request_id, struct buf *out)
 {
+	char	 num[32];
 	size_t	 i;
 	int	 status = r->status != 0 ? r->status : 500;
 	int	 body = status != 204 && status != 304;
 
-	buf_printf(out, "Status: %d %s\r\n", status, response_reason(status));
+	(void)snprintf(num, sizeof(num), "%d ", status);
+	buf_puts(out, "Status: ");
+	buf_puts(out, num);
+	buf_puts(out, response_reason(status));
+	buf_append(out, "\r\n", 2);
 	if (r->content_type != NULL && body)
-		buf_printf(out, "Content-Type: %s\r\n", r->content_type);
-	buf_printf(out, "Content-Length: %zu\r\n", body ? r->body.len : 0);
+		header_line(out, "Content-Type", r->content_type);
+	(void)snprintf(num, sizeof(num), "%zu", body ? r->body.len : 0);
+	header_line(out, "Content-Length", num);
 	for (i = 0; i < r->nheaders; i++)
-		buf_printf(out, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
+		header_line(out, r->headers[i].name, r->headers[i].value);
 	/*
 	 * Dynamic answers are never stored: pages carry CSRF tokens and personal data, and
 	 * the API is per-user (API.md §2).  Static files are nginx's and cache publicly.
@@ -141,8 +159,8 @@ response_serialize(const struct response *r, const char *request_id, struct buf 
 	    "Cross-Origin-Opener-Policy: same-origin\r\n"
 	    "Content-Security-Policy: " CSP "\r\n");
 	if (request_id != NULL)
-		buf_printf(out, "X-Request-Id: %s\r\n", request_id);
-	buf_puts(out, "\r\n");
+		header_line(out, "X-Request-Id", request_id);
+	buf_append(out, "\r\n", 2);
 	if (body && !(r->flags & RESP_HEAD))
 		buf_append(out, r->body.data, r->body.len);
 }

@@ -558,3 +558,22 @@ def test_a_verification_after_marking_verified_by_sql_is_harmless(stack):
     r = Client(stack).post("/api/v1/auth/verify-email", {"token": token})
     assert r.status_code == 200, r.text
     assert r.json()["email_verified"] is True
+
+
+def test_concurrent_logins_of_one_account_all_succeed_with_distinct_families(stack):
+    # Regression: the family insert's foreign-key lock and the user-row update used to
+    # deadlock two logins of one account (a 500 for the loser).
+    import concurrent.futures
+
+    account = register(stack, verified=True)
+
+    def one(_):
+        c = Client(stack)
+        return c.post("/api/v1/auth/login", {"login": account.username,
+                                              "password": account.password})
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(one, range(16)))
+    assert [r.status_code for r in answers] == [200] * 16, [r.text[:200] for r in answers]
+    sids = {decode_access(stack, r.json()["access_token"])["sid"] for r in answers}
+    assert len(sids) == 16
