@@ -98,7 +98,7 @@ usage(void)
  */
 static void
 record(struct db *db, const char *tname, const struct outbox_row *r, enum send_result res,
-    const char *err)
+    const char *err, unsigned max_attempts)
 {
 	char		 why[TRANSPORT_ERR_MAX + 64];
 	long long	 delay = 0;
@@ -108,6 +108,11 @@ record(struct db *db, const char *tname, const struct outbox_row *r, enum send_r
 	if (res == SEND_RETRY && r->old) {
 		(void)snprintf(why, sizeof(why), "undelivered after %d h: %s", OUTBOX_MAX_AGE / 3600,
 		    err);
+		res = SEND_FAIL;
+		err = why;
+	} else if (res == SEND_RETRY && (unsigned)r->attempts + 1 >= max_attempts) {
+		(void)snprintf(why, sizeof(why), "undelivered after %u attempts "
+		    "(USERMGR_MAIL_MAX_ATTEMPTS): %s", max_attempts, err);
 		res = SEND_FAIL;
 		err = why;
 	}
@@ -177,7 +182,7 @@ deliver(struct db *db, struct transport *t, struct arena *a, const struct conf *
 	m.text = r->text_body;
 	m.html = r->html_body;
 	res = transport_send(t, a, &m, err, sizeof(err));
-	record(db, transport_name(t), r, res, err);
+	record(db, transport_name(t), r, res, err, c->mail_max_attempts);
 }
 
 int

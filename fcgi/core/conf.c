@@ -308,6 +308,14 @@ conf_load(struct conf *c, conf_getenv_fn *get, int require_keys, char *err, size
 		goto out;
 	}
 
+	/*
+	 * Besides the 24 h of API.md §7: 40 attempts of the 30 s-doubling-to-1 h schedule take
+	 * about 30 h, so by default the age rule decides; a smaller value gives up sooner.
+	 */
+	if (uint_opt(get, "USERMGR_MAIL_MAX_ATTEMPTS", 40, 1, 1000, &c->mail_max_attempts, err,
+	    errlen) != 0)
+		goto out;
+
 	/* Policy. */
 	if (uint_opt(get, "USERMGR_LOGIN_MAX_FAILURES", 5, 1, 1000, &c->login_max_failures,
 	    err, errlen) != 0 ||

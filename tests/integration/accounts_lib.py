@@ -12,27 +12,23 @@ socket. Mail is read from the email_outbox table, which the product fills in the
 the change that causes it (API.md §5).
 """
 
-import base64
-import hashlib
-import hmac
 import html
-import itertools
 import json
-import os
 import re
 import secrets
-import subprocess
 import time
 
 import jwt
-import requests
-from requests.adapters import HTTPAdapter
 
 from stack import HTTP_TIMEOUT
+# hkdf_sha256 and secret are re-exported for test_tokens.py.
+from peers import (address_pool, b64url, bound_session, hkdf_sha256, jwt_key, kid, secret,  # noqa: F401
+                   sql, sql_quote)
+
+next_address = address_pool(33)
 
 # Source addresses 127.33.0.1 onwards: a block of their own, apart from the blocks of the other
 # integration helpers (127.0.0.1 for plain requests, 127.84.x.y for the JSON API tests).
-_addresses = itertools.count(1)
 
 SESSION_COOKIE = "usermgr_session"  # API.md §3: http base URL, so no __Host- prefix
 CSRF_COOKIE = "usermgr_csrf"
@@ -50,33 +46,13 @@ BAD_LOGIN = "The username, e-mail address or password is not correct."
 LOCKED_TEXT = "Too many failed attempts"
 
 
-def next_address():
-    n = next(_addresses)
-    return "127.33.%d.%d" % (n // 250, n % 250 + 1)
-
-
-class SourceAddressAdapter(HTTPAdapter):
-    """An adapter whose connections all leave from one loopback address."""
-
-    def __init__(self, address, **kw):
-        self.address = address
-        super().__init__(**kw)
-
-    def init_poolmanager(self, *args, **kw):
-        kw["source_address"] = (self.address, 0)
-        return super().init_poolmanager(*args, **kw)
-
-
 class Browser:
     """One visitor: a cookie jar, a source address of its own, and the last CSRF token it saw."""
 
     def __init__(self, stack, address=None):
         self.stack = stack
         self.address = address or next_address()
-        self.session = requests.Session()
-        adapter = SourceAddressAdapter(self.address)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = bound_session(self.address)
         self.csrf = None
 
     def request(self, method, path, **kw):
@@ -190,23 +166,6 @@ def normalised(page):
 
 
 # --- the database ----------------------------------------------------------------------------
-
-def sql_quote(value):
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def sql(stack, statement):
-    """Runs STATEMENT as root on the stack's MariaDB; returns the rows as lists of strings.
-
-    Batch mode escapes newlines and tabs inside values: select HEX() of text that may hold them.
-    """
-    out = subprocess.run(
-        ["mariadb", "--socket=" + os.path.join(stack.state_dir, "run", "mysqld.sock"),
-         "-u", "root", "usermgr", "-N", "-B", "-e", statement],
-        capture_output=True, timeout=30, check=False)
-    assert out.returncode == 0, "mariadb failed on %r: %s" % (statement, out.stderr.decode())
-    text = out.stdout.decode("utf-8", "replace")
-    return [line.split("\t") for line in text.splitlines() if line]
 
 
 def sql_one(stack, statement):
@@ -360,35 +319,6 @@ def wait_for_fresh_minute(margin=15):
 
 
 # --- keys and JWTs (API.md §1 USERMGR_SECRET_KEY, §5) --------------------------------------
-
-def hkdf_sha256(ikm, info, length):
-    """RFC 5869 HKDF with SHA-256 and no salt, which §2.2 says means HashLen zero octets."""
-    prk = hmac.new(b"\0" * 32, ikm, hashlib.sha256).digest()
-    okm, block, counter = b"", b"", 1
-    while len(okm) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        okm += block
-        counter += 1
-    return okm[:length]
-
-
-def secret(stack):
-    """$STATE/secret_key without one trailing newline (API.md §7 X_FILE rule)."""
-    with open(os.path.join(stack.state_dir, "secret_key"), "rb") as f:
-        data = f.read()
-    return data[:-1] if data.endswith(b"\n") else data
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jwt_key(stack):
-    return hkdf_sha256(secret(stack), b"usermgr jwt", 32)
-
-
-def kid(stack):
-    return b64url(hkdf_sha256(secret(stack), b"usermgr kid", 6))
 
 
 def decode_link(stack, token, audience):

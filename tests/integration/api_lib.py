@@ -7,29 +7,23 @@ Users are made through the API itself; only facts a test is not about (a verifie
 disabled account) are set in the database, the way the admin code would set them.
 """
 
-import base64
 import calendar
-import hashlib
-import hmac
-import itertools
 import json
-import os
 import re
 import secrets
-import subprocess
 import time
 
 import jwt
-import requests
-from requests.adapters import HTTPAdapter
 
 from stack import HTTP_TIMEOUT
+from peers import address_pool, b64url, bound_session, jwt_key, kid, sql, sql_quote
+
+next_address = address_pool(84)
 
 JSON = "application/json"
 
 # Source addresses 127.84.0.1 onwards: a block of its own, so the addresses of other test
 # helpers (127.0.0.N) never share a rate-limit bucket with these.
-_addresses = itertools.count(1)
 
 # API.md §4: the user object, exactly.
 USER_KEYS = {"id", "username", "email", "email_verified", "display_name", "bio", "roles",
@@ -39,33 +33,13 @@ TOKEN_IN_LINK = re.compile(r"[?&]token=([A-Za-z0-9_.\-]+)")
 CSRF_FIELD = re.compile(r'name="csrf_token"\s+value="([^"]+)"|value="([^"]+)"\s+name="csrf_token"')
 
 
-def next_address():
-    n = next(_addresses)
-    return "127.84.%d.%d" % (n // 250, n % 250 + 1)
-
-
-class SourceAddressAdapter(HTTPAdapter):
-    """An adapter whose connections leave from one loopback address."""
-
-    def __init__(self, address, **kw):
-        self.address = address
-        super().__init__(**kw)
-
-    def init_poolmanager(self, *args, **kw):
-        kw["source_address"] = (self.address, 0)
-        return super().init_poolmanager(*args, **kw)
-
-
 class Client:
     """A requests session of its own (cookie jar included) bound to a fresh source address."""
 
     def __init__(self, stack, address=None):
         self.stack = stack
         self.address = address or next_address()
-        self.session = requests.Session()
-        adapter = SourceAddressAdapter(self.address)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self.session = bound_session(self.address)
 
     def request(self, method, path, token=None, headers=None, **kw):
         h = dict(headers or {})
@@ -105,20 +79,6 @@ def new_password():
 
 
 # --- the database (facts the test is not about, and the mail outbox) -------------------------
-
-def sql_quote(value):
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def sql(stack, statement):
-    """Runs STATEMENT as root on the stack's MariaDB; returns the rows as lists of strings."""
-    out = subprocess.run(
-        ["mariadb", "--socket=" + os.path.join(stack.state_dir, "run", "mysqld.sock"),
-         "-u", "root", "usermgr", "-N", "-B", "-e", statement],
-        capture_output=True, timeout=30, check=False)
-    assert out.returncode == 0, "mariadb failed on %r: %s" % (statement, out.stderr.decode())
-    text = out.stdout.decode("utf-8", "replace")
-    return [line.split("\t") for line in text.splitlines() if line]
 
 
 def mark_verified(stack, user_id):
@@ -212,33 +172,6 @@ def parse_time(s):
 
 # --- keys and JWTs (API.md §1 USERMGR_SECRET_KEY, §4 access tokens) -----------------------------
 
-def hkdf_sha256(ikm, info, length):
-    """RFC 5869 HKDF with SHA-256 and no salt (a string of HashLen zeros)."""
-    prk = hmac.new(b"\0" * 32, ikm, hashlib.sha256).digest()
-    okm, block = b"", b""
-    counter = 1
-    while len(okm) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        okm += block
-        counter += 1
-    return okm[:length]
-
-
-def secret(stack):
-    with open(os.path.join(stack.state_dir, "secret_key"), "rb") as f:
-        data = f.read()
-    # API.md §7: the file's content with one trailing newline removed.
-    return data[:-1] if data.endswith(b"\n") else data
-
-
-def jwt_key(stack):
-    return hkdf_sha256(secret(stack), b"usermgr jwt", 32)
-
-
-def kid(stack):
-    raw = hkdf_sha256(secret(stack), b"usermgr kid", 6)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
 
 def decode_access(stack, token):
     """The claims of an access token, its signature and aud checked with the derived key."""
@@ -251,10 +184,6 @@ def sign(stack, claims, key=None, headers=None, algorithm="HS256"):
     h.update(headers or {})
     return jwt.encode(claims, key if key is not None else jwt_key(stack), algorithm=algorithm,
                       headers=h)
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def unsigned(claims, header):

@@ -11,7 +11,6 @@ and a test that waited for it would be slow, not more thorough.
 import datetime
 import email
 import email.policy
-import itertools
 import os
 import re
 import secrets
@@ -21,17 +20,17 @@ import subprocess
 import tempfile
 import time
 
-import requests
-from requests.adapters import HTTPAdapter
 
 import stack as stack_module
 from stack import HTTP_TIMEOUT, REPO, Stack, read_text, wait_until
+from peers import address_pool, bound_session, sql, sql_quote
+
+next_address = address_pool(91)
 
 JSON = "application/json"
 
 # Source addresses 127.91.0.1 onwards: a block apart from the other helpers' (127.0.0.1,
 # 127.33.x.y, 127.84.x.y), so no test shares a rate-limit bucket with these.
-_addresses = itertools.count(1)
 
 # A verification link (API.md §5): the base URL, /verify-email, a JWT.
 JWT = r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
@@ -42,31 +41,13 @@ SENDER_EMAIL = "robot@mail-tests.example"
 SENDER_NAME = "usermgr mail tests"
 
 
-def next_address():
-    n = next(_addresses)
-    return "127.91.%d.%d" % (n // 250, n % 250 + 1)
-
-
-class SourceAddressAdapter(HTTPAdapter):
-    """An adapter whose connections leave from one loopback address."""
-
-    def __init__(self, address, **kw):
-        self.address = address
-        super().__init__(**kw)
-
-    def init_poolmanager(self, *args, **kw):
-        kw["source_address"] = (self.address, 0)
-        return super().init_poolmanager(*args, **kw)
-
-
 class Client:
     """A requests session bound to a fresh source address."""
 
     def __init__(self, stack):
         self.stack = stack
         self.address = next_address()
-        self.session = requests.Session()
-        self.session.mount("http://", SourceAddressAdapter(self.address))
+        self.session = bound_session(self.address)
 
     def request(self, method, path_or_url, token=None, **kw):
         kw.setdefault("timeout", HTTP_TIMEOUT)
@@ -157,21 +138,6 @@ def stop_stack(s):
 
 
 # --- the database ---------------------------------------------------------------------------
-
-def sql_quote(value):
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def sql(stack, statement):
-    """Runs STATEMENT as root on the stack's MariaDB; returns the rows as lists of strings."""
-    out = subprocess.run(
-        ["mariadb", "--socket=" + os.path.join(stack.state_dir, "run", "mysqld.sock"),
-         "--default-character-set=utf8mb4", "-u", "root", "usermgr", "-N", "-B", "-e",
-         statement],
-        capture_output=True, timeout=30, check=False)
-    assert out.returncode == 0, "mariadb failed on %r: %s" % (statement[:300], out.stderr.decode())
-    text = out.stdout.decode("utf-8", "replace")
-    return [line.split("\t") for line in text.splitlines() if line]
 
 
 OUTBOX_COLUMNS = ("id", "to_email", "to_name", "subject", "status", "attempts", "last_error")

@@ -60,6 +60,7 @@ START_TEST(test_defaults_follow_api_md_section_1)
 	ck_assert_int_eq(c.prevent_enumeration, 0);
 	ck_assert_uint_eq(c.access_token_seconds, 900);
 	ck_assert_uint_eq(c.refresh_token_days, 30);
+	ck_assert_uint_eq(c.mail_max_attempts, 40);
 	ck_assert_str_eq(c.sender_email, "no-reply@localhost");
 	ck_assert_str_eq(c.sender_name, "usermgr");
 	ck_assert_str_eq(c.mailjet_url, "https://api.mailjet.com/v3.1/send");
@@ -119,6 +120,8 @@ static const struct {
 	{ "USERMGR_PASSWORD_MIN_LENGTH", "129" },
 	{ "USERMGR_PREVENT_ENUMERATION", "yes" },
 	{ "USERMGR_MAIL_TRANSPORT", "carrier-pigeon" },
+	{ "USERMGR_MAIL_MAX_ATTEMPTS", "0" },
+	{ "USERMGR_LOG_LEVEL", "chatty" },
 	{ "USERMGR_BASE_URL", "ftp://example.org" },
 	{ "USERMGR_SECRET_KEY_OLD", "short-old-key" },
 	{ "SENDER_NAME", "evil\r\nBcc: victim@example.org" },

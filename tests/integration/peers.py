@@ -1,0 +1,101 @@
+"""peers.py: what every test client shares — its own loopback source address, SQL on the stack's
+MariaDB, and the stack's JWT key derived as the worker derives it.
+
+Per-IP limits (API.md §1) key on the TCP source address, so each test client connects from an
+address of its own in 127.0.0.0/8; the helper libraries (accounts_lib, api_lib, mail_lib) each
+draw from their own block so that no two tests share a bucket.
+"""
+
+import base64
+import hashlib
+import hmac
+import itertools
+import os
+import subprocess
+
+import requests
+from requests.adapters import HTTPAdapter
+
+
+def address_pool(block):
+    """A function returning fresh addresses 127.BLOCK.x.y, one per call."""
+    counter = itertools.count(1)
+
+    def next_address():
+        n = next(counter)
+        return "127.%d.%d.%d" % (block, n // 250, n % 250 + 1)
+    return next_address
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """An adapter whose connections all leave from one loopback address."""
+
+    def __init__(self, address, **kw):
+        self.address = address
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kw):
+        kw["source_address"] = (self.address, 0)
+        return super().init_poolmanager(*args, **kw)
+
+
+def bound_session(address):
+    """A requests session (its own cookie jar) whose connections leave from ADDRESS."""
+    session = requests.Session()
+    adapter = SourceAddressAdapter(address)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+# --- the database ----------------------------------------------------------------------------
+
+def sql_quote(value):
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def sql(stack, statement):
+    """Runs STATEMENT as root on the stack's MariaDB; returns the rows as lists of strings.
+
+    Batch mode escapes newlines and tabs inside values: select HEX() of text that may hold them.
+    """
+    out = subprocess.run(
+        ["mariadb", "--socket=" + os.path.join(stack.state_dir, "run", "mysqld.sock"),
+         "--default-character-set=utf8mb4", "-u", "root", "usermgr", "-N", "-B", "-e",
+         statement],
+        capture_output=True, timeout=30, check=False)
+    assert out.returncode == 0, "mariadb failed on %r: %s" % (statement[:300], out.stderr.decode())
+    text = out.stdout.decode("utf-8", "replace")
+    return [line.split("\t") for line in text.splitlines() if line]
+
+
+# --- keys (API.md §1 USERMGR_SECRET_KEY: HKDF sub-keys per purpose) ---------------------------
+
+def hkdf_sha256(ikm, info, length):
+    """RFC 5869 HKDF with SHA-256 and no salt, which §2.2 says means HashLen zero octets."""
+    prk = hmac.new(b"\0" * 32, ikm, hashlib.sha256).digest()
+    okm, block, counter = b"", b"", 1
+    while len(okm) < length:
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        okm += block
+        counter += 1
+    return okm[:length]
+
+
+def secret(stack):
+    """$STATE/secret_key without one trailing newline (API.md §7 X_FILE rule)."""
+    with open(os.path.join(stack.state_dir, "secret_key"), "rb") as f:
+        data = f.read()
+    return data[:-1] if data.endswith(b"\n") else data
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt_key(stack):
+    return hkdf_sha256(secret(stack), b"usermgr jwt", 32)
+
+
+def kid(stack):
+    return b64url(hkdf_sha256(secret(stack), b"usermgr kid", 6))
