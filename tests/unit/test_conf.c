@@ -120,7 +120,7 @@ static const struct {
 	{ "USERMGR_PASSWORD_MIN_LENGTH", "129" },
 	{ "USERMGR_PREVENT_ENUMERATION", "yes" },
 	{ "USERMGR_MAIL_TRANSPORT", "carrier-pigeon" },
-	{ "USERMGR_MAIL_MAX_ATTEMPTS", "0" },
+	{ "USERMGR_MAIL_MAX_ATTEMPTS", "1001" },
 	{ "USERMGR_LOG_LEVEL", "chatty" },
 	{ "USERMGR_BASE_URL", "ftp://example.org" },
 	{ "USERMGR_SECRET_KEY_OLD", "short-old-key" },
