@@ -106,3 +106,15 @@ access_authenticate(struct request *req, struct auth *out)
 	out->roles = roles;
 	return UM_OK;
 }
+
+int
+access_has_role(const struct auth *a, const char *role)
+{
+	json_t	*v;
+	size_t	 i;
+
+	json_array_foreach(a->roles, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), role) == 0)
+			return 1;
+	return 0;
+}

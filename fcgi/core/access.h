@@ -31,5 +31,7 @@ char		*access_issue(struct request *, const struct user *, const json_t *, long 
  * UM_EUNAVAIL when the database is down.  Fills *out on UM_OK.
  */
 enum um_err	 access_authenticate(struct request *, struct auth *);
+/* 1 when the token's roles (current while its token_version holds) include role. */
+int		 access_has_role(const struct auth *, const char *);
 
 #endif

@@ -166,8 +166,14 @@ check_bearer(struct request *req, struct response *resp)
 	if (!(req->route->flags & ROUTE_BEARER))
 		return 0;
 	req->auth = arena_calloc(req->arena, 1, sizeof(*req->auth));
-	if ((rc = access_authenticate(req, req->auth)) == UM_OK)
+	if ((rc = access_authenticate(req, req->auth)) == UM_OK) {
+		/* API.md §7 order: the role check (403) follows authentication (401). */
+		if ((req->route->flags & ROUTE_ADMIN) && !access_has_role(req->auth, "admin")) {
+			problem_send(req, resp, UM_EFORBIDDEN, 0, "This needs the admin role.", NULL);
+			return 1;
+		}
 		return 0;
+	}
 	req->auth = NULL;
 	problem_send(req, resp, rc, 0, rc == UM_EUNAUTH ? "Send an access token: "
 	    "Authorization: Bearer <token>." : NULL, NULL);

@@ -77,4 +77,8 @@ route_handler	api_me_email;
 route_handler	api_me_sessions;
 route_handler	api_me_session_delete;
 
+/* admin handlers (api-admin.c, page-admin.c) */
+
+/* mfa handlers (page-mfa.c) */
+
 #endif

@@ -17,6 +17,7 @@
 #define JSON	ROUTE_JSON
 #define JSONLIM	(ROUTE_JSON | ROUTE_IPLIMIT)
 #define BEARER	(ROUTE_JSON | ROUTE_BEARER)
+#define ADMIN	(ROUTE_JSON | ROUTE_BEARER | ROUTE_ADMIN)
 
 const struct route routes[] = {
 	/* methods			pattern			handler			flags */
@@ -63,6 +64,8 @@ const struct route routes[] = {
 	{ HTTP_POST,	"/api/v1/me/email",			api_me_email,		BEARER },
 	{ HTTP_GET,	"/api/v1/me/sessions",			api_me_sessions,	BEARER },
 	{ HTTP_DELETE,	"/api/v1/me/sessions/{id}",		api_me_session_delete,	BEARER },
+	/* admin routes (api-admin.c, page-admin.c) */
+	/* mfa routes (page-mfa.c) */
 	{ HTTP_GET,			"/healthz",		ops_healthz,		ROUTE_BARE },
 	{ HTTP_GET,			"/readyz",		ops_readyz,		ROUTE_BARE },
 	{ HTTP_GET,			"/metrics",		ops_metrics,		ROUTE_BARE },
