@@ -24,7 +24,64 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_EMAIL_CHANGED] = "email_changed",
 	[AUDIT_ACCOUNT_DELETED] = "account_deleted",
 	[AUDIT_SESSION_REVOKED] = "session_revoked",
+	[AUDIT_ROLES_CHANGED] = "roles_changed",
+	[AUDIT_USER_DISABLED] = "user_disabled",
+	[AUDIT_USER_ENABLED] = "user_enabled",
+	[AUDIT_USER_VERIFIED] = "user_verified",
+	[AUDIT_USER_UNVERIFIED] = "user_unverified",
+	[AUDIT_USER_DELETED] = "user_deleted",
+	[AUDIT_PASSWORD_RESET_FORCED] = "password_reset_forced",
+	[AUDIT_ROLE_CREATED] = "role_created",
+	[AUDIT_VERIFICATION_RESENT_BY_ADMIN] = "verification_resent_by_admin",
+	[AUDIT_PROFILE_CHANGED_BY_ADMIN] = "profile_changed_by_admin",
+	[AUDIT_MFA_ENABLED] = "mfa_enabled",
+	[AUDIT_MFA_DISABLED] = "mfa_disabled",
+	[AUDIT_MFA_FAILED] = "mfa_failed",
+	[AUDIT_RECOVERY_CODE_USED] = "recovery_code_used",
 };
+
+/* Parallel to names: what each event means to the person it is about (/account/security). */
+static const char *const labels[AUDIT__MAX] = {
+	[AUDIT_REGISTERED] = "Account created",
+	[AUDIT_VERIFIED] = "E-mail address verified",
+	[AUDIT_LOGIN_SUCCEEDED] = "Signed in",
+	[AUDIT_LOGIN_FAILED] = "Failed sign-in attempt",
+	[AUDIT_LOCKED_OUT] = "Locked after failed sign-in attempts",
+	[AUDIT_LOGOUT] = "Signed out",
+	[AUDIT_RESET_REQUESTED] = "Password reset link requested",
+	[AUDIT_PASSWORD_RESET] = "Password reset through a mailed link",
+	[AUDIT_PASSWORD_CHANGED] = "Password changed",
+	[AUDIT_VERIFICATION_RESENT] = "Verification link sent again",
+	[AUDIT_EMAIL_CHANGE_REQUESTED] = "Change of e-mail address requested",
+	[AUDIT_EMAIL_CHANGED] = "E-mail address changed",
+	[AUDIT_ACCOUNT_DELETED] = "Account deleted",
+	[AUDIT_SESSION_REVOKED] = "Session signed out remotely",
+	[AUDIT_ROLES_CHANGED] = "Roles changed",
+	[AUDIT_USER_DISABLED] = "Account disabled by an administrator",
+	[AUDIT_USER_ENABLED] = "Account enabled by an administrator",
+	[AUDIT_USER_VERIFIED] = "Address marked verified by an administrator",
+	[AUDIT_USER_UNVERIFIED] = "Address marked unverified by an administrator",
+	[AUDIT_USER_DELETED] = "Account deleted by an administrator",
+	[AUDIT_PASSWORD_RESET_FORCED] = "Password reset forced by an administrator",
+	[AUDIT_ROLE_CREATED] = "Role created",
+	[AUDIT_VERIFICATION_RESENT_BY_ADMIN] = "Verification link sent by an administrator",
+	[AUDIT_PROFILE_CHANGED_BY_ADMIN] = "Profile changed by an administrator",
+	[AUDIT_MFA_ENABLED] = "Two-step verification turned on",
+	[AUDIT_MFA_DISABLED] = "Two-step verification turned off",
+	[AUDIT_MFA_FAILED] = "Wrong two-step verification code",
+	[AUDIT_RECOVERY_CODE_USED] = "Recovery code used",
+};
+
+const char *
+audit_label(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; name != NULL && i < AUDIT__MAX; i++)
+		if (strcmp(names[i], name) == 0)
+			return labels[i];
+	return name != NULL ? name : "unknown";
+}
 
 const char *
 audit_name(enum audit_event e)

@@ -24,9 +24,26 @@ enum audit_event {
 	AUDIT_EMAIL_CHANGED,		/* the new address was confirmed */
 	AUDIT_ACCOUNT_DELETED,		/* the user deleted the account */
 	AUDIT_SESSION_REVOKED,		/* the user ended one of their sessions */
+	/* Administrators' actions (directory.c): actor_id is the admin. */
+	AUDIT_ROLES_CHANGED,		/* the user's roles were replaced */
+	AUDIT_USER_DISABLED,		/* the account was disabled: sessions and tokens ended */
+	AUDIT_USER_ENABLED,		/* a disabled account was enabled again */
+	AUDIT_USER_VERIFIED,		/* the address was marked verified by an admin */
+	AUDIT_USER_UNVERIFIED,		/* the address was marked not verified by an admin */
+	AUDIT_USER_DELETED,		/* an admin deleted the account */
+	AUDIT_PASSWORD_RESET_FORCED,	/* the password was voided and a reset link mailed */
+	AUDIT_ROLE_CREATED,		/* a new role was defined (user_id NULL) */
+	AUDIT_VERIFICATION_RESENT_BY_ADMIN, /* an admin had the verification link sent again */
+	AUDIT_PROFILE_CHANGED_BY_ADMIN,	/* an admin changed the display name */
+	AUDIT_MFA_ENABLED,		/* two-step verification confirmed with a first code */
+	AUDIT_MFA_DISABLED,		/* two-step verification turned off */
+	AUDIT_MFA_FAILED,		/* a wrong or replayed second-factor code */
+	AUDIT_RECOVERY_CODE_USED,	/* a one-time recovery code stood in for the TOTP code */
 	AUDIT__MAX
 };
 
+/* A person's description of a stored event name ("Signed in"); unknown names as they are. */
+const char	*audit_label(const char *);
 /* The snake_case name of an event, e.g. "login_succeeded". */
 const char	*audit_name(enum audit_event);
 /*

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "login.h"
+#include "mfa.h"
 #include "password.h"
 #include "problem.h"
 #include "refresh.h"
@@ -106,8 +107,9 @@ static const struct field_spec login_spec[L__MAX] = {
 	[L_TOTP] = { "totp", NULL, 64, VF_SECRET | VF_NULLABLE },
 };
 
-/* POST /api/v1/auth/login — 200 token pair; 401 invalid_credentials; 403
- * email_not_verified / account_disabled; 400; 415; 429 (+Retry-After); 503. */
+/* POST /api/v1/auth/login — 200 token pair; 401 invalid_credentials; 401 mfa_required
+ * (two-step verification on, totp missing or wrong: a wrong one counts towards the
+ * lockout); 403 email_not_verified / account_disabled; 400; 415; 429 (+Retry-After); 503. */
 void
 api_login(struct request *req, struct response *resp)
 {
@@ -122,6 +124,9 @@ api_login(struct request *req, struct response *resp)
 		return;
 	rc = login_password(req, r[L_LOGIN].val, r[L_PASSWORD].val, r[L_PASSWORD].len, &u,
 	    &retry);
+	/* The second factor, only once the password is right (API.md §4: 401 mfa_required). */
+	if (rc == UM_OK && u.mfa_enabled)
+		rc = mfa_login(req, &u, r[L_TOTP].val, &retry);
 	if (rc == UM_ERATE) {
 		problem_send(req, resp, rc, 0, "Too many failed attempts; the account is locked "
 		    "for a while.", NULL);
@@ -141,7 +146,9 @@ api_login(struct request *req, struct response *resp)
 	}
 	if (rc != UM_OK) {
 		problem_send(req, resp, rc, 0, rc == UM_ECREDS ?
-		    "The login or password is not correct." : NULL, NULL);
+		    "The login or password is not correct." : rc == UM_EMFA ?
+		    "Send the current code of your authenticator app (or a recovery code) as "
+		    "totp." : NULL, NULL);
 		return;
 	}
 	api_token_pair(req, resp, &u, sid, refresh);

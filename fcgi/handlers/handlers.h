@@ -78,7 +78,22 @@ route_handler	api_me_sessions;
 route_handler	api_me_session_delete;
 
 /* admin handlers (api-admin.c, page-admin.c) */
+route_handler	api_admin_users;
+route_handler	api_admin_user;
+route_handler	api_admin_user_patch;
+route_handler	api_admin_user_delete;
+route_handler	api_admin_user_roles;
+route_handler	api_admin_roles;
+route_handler	api_admin_role_create;
+route_handler	api_admin_audit;
+route_handler	page_admin_users;
+route_handler	page_admin_user;
+route_handler	page_admin_action;
+route_handler	page_admin_audit;
+route_handler	page_admin_roles;
 
 /* mfa handlers (page-mfa.c) */
+route_handler	page_login_mfa;
+route_handler	page_account_mfa;
 
 #endif

@@ -81,46 +81,6 @@ events_of(struct db *db, struct arena *a, long long user_id, long long limit)
 	return list;
 }
 
-/*
- * What each event means to the person it is about.  Events of other parts (admin, MFA)
- * are listed too; a name not here is shown as it is stored.
- */
-static const struct {
-	const char	*event;
-	const char	*label;
-} labels[] = {
-	{ "registered",			"Account created" },
-	{ "email_verified",		"E-mail address verified" },
-	{ "login_succeeded",		"Signed in" },
-	{ "login_failed",		"Failed sign-in attempt" },
-	{ "locked_out",			"Locked after failed sign-in attempts" },
-	{ "logout",			"Signed out" },
-	{ "password_reset_requested",	"Password reset link requested" },
-	{ "password_reset",		"Password reset through a mailed link" },
-	{ "password_changed",		"Password changed" },
-	{ "verification_resent",	"Verification link sent again" },
-	{ "email_change_requested",	"Change of e-mail address requested" },
-	{ "email_changed",		"E-mail address changed" },
-	{ "account_deleted",		"Account deleted" },
-	{ "session_revoked",		"Session signed out remotely" },
-	{ "roles_changed",		"Roles changed" },
-	{ "mfa_enabled",		"Two-step verification turned on" },
-	{ "mfa_disabled",		"Two-step verification turned off" },
-	{ "account_disabled",		"Account disabled" },
-	{ "account_enabled",		"Account enabled" },
-};
-
-static const char *
-label_of(const char *event)
-{
-	size_t	 i;
-
-	for (i = 0; event != NULL && i < sizeof(labels) / sizeof(labels[0]); i++)
-		if (strcmp(labels[i].event, event) == 0)
-			return labels[i].label;
-	return event != NULL ? event : "unknown";
-}
-
 /* details as [{key, value}] for a definition list; values that are not strings as JSON. */
 static json_t *
 details_view(const json_t *details)
@@ -156,7 +116,7 @@ event_view(const json_t *e)
 
 	return json_pack("{s:O, s:s, s:O, s:O, s:O, s:b, s:o}",
 	    "event", json_object_get(e, "event"),
-	    "label", label_of(json_string_value(json_object_get(e, "event"))),
+	    "label", audit_label(json_string_value(json_object_get(e, "event"))),
 	    "created_at", json_object_get(e, "created_at"),
 	    "ip", json_object_get(e, "ip"),
 	    "id", json_object_get(e, "id"),

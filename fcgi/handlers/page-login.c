@@ -8,6 +8,7 @@
 #include "app.h"
 #include "arena.h"
 #include "audit.h"
+#include "form.h"
 #include "handlers.h"
 #include "kv.h"
 #include "page.h"
@@ -88,7 +89,8 @@ locked_out(struct request *req, struct response *resp, struct login_view *v,
 	    seconds > 0 ? seconds : 1));
 }
 
-/* GET /login — 200.  POST — 303 to next or /profile; 400 wrong credentials; 403
+/* GET /login — 200.  POST — 303 to next or /profile (to /login/mfa, next carried, when
+ * two-step verification is on); 400 wrong credentials; 403
  * unverified or disabled; 429 locked out or per-IP limit; 403 CSRF; 503. */
 void
 page_login(struct request *req, struct response *resp)
@@ -140,6 +142,20 @@ page_login(struct request *req, struct response *resp)
 		return;
 	default:
 		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	/*
+	 * With two-step verification on, the password opens only a session that waits for
+	 * the code (it counts as logged out everywhere else); the login is complete, and
+	 * audited, at /login/mfa.
+	 */
+	if (u.mfa_enabled) {
+		if ((rc = session_start(req, resp, u.id, v.remember, 1)) != UM_OK) {
+			problem_send(req, resp, rc, 0, NULL, NULL);
+			return;
+		}
+		response_redirect(resp, 303, v.next != NULL ? arena_printf(req->arena,
+		    "/login/mfa?next=%s", form_escape(req->arena, v.next)) : "/login/mfa");
 		return;
 	}
 	if ((rc = session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||

@@ -1,0 +1,519 @@
+/* directory: every SQL statement of the admin area — user search, roles, audit list, admin actions. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "account.h"
+#include "app.h"
+#include "arena.h"
+#include "audit.h"
+#include "b64.h"
+#include "db.h"
+#include "directory.h"
+#include "request.h"
+#include "session.h"
+#include "token.h"
+#include "user.h"
+
+/* --- search ------------------------------------------------------------------------------ */
+
+static const char *const status_names[DIR__MAX] = {
+	[DIR_ANY] = "",
+	[DIR_ACTIVE] = "active",
+	[DIR_DISABLED] = "disabled",
+	[DIR_UNVERIFIED] = "unverified",
+};
+
+int
+directory_status(const char *s)
+{
+	int	 i;
+
+	for (i = DIR_ACTIVE; s != NULL && i < DIR__MAX; i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* A cursor holds at most a 19-digit id. */
+#define CURSOR_DIGITS	19
+
+const char *
+directory_cursor(struct arena *a, long long id)
+{
+	const char	*digits = arena_printf(a, "%lld", id);
+	char		*s;
+
+	s = arena_alloc(a, B64URL_LEN(strlen(digits)) + 1);
+	(void)b64url_encode(s, (const unsigned char *)digits, strlen(digits));
+	return s;
+}
+
+long long
+directory_parse_cursor(const char *s)
+{
+	unsigned char	 raw[CURSOR_DIGITS + 3];
+	char		 digits[CURSOR_DIGITS + 1], *end;
+	size_t		 n;
+	long		 len;
+	long long	 id;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > B64URL_LEN(CURSOR_DIGITS))
+		return -1;
+	if ((len = b64url_decode(raw, s, n)) <= 0 || len > CURSOR_DIGITS)
+		return -1;
+	memcpy(digits, raw, (size_t)len);
+	digits[len] = '\0';
+	/* Exactly the spelling directory_cursor makes: digits, no sign, no leading zero. */
+	if (digits[0] < '1' || digits[0] > '9' || strspn(digits, "0123456789") != (size_t)len)
+		return -1;
+	errno = 0;
+	id = strtoll(digits, &end, 10);
+	if (errno != 0 || *end != '\0' || id <= 0)
+		return -1;
+	return id;
+}
+
+/*
+ * The columns of struct user, as user.c selects them (one query for a whole page instead
+ * of one lookup per row), then the user's role names, comma-separated and sorted: role
+ * names never hold a comma (API.md §7 `[a-z][a-z0-9_-]{1,31}`).
+ */
+#define DIR_USER_COLUMNS \
+	"id, username, email, password_hash, display_name, bio, status," \
+	" email_verified_at IS NOT NULL, token_version," \
+	" GREATEST(0, IFNULL(TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), locked_until), 0))," \
+	" mfa_enabled_at IS NOT NULL," \
+	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ')," \
+	" DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')," \
+	" DATE_FORMAT(last_login_at, '%Y-%m-%dT%H:%i:%sZ')," \
+	" (SELECT GROUP_CONCAT(r.name ORDER BY r.name SEPARATOR ',') FROM user_roles ur" \
+	"  JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = users.id)"
+
+/*
+ * Keyset paging on the primary key: `id > after ORDER BY id` reads only the rows of the
+ * page, however deep it is.  LIKE prefixes use '!' as escape character; the columns' _ci
+ * collation makes the match case-insensitive (API.md §7).
+ */
+static const char sql_search[] =
+    "SELECT " DIR_USER_COLUMNS " FROM users WHERE id > ?"
+    " AND (? = '' OR username LIKE ? ESCAPE '!' OR email LIKE ? ESCAPE '!')"
+    " AND (? = '' OR EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
+    "  WHERE ur.user_id = users.id AND r.name = ?))"
+    " AND (? = 0 OR (? = 1 AND status = 'active') OR (? = 2 AND status = 'disabled')"
+    "  OR (? = 3 AND email_verified_at IS NULL))"
+    " ORDER BY id LIMIT ?";
+
+static const char *
+text_or_null(const struct db_val *v)
+{
+	return v->type == DB_NULL ? NULL : v->s;
+}
+
+/* Row i of a DIR_USER_COLUMNS result as a user object (caller owns it). */
+static json_t *
+row_json(struct db *db, struct arena *a, const struct db_res *res, size_t i)
+{
+	struct user	 u;
+	json_t		*roles = json_array();
+	const char	*list, *p, *comma;
+
+	memset(&u, 0, sizeof(u));
+	u.id = DB_CELL(res, i, 0)->i;
+	u.username = DB_CELL(res, i, 1)->s;
+	u.email = DB_CELL(res, i, 2)->s;
+	u.password_hash = DB_CELL(res, i, 3)->s;
+	u.display_name = text_or_null(DB_CELL(res, i, 4));
+	u.bio = text_or_null(DB_CELL(res, i, 5));
+	u.status = DB_CELL(res, i, 6)->s;
+	u.email_verified = DB_CELL(res, i, 7)->i != 0;
+	u.token_version = DB_CELL(res, i, 8)->i;
+	u.locked_for = DB_CELL(res, i, 9)->i;
+	u.mfa_enabled = DB_CELL(res, i, 10)->i != 0;
+	u.created_at = DB_CELL(res, i, 11)->s;
+	u.updated_at = DB_CELL(res, i, 12)->s;
+	u.last_login_at = text_or_null(DB_CELL(res, i, 13));
+	list = text_or_null(DB_CELL(res, i, 14));
+	for (p = list; p != NULL && *p != '\0'; p = comma + 1) {
+		if ((comma = strchr(p, ',')) == NULL) {
+			json_array_append_new(roles, json_string(p));
+			break;
+		}
+		json_array_append_new(roles, json_stringn(p, (size_t)(comma - p)));
+	}
+	return user_json(db, a, &u, roles);
+}
+
+/* s with '!', '%' and '_' escaped by '!' and a '%' appended: a LIKE prefix pattern. */
+static const char *
+like_prefix(struct arena *a, const char *s)
+{
+	size_t	 n = strlen(s), i, j = 0;
+	char	*out = arena_alloc(a, n * 2 + 2);
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '!' || s[i] == '%' || s[i] == '_')
+			out[j++] = '!';
+		out[j++] = s[i];
+	}
+	out[j++] = '%';
+	out[j] = '\0';
+	return out;
+}
+
+enum um_err
+directory_search(struct db *db, struct arena *a, const struct dir_query *q, json_t **users,
+    long long *next)
+{
+	struct db_val	 p[11];
+	struct db_res	 res;
+	const char	*text = q->q != NULL ? q->q : "", *role = q->role != NULL ? q->role : "";
+	const char	*pattern = like_prefix(a, text);
+	size_t		 i, shown;
+	enum um_err	 rc;
+
+	*users = NULL;
+	*next = 0;
+	p[0] = DBV_INT(q->after);
+	p[1] = DBV_TEXT(text);
+	p[2] = DBV_TEXT(pattern);
+	p[3] = DBV_TEXT(pattern);
+	p[4] = DBV_TEXT(role);
+	p[5] = DBV_TEXT(role);
+	for (i = 6; i < 10; i++)
+		p[i] = DBV_INT(q->status);
+	/* One row more than the page: whether it exists says whether there is a next page. */
+	p[10] = DBV_INT(q->limit + 1);
+	if ((rc = db_exec(db, a, sql_search, p, 11, &res)) != UM_OK)
+		return rc;
+	shown = res.nrows > q->limit ? q->limit : res.nrows;
+	*users = json_array();
+	for (i = 0; i < shown; i++)
+		json_array_append_new(*users, row_json(db, a, &res, i));
+	if (res.nrows > q->limit && shown > 0)
+		*next = DB_CELL(&res, shown - 1, 0)->i;
+	return UM_OK;
+}
+
+/* --- audit ------------------------------------------------------------------------------- */
+
+static const char sql_audit[] =
+    "SELECT id, event, user_id, actor_id, ip, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'),"
+    " details FROM audit_events WHERE (? = 0 OR user_id = ?) AND (? = '' OR event = ?)"
+    " AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?";
+
+/* A text cell as a JSON string, or null (NULL column, or not UTF-8 after all). */
+static json_t *
+cell_string(const struct db_val *v)
+{
+	json_t	*s;
+
+	if (v->type == DB_NULL || v->s == NULL || (s = json_string(v->s)) == NULL)
+		return json_null();
+	return s;
+}
+
+/* The details column: the JSON it holds, or its text when it somehow holds none. */
+static json_t *
+cell_details(const struct db_val *v)
+{
+	json_t	*d;
+
+	if (v->type == DB_NULL || v->s == NULL)
+		return json_null();
+	if ((d = json_loads(v->s, JSON_DECODE_ANY, NULL)) != NULL)
+		return d;
+	return cell_string(v);
+}
+
+enum um_err
+directory_audit(struct db *db, struct arena *a, long long user_id, const char *event,
+    long long before, unsigned limit, json_t **events, long long *next)
+{
+	struct db_val	 p[7];
+	struct db_res	 res;
+	size_t		 i, shown;
+	enum um_err	 rc;
+
+	*events = NULL;
+	*next = 0;
+	if (event == NULL)
+		event = "";
+	p[0] = DBV_INT(user_id);
+	p[1] = DBV_INT(user_id);
+	p[2] = DBV_TEXT(event);
+	p[3] = DBV_TEXT(event);
+	p[4] = DBV_INT(before);
+	p[5] = DBV_INT(before);
+	p[6] = DBV_INT(limit + 1);
+	if ((rc = db_exec(db, a, sql_audit, p, 7, &res)) != UM_OK)
+		return rc;
+	shown = res.nrows > limit ? limit : res.nrows;
+	*events = json_array();
+	for (i = 0; i < shown; i++)
+		json_array_append_new(*events, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+		    "id", cell_string(DB_CELL(&res, i, 0)),
+		    "event", cell_string(DB_CELL(&res, i, 1)),
+		    "user_id", cell_string(DB_CELL(&res, i, 2)),
+		    "actor_id", cell_string(DB_CELL(&res, i, 3)),
+		    "ip", cell_string(DB_CELL(&res, i, 4)),
+		    "created_at", cell_string(DB_CELL(&res, i, 5)),
+		    "details", cell_details(DB_CELL(&res, i, 6))));
+	if (res.nrows > limit && shown > 0)
+		*next = DB_CELL(&res, shown - 1, 0)->i;
+	return UM_OK;
+}
+
+/* --- roles ------------------------------------------------------------------------------- */
+
+static const char sql_roles[] = "SELECT name, description, builtin FROM roles ORDER BY name";
+
+json_t *
+directory_roles(struct db *db, struct arena *a)
+{
+	struct db_res	 res;
+	json_t		*list;
+	size_t		 i;
+
+	if (db_exec(db, a, sql_roles, NULL, 0, &res) != UM_OK)
+		return NULL;
+	list = json_array();
+	for (i = 0; i < res.nrows; i++)
+		json_array_append_new(list, json_pack("{s:o, s:o, s:b}",
+		    "name", cell_string(DB_CELL(&res, i, 0)),
+		    "description", cell_string(DB_CELL(&res, i, 1)),
+		    "builtin", DB_CELL(&res, i, 2)->i != 0));
+	return list;
+}
+
+static const char sql_role_insert[] = "INSERT INTO roles (name, description) VALUES (?, ?)";
+
+enum um_err
+directory_role_create(struct request *req, long long actor, const char *name,
+    const char *description)
+{
+	struct db	*db = req->app->db;
+	struct db_val	 p[2] = { DBV_TEXT(name), DBV_TEXT(description != NULL ? description : "") };
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = db_exec(db, req->arena, sql_role_insert, p, 2, NULL)) != UM_OK ||
+	    (rc = audit_log(db, req->arena, AUDIT_ROLE_CREATED, 0, actor, req->remote_addr,
+	    json_pack("{s:s}", "role", name))) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+/* --- actions on one account -------------------------------------------------------------- */
+
+/*
+ * Every token of the user dies with the token_version bump (access.c checks it on each
+ * request); sessions and refresh families end with session_end_all.
+ */
+static const char sql_set_status[] =
+    "UPDATE users SET status = ?, token_version = token_version + 1,"
+    " updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+static const char sql_bump[] =
+    "UPDATE users SET token_version = token_version + 1, updated_at = UTC_TIMESTAMP(6)"
+    " WHERE id = ?";
+static const char sql_set_verified[] =
+    "UPDATE users SET email_verified_at = IF(?, IFNULL(email_verified_at, UTC_TIMESTAMP(6)),"
+    " NULL), updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+static const char sql_display_name[] =
+    "UPDATE users SET display_name = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+static const char sql_role_id[] = "SELECT id, name FROM roles WHERE name = ?";
+static const char sql_roles_clear[] = "DELETE FROM user_roles WHERE user_id = ?";
+static const char sql_role_grant[] =
+    "INSERT IGNORE INTO user_roles (user_id, role_id) VALUES (?, ?)";
+
+/* Runs the steps of one action and its audit row in one transaction. */
+static enum um_err
+status_change(struct request *req, long long actor, const struct user *u, const char *status,
+    int end_sessions, enum audit_event e)
+{
+	struct db	*db = req->app->db;
+	struct db_val	 p[2] = { DBV_TEXT(status), DBV_INT(u->id) };
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = db_exec(db, req->arena, sql_set_status, p, 2, NULL)) != UM_OK ||
+	    (end_sessions && (rc = session_end_all(db, req->arena, u->id, NULL)) != UM_OK) ||
+	    (rc = audit_log(db, req->arena, e, u->id, actor, req->remote_addr,
+	    json_pack("{s:s}", "username", u->username))) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+directory_disable(struct request *req, long long actor, const struct user *u)
+{
+	return status_change(req, actor, u, "disabled", 1, AUDIT_USER_DISABLED);
+}
+
+enum um_err
+directory_enable(struct request *req, long long actor, const struct user *u)
+{
+	return status_change(req, actor, u, "active", 0, AUDIT_USER_ENABLED);
+}
+
+enum um_err
+directory_set_verified(struct request *req, long long actor, const struct user *u,
+    int verified)
+{
+	struct db	*db = req->app->db;
+	struct db_val	 p[2] = { DBV_INT(verified ? 1 : 0), DBV_INT(u->id) };
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = db_exec(db, req->arena, sql_set_verified, p, 2, NULL)) != UM_OK ||
+	    (rc = audit_log(db, req->arena, verified ? AUDIT_USER_VERIFIED :
+	    AUDIT_USER_UNVERIFIED, u->id, actor, req->remote_addr, json_pack("{s:s}", "email",
+	    u->email))) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+directory_set_display_name(struct request *req, long long actor, const struct user *u,
+    const char *name)
+{
+	struct db	*db = req->app->db;
+	struct db_val	 p[2];
+	enum um_err	 rc;
+
+	p[0] = name != NULL && *name != '\0' ? DBV_TEXT(name) : DBV_NULL;
+	p[1] = DBV_INT(u->id);
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = db_exec(db, req->arena, sql_display_name, p, 2, NULL)) != UM_OK ||
+	    (rc = audit_log(db, req->arena, AUDIT_PROFILE_CHANGED_BY_ADMIN, u->id, actor,
+	    req->remote_addr, json_pack("{s:s?}", "display_name", p[0].type == DB_NULL ? NULL :
+	    name))) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+directory_delete(struct request *req, long long actor, const struct user *u)
+{
+	struct db	*db = req->app->db;
+	enum um_err	 rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	/* Sessions, refresh families and roles go by ON DELETE CASCADE; the audit row stays. */
+	if ((rc = audit_log(db, req->arena, AUDIT_USER_DELETED, u->id, actor, req->remote_addr,
+	    json_pack("{s:s, s:s}", "username", u->username, "email", u->email))) != UM_OK ||
+	    (rc = user_delete(db, req->arena, u->id)) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+directory_set_roles(struct request *req, long long actor, const struct user *u,
+    const char *const *names, size_t n, const char **unknown)
+{
+	struct db	*db = req->app->db;
+	struct db_val	 p[2];
+	struct db_res	 res;
+	long long	*ids;
+	json_t		*before, *after, *details = NULL;
+	size_t		 i;
+	enum um_err	 rc;
+
+	*unknown = NULL;
+	ids = arena_calloc(req->arena, n + 1, sizeof(*ids));
+	for (i = 0; i < n; i++) {
+		p[0] = DBV_TEXT(names[i]);
+		if ((rc = db_exec(db, req->arena, sql_role_id, p, 1, &res)) != UM_OK)
+			return rc;
+		/* The column's _ci collation would let "Admin" through: names match exactly. */
+		if (res.nrows != 1 || strcmp(DB_CELL(&res, 0, 1)->s, names[i]) != 0) {
+			*unknown = names[i];
+			return UM_EINVAL;
+		}
+		ids[i] = DB_CELL(&res, 0, 0)->i;
+	}
+	before = user_roles(db, req->arena, u->id);
+	if ((rc = db_begin(db)) != UM_OK) {
+		json_decref(before);
+		return rc;
+	}
+	p[0] = DBV_INT(u->id);
+	if ((rc = db_exec(db, req->arena, sql_roles_clear, p, 1, NULL)) != UM_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		p[1] = DBV_INT(ids[i]);
+		if ((rc = db_exec(db, req->arena, sql_role_grant, p, 2, NULL)) != UM_OK)
+			goto fail;
+	}
+	after = user_roles(db, req->arena, u->id);
+	details = json_pack("{s:o, s:o}", "before", before, "after", after);
+	before = NULL;
+	/* New roles apply at once: old tokens and sessions carry the old ones (DECISIONS.md). */
+	if ((rc = db_exec(db, req->arena, sql_bump, p, 1, NULL)) != UM_OK ||
+	    (rc = session_end_all(db, req->arena, u->id, NULL)) != UM_OK)
+		goto fail;
+	rc = audit_log(db, req->arena, AUDIT_ROLES_CHANGED, u->id, actor, req->remote_addr,
+	    details);
+	details = NULL;
+	if (rc != UM_OK || (rc = db_commit(db)) != UM_OK)
+		goto fail;
+	return UM_OK;
+fail:
+	json_decref(details);
+	json_decref(before);
+	db_rollback(db);
+	return rc;
+}
+
+enum um_err
+directory_force_reset(struct request *req, long long actor, const struct user *u)
+{
+	struct db	*db = req->app->db;
+	const char	*hash;
+	enum um_err	 rc;
+
+	/*
+	 * '!' never starts a PHC string or a hex digest, so no password verifies against it
+	 * (sql/001_init.sql); the random rest makes each forced reset's hash, and so the
+	 * fingerprint its reset link is bound to, new.
+	 */
+	hash = arena_printf(req->arena, "!%s", token_new(req->arena));
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = user_set_password(db, req->arena, u->id, hash)) != UM_OK ||
+	    (rc = session_end_all(db, req->arena, u->id, NULL)) != UM_OK ||
+	    (rc = audit_log(db, req->arena, AUDIT_PASSWORD_RESET_FORCED, u->id, actor,
+	    req->remote_addr, NULL)) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK) {
+		db_rollback(db);
+		return rc;
+	}
+	/* After the commit: the link is bound to the new hash, so it is the one that works. */
+	return account_send_reset(req, u->email);
+}
+
+enum um_err
+directory_resend_verification(struct request *req, long long actor, const struct user *u)
+{
+	enum um_err	 rc;
+
+	if ((rc = account_resend_verification(req, u->email)) != UM_OK)
+		return rc;
+	return audit_log(req->app->db, req->arena, AUDIT_VERIFICATION_RESENT_BY_ADMIN, u->id,
+	    actor, req->remote_addr, json_pack("{s:b}", "sent", !u->email_verified &&
+	    strcmp(u->status, "active") == 0));
+}

@@ -1,0 +1,447 @@
+/* page-admin: the /admin pages — user search, one user with its actions, the audit log, roles. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "arena.h"
+#include "directory.h"
+#include "form.h"
+#include "handlers.h"
+#include "kv.h"
+#include "page.h"
+#include "problem.h"
+#include "request.h"
+#include "response.h"
+#include "session.h"
+#include "user.h"
+#include "validate.h"
+
+#define PAGE_USERS	50	/* API.md §3: 50 per page */
+#define PAGE_EVENTS	50
+#define USER_EVENTS	20	/* the newest events shown on a user's page */
+#define QUERY_MAX	254
+
+/* A positive decimal id with nothing around it, or 0. */
+static long long
+parse_id(const char *s)
+{
+	char		*end;
+	long long	 id;
+
+	if (s == NULL || *s < '1' || *s > '9')
+		return 0;
+	errno = 0;
+	id = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || id <= 0)
+		return 0;
+	return id;
+}
+
+static json_t *
+flash(const char *kind, const char *message)
+{
+	return json_pack("[{s:s, s:s}]", "kind", kind, "message", message);
+}
+
+/* "a, b" from a JSON array of strings, for tables. */
+static const char *
+joined(struct arena *a, const json_t *list)
+{
+	const char	*out = "";
+	json_t		*v;
+	size_t		 i;
+
+	json_array_foreach(list, i, v)
+		out = arena_printf(a, "%s%s%s", out, i > 0 ? ", " : "", json_string_value(v));
+	return out;
+}
+
+/* --- /admin/users ------------------------------------------------------------------------ */
+
+/*
+ * GET /admin/users?q=&role=&status=&after= — 200 the matching users in id order, 50 a
+ * page, with a link to the next page (keyset: after = the last id shown); 400 an unknown
+ * status or an overlong search; 503.
+ */
+void
+page_admin_users(struct request *req, struct response *resp)
+{
+	struct dir_query	 q;
+	const char		*status = kv_get(&req->query_params, "status");
+	const char		*after = kv_get(&req->query_params, "after");
+	const char		*next_url = NULL;
+	json_t			*users = NULL, *roles, *r, *u, *statuses, *f = NULL;
+	long long		 next = 0;
+	size_t			 i;
+	int			 st = DIR_ANY, code = 200;
+	enum um_err		 rc;
+
+	memset(&q, 0, sizeof(q));
+	q.q = kv_get(&req->query_params, "q");
+	q.role = kv_get(&req->query_params, "role");
+	q.limit = PAGE_USERS;
+	if (q.q == NULL)
+		q.q = "";
+	if (q.role == NULL)
+		q.role = "";
+	if (status == NULL)
+		status = "";
+	if (*status != '\0' && (st = directory_status(status)) < 0) {
+		code = 400;
+		f = flash("error", "Choose a status from the list.");
+		st = DIR_ANY;
+		status = "";
+	}
+	if (strlen(q.q) > QUERY_MAX || strlen(q.role) > QUERY_MAX) {
+		code = 400;
+		f = flash("error", "The search is too long.");
+		q.q = q.role = "";
+	}
+	q.status = (enum dir_status)st;
+	if (after != NULL && *after != '\0' && (q.after = parse_id(after)) == 0) {
+		code = 400;
+		f = flash("error", "That page link is not valid.");
+	}
+	if ((rc = directory_search(req->app->db, req->arena, &q, &users, &next)) != UM_OK ||
+	    (roles = directory_roles(req->app->db, req->arena)) == NULL) {
+		json_decref(users);
+		json_decref(f);
+		problem_send(req, resp, rc != UM_OK ? rc : UM_EUNAVAIL, 0, NULL, NULL);
+		return;
+	}
+	json_array_foreach(users, i, u) {
+		json_object_set_new(u, "roles_text", json_string(joined(req->arena,
+		    json_object_get(u, "roles"))));
+		json_object_set_new(u, "disabled", json_boolean(strcmp(json_string_value(
+		    json_object_get(u, "status")), "disabled") == 0));
+	}
+	json_array_foreach(roles, i, r)
+		json_object_set_new(r, "selected", json_boolean(strcmp(json_string_value(
+		    json_object_get(r, "name")), q.role) == 0));
+	statuses = json_array();
+	for (i = DIR_ACTIVE; i < DIR__MAX; i++) {
+		const char *name = i == DIR_ACTIVE ? "active" : i == DIR_DISABLED ? "disabled" :
+		    "unverified";
+
+		json_array_append_new(statuses, json_pack("{s:s, s:b}", "name", name,
+		    "selected", strcmp(name, status) == 0));
+	}
+	if (next > 0)
+		next_url = arena_printf(req->arena, "/admin/users?q=%s&role=%s&status=%s&after=%lld",
+		    form_escape(req->arena, q.q), form_escape(req->arena, q.role),
+		    form_escape(req->arena, status), next);
+	page_render(req, resp, code, "admin-users", json_pack("{s:s, s:s, s:o, s:o, s:o, s:b,"
+	    " s:s?, s:b, s:o, s:{s:b}}", "title", "Users", "q", q.q, "roles", roles,
+	    "statuses", statuses, "users", users, "has_users", json_array_size(users) > 0,
+	    "next_url", next_url, "first_page", q.after == 0,
+	    "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+}
+
+/* --- /admin/users/{id} ------------------------------------------------------------------- */
+
+/* Flash messages for ?done=<action> after a POST (PRG). */
+static const struct {
+	const char	*action;
+	const char	*message;
+} done_messages[] = {
+	{ "roles",		"The roles were saved; the user's sessions and tokens ended." },
+	{ "disable",		"The account is disabled; its sessions and tokens ended." },
+	{ "enable",		"The account is enabled." },
+	{ "verify",		"The address is marked verified." },
+	{ "resend-verification", "A new verification link was sent (if the address is "
+				"unverified)." },
+	{ "force-password-reset", "The password no longer works; a reset link was mailed." },
+	{ "deleted",		"The account was deleted." },
+};
+
+static json_t *
+done_flash(const struct request *req)
+{
+	const char	*done = kv_get(&req->query_params, "done");
+	size_t		 i;
+
+	for (i = 0; done != NULL && i < sizeof(done_messages) / sizeof(done_messages[0]); i++)
+		if (strcmp(done, done_messages[i].action) == 0)
+			return flash("success", done_messages[i].message);
+	return NULL;
+}
+
+/* One user's page; f (stolen, may be NULL) is the flash. */
+static void
+show_user(struct request *req, struct response *resp, int status, const struct user *u,
+    json_t *f)
+{
+	json_t		*user, *roles, *mine, *r, *events = NULL;
+	long long	 next;
+	size_t		 i, j;
+	int		 has;
+	enum um_err	 rc;
+
+	user = user_json(req->app->db, req->arena, u, NULL);
+	mine = json_object_get(user, "roles");
+	if ((roles = directory_roles(req->app->db, req->arena)) == NULL ||
+	    (rc = directory_audit(req->app->db, req->arena, u->id, NULL, 0, USER_EVENTS,
+	    &events, &next)) != UM_OK) {
+		json_decref(roles);
+		json_decref(user);
+		json_decref(f);
+		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
+		return;
+	}
+	json_array_foreach(roles, i, r) {
+		has = 0;
+		for (j = 0; j < json_array_size(mine); j++)
+			if (json_equal(json_array_get(mine, j), json_object_get(r, "name")))
+				has = 1;
+		json_object_set_new(r, "checked", json_boolean(has));
+	}
+	json_object_set_new(user, "disabled", json_boolean(strcmp(u->status, "disabled") == 0));
+	json_object_set_new(user, "roles_text", json_string(joined(req->arena, mine)));
+	page_render(req, resp, status, "admin-user", json_pack("{s:s, s:o, s:o, s:o, s:b, s:b,"
+	    " s:o, s:{s:b}}", "title", u->username, "account", user, "roles", roles,
+	    "events", events, "has_events", json_array_size(events) > 0,
+	    "self", u->id == req->session->user_id, "flash", f != NULL ? f : json_array(),
+	    "nav", "admin", 1));
+}
+
+/* The account {id} of the path into *u; answers 404 when there is none. */
+static int
+target(struct request *req, struct response *resp, struct user *u)
+{
+	long long	 id = parse_id(req->params[0]);
+	enum um_err	 rc = UM_ENOTFOUND;
+
+	if (id > 0)
+		rc = user_by_id(req->app->db, req->arena, id, u);
+	if (rc == UM_OK)
+		return 0;
+	problem_send(req, resp, rc, 0, rc == UM_ENOTFOUND ? "No such user." : NULL, NULL);
+	return -1;
+}
+
+/* GET /admin/users/{id} — 200 the account, its roles, actions and newest events; 404; 503. */
+void
+page_admin_user(struct request *req, struct response *resp)
+{
+	struct user	 u;
+
+	if (target(req, resp, &u) != 0)
+		return;
+	show_user(req, resp, 200, &u, done_flash(req));
+}
+
+/* The `roles` checkboxes of the form (repeatable): every value, in order. */
+static const char **
+form_roles(struct request *req, size_t *n)
+{
+	const char	**names;
+	size_t		 i;
+
+	names = arena_calloc(req->arena, req->form.n + 1, sizeof(*names));
+	*n = 0;
+	for (i = 0; i < req->form.n; i++)
+		if (strcmp(req->form.v[i].key, "roles") == 0)
+			names[(*n)++] = req->form.v[i].val;
+	return names;
+}
+
+/*
+ * POST /admin/users/{id}/{action} — roles (field roles, repeatable), disable, enable,
+ * verify, resend-verification, force-password-reset, delete.  Each is audited with the
+ * acting admin, then 303 back to the user's page (to /admin/users after delete).  400 an
+ * unknown role; 404 no such user or action; 409 an admin disabling or deleting their own
+ * account or taking the admin role from themselves; 403 CSRF (front door); 503.
+ */
+void
+page_admin_action(struct request *req, struct response *resp)
+{
+	const char	*action = req->params[1], **names, *unknown = NULL;
+	long long	 actor = req->session->user_id;
+	struct user	 u;
+	size_t		 n, i;
+	int		 keeps_admin = 0;
+	enum um_err	 rc;
+
+	if (target(req, resp, &u) != 0)
+		return;
+	if (strcmp(action, "roles") == 0) {
+		names = form_roles(req, &n);
+		for (i = 0; i < n; i++)
+			if (strcmp(names[i], "admin") == 0)
+				keeps_admin = 1;
+		if (u.id == actor && !keeps_admin) {
+			show_user(req, resp, 409, &u, flash("error",
+			    "You cannot take the admin role from yourself."));
+			return;
+		}
+		rc = directory_set_roles(req, actor, &u, names, n, &unknown);
+		if (rc == UM_EINVAL && unknown != NULL) {
+			show_user(req, resp, 400, &u, flash("error", arena_printf(req->arena,
+			    "There is no role named \"%s\".", unknown)));
+			return;
+		}
+	} else if (strcmp(action, "disable") == 0 || strcmp(action, "delete") == 0) {
+		if (u.id == actor) {
+			show_user(req, resp, 409, &u, flash("error", strcmp(action, "delete") == 0 ?
+			    "You cannot delete your own account here." :
+			    "You cannot disable your own account."));
+			return;
+		}
+		rc = strcmp(action, "delete") == 0 ? directory_delete(req, actor, &u) :
+		    directory_disable(req, actor, &u);
+	} else if (strcmp(action, "enable") == 0)
+		rc = directory_enable(req, actor, &u);
+	else if (strcmp(action, "verify") == 0)
+		rc = directory_set_verified(req, actor, &u, 1);
+	else if (strcmp(action, "resend-verification") == 0)
+		rc = directory_resend_verification(req, actor, &u);
+	else if (strcmp(action, "force-password-reset") == 0)
+		rc = directory_force_reset(req, actor, &u);
+	else {
+		problem_send(req, resp, UM_ENOTFOUND, 0, "No such action.", NULL);
+		return;
+	}
+	if (rc != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	if (strcmp(action, "delete") == 0)
+		response_redirect(resp, 303, "/admin/users?done=deleted");
+	else
+		response_redirect(resp, 303, arena_printf(req->arena, "/admin/users/%lld?done=%s",
+		    u.id, form_escape(req->arena, action)));
+}
+
+/* --- /admin/audit ------------------------------------------------------------------------ */
+
+/*
+ * GET /admin/audit?user_id=&event=&before= — 200 security events, newest first, 50 a page
+ * (before = the last id shown); 400 a malformed filter; 503.
+ */
+void
+page_admin_audit(struct request *req, struct response *resp)
+{
+	const char	*uid = kv_get(&req->query_params, "user_id");
+	const char	*event = kv_get(&req->query_params, "event");
+	const char	*before = kv_get(&req->query_params, "before");
+	const char	*next_url = NULL;
+	json_t		*events, *e, *f = NULL;
+	long long	 user_id = 0, below = 0, next;
+	size_t		 i;
+	int		 code = 200;
+	enum um_err	 rc;
+
+	if (uid == NULL)
+		uid = "";
+	if (event == NULL)
+		event = "";
+	if (*uid != '\0' && (user_id = parse_id(uid)) == 0) {
+		code = 400;
+		f = flash("error", "A user id is a number.");
+		uid = "";
+	}
+	if (strlen(event) > 64) {
+		code = 400;
+		f = flash("error", "The event name is too long.");
+		event = "";
+	}
+	if (before != NULL && *before != '\0' && (below = parse_id(before)) == 0) {
+		code = 400;
+		f = flash("error", "That page link is not valid.");
+	}
+	if ((rc = directory_audit(req->app->db, req->arena, user_id, event, below, PAGE_EVENTS,
+	    &events, &next)) != UM_OK) {
+		json_decref(f);
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	json_array_foreach(events, i, e) {
+		const json_t	*d = json_object_get(e, "details");
+		char		*text = NULL;
+
+		if (!json_is_null(d))
+			text = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
+		json_object_set_new(e, "details_text", text != NULL ? json_string(text) :
+		    json_null());
+		free(text);
+	}
+	if (next > 0)
+		next_url = arena_printf(req->arena, "/admin/audit?user_id=%s&event=%s&before=%lld",
+		    form_escape(req->arena, uid), form_escape(req->arena, event), next);
+	page_render(req, resp, code, "admin-audit", json_pack("{s:s, s:s, s:s, s:o, s:b, s:s?,"
+	    " s:o, s:{s:b}}", "title", "Audit log", "user_id", uid, "event", event,
+	    "events", events, "has_events", json_array_size(events) > 0, "next_url", next_url,
+	    "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+}
+
+/* --- /admin/roles ------------------------------------------------------------------------ */
+
+enum { R_NAME, R_DESCRIPTION, R__MAX };
+
+static const struct field_spec role_spec[R__MAX] = {
+	[R_NAME] = { "name", validate_role_name, 64, VF_REQUIRED },
+	[R_DESCRIPTION] = { "description", NULL, 255, 0 },
+};
+
+static const struct page_field role_fields[R__MAX] = {
+	[R_NAME] = { "name", "Name", "text", "off", "a–z first, then a–z, 0–9, _ or -; "
+	    "2 to 32 characters", 32, 1, 0 },
+	[R_DESCRIPTION] = { "description", "Description", "text", "off", NULL, 255, 0, 0 },
+};
+
+static void
+show_roles(struct request *req, struct response *resp, int status,
+    const struct field_result *r, json_t *f)
+{
+	json_t	*roles;
+
+	if ((roles = directory_roles(req->app->db, req->arena)) == NULL) {
+		json_decref(f);
+		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
+		return;
+	}
+	page_render(req, resp, status, "admin-roles", json_pack("{s:s, s:o, s:o, s:o,"
+	    " s:{s:b}}", "title", "Roles", "roles", roles, "fields", page_fields(role_fields,
+	    R__MAX, r), "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+}
+
+/*
+ * GET /admin/roles — 200 every role and the form to add one.  POST {name, description} —
+ * 303 back here with a message; 400 a bad name (form re-rendered); 409 the name is taken;
+ * 403 CSRF (front door); 503.
+ */
+void
+page_admin_roles(struct request *req, struct response *resp)
+{
+	struct validate_ctx	 vctx = { 0, NULL };
+	struct field_result	 r[R__MAX];
+	const char		*done = kv_get(&req->query_params, "done");
+	enum um_err		 rc;
+
+	if (req->method != HTTP_POST) {
+		show_roles(req, resp, 200, NULL, done != NULL && strcmp(done, "created") == 0 ?
+		    flash("success", "The role was created.") : NULL);
+		return;
+	}
+	if (validate_form(req->arena, &vctx, role_spec, R__MAX, &req->form, r) != UM_OK) {
+		show_roles(req, resp, 400, r, NULL);
+		return;
+	}
+	rc = directory_role_create(req, req->session->user_id, r[R_NAME].val,
+	    r[R_DESCRIPTION].val != NULL ? r[R_DESCRIPTION].val : "");
+	if (rc == UM_ECONFLICT) {
+		r[R_NAME].error = "is already taken";
+		show_roles(req, resp, 409, r, NULL);
+		return;
+	}
+	if (rc != UM_OK) {
+		problem_send(req, resp, rc, 0, NULL, NULL);
+		return;
+	}
+	response_redirect(resp, 303, "/admin/roles?done=created");
+}
