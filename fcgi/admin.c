@@ -15,11 +15,13 @@
 #include "arena.h"
 #include "conf.h"
 #include "db.h"
+#include "dsn.h"
 #include "bounds.h"
 #include "log.h"
 #include "migrate.h"
 #include "password.h"
 #include "utf8.h"
+#include "validate.h"
 
 #define EXIT_USAGE	2
 #define ROLES_MAX	32		/* --role options / set-roles arguments */
@@ -76,7 +78,8 @@ usage(void)
 	    "       usermgr-admin set-roles USERNAME ROLE...\n"
 	    "       usermgr-admin disable USERNAME\n"
 	    "       usermgr-admin enable USERNAME\n"
-	    "       usermgr-admin import-legacy FILE.csv\n"
+	    "       usermgr-admin import-legacy FILE.csv | --dsn mariadb://USER@HOST/DB[?table=T]\n"
+	    "                     (a password not in the URL is $USERMGR_LEGACY_DB_PASSWORD)\n"
 	    "Configuration comes from the USERMGR_* environment (API.md section 1).\n", stderr);
 }
 
@@ -171,12 +174,14 @@ normalise_email(struct arena *a, const char *in)
  * with a message; never prints the password.
  */
 static char *
-read_password(const struct conf *c, const char *file)
+read_password(struct arena *a, const struct conf *c, const char *username, const char *file)
 {
+	struct validate_ctx	 vctx;
+	struct field_result	 r;
 	char		*pw = NULL;
 	const char	*src;
 	FILE		*f;
-	size_t		 n;
+	size_t		 n, cap;
 	long		 cp;
 
 	if (file != NULL) {
@@ -184,7 +189,8 @@ read_password(const struct conf *c, const char *file)
 			fprintf(stderr, "usermgr-admin: %s: %s\n", file, strerror(errno));
 			return NULL;
 		}
-		if ((pw = calloc(1, SECRET_MAX + 1)) == NULL)
+		cap = SECRET_MAX + 1;
+		if ((pw = calloc(1, cap)) == NULL)
 			abort();
 		n = fread(pw, 1, SECRET_MAX + 1, f);
 		(void)fclose(f);
@@ -208,6 +214,7 @@ read_password(const struct conf *c, const char *file)
 		if ((pw = strdup(src)) == NULL)
 			abort();
 		n = strlen(pw);
+		cap = n + 1;
 	}
 	/* API.md §2: counted in code points, USERMGR_PASSWORD_MIN_LENGTH..128. */
 	cp = utf8_count(pw, n);
@@ -216,9 +223,19 @@ read_password(const struct conf *c, const char *file)
 		    "characters\n", c->password_min_length, UM_PASSWORD_MAX);
 		goto bad;
 	}
+	/*
+	 * The rest of the sign-up policy only warns: an operator chose this password (as with
+	 * Django's createsuperuser from the environment), and refusing a bootstrap password
+	 * would leave the stack without an admin.
+	 */
+	vctx.password_min = c->password_min_length;
+	vctx.username = username;
+	if (validate_load_common(c->common_passwords) == UM_OK &&
+	    validate_password(a, &vctx, pw, n, &r) != UM_OK)
+		fprintf(stderr, "usermgr-admin: warning: the password %s\n", r.error);
 	return pw;
 bad:
-	explicit_bzero(pw, SECRET_MAX + 1);
+	explicit_bzero(pw, cap);
 	free(pw);
 	return NULL;
 }
@@ -517,7 +534,7 @@ cmd_create_user(struct ctx *x, int argc, char **argv)
 		if (rc != UM_ENOTFOUND)
 			return db_failed("create-user", rc);
 	}
-	if ((pw = read_password(&x->conf, pwfile)) == NULL)
+	if ((pw = read_password(x->a, &x->conf, username, pwfile)) == NULL)
 		return EXIT_USAGE;
 	rc = password_hash(&x->conf, pw, strlen(pw), hash);
 	explicit_bzero(pw, strlen(pw));
@@ -748,36 +765,80 @@ chomp(char *s)
 		s[--n] = '\0';
 }
 
+/* What an import did, reported at the end and by row as it goes. */
+struct tally {
+	unsigned long	 imported, taken, invalid;
+};
+
 /*
- * Imports seed-app users (API.md §6-7): the SHA-256 hex becomes the stored hash as is, so
+ * Imports one seed-app user (API.md §6-7): the SHA-256 hex becomes the stored hash as is, so
  * password_verify() accepts the old password once and the login re-hashes it with Argon2id.
- * Invalid and taken rows are reported by line number (never their content) and skipped.
+ * Invalid and taken rows are reported by position (never their content) and skipped.
+ * fld holds username, email, password_sha256 and verified (0/1, or -1 when unreadable);
+ * the hex is lower-cased in place.  -1 only when the database failed.
  */
 static int
-cmd_import_legacy(struct ctx *x, int argc, char **argv)
+import_row(struct ctx *x, struct tally *t, const char *unit, unsigned long pos,
+    const char *username, const char *raw_email, char *hex, int verified)
 {
-	FILE		*f;
-	char		*line = NULL, *fld[5], *email;
-	char		*roles[1];
-	char		 user_role[] = "user";
-	size_t		 cap = 0;
-	ssize_t		 len;
-	unsigned long	 lineno = 0, imported = 0, taken = 0, invalid = 0;
+	char		*roles[1], user_role[] = "user", *email;
 	long long	 id;
-	int		 verified, ret = EXIT_FAILURE;
 	enum um_err	 rc;
 
-	if (argc != 2) {
-		usage();
-		return EXIT_USAGE;
-	}
 	roles[0] = user_role;
-	if ((f = fopen(argv[1], "re")) == NULL) {
-		fprintf(stderr, "usermgr-admin: %s: %s\n", argv[1], strerror(errno));
-		return EXIT_FAILURE;
+	if (username == NULL || !valid_username(username)) {
+		fprintf(stderr, "%s %lu: invalid username\n", unit, pos);
+		t->invalid++;
+		return 0;
+	}
+	if (raw_email == NULL || (email = normalise_email(x->a, raw_email)) == NULL) {
+		fprintf(stderr, "%s %lu: invalid e-mail address\n", unit, pos);
+		t->invalid++;
+		return 0;
+	}
+	if (hex == NULL || legacy_hex(hex) != 0) {
+		fprintf(stderr, "%s %lu: password_sha256 is not 64 hex digits\n", unit, pos);
+		t->invalid++;
+		return 0;
+	}
+	if (verified < 0) {
+		fprintf(stderr, "%s %lu: verified is not 0/1/true/false\n", unit, pos);
+		t->invalid++;
+		return 0;
+	}
+	rc = insert_user(x, username, email, hex, verified, roles, 1, "user_imported", &id);
+	if (rc == UM_ECONFLICT) {
+		fprintf(stderr, "%s %lu: the %s taken\n", unit, pos,
+		    taken_what(x, username, email));
+		t->taken++;
+		return 0;
+	}
+	if (rc != UM_OK) {
+		fprintf(stderr, "%s %lu: not imported\n", unit, pos);
+		(void)db_failed("import-legacy", rc);
+		return -1;
+	}
+	t->imported++;
+	return 0;
+}
+
+/* import-legacy FILE.csv: RFC 4180 lines under the header CSV_HEADER. */
+static int
+import_csv(struct ctx *x, const char *path, struct tally *t)
+{
+	FILE		*f;
+	char		*line = NULL, *fld[5];
+	size_t		 cap = 0;
+	ssize_t		 len;
+	unsigned long	 lineno = 0;
+	int		 ret = -1;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "usermgr-admin: %s: %s\n", path, strerror(errno));
+		return -1;
 	}
 	if ((len = getline(&line, &cap, f)) <= 0) {
-		fprintf(stderr, "usermgr-admin: %s is empty\n", argv[1]);
+		fprintf(stderr, "usermgr-admin: %s is empty\n", path);
 		goto out;
 	}
 	lineno++;
@@ -794,7 +855,7 @@ cmd_import_legacy(struct ctx *x, int argc, char **argv)
 		arena_reset(x->a);
 		if (len > CSV_LINE_MAX || memchr(line, '\0', (size_t)len) != NULL) {
 			fprintf(stderr, "line %lu: too long or holds a NUL byte\n", lineno);
-			invalid++;
+			t->invalid++;
 			continue;
 		}
 		chomp(line);
@@ -802,55 +863,135 @@ cmd_import_legacy(struct ctx *x, int argc, char **argv)
 			continue;
 		if (csv_split(line, fld, 5) != 4) {
 			fprintf(stderr, "line %lu: not four CSV fields\n", lineno);
-			invalid++;
+			t->invalid++;
 			continue;
 		}
-		if (!valid_username(fld[0])) {
-			fprintf(stderr, "line %lu: invalid username\n", lineno);
-			invalid++;
-			continue;
-		}
-		if ((email = normalise_email(x->a, fld[1])) == NULL) {
-			fprintf(stderr, "line %lu: invalid e-mail address\n", lineno);
-			invalid++;
-			continue;
-		}
-		if (legacy_hex(fld[2]) != 0) {
-			fprintf(stderr, "line %lu: password_sha256 is not 64 hex digits\n", lineno);
-			invalid++;
-			continue;
-		}
-		if ((verified = parse_flag(fld[3])) < 0) {
-			fprintf(stderr, "line %lu: verified is not 0/1/true/false\n", lineno);
-			invalid++;
-			continue;
-		}
-		rc = insert_user(x, fld[0], email, fld[2], verified, roles, 1, "user_imported",
-		    &id);
-		if (rc == UM_ECONFLICT) {
-			fprintf(stderr, "line %lu: the %s taken\n", lineno,
-			    taken_what(x, fld[0], email));
-			taken++;
-			continue;
-		}
-		if (rc != UM_OK) {
-			fprintf(stderr, "line %lu: not imported\n", lineno);
-			(void)db_failed("import-legacy", rc);
+		if (import_row(x, t, "line", lineno, fld[0], fld[1], fld[2],
+		    parse_flag(fld[3])) != 0)
 			goto out;
-		}
-		imported++;
 	}
 	if (ferror(f)) {
-		fprintf(stderr, "usermgr-admin: %s: read error\n", argv[1]);
+		fprintf(stderr, "usermgr-admin: %s: read error\n", path);
 		goto out;
 	}
-	ret = EXIT_SUCCESS;
+	ret = 0;
 out:
-	fprintf(stderr, "usermgr-admin: import-legacy: %lu imported, %lu taken, %lu invalid\n",
-	    imported, taken, invalid);
 	free(line);
 	(void)fclose(f);
 	return ret;
+}
+
+/* A legacy verified column: TINYINT/BOOLEAN, BIT(1), or text; NULL counts as not verified. */
+static int
+db_flag(const struct db_val *v)
+{
+	if (v->type == DB_NULL)
+		return 0;
+	if (v->type == DB_INT)
+		return v->i == 0 ? 0 : v->i == 1 ? 1 : -1;
+	if (v->len == 1 && (v->s[0] == '\0' || v->s[0] == '\1'))
+		return v->s[0];
+	return v->len == strlen(v->s) ? parse_flag(v->s) : -1;
+}
+
+/* A text cell as a C string; NULL for SQL NULL or bytes with a NUL inside. */
+static char *
+db_text(const struct db_val *v)
+{
+	if (v->type == DB_NULL || v->s == NULL || strlen(v->s) != v->len)
+		return NULL;
+	return (char *)v->s;
+}
+
+#define IMPORT_BATCH	500
+
+/*
+ * import-legacy --dsn URL: the same four columns from a table of the seed app's MariaDB,
+ * read in batches so a large table never sits in memory whole.  The password may stay out of
+ * the URL (and so out of ps) in $USERMGR_LEGACY_DB_PASSWORD.
+ */
+static int
+import_dsn(struct ctx *x, const char *url, struct tally *t)
+{
+	static char	 sql[256];	/* db_exec caches statements by pointer: process-lived */
+	struct arena	*da;
+	struct conf	 lc;
+	struct dsn	 d;
+	struct db	*src = NULL;
+	struct db_res	 res;
+	struct db_val	 p[2];
+	char		 err[256];
+	unsigned long	 row = 0;
+	size_t		 r;
+	enum um_err	 rc;
+	int		 ret = -1;
+
+	if ((da = arena_new()) == NULL)
+		return -1;
+	if (dsn_parse(da, url, &d, err, sizeof(err)) != UM_OK) {
+		fprintf(stderr, "usermgr-admin: --dsn: %s\n", err);
+		arena_free(da);
+		return -1;
+	}
+	if (d.password == NULL)
+		d.password = getenv("USERMGR_LEGACY_DB_PASSWORD");
+	(void)snprintf(sql, sizeof(sql), "SELECT username, email, password_sha256, verified"
+	    " FROM `%s` ORDER BY username, email LIMIT ? OFFSET ?", d.table);
+	lc = x->conf;
+	lc.db_host = (char *)d.host;
+	lc.db_port = d.port;
+	lc.db_socket = (char *)d.socket;
+	lc.db_name = (char *)d.database;
+	lc.db_user = (char *)d.user;
+	lc.db_password = (char *)d.password;
+	if ((src = db_open(&lc)) == NULL)
+		goto out;
+	for (;;) {
+		arena_reset(x->a);
+		p[0] = DBV_INT(IMPORT_BATCH);
+		p[1] = DBV_INT(row);
+		if ((rc = db_exec(src, x->a, sql, p, 2, &res)) != UM_OK) {
+			fprintf(stderr, "usermgr-admin: cannot read `%s` from the legacy database"
+			    " (the log line above says why)\n", d.table);
+			goto out;
+		}
+		for (r = 0; r < res.nrows; r++) {
+			row++;
+			if (import_row(x, t, "row", row, db_text(DB_CELL(&res, r, 0)),
+			    db_text(DB_CELL(&res, r, 1)), db_text(DB_CELL(&res, r, 2)),
+			    db_flag(DB_CELL(&res, r, 3))) != 0)
+				goto out;
+		}
+		if (res.nrows < IMPORT_BATCH)
+			break;
+	}
+	ret = 0;
+out:
+	db_close(src);
+	arena_free(da);
+	return ret;
+}
+
+/* import-legacy FILE.csv | --dsn URL (API.md §6-7). */
+static int
+cmd_import_legacy(struct ctx *x, int argc, char **argv)
+{
+	struct tally	 t = { 0, 0, 0 };
+	int		 rc;
+
+	if (argc == 2 && strncmp(argv[1], "--dsn=", 6) == 0)
+		rc = import_dsn(x, argv[1] + 6, &t);
+	else if (argc == 3 && strcmp(argv[1], "--dsn") == 0)
+		rc = import_dsn(x, argv[2], &t);
+	else if (argc == 2 && argv[1][0] != '-')
+		rc = import_csv(x, argv[1], &t);
+	else {
+		usage();
+		return EXIT_USAGE;
+	}
+	fprintf(stderr, "usermgr-admin: import-legacy: %lu imported, %lu taken, %lu invalid\n",
+	    t.imported, t.taken, t.invalid);
+	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static const struct command {

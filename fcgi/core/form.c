@@ -22,13 +22,14 @@ hexval(unsigned char c)
 }
 
 /*
- * Decodes s[0..n) into a fresh NUL-terminated arena string, its length in *len.  Returns
- * NULL when a '%' is not followed by exactly two hex digits (RFC 3986 §2.1: WHATWG would
- * pass such bytes through, we refuse them), when the result holds a NUL, is not UTF-8, or
- * is longer than max bytes.
+ * Decodes s[0..n) into a fresh NUL-terminated arena string, its length in *len; '+' is a
+ * space when plus is set (forms), itself otherwise (other URL parts).  Returns NULL when a
+ * '%' is not followed by exactly two hex digits (RFC 3986 §2.1: WHATWG would pass such
+ * bytes through, we refuse them), when the result holds a NUL, is not UTF-8, or is longer
+ * than max bytes.
  */
 static char *
-decode(struct arena *a, const char *s, size_t n, size_t max, size_t *len)
+decode(struct arena *a, const char *s, size_t n, size_t max, int plus, size_t *len)
 {
 	char	*out;
 	size_t	 i, o;
@@ -36,7 +37,7 @@ decode(struct arena *a, const char *s, size_t n, size_t max, size_t *len)
 
 	out = arena_alloc(a, n + 1);
 	for (i = o = 0; i < n; i++) {
-		if (s[i] == '+')
+		if (s[i] == '+' && plus)
 			out[o++] = ' ';
 		else if (s[i] == '%') {
 			if (n - i < 3 ||
@@ -105,14 +106,14 @@ form_parse(struct arena *a, const char *s, size_t n, struct kvlist *out,
 		eq = memchr(p, '=', len);
 		nlen = eq != NULL ? (size_t)(eq - p) : len;
 		/* Names are bounded like values: nothing legitimate needs a longer one. */
-		if ((name = decode(a, p, nlen, UM_FIELD_MAX, &nlen)) == NULL)
+		if ((name = decode(a, p, nlen, UM_FIELD_MAX, 1, &nlen)) == NULL)
 			goto out;
 		v[i].key = name;
 		if (eq == NULL) {
 			v[i].val = "";
 			v[i].vlen = 0;
 		} else if ((v[i].val = decode(a, eq + 1, len - (size_t)(eq - p) - 1,
-		    UM_FIELD_MAX, &v[i].vlen)) == NULL) {
+		    UM_FIELD_MAX, 1, &v[i].vlen)) == NULL) {
 			if (bad != NULL && *name != '\0' && printable(name))
 				*bad = name;
 			goto out;
@@ -152,4 +153,12 @@ form_escape(struct arena *a, const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+char *
+form_unescape(struct arena *a, const char *s, size_t n)
+{
+	size_t	 len;
+
+	return decode(a, s, n, n, 0, &len);
 }

@@ -25,4 +25,10 @@ enum um_err	form_parse(struct arena *, const char *, size_t, struct kvlist *, co
  */
 const char	*form_escape(struct arena *, const char *);
 
+/*
+ * Percent-decodes s[0..n) as a URL component other than a query (a user name, a password,
+ * a path segment): '+' stays '+'.  NULL on a malformed escape, a NUL or invalid UTF-8.
+ */
+char		*form_unescape(struct arena *, const char *, size_t);
+
 #endif
