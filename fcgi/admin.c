@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "app.h"
 #include "arena.h"
 #include "conf.h"
 #include "db.h"
@@ -401,7 +402,8 @@ is_dir(const char *p)
 static int
 cmd_check_config(struct ctx *x, int argc, char **argv)
 {
-	char		 h[PASSWORD_HASH_MAX];
+	struct app	 app;
+	char		 h[PASSWORD_HASH_MAX], err[512];
 	int		 offline = 0, ok = 1;
 	enum um_err	 rc;
 
@@ -416,11 +418,12 @@ cmd_check_config(struct ctx *x, int argc, char **argv)
 		    x->conf.sql_dir);
 		ok = 0;
 	}
-	if (!is_dir(x->conf.template_dir)) {
-		fprintf(stderr, "usermgr-admin: USERMGR_TEMPLATE_DIR %s is not a directory\n",
-		    x->conf.template_dir);
+	/* Everything a worker loads at start: keys, every template parsed, the password list. */
+	if (app_init(&app, env, err, sizeof(err)) != UM_OK) {
+		fprintf(stderr, "usermgr-admin: a worker would not start: %s\n", err);
 		ok = 0;
-	}
+	} else
+		app_free(&app);
 	/* A cost libsodium refuses would make every sign-up fail. */
 	if (password_hash(&x->conf, "check", 5, h) != UM_OK) {
 		fprintf(stderr, "usermgr-admin: the USERMGR_ARGON2_* cost is not usable\n");
