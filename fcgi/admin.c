@@ -21,6 +21,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "password.h"
+#include "session.h"
 #include "utf8.h"
 #include "validate.h"
 
@@ -574,7 +575,10 @@ out:
 	return ret;
 }
 
-/* Replaces the user's roles; tokens issued with the old roles die (token_version). */
+/*
+ * Replaces the user's roles; tokens issued with the old roles die (token_version), and so do
+ * browser sessions and refresh families, as with the admin API (DECISIONS.md, Admin area).
+ */
 static int
 cmd_set_roles(struct ctx *x, int argc, char **argv)
 {
@@ -600,6 +604,7 @@ cmd_set_roles(struct ctx *x, int argc, char **argv)
 	if ((rc = db_exec(x->db, x->a, sql_revoke_roles, p, 1, NULL)) != UM_OK ||
 	    (rc = grant_roles(x, id, roles, nroles)) != UM_OK ||
 	    (rc = db_exec(x->db, x->a, sql_bump, p, 1, NULL)) != UM_OK ||
+	    (rc = session_end_all(x->db, x->a, id, NULL)) != UM_OK ||
 	    (rc = audit(x, id, "roles_changed", roles_json(roles, nroles))) != UM_OK)
 		goto fail;
 	if ((rc = db_commit(x->db)) != UM_OK)

@@ -37,8 +37,7 @@ static const char sql_load[] =
     "SELECT s.id, s.csrf_seed, s.remember, s.mfa_pending, u.id, u.username, u.email,"
     " u.display_name,"
     " TIMESTAMPDIFF(SECOND, s.last_seen_at, UTC_TIMESTAMP(6)),"
-    " (SELECT GROUP_CONCAT(r.name ORDER BY r.name SEPARATOR ',') FROM user_roles ur"
-    "  JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id)"
+    " s.roles"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.id_hash = ? AND s.expires_at > UTC_TIMESTAMP(6) AND u.status = 'active'";
 
@@ -127,9 +126,16 @@ printable(struct arena *a, const char *s, size_t max)
 
 static const char sql_delete[] = "DELETE FROM sessions WHERE id_hash = ?";
 
+/*
+ * The session keeps its user's role names (sql/003_session_roles.sql): every change of roles
+ * ends the user's sessions, so the copy cannot go stale.
+ */
 static const char sql_insert[] =
-    "INSERT INTO sessions (id_hash, user_id, csrf_seed, remember, mfa_pending, expires_at,"
-    " ip, user_agent) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(6) + INTERVAL ? SECOND, ?, ?)";
+    "INSERT INTO sessions (id_hash, user_id, csrf_seed, remember, mfa_pending, roles,"
+    " expires_at, ip, user_agent) VALUES (?, ?, ?, ?, ?,"
+    " IFNULL((SELECT GROUP_CONCAT(r.name ORDER BY r.name SEPARATOR ',') FROM user_roles ur"
+    "  JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = ?), ''),"
+    " UTC_TIMESTAMP(6) + INTERVAL ? SECOND, ?, ?)";
 
 static const char sql_id[] = "SELECT id FROM sessions WHERE id_hash = ?";
 
@@ -138,7 +144,7 @@ session_start(struct request *req, struct response *resp, long long user_id, int
     int mfa_pending)
 {
 	struct session	*s;
-	struct db_val	 p[8];
+	struct db_val	 p[9];
 	struct db_res	 res;
 	const char	*tok;
 	enum um_err	 rc;
@@ -159,10 +165,11 @@ session_start(struct request *req, struct response *resp, long long user_id, int
 	p[2] = DBV_BLOB(s->csrf_seed, 32);
 	p[3] = DBV_INT(remember != 0);
 	p[4] = DBV_INT(mfa_pending != 0);
-	p[5] = DBV_INT(remember ? SESSION_REMEMBER : SESSION_IDLE);
-	p[6] = DBV_TEXT(printable(req->arena, req->remote_addr, 45));
-	p[7] = DBV_TEXT(printable(req->arena, request_env(req, "HTTP_USER_AGENT"), 255));
-	if ((rc = db_exec(req->app->db, req->arena, sql_insert, p, 8, NULL)) != UM_OK)
+	p[5] = DBV_INT(user_id);
+	p[6] = DBV_INT(remember ? SESSION_REMEMBER : SESSION_IDLE);
+	p[7] = DBV_TEXT(printable(req->arena, req->remote_addr, 45));
+	p[8] = DBV_TEXT(printable(req->arena, request_env(req, "HTTP_USER_AGENT"), 255));
+	if ((rc = db_exec(req->app->db, req->arena, sql_insert, p, 9, NULL)) != UM_OK)
 		return rc;
 	p[0] = DBV_BLOB(s->hash, 32);
 	if ((rc = db_exec(req->app->db, req->arena, sql_id, p, 1, &res)) != UM_OK)

@@ -9,7 +9,9 @@ import hashlib
 import os
 import subprocess
 
-from api_lib import Client, new_password, unique_name
+from types import SimpleNamespace
+
+from api_lib import Client, browser_login, new_password, unique_name
 from peers import sql, sql_quote
 from stack import REPO
 
@@ -33,7 +35,11 @@ def cli_env(stack, **extra):
         "USERMGR_ARGON2_MEMORY_KIB": "8192",
         "USERMGR_ARGON2_ITERATIONS": "1",
     }
-    env.update(extra)
+    for name, value in extra.items():  # None: leave the variable out
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return env
 
 
@@ -139,14 +145,21 @@ def test_set_roles_disable_and_enable_take_effect_at_once(stack):
     token = api_login(stack, name, password).json()["access_token"]
     client = Client(stack)
     assert client.get("/api/v1/me", token=token).json()["roles"] == ["user"]
+    browser = browser_login(stack, SimpleNamespace(username=name, password=password))
+    assert browser.get("/auth/check").headers["X-User-Roles"] == "user"
 
     status, text = admin(stack, "set-roles", name, "user", "admin")
     assert status == 0, text
-    # The old token carries the old roles and a token_version that moved on: it is refused.
+    # The old token carries the old roles and a token_version that moved on: it is refused;
+    # the browser session ends too (a new session at every privilege change, API.md §3).
     r = client.get("/api/v1/me", token=token)
     assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+    assert browser.get("/auth/check").status_code == 401
     token = api_login(stack, name, password).json()["access_token"]
     assert sorted(client.get("/api/v1/me", token=token).json()["roles"]) == ["admin", "user"]
+    browser = browser_login(stack, SimpleNamespace(username=name, password=password))
+    assert browser.get("/auth/check").headers["X-User-Roles"] == "admin,user"
+    assert browser.get("/admin/users").status_code == 200
 
     status, text = admin(stack, "set-roles", name, "no-such-role")
     assert status == 1 and "no-such-role" in text
@@ -298,3 +311,34 @@ def test_import_legacy_dsn_failures_are_clear_and_import_nothing(stack):
                              user, password, db, sock))
     assert status == 1 and "cannot read `nosuch`" in text
     assert sql(stack, "SELECT COUNT(*) FROM users") == before
+
+
+def test_migrate_upgrades_a_database_with_live_sessions(stack, tmp_path):
+    """003 copies each live session's roles: an upgrade logs nobody out and drops no role."""
+    db = unique_name("upg_")
+    root_pw = open(os.path.join(stack.state_dir, "db_root_password")).read().strip()
+    as_root = dict(USERMGR_DB_NAME=db, USERMGR_DB_USER="root", USERMGR_DB_PASSWORD=root_pw,
+                   USERMGR_DB_PASSWORD_FILE=None)
+    sql(stack, "CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" % db)
+    old = tmp_path / "sql"
+    old.mkdir()
+    for name in sorted(os.listdir(os.path.join(REPO, "sql"))):
+        if name < "003":
+            (old / name).write_bytes(open(os.path.join(REPO, "sql", name), "rb").read())
+    status, text = admin(stack, "migrate", USERMGR_SQL_DIR=str(old), **as_root)
+    assert status == 0, text
+    sql(stack, "INSERT INTO %(db)s.users (id, username, email, password_hash) VALUES"
+        " (7, 'upgraded', 'upgraded@example.org', 'x');"
+        " INSERT INTO %(db)s.user_roles (user_id, role_id)"
+        "  SELECT 7, id FROM %(db)s.roles WHERE name IN ('user', 'admin');"
+        " INSERT INTO %(db)s.sessions (id_hash, user_id, csrf_seed, expires_at)"
+        "  VALUES (UNHEX(SHA2('s', 256)), 7, UNHEX(SHA2('c', 256)),"
+        "  UTC_TIMESTAMP() + INTERVAL 1 HOUR)" % {"db": db})
+
+    status, text = admin(stack, "migrate", **as_root)
+    assert status == 0, text
+    assert sql(stack, "SELECT roles FROM %s.sessions" % db) == [["admin,user"]]
+    assert [int(r[0]) for r in sql(stack, "SELECT version FROM %s.schema_migrations"
+                                          " ORDER BY version" % db)] == sorted(
+        int(f[:3]) for f in os.listdir(os.path.join(REPO, "sql")) if f.endswith(".sql"))
+    sql(stack, "DROP DATABASE %s" % db)
