@@ -1,7 +1,6 @@
 /* access: JWT access tokens whose every use re-checks the user and the family in one query. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "jwt.h"
 #include "keys.h"
 #include "request.h"
+#include "validate.h"
 
 #define ACCESS_AUD	"usermgr"
 
@@ -51,15 +51,9 @@ access_issue(struct request *req, const struct user *u, const json_t *roles, lon
 static long long
 id_claim(const json_t *v)
 {
-	const char	*s;
-	char		*end;
 	long long	 id;
 
-	if (!json_is_string(v) || *(s = json_string_value(v)) == '\0')
-		return -1;
-	errno = 0;
-	id = strtoll(s, &end, 10);
-	return errno != 0 || *end != '\0' || id <= 0 ? -1 : id;
+	return json_is_string(v) && (id = validate_id(json_string_value(v))) > 0 ? id : -1;
 }
 
 enum um_err

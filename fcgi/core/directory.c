@@ -79,18 +79,11 @@ directory_parse_cursor(const char *s)
 }
 
 /*
- * The columns of struct user, as user.c selects them (one query for a whole page instead
- * of one lookup per row), then the user's role names, comma-separated and sorted: role
- * names never hold a comma (API.md §7 `[a-z][a-z0-9_-]{1,31}`).
+ * The columns of struct user (one query for a whole page instead of one lookup per row),
+ * then the user's role names, comma-separated and sorted: role names never hold a comma
+ * (API.md §7 `[a-z][a-z0-9_-]{1,31}`).
  */
-#define DIR_USER_COLUMNS \
-	"id, username, email, password_hash, display_name, bio, status," \
-	" email_verified_at IS NOT NULL, token_version," \
-	" GREATEST(0, IFNULL(TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), locked_until), 0))," \
-	" mfa_enabled_at IS NOT NULL," \
-	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ')," \
-	" DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')," \
-	" DATE_FORMAT(last_login_at, '%Y-%m-%dT%H:%i:%sZ')," \
+#define DIR_USER_COLUMNS USER_COLUMNS "," \
 	" (SELECT GROUP_CONCAT(r.name ORDER BY r.name SEPARATOR ',') FROM user_roles ur" \
 	"  JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = users.id)"
 
@@ -122,22 +115,8 @@ row_json(struct db *db, struct arena *a, const struct db_res *res, size_t i)
 	json_t		*roles = json_array();
 	const char	*list, *p, *comma;
 
-	memset(&u, 0, sizeof(u));
-	u.id = DB_CELL(res, i, 0)->i;
-	u.username = DB_CELL(res, i, 1)->s;
-	u.email = DB_CELL(res, i, 2)->s;
-	u.password_hash = DB_CELL(res, i, 3)->s;
-	u.display_name = text_or_null(DB_CELL(res, i, 4));
-	u.bio = text_or_null(DB_CELL(res, i, 5));
-	u.status = DB_CELL(res, i, 6)->s;
-	u.email_verified = DB_CELL(res, i, 7)->i != 0;
-	u.token_version = DB_CELL(res, i, 8)->i;
-	u.locked_for = DB_CELL(res, i, 9)->i;
-	u.mfa_enabled = DB_CELL(res, i, 10)->i != 0;
-	u.created_at = DB_CELL(res, i, 11)->s;
-	u.updated_at = DB_CELL(res, i, 12)->s;
-	u.last_login_at = text_or_null(DB_CELL(res, i, 13));
-	list = text_or_null(DB_CELL(res, i, 14));
+	user_from_row(res, i, &u);
+	list = text_or_null(DB_CELL(res, i, USER_NCOLUMNS));
 	for (p = list; p != NULL && *p != '\0'; p = comma + 1) {
 		if ((comma = strchr(p, ',')) == NULL) {
 			json_array_append_new(roles, json_string(p));

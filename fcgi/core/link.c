@@ -1,7 +1,6 @@
 /* link: mailed-link JWTs — purpose in aud, state binding in a claim, so each link dies with its state. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "keys.h"
 #include "link.h"
 #include "request.h"
+#include "validate.h"
 
 static const struct {
 	const char	*aud;	/* API.md §5 */
@@ -66,8 +66,6 @@ link_verify(struct request *req, enum link_purpose p, const char *token, long lo
 	const struct keyring	*r = &req->app->keys;
 	struct jwt_key		 keys[1 + CONF_OLD_KEYS_MAX];
 	json_t			*claims, *sub, *em, *bd;
-	const char		*s;
-	char			*end;
 	long long		 id;
 	size_t			 i;
 	enum um_err		 rc;
@@ -85,10 +83,7 @@ link_verify(struct request *req, enum link_purpose p, const char *token, long lo
 	bd = json_object_get(claims, "bind");
 	if (!json_is_string(sub) || !json_is_string(em) || !json_is_string(bd))
 		return UM_ETOKEN;
-	s = json_string_value(sub);
-	errno = 0;
-	id = strtoll(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || id <= 0)
+	if ((id = validate_id(json_string_value(sub))) == 0)
 		return UM_ETOKEN;
 	*user_id = id;
 	*email = json_string_value(em);

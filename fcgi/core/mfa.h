@@ -12,7 +12,7 @@ struct user;
 #define MFA_KEY_ID		1		/* users.mfa_key_id of conf.data_key */
 #define MFA_RECOVERY_CODES	10
 #define MFA_RECOVERY_CHARS	10		/* base32 characters: 50 random bits */
-#define MFA_RECOVERY_LEN	11		/* shown as "xxxxx-xxxxx" */
+#define MFA_RECOVERY_LEN	11		/* shown as two groups of five, "k3v9q-7hzpw" */
 #define MFA_CODE_MAX		32		/* bytes of the `code` field we look at */
 
 enum mfa_state {

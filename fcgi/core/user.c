@@ -12,16 +12,6 @@
 #include "token.h"
 #include "user.h"
 
-/* The columns of struct user, in order; times formatted as RFC 3339 UTC by MariaDB itself. */
-#define USER_COLUMNS \
-	"id, username, email, password_hash, display_name, bio, status," \
-	" email_verified_at IS NOT NULL, token_version," \
-	" GREATEST(0, IFNULL(TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), locked_until), 0))," \
-	" mfa_enabled_at IS NOT NULL," \
-	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ')," \
-	" DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')," \
-	" DATE_FORMAT(last_login_at, '%Y-%m-%dT%H:%i:%sZ')"
-
 static const char sql_by_id[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ?";
 static const char sql_by_login[] =
     "SELECT " USER_COLUMNS " FROM users WHERE username = ? OR email = ? ORDER BY id LIMIT 1";
@@ -37,26 +27,32 @@ text_or_null(const struct db_val *v)
 	return v->type == DB_NULL ? NULL : v->s;
 }
 
+void
+user_from_row(const struct db_res *res, size_t i, struct user *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->id = DB_CELL(res, i, 0)->i;
+	u->username = DB_CELL(res, i, 1)->s;
+	u->email = DB_CELL(res, i, 2)->s;
+	u->password_hash = DB_CELL(res, i, 3)->s;
+	u->display_name = text_or_null(DB_CELL(res, i, 4));
+	u->bio = text_or_null(DB_CELL(res, i, 5));
+	u->status = DB_CELL(res, i, 6)->s;
+	u->email_verified = DB_CELL(res, i, 7)->i != 0;
+	u->token_version = DB_CELL(res, i, 8)->i;
+	u->locked_for = DB_CELL(res, i, 9)->i;
+	u->mfa_enabled = DB_CELL(res, i, 10)->i != 0;
+	u->created_at = DB_CELL(res, i, 11)->s;
+	u->updated_at = DB_CELL(res, i, 12)->s;
+	u->last_login_at = text_or_null(DB_CELL(res, i, 13));
+}
+
 static enum um_err
 fill(const struct db_res *res, struct user *u)
 {
 	if (res->nrows == 0)
 		return UM_ENOTFOUND;
-	memset(u, 0, sizeof(*u));
-	u->id = DB_CELL(res, 0, 0)->i;
-	u->username = DB_CELL(res, 0, 1)->s;
-	u->email = DB_CELL(res, 0, 2)->s;
-	u->password_hash = DB_CELL(res, 0, 3)->s;
-	u->display_name = text_or_null(DB_CELL(res, 0, 4));
-	u->bio = text_or_null(DB_CELL(res, 0, 5));
-	u->status = DB_CELL(res, 0, 6)->s;
-	u->email_verified = DB_CELL(res, 0, 7)->i != 0;
-	u->token_version = DB_CELL(res, 0, 8)->i;
-	u->locked_for = DB_CELL(res, 0, 9)->i;
-	u->mfa_enabled = DB_CELL(res, 0, 10)->i != 0;
-	u->created_at = DB_CELL(res, 0, 11)->s;
-	u->updated_at = DB_CELL(res, 0, 12)->s;
-	u->last_login_at = text_or_null(DB_CELL(res, 0, 13));
+	user_from_row(res, 0, u);
 	return UM_OK;
 }
 

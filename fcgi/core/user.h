@@ -9,6 +9,21 @@
 struct arena;
 struct conf;
 struct db;
+struct db_res;
+
+/*
+ * The columns of struct user, in order, for any SELECT FROM users (times formatted as
+ * RFC 3339 UTC by MariaDB itself); user_from_row() reads them back.
+ */
+#define USER_COLUMNS \
+	"id, username, email, password_hash, display_name, bio, status," \
+	" email_verified_at IS NOT NULL, token_version," \
+	" GREATEST(0, IFNULL(TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), locked_until), 0))," \
+	" mfa_enabled_at IS NOT NULL," \
+	" DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ')," \
+	" DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')," \
+	" DATE_FORMAT(last_login_at, '%Y-%m-%dT%H:%i:%sZ')"
+#define USER_NCOLUMNS	14
 
 struct user {
 	long long	 id;
@@ -26,6 +41,9 @@ struct user {
 	const char	*updated_at;
 	const char	*last_login_at;		/* NULL before the first login */
 };
+
+/* Row i of a result whose first columns are USER_COLUMNS; strings stay the result's. */
+void		user_from_row(const struct db_res *, size_t, struct user *);
 
 /* By primary key, or by username or address (case-insensitive).  UM_ENOTFOUND if absent. */
 enum um_err	user_by_id(struct db *, struct arena *, long long, struct user *);

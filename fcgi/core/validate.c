@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -584,4 +585,17 @@ validate_is_common(const char *s, size_t n)
 			lo = mid + 1;
 	}
 	return 0;
+}
+
+long long
+validate_id(const char *s)
+{
+	char		*end;
+	long long	 id;
+
+	if (s == NULL || *s < '1' || *s > '9')
+		return 0;
+	errno = 0;
+	id = strtoll(s, &end, 10);
+	return errno != 0 || *end != '\0' || id <= 0 ? 0 : id;
 }

@@ -137,4 +137,10 @@ size_t		validate_common_count(void);
 /* 1 when pw[0..n), its ASCII letters lower-cased, is in the list; else 0. */
 int		validate_is_common(const char *, size_t);
 
+/*
+ * An id as every answer spells it (API.md §2: decimal strings): digits only, no sign, no
+ * leading zero, positive and within long long.  The id, or 0 for anything else (NULL too).
+ */
+long long	validate_id(const char *);
+
 #endif

@@ -1,7 +1,6 @@
 /* api-admin: the /api/v1/admin routes — user directory, roles and audit log for admin tokens. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,22 +32,6 @@ bad(struct request *req, struct response *resp, const char *field, const char *m
 	return -1;
 }
 
-/* A positive decimal id with nothing around it, or 0. */
-static long long
-parse_id(const char *s)
-{
-	char		*end;
-	long long	 id;
-
-	if (s == NULL || *s < '1' || *s > '9')
-		return 0;
-	errno = 0;
-	id = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || id <= 0)
-		return 0;
-	return id;
-}
-
 /* limit= (API.md §7: an integer 1–100, default 50); -1 after answering 400. */
 static int
 query_limit(struct request *req, struct response *resp, unsigned *limit)
@@ -59,7 +42,7 @@ query_limit(struct request *req, struct response *resp, unsigned *limit)
 	*limit = DIRECTORY_LIMIT_DEFAULT;
 	if (s == NULL)
 		return 0;
-	if ((n = parse_id(s)) < 1 || n > DIRECTORY_LIMIT_MAX)
+	if ((n = validate_id(s)) < 1 || n > DIRECTORY_LIMIT_MAX)
 		return bad(req, resp, "limit", "must be an integer from 1 to 100");
 	*limit = (unsigned)n;
 	return 0;
@@ -83,7 +66,7 @@ query_cursor(struct request *req, struct response *resp, long long *id)
 static int
 target(struct request *req, struct response *resp, struct user *u)
 {
-	long long	 id = parse_id(req->params[0]);
+	long long	 id = validate_id(req->params[0]);
 	enum um_err	 rc = UM_ENOTFOUND;
 
 	if (id > 0)
@@ -368,7 +351,7 @@ api_admin_audit(struct request *req, struct response *resp)
 
 	if (query_limit(req, resp, &limit) != 0 || query_cursor(req, resp, &before) != 0)
 		return;
-	if (uid != NULL && *uid != '\0' && (user_id = parse_id(uid)) == 0) {
+	if (uid != NULL && *uid != '\0' && (user_id = validate_id(uid)) == 0) {
 		(void)bad(req, resp, "user_id", "must be a user id");
 		return;
 	}

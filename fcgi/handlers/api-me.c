@@ -1,7 +1,6 @@
 /* api-me: the bearer-authenticated /api/v1/me routes — the caller's own account. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,15 +181,11 @@ api_me_sessions(struct request *req, struct response *resp)
 void
 api_me_session_delete(struct request *req, struct response *resp)
 {
-	const char	*s = req->params[0];
-	char		*end;
-	long long	 id;
+	long long	 id = validate_id(req->params[0]);
 	int		 found = 0;
 	enum um_err	 rc;
 
-	errno = 0;
-	id = strtoll(s, &end, 10);
-	if (errno != 0 || *s < '0' || *s > '9' || *end != '\0' || id <= 0) {
+	if (id == 0) {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);
 		return;
 	}

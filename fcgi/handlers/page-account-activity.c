@@ -1,7 +1,6 @@
 /* page-account-activity: /account/sessions, /account/security, /account/export — the account's sessions and events. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +9,7 @@
 #include "app.h"
 #include "audit.h"
 #include "db.h"
+#include "directory.h"
 #include "handlers.h"
 #include "kv.h"
 #include "page.h"
@@ -23,62 +23,18 @@
 #define SECURITY_EVENTS	50	/* events on /account/security, newest first */
 #define EXPORT_EVENTS	10000	/* the export's bound: every event of any real account */
 
-/* --- audit events of one user ------------------------------------------------------------ */
-
-static const char sql_events[] =
-    "SELECT id, event, user_id, actor_id, ip, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'),"
-    " details FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?";
-
-/* A text cell as a JSON string, or null (NULL column, or not UTF-8 after all). */
-static json_t *
-cell_string(const struct db_val *v)
-{
-	json_t	*s;
-
-	if (v->type == DB_NULL || v->s == NULL || (s = json_string(v->s)) == NULL)
-		return json_null();
-	return s;
-}
-
-/* The details column: the JSON it holds, or its text when it somehow holds none. */
-static json_t *
-cell_details(const struct db_val *v)
-{
-	json_t	*d;
-
-	if (v->type == DB_NULL || v->s == NULL)
-		return json_null();
-	if ((d = json_loads(v->s, JSON_DECODE_ANY, NULL)) != NULL)
-		return d;
-	return cell_string(v);
-}
-
 /*
- * The newest limit audit events about user_id in the API.md §7 shape {id, event, user_id,
- * actor_id, ip, created_at, details}, ids as decimal strings (API.md §2).  The caller owns
- * the array; NULL when the database failed.
+ * The newest limit audit events about user_id in the API.md §7 shape (the admin audit's
+ * query, directory_audit, filtered to the one user).  NULL when the database failed.
  */
 static json_t *
-events_of(struct db *db, struct arena *a, long long user_id, long long limit)
+events_of(struct db *db, struct arena *a, long long user_id, unsigned limit)
 {
-	struct db_val	 p[2] = { DBV_INT(user_id), DBV_INT(limit) };
-	struct db_res	 res;
-	json_t		*list;
-	size_t		 i;
+	json_t		*events;
+	long long	 next;
 
-	if (db_exec(db, a, sql_events, p, 2, &res) != UM_OK)
-		return NULL;
-	list = json_array();
-	for (i = 0; i < res.nrows; i++)
-		json_array_append_new(list, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-		    "id", cell_string(DB_CELL(&res, i, 0)),
-		    "event", cell_string(DB_CELL(&res, i, 1)),
-		    "user_id", cell_string(DB_CELL(&res, i, 2)),
-		    "actor_id", cell_string(DB_CELL(&res, i, 3)),
-		    "ip", cell_string(DB_CELL(&res, i, 4)),
-		    "created_at", cell_string(DB_CELL(&res, i, 5)),
-		    "details", cell_details(DB_CELL(&res, i, 6))));
-	return list;
+	return directory_audit(db, a, user_id, NULL, 0, limit, &events, &next) == UM_OK ?
+	    events : NULL;
 }
 
 /* details as [{key, value}] for a definition list; values that are not strings as JSON. */
@@ -216,22 +172,6 @@ static const struct field_spec revoke_spec[R__MAX] = {
 	[R_ALL] = { "all", NULL, 1, 0 },
 };
 
-/* A session id as the list shows it: decimal digits only, positive; else 0. */
-static long long
-parse_id(const char *s)
-{
-	char		*end;
-	long long	 id;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return 0;
-	errno = 0;
-	id = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || id <= 0)
-		return 0;
-	return id;
-}
-
 /*
  * POST /account/sessions/revoke — all=1: every other browser session and every API
  * refresh family ends; session_id=N: that one ends.  303 back to /account/sessions (PRG);
@@ -260,7 +200,7 @@ page_account_revoke(struct request *req, struct response *resp)
 		response_redirect(resp, 303, "/account/sessions?done=others");
 		return;
 	}
-	if ((id = parse_id(r[R_SESSION_ID].val)) == 0) {
+	if ((id = validate_id(r[R_SESSION_ID].val)) == 0) {
 		show_sessions(req, resp, 400, flash("error", "Choose a session to sign out."));
 		return;
 	}

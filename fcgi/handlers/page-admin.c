@@ -1,7 +1,6 @@
 /* page-admin: the /admin pages — user search, one user with its actions, the audit log, roles. */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,22 +24,6 @@
 #define PAGE_EVENTS	50
 #define USER_EVENTS	20	/* the newest events shown on a user's page */
 #define QUERY_MAX	254
-
-/* A positive decimal id with nothing around it, or 0. */
-static long long
-parse_id(const char *s)
-{
-	char		*end;
-	long long	 id;
-
-	if (s == NULL || *s < '1' || *s > '9')
-		return 0;
-	errno = 0;
-	id = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || id <= 0)
-		return 0;
-	return id;
-}
 
 static json_t *
 flash(const char *kind, const char *message)
@@ -103,7 +86,7 @@ page_admin_users(struct request *req, struct response *resp)
 		q.q = q.role = "";
 	}
 	q.status = (enum dir_status)st;
-	if (after != NULL && *after != '\0' && (q.after = parse_id(after)) == 0) {
+	if (after != NULL && *after != '\0' && (q.after = validate_id(after)) == 0) {
 		code = 400;
 		f = flash("error", "That page link is not valid.");
 	}
@@ -213,7 +196,7 @@ show_user(struct request *req, struct response *resp, int status, const struct u
 static int
 target(struct request *req, struct response *resp, struct user *u)
 {
-	long long	 id = parse_id(req->params[0]);
+	long long	 id = validate_id(req->params[0]);
 	enum um_err	 rc = UM_ENOTFOUND;
 
 	if (id > 0)
@@ -340,7 +323,7 @@ page_admin_audit(struct request *req, struct response *resp)
 		uid = "";
 	if (event == NULL)
 		event = "";
-	if (*uid != '\0' && (user_id = parse_id(uid)) == 0) {
+	if (*uid != '\0' && (user_id = validate_id(uid)) == 0) {
 		code = 400;
 		f = flash("error", "A user id is a number.");
 		uid = "";
@@ -350,7 +333,7 @@ page_admin_audit(struct request *req, struct response *resp)
 		f = flash("error", "The event name is too long.");
 		event = "";
 	}
-	if (before != NULL && *before != '\0' && (below = parse_id(before)) == 0) {
+	if (before != NULL && *before != '\0' && (below = validate_id(before)) == 0) {
 		code = 400;
 		f = flash("error", "That page link is not valid.");
 	}

@@ -551,6 +551,22 @@ START_TEST(test_a_missing_or_empty_list_fails_and_keeps_the_loaded_one)
 }
 END_TEST
 
+/* API.md §2: ids are decimal strings, spelt one way; anything else names no row. */
+START_TEST(test_an_id_is_positive_decimal_digits_spelt_one_way)
+{
+	static const char *const bad[] = { "", "0", "007", "-1", "+1", " 1", "1 ", "1a", "0x1",
+		"1e3", "9223372036854775808", "99999999999999999999" };
+	size_t	 i;
+
+	ck_assert_int_eq(validate_id("1"), 1);
+	ck_assert_int_eq(validate_id("42"), 42);
+	ck_assert(validate_id("9223372036854775807") == 9223372036854775807LL);
+	ck_assert_int_eq(validate_id(NULL), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(validate_id(bad[i]) == 0, "accepted '%s'", bad[i]);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -565,6 +581,7 @@ suite(void)
 	tcase_add_loop_test(tc, test_each_length_edge_falls_on_the_right_side, 0,
 	    sizeof(gcases) / sizeof(gcases[0]));
 	tcase_add_test(tc, test_the_minimum_password_length_comes_from_the_context);
+	tcase_add_test(tc, test_an_id_is_positive_decimal_digits_spelt_one_way);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tables");
 	tcase_add_checked_fixture(tc, load_list, unload_list);
