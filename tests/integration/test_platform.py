@@ -5,7 +5,9 @@ login, so these tests hold from the first day the worker answers.
 """
 
 import concurrent.futures
+import json
 import re
+import socket
 
 import requests
 
@@ -135,9 +137,72 @@ def test_a_cookie_header_of_64_kib_is_refused_with_a_4xx_and_never_a_5xx(stack):
 
 # --- headers on every response --------------------------------------------------------------
 
+def raw_request(stack, data):
+    """Sends DATA as it is (requests would refuse to send most of these) and reads until the
+    server closes, as nginx does after each of these errors; returns (status, headers, body)."""
+    host, port = stack.base_url.split("//")[1].rsplit(":", 1)
+    reply = b""
+    with socket.create_connection((host, int(port)), timeout=15) as s:
+        s.sendall(data)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return int(lines[0].split()[1]), headers, body
+
+
+def assert_nginx_problem(status, headers, body, want_status, want_code):
+    """An answer nginx wrote itself: the worker's problem shape and every security header, once."""
+    assert status == want_status, (status, body[:300])
+    assert headers.get("content-type") == ["application/problem+json"], headers
+    assert json.loads(body)["code"] == want_code, body
+    assert headers.get("x-content-type-options") == ["nosniff"], headers
+    assert headers.get("referrer-policy") == ["same-origin"], headers
+    assert headers.get("content-security-policy") == [CSP], headers
+    assert headers.get("cache-control") == ["no-store"], headers
+
+
+def test_a_request_line_nginx_cannot_parse_gets_a_400_problem_with_the_headers(stack):
+    for data in (b"GARBAGE\r\n\r\n", b"GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"GET / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n"):
+        assert_nginx_problem(*raw_request(stack, data), 400, "validation_failed")
+
+
+def test_a_uri_over_8_kib_gets_a_414_problem_with_the_headers(stack):
+    data = b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    assert_nginx_problem(*raw_request(stack, data), 414, "validation_failed")
+
+
+def test_a_header_too_large_gets_a_400_problem_with_the_headers(stack):
+    data = b"GET / HTTP/1.1\r\nHost: x\r\nX-Huge: " + b"a" * 20000 + b"\r\n\r\n"
+    assert_nginx_problem(*raw_request(stack, data), 400, "validation_failed")
+
+
+def test_trace_is_a_405_from_the_worker_with_the_routes_allow(stack):
+    """nginx refuses TRACE itself; the answer must still be the contract's 405 with Allow."""
+    r = stack.request("TRACE", "/healthz")
+    assert_problem(r, 405, "method_not_allowed")
+    assert allowed(r) == {"GET", "HEAD"}, r.headers
+    assert_problem(stack.request("TRACE", "/no-such-page"), 404, "not_found")
+
+
+def test_a_missing_static_file_is_a_404_problem_not_css(stack):
+    status, headers, body = raw_request(
+        stack, b"GET /static/no-such-file.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert_nginx_problem(status, headers, body, 404, "not_found")
+
+
 def sample_responses(stack):
     """One response of each kind the platform produces: page, JSON, static, and each error."""
     return {
+        "405 trace": stack.request("TRACE", "/"),
         "200 page": stack.get("/"),
         "200 json": stack.get("/healthz"),
         "200 static": stack.get(stylesheet_path(stack)),
