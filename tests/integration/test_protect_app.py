@@ -10,16 +10,13 @@ with the user's identity; a client cannot forge that identity; /app/admin/ needs
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import time
 
 import pytest
 import requests
 
 from api_lib import Client, browser_login, login, register
-from stack import ADMIN_PASSWORD, ADMIN_USERNAME, HTTP_TIMEOUT, REPO, free_port, read_text
+from nginx_lib import ExtraNginx
+from stack import ADMIN_PASSWORD, ADMIN_USERNAME, HTTP_TIMEOUT, REPO
 from upstream_app import UpstreamApp
 
 EXAMPLE = os.path.join(REPO, "deploy", "nginx", "protect-app.example.conf")
@@ -27,101 +24,36 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 IDENTITY = ("X-User-Id", "X-User-Name", "X-User-Email", "X-User-Roles")
 
 
-class ProtectNginx:
+class ProtectNginx(ExtraNginx):
     """The second nginx: the example file inside a server {} next to usermgr's own location /."""
 
     def __init__(self, stack, app):
-        self.stack = stack
+        super().__init__(stack, "protect-app")
         self.app = app
-        self.dir = os.path.join(stack.out_dir, "protect-app")
-        self.port = free_port()
-        self.proc = None
         self.base_url = "http://127.0.0.1:%d" % self.port
 
-    def user_line(self):
-        """The main stack's `user` line: its worker socket belongs to that user (mode 0660)."""
-        if os.geteuid() != 0:
-            return ""
-        m = re.search(r"^\s*(user\s+[^;]+;)", read_text(os.path.join(self.stack.state_dir,
-                                                                     "nginx.conf")), re.M)
-        return m.group(1) if m else "user www-data www-data;"
-
-    def write_config(self):
-        os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
-        os.chmod(self.dir, 0o755)
-        sock = "unix:" + os.path.join(self.stack.state_dir, "run", "usermgr.sock")
+    def start(self):
+        sock = "unix:" + self.socket()
         with open(EXAMPLE) as f:
             example = f.read()
         filled = example.replace("@USERMGR_FASTCGI@", sock).replace("@APP_UPSTREAM@",
                                                                      self.app.address)
         left = re.findall(r"@[A-Z_]+@", filled)
         assert not left, "placeholders the test does not know: %s" % left
-        with open(os.path.join(self.dir, "protect-app.conf"), "w") as f:
-            f.write(filled)
-        d = self.dir
-        conf = """# nginx.conf of test_protect_app.py: usermgr's server with the example included.
-%(user)s
-worker_processes 1;
-error_log "%(d)s/error.log" info;
-events { worker_connections 128; }
-http {
-	include /etc/nginx/mime.types;
-	default_type application/octet-stream;
-	access_log "%(d)s/access.log";
-	client_body_temp_path "%(d)s/tmp/client_body";
-	proxy_temp_path "%(d)s/tmp/proxy";
-	fastcgi_temp_path "%(d)s/tmp/fastcgi";
-	uwsgi_temp_path "%(d)s/tmp/uwsgi";
-	scgi_temp_path "%(d)s/tmp/scgi";
+        included = self.write("protect-app.conf", filled)
+        body = """	access_log "%(d)s/access.log";
 	absolute_redirect off;
 	server {
 		listen 127.0.0.1:%(port)d;
 		server_name localhost;
-		include "%(d)s/protect-app.conf";
+		include "%(included)s";
 		location / {
 			include "%(repo)s/deploy/nginx/fastcgi-usermgr.conf";
 			fastcgi_pass %(sock)s;
 		}
-	}
-}
-""" % {"user": self.user_line(), "d": d, "port": self.port, "repo": REPO, "sock": sock}
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(conf)
-
-    def start(self):
-        self.write_config()
-        d = self.dir
-        cmd = ["nginx", "-p", d + "/", "-c", os.path.join(d, "nginx.conf"), "-e",
-               os.path.join(d, "error.log"), "-g", "daemon off; pid %s/nginx.pid;" % d]
-        test = subprocess.run(cmd + ["-t"], capture_output=True, timeout=30)
-        assert test.returncode == 0, "nginx -t refused the config: %s" % test.stderr.decode()
-        self.log = open(os.path.join(d, "nginx.out"), "wb")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, "nginx exited: %s" % read_text(
-                os.path.join(d, "error.log"))[-2000:]
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("nginx did not listen on %d" % self.port)
-
-    def stop(self):
-        """SIGQUIT (graceful) to the master by PID, SIGKILL if it lingers."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.log.close()
-        self.proc = None
+	}""" % {"d": self.dir, "port": self.port, "included": included, "repo": REPO, "sock": sock}
+        return super().start(body, "test_protect_app.py: usermgr's server with the example "
+                             "included.")
 
     def request(self, method, path, headers=None, token=None, **kw):
         h = dict(headers or {})
