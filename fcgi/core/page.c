@@ -17,8 +17,37 @@
 
 /*
  * Mustache cannot compare strings or test a list for emptiness, so the booleans the
- * templates need are derived here (docs/UI.md): flash[].alert and has_errors.
+ * templates need are derived here (docs/UI.md): flash[].alert, has_errors and errors[].label.
  */
+/*
+ * The label of the form field named name, from any "...fields" array of the page (page_fields'
+ * objects), or null.  The error summary says "Current password is not correct", not a bare
+ * "is not correct": each line is read out on its own, away from its field.
+ */
+static json_t *
+label_of(json_t *data, const char *name)
+{
+	const char	*key;
+	json_t		*arr, *f;
+	size_t		 klen, i;
+
+	if (name == NULL)
+		return json_null();
+	json_object_foreach(data, key, arr) {
+		klen = strlen(key);
+		if (!json_is_array(arr) || klen < 6 || strcmp(key + klen - 6, "fields") != 0)
+			continue;
+		json_array_foreach(arr, i, f) {
+			const char *n = json_string_value(json_object_get(f, "name"));
+			json_t *label = json_object_get(f, "label");
+
+			if (n != NULL && strcmp(n, name) == 0 && json_is_string(label))
+				return json_incref(label);
+		}
+	}
+	return json_null();
+}
+
 static void
 derive_flags(json_t *data)
 {
@@ -35,6 +64,9 @@ derive_flags(json_t *data)
 	errors = json_object_get(data, "errors");
 	json_object_set_new(data, "has_errors", json_boolean(json_is_array(errors) &&
 	    json_array_size(errors) > 0));
+	json_array_foreach(errors, i, f)
+		json_object_set_new(f, "label", label_of(data, json_string_value(
+		    json_object_get(f, "field"))));
 }
 
 static json_t *
@@ -105,4 +137,14 @@ page_fields(const struct page_field *f, size_t n, const struct field_result *r)
 		    "inputmode", json_null(), "multiline", f[i].multiline));
 	}
 	return arr;
+}
+
+json_t *
+page_errors(struct request *req, const struct field_spec *spec, size_t n,
+    const struct field_result *r)
+{
+	json_t	*errors = r != NULL ? validate_errors(req->arena, spec, n, r) : NULL;
+
+	/* validate_errors ties its array to the arena; the page context takes a reference. */
+	return errors != NULL ? json_incref(errors) : json_array();
 }

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 struct field_result;
+struct field_spec;
 struct request;
 struct response;
 
@@ -33,5 +34,12 @@ void	page_render(struct request *, struct response *, int, const char *, json_t 
  * r may be NULL (an empty form).  The caller owns the array.
  */
 json_t	*page_fields(const struct page_field *, size_t, const struct field_result *);
+
+/*
+ * The `errors` array of a refused form page (partials/errors-summary.mustache): {field,
+ * message} in table order, empty when r is NULL or holds no error.  The caller owns it.
+ */
+json_t	*page_errors(struct request *, const struct field_spec *, size_t,
+	    const struct field_result *);
 
 #endif

@@ -57,16 +57,6 @@ flash_success(const char *message)
 	return json_pack("[{s:s, s:s}]", "kind", "success", "message", message);
 }
 
-static json_t *
-errors_of(struct request *req, const struct field_spec *spec, size_t n,
-    const struct field_result *r)
-{
-	json_t	*errors = r != NULL ? validate_errors(req->arena, spec, n, r) : NULL;
-
-	/* validate_errors ties its array to the arena; the page context takes a reference. */
-	return errors != NULL ? json_incref(errors) : json_array();
-}
-
 /* --- /account/password ------------------------------------------------------------------ */
 
 enum { P_CURRENT, P_PASSWORD, P_CONFIRM, P__MAX };
@@ -93,7 +83,7 @@ show_password(struct request *req, struct response *resp, int status,
 	page_render(req, resp, status, "account-password", json_pack("{s:s, s:o, s:o, s:b, s:o}",
 	    "title", "Change your password",
 	    "fields", page_fields(password_view, P__MAX, r),
-	    "errors", errors_of(req, password_spec, P__MAX, r),
+	    "errors", page_errors(req, password_spec, P__MAX, r),
 	    "changed", changed,
 	    "flash", changed ? flash_success("Your password was changed. Your other sessions "
 	    "and app sign-ins were signed out; this one stays signed in.") : json_array()));
@@ -167,7 +157,7 @@ show_email(struct request *req, struct response *resp, int status, const struct 
 	    "title", sent_to != NULL ? "Check your new address" : "Change your e-mail address",
 	    "current_email", u->email,
 	    "fields", page_fields(email_view, E__MAX, r),
-	    "errors", errors_of(req, email_spec, E__MAX, r),
+	    "errors", page_errors(req, email_spec, E__MAX, r),
 	    "sent_to", sent_to));
 }
 
@@ -242,7 +232,7 @@ show_delete(struct request *req, struct response *resp, int status, struct field
 	page_render(req, resp, status, "account-delete", json_pack("{s:s, s:o, s:o, s:b}",
 	    "title", deleted ? "Your account was deleted" : "Delete your account",
 	    "fields", page_fields(delete_view, D__MAX, r),
-	    "errors", errors_of(req, delete_spec, D__MAX, r),
+	    "errors", page_errors(req, delete_spec, D__MAX, r),
 	    "deleted", deleted));
 }
 

@@ -31,6 +31,14 @@ flash(const char *kind, const char *message)
 	return json_pack("[{s:s, s:s}]", "kind", kind, "message", message);
 }
 
+/* An error flash in place of the one a page had so far (the last refusal is the one shown). */
+static json_t *
+refusal(json_t *before, const char *message)
+{
+	json_decref(before);
+	return flash("error", message);
+}
+
 /* "a, b" from a JSON array of strings, for tables. */
 static const char *
 joined(struct arena *a, const json_t *list)
@@ -42,6 +50,33 @@ joined(struct arena *a, const json_t *list)
 	json_array_foreach(list, i, v)
 		out = arena_printf(a, "%s%s%s", out, i > 0 ? ", " : "", json_string_value(v));
 	return out;
+}
+
+/* Flash messages for ?done=<action> after a POST (PRG). */
+static const struct {
+	const char	*action;
+	const char	*message;
+} done_messages[] = {
+	{ "roles",		"The roles were saved; the user's sessions and tokens ended." },
+	{ "disable",		"The account is disabled; its sessions and tokens ended." },
+	{ "enable",		"The account is enabled." },
+	{ "verify",		"The address is marked verified." },
+	{ "resend-verification", "A new verification link was sent (if the address is "
+				"unverified)." },
+	{ "force-password-reset", "The password no longer works; a reset link was mailed." },
+	{ "deleted",		"The account was deleted." },
+};
+
+static json_t *
+done_flash(const struct request *req)
+{
+	const char	*done = kv_get(&req->query_params, "done");
+	size_t		 i;
+
+	for (i = 0; done != NULL && i < sizeof(done_messages) / sizeof(done_messages[0]); i++)
+		if (strcmp(done, done_messages[i].action) == 0)
+			return flash("success", done_messages[i].message);
+	return NULL;
 }
 
 /* --- /admin/users ------------------------------------------------------------------------ */
@@ -65,6 +100,7 @@ page_admin_users(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	memset(&q, 0, sizeof(q));
+	f = done_flash(req);	/* "deleted": the user's page is gone, so the list says it */
 	q.q = kv_get(&req->query_params, "q");
 	q.role = kv_get(&req->query_params, "role");
 	q.limit = PAGE_USERS;
@@ -76,19 +112,19 @@ page_admin_users(struct request *req, struct response *resp)
 		status = "";
 	if (*status != '\0' && (st = directory_status(status)) < 0) {
 		code = 400;
-		f = flash("error", "Choose a status from the list.");
+		f = refusal(f, "Choose a status from the list.");
 		st = DIR_ANY;
 		status = "";
 	}
 	if (strlen(q.q) > QUERY_MAX || strlen(q.role) > QUERY_MAX) {
 		code = 400;
-		f = flash("error", "The search is too long.");
+		f = refusal(f, "The search is too long.");
 		q.q = q.role = "";
 	}
 	q.status = (enum dir_status)st;
 	if (after != NULL && *after != '\0' && (q.after = validate_id(after)) == 0) {
 		code = 400;
-		f = flash("error", "That page link is not valid.");
+		f = refusal(f, "That page link is not valid.");
 	}
 	if ((rc = directory_search(req->app->db, req->arena, &q, &users, &next)) != UM_OK ||
 	    (roles = directory_roles(req->app->db, req->arena)) == NULL) {
@@ -119,40 +155,14 @@ page_admin_users(struct request *req, struct response *resp)
 		    form_escape(req->arena, q.q), form_escape(req->arena, q.role),
 		    form_escape(req->arena, status), next);
 	page_render(req, resp, code, "admin-users", json_pack("{s:s, s:s, s:o, s:o, s:o, s:b,"
-	    " s:s?, s:b, s:o, s:{s:b}}", "title", "Users", "q", q.q, "roles", roles,
+	    " s:s?, s:b, s:b, s:o, s:{s:b}}", "title", "Users", "q", q.q, "roles", roles,
 	    "statuses", statuses, "users", users, "has_users", json_array_size(users) > 0,
 	    "next_url", next_url, "first_page", q.after == 0,
+	    "has_pages", next_url != NULL || q.after != 0,
 	    "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
 }
 
 /* --- /admin/users/{id} ------------------------------------------------------------------- */
-
-/* Flash messages for ?done=<action> after a POST (PRG). */
-static const struct {
-	const char	*action;
-	const char	*message;
-} done_messages[] = {
-	{ "roles",		"The roles were saved; the user's sessions and tokens ended." },
-	{ "disable",		"The account is disabled; its sessions and tokens ended." },
-	{ "enable",		"The account is enabled." },
-	{ "verify",		"The address is marked verified." },
-	{ "resend-verification", "A new verification link was sent (if the address is "
-				"unverified)." },
-	{ "force-password-reset", "The password no longer works; a reset link was mailed." },
-	{ "deleted",		"The account was deleted." },
-};
-
-static json_t *
-done_flash(const struct request *req)
-{
-	const char	*done = kv_get(&req->query_params, "done");
-	size_t		 i;
-
-	for (i = 0; done != NULL && i < sizeof(done_messages) / sizeof(done_messages[0]); i++)
-		if (strcmp(done, done_messages[i].action) == 0)
-			return flash("success", done_messages[i].message);
-	return NULL;
-}
 
 /* One user's page; f (stolen, may be NULL) is the flash. */
 static void
@@ -237,8 +247,8 @@ form_roles(struct request *req, size_t *n)
  * POST /admin/users/{id}/{action} — roles (field roles, repeatable), disable, enable,
  * verify, resend-verification, force-password-reset, delete.  Each is audited with the
  * acting admin, then 303 back to the user's page (to /admin/users after delete).  400 an
- * unknown role; 404 no such user or action; 409 an admin disabling or deleting their own
- * account or taking the admin role from themselves; 403 CSRF (front door); 503.
+ * unknown role; 404 no such user or action; 409 an admin disabling, deleting or force-resetting
+ * their own account or taking the admin role from themselves; 403 CSRF (front door); 503.
  */
 void
 page_admin_action(struct request *req, struct response *resp)
@@ -268,23 +278,26 @@ page_admin_action(struct request *req, struct response *resp)
 			    "There is no role named \"%s\".", unknown)));
 			return;
 		}
-	} else if (strcmp(action, "disable") == 0 || strcmp(action, "delete") == 0) {
+	} else if (strcmp(action, "disable") == 0 || strcmp(action, "delete") == 0 ||
+	    strcmp(action, "force-password-reset") == 0) {
+		/* Each would lock the acting admin out (DECISIONS.md, Admin area). */
 		if (u.id == actor) {
 			show_user(req, resp, 409, &u, flash("error", strcmp(action, "delete") == 0 ?
 			    "You cannot delete your own account here." :
-			    "You cannot disable your own account."));
+			    strcmp(action, "disable") == 0 ? "You cannot disable your own account." :
+			    "You cannot force a reset of your own password: change it on the "
+			    "password page."));
 			return;
 		}
 		rc = strcmp(action, "delete") == 0 ? directory_delete(req, actor, &u) :
-		    directory_disable(req, actor, &u);
+		    strcmp(action, "disable") == 0 ? directory_disable(req, actor, &u) :
+		    directory_force_reset(req, actor, &u);
 	} else if (strcmp(action, "enable") == 0)
 		rc = directory_enable(req, actor, &u);
 	else if (strcmp(action, "verify") == 0)
 		rc = directory_set_verified(req, actor, &u, 1);
 	else if (strcmp(action, "resend-verification") == 0)
 		rc = directory_resend_verification(req, actor, &u);
-	else if (strcmp(action, "force-password-reset") == 0)
-		rc = directory_force_reset(req, actor, &u);
 	else {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such action.", NULL);
 		return;
@@ -325,17 +338,17 @@ page_admin_audit(struct request *req, struct response *resp)
 		event = "";
 	if (*uid != '\0' && (user_id = validate_id(uid)) == 0) {
 		code = 400;
-		f = flash("error", "A user id is a number.");
+		f = refusal(f, "A user id is a number.");
 		uid = "";
 	}
 	if (strlen(event) > 64) {
 		code = 400;
-		f = flash("error", "The event name is too long.");
+		f = refusal(f, "The event name is too long.");
 		event = "";
 	}
 	if (before != NULL && *before != '\0' && (below = validate_id(before)) == 0) {
 		code = 400;
-		f = flash("error", "That page link is not valid.");
+		f = refusal(f, "That page link is not valid.");
 	}
 	if ((rc = directory_audit(req->app->db, req->arena, user_id, event, below, PAGE_EVENTS,
 	    &events, &next)) != UM_OK) {
@@ -388,9 +401,10 @@ show_roles(struct request *req, struct response *resp, int status,
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
 		return;
 	}
-	page_render(req, resp, status, "admin-roles", json_pack("{s:s, s:o, s:o, s:o,"
+	page_render(req, resp, status, "admin-roles", json_pack("{s:s, s:o, s:o, s:o, s:o,"
 	    " s:{s:b}}", "title", "Roles", "roles", roles, "fields", page_fields(role_fields,
-	    R__MAX, r), "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+	    R__MAX, r), "errors", page_errors(req, role_spec, R__MAX, r),
+	    "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
 }
 
 /*

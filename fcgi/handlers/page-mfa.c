@@ -32,16 +32,6 @@
 #define CODE_HINT \
 	"The 6-digit code your authenticator app shows, or one of your recovery codes."
 
-static json_t *
-errors_of(struct request *req, const struct field_spec *spec, size_t n,
-    const struct field_result *r)
-{
-	json_t	*errors = r != NULL ? validate_errors(req->arena, spec, n, r) : NULL;
-
-	/* validate_errors ties its array to the arena; the page context takes a reference. */
-	return errors != NULL ? json_incref(errors) : json_array();
-}
-
 /* --- /login/mfa -------------------------------------------------------------------------- */
 
 enum { L_CODE, L__MAX };
@@ -63,7 +53,7 @@ show_login(struct request *req, struct response *resp, int status, const char *n
 	page_render(req, resp, status, "login-mfa", json_pack("{s:s, s:o, s:o, s:s?, s:b}",
 	    "title", "Two-step verification",
 	    "fields", page_fields(login_view, L__MAX, r),
-	    "errors", errors_of(req, login_spec, L__MAX, r),
+	    "errors", page_errors(req, login_spec, L__MAX, r),
 	    "next", next,
 	    "locked", locked));
 }
@@ -197,9 +187,9 @@ show_mfa(struct request *req, struct response *resp, struct mfa_view *v,
 	    NULL;
 	/* Only the form that was sent has errors to list; the page shows one form at a time. */
 	if (v->state == MFA_PENDING)
-		errors = errors_of(req, confirm_spec, C__MAX, rc);
+		errors = page_errors(req, confirm_spec, C__MAX, rc);
 	else if (v->state == MFA_ON)
-		errors = errors_of(req, disable_spec, D__MAX, rd);
+		errors = page_errors(req, disable_spec, D__MAX, rd);
 	else
 		errors = json_array();
 	if (v->error != NULL)

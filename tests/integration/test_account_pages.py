@@ -138,7 +138,8 @@ def test_a_wrong_current_password_is_403_beside_the_field_and_changes_nothing(st
                                         "password": pw, "password_confirm": pw})
     assert r.status_code == 403, r.text[:300]
     assert field_error(r.text, "current_password") == "is not correct"
-    assert 'href="#f-current_password"' in r.text  # the error summary links to it
+    # The error summary links to the field and names it: each line is read on its own.
+    assert '<a href="#f-current_password">Current password is not correct</a>' in r.text
     assert pw not in r.text  # passwords are never echoed
     assert stored_hash(stack, account) == before
     assert not signed_out(c)

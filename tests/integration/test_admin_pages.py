@@ -190,6 +190,9 @@ def test_delete_removes_the_account_and_returns_to_the_list(stack, admin):
     assert sql(stack, "SELECT COUNT(*) FROM users WHERE id = %d" % int(a.id))[0][0] in (0, "0")
     assert audited(stack, a.id, "user_deleted") == [str(admin.id)]
     assert admin.get("/admin/users/%s" % a.id).status_code == 404
+    # The list the admin lands on says what happened (PRG: the message comes with the redirect).
+    page = get(admin, r.headers["Location"]).text
+    assert "The account was deleted." in page
 
 
 def test_an_unknown_action_is_404(stack, admin):
@@ -197,10 +200,16 @@ def test_an_unknown_action_is_404(stack, admin):
     assert act(admin, a.id, "promote").status_code == 404
 
 
-def test_the_admin_cannot_disable_or_delete_themselves(stack, admin):
-    assert act(admin, admin.id, "disable").status_code == 409
-    assert act(admin, admin.id, "delete").status_code == 409
+def test_the_admin_cannot_disable_delete_or_force_reset_themselves(stack, admin):
+    page = get(admin, "/admin/users/%s" % admin.id).text
+    for action in ("disable", "delete", "force-password-reset"):
+        assert "/%s\"" % action not in page, "the own page offers %s" % action
+    before = column(stack, admin.id, "password_hash")
+    for action in ("disable", "delete", "force-password-reset"):
+        assert act(admin, admin.id, action).status_code == 409, action
     assert column(stack, admin.id, "status") == "active"
+    assert column(stack, admin.id, "password_hash") == before
+    assert get(admin, "/admin/users").status_code == 200  # still signed in
 
 
 def test_an_action_without_a_csrf_token_is_403_and_changes_nothing(stack, admin):
@@ -241,6 +250,9 @@ def test_the_roles_page_lists_and_creates_roles(stack, admin):
     assert r.status_code == 409
     r = admin.form("/admin/roles", {"csrf_token": token, "name": "Bad Name"})
     assert r.status_code == 400 and "Bad Name" in r.text
+    # The summary above the form names the field, like every refused form.
+    summary = re.search(r'<div class="error-summary" role="alert".*?</div>', r.text, re.S)
+    assert summary and '<a href="#f-name">Name must be' in summary.group(0), r.text[:2000]
     r = admin.form("/admin/roles", {"name": "nocsrf" + secrets.token_hex(3)})
     assert r.status_code == 403
     assert sql(stack, "SELECT COUNT(*) FROM audit_events WHERE event = 'role_created' AND "
