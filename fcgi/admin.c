@@ -125,49 +125,13 @@ valid_role(const char *s)
 	return n >= 2 && n <= 32;
 }
 
-/*
- * Trims, checks and normalises an address the way API.md §2 and §7 say: one '@', at most
- * 254 octets, a printable-ASCII local part, a domain of LDH labels of 1–63 characters
- * (no leading or trailing hyphen), lower-cased.  Returns an arena copy or NULL.
- */
+/* The address as sign-up takes it (validate_email: trimmed, checked, domain lower-cased), or NULL. */
 static char *
 normalise_email(struct arena *a, const char *in)
 {
-	const char	*b = in, *e;
-	char		*s, *at, *p;
-	size_t		 label = 0;
+	struct field_result	 r;
 
-	while (*b == ' ' || *b == '\t')
-		b++;
-	e = b + strlen(b);
-	while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	if (e - b > UM_EMAIL_MAX)
-		return NULL;
-	s = arena_strndup(a, b, (size_t)(e - b));
-	if ((at = strchr(s, '@')) == NULL || at == s || strchr(at + 1, '@') != NULL)
-		return NULL;
-	for (p = s; p < at; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return NULL;
-	if (at[1] == '\0')
-		return NULL;
-	for (p = at + 1;; p++) {
-		if (*p == '.' || *p == '\0') {
-			if (label == 0 || label > 63 || p[-1] == '-')
-				return NULL;
-			if (*p == '\0')
-				break;
-			label = 0;
-			continue;
-		}
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-		if (!is_alnum(*p) && !(*p == '-' && label > 0))
-			return NULL;
-		label++;
-	}
-	return s;
+	return validate_email(a, NULL, in, strlen(in), &r) == UM_OK ? (char *)r.val : NULL;
 }
 
 /*

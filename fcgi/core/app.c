@@ -77,6 +77,9 @@ has_body(const struct request *req)
 	return req->method == HTTP_DELETE && req->body_len > 0;
 }
 
+#define CSRF_REFUSED \
+	"The form has expired or did not come from this site. Reload the page and try again."
+
 /*
  * Content type and input checks of the front door: 415 for a body of the wrong type, 400
  * for a body or query that does not parse.  Returns UM_OK when the handler may run.
@@ -90,6 +93,16 @@ check_input(struct request *req, struct response *resp)
 	json_t			*errors;
 
 	if (has_body(req) && (rt->flags & (ROUTE_JSON | ROUTE_FORM))) {
+		/*
+		 * A form route's POST that is not a urlencoded form carries no readable
+		 * csrf_token: API.md §3 makes that a 403 (a forged or broken form), not a 415.
+		 */
+		if ((rt->flags & ROUTE_FORM) && (rt->flags & ROUTE_CSRF) &&
+		    req->method == HTTP_POST &&
+		    !request_is_type(req, "application/x-www-form-urlencoded")) {
+			problem_send(req, resp, UM_EFORBIDDEN, 0, CSRF_REFUSED, NULL);
+			return UM_EFORBIDDEN;
+		}
 		if (((rt->flags & ROUTE_JSON) && !request_is_type(req, "application/json")) ||
 		    ((rt->flags & ROUTE_FORM) &&
 		    !request_is_type(req, "application/x-www-form-urlencoded"))) {
@@ -195,8 +208,7 @@ check_post(struct request *req, struct response *resp)
 		return 0;
 	if ((rt->flags & ROUTE_CSRF) && (!csrf_same_origin(req, req->app->conf.base_url) ||
 	    !session_csrf_ok(req))) {
-		problem_send(req, resp, UM_EFORBIDDEN, 0, "The form has expired or did not come "
-		    "from this site. Reload the page and try again.", NULL);
+		problem_send(req, resp, UM_EFORBIDDEN, 0, CSRF_REFUSED, NULL);
 		return 1;
 	}
 	if (rt->flags & ROUTE_IPLIMIT) {

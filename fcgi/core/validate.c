@@ -42,6 +42,8 @@
 #define M_EMAIL_AT	"must contain exactly one @"
 #define M_EMAIL_LOCAL	"must have at most " XSTR(EMAIL_LOCAL_MAX) " characters before the @"
 #define M_EMAIL_DOMAIN	"must end in a domain name such as example.com"
+#define M_EMAIL_LOCAL_CHARS	"must not contain any of \" ( ) , : ; < > [ \\ ] before the @"
+#define EMAIL_SPECIALS	"\"(),:;<>[\\]"
 #define M_PW_LONG	"must be at most " XSTR(UM_PASSWORD_MAX) " characters"
 #define M_PW_COMMON	"is too common: choose one that is harder to guess"
 #define M_PW_USERNAME	"must not contain the username"
@@ -226,9 +228,17 @@ validate_email(struct arena *a, const struct validate_ctx *ctx, const char *s, s
 		return refuse(r, M_EMAIL);
 	if (local > EMAIL_LOCAL_MAX)
 		return refuse(r, M_EMAIL_LOCAL);
-	for (i = 0; i < local; i++)
+	/*
+	 * Printable ASCII, but none of RFC 5322's specials: an unquoted local part (a dot-atom)
+	 * cannot hold them, and an address is checked once, here, for every use after it — the
+	 * mail layer (mail_address_ok) puts it in To: and RCPT TO: as it is.
+	 */
+	for (i = 0; i < local; i++) {
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return refuse(r, M_EMAIL);
+		if (strchr(EMAIL_SPECIALS, s[i]) != NULL)
+			return refuse(r, M_EMAIL_LOCAL_CHARS);
+	}
 	end = s + n;
 	for (p = at + 1; ; p = dot + 1) {
 		if ((dot = memchr(p, '.', end - p)) == NULL)
@@ -273,6 +283,20 @@ validate_password(struct arena *a, const struct validate_ctx *ctx, const char *s
 	if (ctx != NULL && ctx->username != NULL &&
 	    contains_ci(s, n, ctx->username, strlen(ctx->username)))
 		return refuse(r, M_PW_USERNAME);
+	return take(a, r, s, n);
+}
+
+enum um_err
+validate_line(struct arena *a, const struct validate_ctx *ctx, const char *s, size_t n,
+    struct field_result *r)
+{
+	const char	*e;
+
+	(void)ctx;
+	if ((e = text_error(s, n)) != NULL)
+		return refuse(r, e);
+	if (has_control(s, n, 0))
+		return refuse(r, M_NAME_CTRL);
 	return take(a, r, s, n);
 }
 

@@ -49,6 +49,10 @@ enum um_err	validate_password(struct arena *, const struct validate_ctx *, const
 		    size_t, struct field_result *);
 enum um_err	validate_display_name(struct arena *, const struct validate_ctx *,
 		    const char *, size_t, struct field_result *);
+/* One line of free text (a role's description): any Unicode but control characters; the
+ * length bound is the field table's max_bytes. */
+enum um_err	validate_line(struct arena *, const struct validate_ctx *, const char *, size_t,
+		    struct field_result *);
 enum um_err	validate_bio(struct arena *, const struct validate_ctx *, const char *, size_t,
 		    struct field_result *);
 enum um_err	validate_role_name(struct arena *, const struct validate_ctx *, const char *,

@@ -300,7 +300,7 @@ enum { R_NAME, R_DESCRIPTION, R__MAX };
 
 static const struct field_spec role_spec[R__MAX] = {
 	[R_NAME] = { "name", validate_role_name, 64, VF_REQUIRED },
-	[R_DESCRIPTION] = { "description", NULL, 255, 0 },
+	[R_DESCRIPTION] = { "description", validate_line, 255, 0 },
 };
 
 /*

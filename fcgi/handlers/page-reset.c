@@ -89,7 +89,11 @@ page_reset_password(struct request *req, struct response *resp)
 	int			 invalid;
 	enum um_err		 rc;
 
-	v.token = kv_get(req->method == HTTP_POST ? &req->form : &req->query_params, "token");
+	/* The form carries the token as a hidden field; a POST to the link's own URL (API.md §3
+	 * `POST /reset-password?token=`) carries it in the query. */
+	v.token = req->method == HTTP_POST ? kv_get(&req->form, "token") : NULL;
+	if (v.token == NULL)
+		v.token = kv_get(&req->query_params, "token");
 	if ((rc = account_check_reset(req, v.token, &u)) != UM_OK) {
 		if (rc != UM_ETOKEN && rc != UM_EEXPIRED) {
 			problem_send(req, resp, rc, 0, NULL, NULL);

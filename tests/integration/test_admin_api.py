@@ -319,6 +319,17 @@ def test_a_created_role_is_201_listed_as_not_builtin_and_a_second_one_is_409(adm
     assert ev[0]["details"] == {"role": name} and ev[0]["actor_id"] == admin.id, ev[0]
 
 
+@pytest.mark.parametrize("description", ["a\u0001b", "two\nlines", "x" * 256])
+def test_a_role_description_with_a_control_character_or_too_long_is_400(admin, description):
+    name = "d" + secrets.token_hex(4)
+    body = problem(admin.send("POST", "/api/v1/admin/roles",
+                              {"name": name, "description": description}), 400,
+                   "validation_failed")
+    assert error_fields(body) == {"description"}, body
+    roles = admin.get("/api/v1/admin/roles").json()["roles"]
+    assert name not in [r["name"] for r in roles]
+
+
 @pytest.mark.parametrize("name", ["A-role", "x", "1abc", "has space", "a" * 33, "", "ab!"])
 def test_a_role_name_outside_the_pattern_is_400(admin, name):
     body = problem(admin.send("POST", "/api/v1/admin/roles", {"name": name}), 400,

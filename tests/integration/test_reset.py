@@ -203,6 +203,22 @@ def test_a_reset_link_works_only_once(stack):
     assert login(stack, account).status_code == 303, "the second POST changed the password"
 
 
+def test_a_post_to_the_links_own_url_takes_the_token_from_the_query(stack):
+    """API.md §3 writes the route as `GET,POST /reset-password?token=`: a POST to the mailed URL
+    with only the password fields (and the CSRF token) works too."""
+    account = register(stack, verified=True)
+    token = request_reset(stack, account)
+    b = Browser(stack)
+    page = b.get(link_path(token, "/reset-password"))
+    password = new_password()
+    r = b.post(link_path(token, "/reset-password"), {"csrf_token": csrf_of(page.text),
+                                                     "password": password,
+                                                     "password_confirm": password})
+    assert r.status_code == 200, r.text[:500]
+    account.password = password
+    assert login(stack, account).status_code == 303
+
+
 def test_a_tampered_reset_link_is_400(stack):
     account = register(stack, verified=True)
     token = request_reset(stack, account)

@@ -277,6 +277,19 @@ def test_logout_without_a_csrf_token_is_403_and_keeps_the_session(stack):
     assert_session_opens_profile(stack, value, account)
 
 
+def test_a_form_post_that_is_not_a_form_is_403_not_415_and_keeps_the_session(stack):
+    """API.md §3: without a readable csrf_token the answer is 403 — a bodiless POST or another
+    content type cannot carry one (and the contract's order puts 403 before 415)."""
+    account, b = logged_in(stack)
+    value = b.cookie()
+    for headers, body in (({}, None), ({"Content-Type": "application/json"},
+                                       '{"csrf_token": "x"}'), ({"Content-Type": "text/plain"}, "")):
+        r = b.request("POST", "/logout", headers={"Origin": stack.base_url, **headers},
+                      data=body)
+        assert r.status_code == 403, (headers, r.status_code, r.text[:300])
+    assert_session_opens_profile(stack, value, account)
+
+
 def test_get_logout_is_405(stack):
     account, b = logged_in(stack)
     r = b.get("/logout")
