@@ -89,7 +89,7 @@ describe('two-step verification (TOTP)', () => {
 		assert.equal(codes.length, 10, 'ten recovery codes');
 		assert.equal(new Set(codes).size, 10, 'all different');
 		for (const code of codes)
-			assert.match(code, /^[a-z2-7]{5}-[a-z2-7]{5}$/, `recovery code ${code} has the form xxxxx-xxxxx`);
+			assert.match(code, /^[a-z2-7]{5}-[a-z2-7]{5}$/, `recovery code ${code} has the form of two groups of five`);
 		assert.match(await page.locator('main .notice').innerText(), /They are not shown again\./);
 		await page.screenshot({ path: shot('mfa-3-recovery-codes.png'), fullPage: true });
 		await page.setViewportSize({ width: 375, height: 740 });
