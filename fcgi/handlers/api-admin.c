@@ -62,9 +62,12 @@ query_cursor(struct request *req, struct response *resp, long long *id)
 	return 0;
 }
 
-/* The account {id} of the path into *u; 404 (answered) when there is none. */
-static int
-target(struct request *req, struct response *resp, struct user *u)
+/*
+ * The account {id} of the path into *u; 404 (answered) when there is none.  The admin pages
+ * (page-admin.c) use it too: the answer is problem+json or, for a browser, the error page.
+ */
+int
+admin_target(struct request *req, struct response *resp, struct user *u)
 {
 	long long	 id = validate_id(req->params[0]);
 	enum um_err	 rc = UM_ENOTFOUND;
@@ -135,7 +138,7 @@ api_admin_user(struct request *req, struct response *resp)
 {
 	struct user	 u;
 
-	if (target(req, resp, &u) != 0)
+	if (admin_target(req, resp, &u) != 0)
 		return;
 	api_user(req, resp, 200, &u, NULL);
 }
@@ -164,7 +167,7 @@ api_admin_user_patch(struct request *req, struct response *resp)
 	long long		 actor = req->auth->user.id;
 	enum um_err		 rc = UM_OK;
 
-	if (target(req, resp, &u) != 0 ||
+	if (admin_target(req, resp, &u) != 0 ||
 	    api_fields(req, resp, &vctx, patch_spec, P__MAX, r) != 0)
 		return;
 	ev = json_object_get(req->json, "email_verified");
@@ -205,7 +208,7 @@ api_admin_user_delete(struct request *req, struct response *resp)
 	struct user	 u;
 	enum um_err	 rc;
 
-	if (target(req, resp, &u) != 0)
+	if (admin_target(req, resp, &u) != 0)
 		return;
 	if (u.id == req->auth->user.id) {
 		problem_send(req, resp, UM_ECONFLICT, 0, "You cannot delete your own account "
@@ -235,7 +238,7 @@ api_admin_user_roles(struct request *req, struct response *resp)
 	int		 keeps_admin = 0;
 	enum um_err	 rc;
 
-	if (target(req, resp, &u) != 0)
+	if (admin_target(req, resp, &u) != 0)
 		return;
 	if (!json_is_object(req->json)) {
 		problem_send(req, resp, UM_EJSON, 400, "The body must be a JSON object.", NULL);

@@ -78,6 +78,9 @@ route_handler	api_me_sessions;
 route_handler	api_me_session_delete;
 
 /* admin handlers (api-admin.c, page-admin.c) */
+struct user;
+/* The account named by the route's {id} into the user; answers 404 (-1) when there is none. */
+int		admin_target(struct request *, struct response *, struct user *);
 route_handler	api_admin_users;
 route_handler	api_admin_user;
 route_handler	api_admin_user_patch;

@@ -202,28 +202,13 @@ show_user(struct request *req, struct response *resp, int status, const struct u
 	    "nav", "admin", 1));
 }
 
-/* The account {id} of the path into *u; answers 404 when there is none. */
-static int
-target(struct request *req, struct response *resp, struct user *u)
-{
-	long long	 id = validate_id(req->params[0]);
-	enum um_err	 rc = UM_ENOTFOUND;
-
-	if (id > 0)
-		rc = user_by_id(req->app->db, req->arena, id, u);
-	if (rc == UM_OK)
-		return 0;
-	problem_send(req, resp, rc, 0, rc == UM_ENOTFOUND ? "No such user." : NULL, NULL);
-	return -1;
-}
-
 /* GET /admin/users/{id} — 200 the account, its roles, actions and newest events; 404; 503. */
 void
 page_admin_user(struct request *req, struct response *resp)
 {
 	struct user	 u;
 
-	if (target(req, resp, &u) != 0)
+	if (admin_target(req, resp, &u) != 0)
 		return;
 	show_user(req, resp, 200, &u, done_flash(req));
 }
@@ -260,7 +245,7 @@ page_admin_action(struct request *req, struct response *resp)
 	int		 keeps_admin = 0;
 	enum um_err	 rc;
 
-	if (target(req, resp, &u) != 0)
+	if (admin_target(req, resp, &u) != 0)
 		return;
 	if (strcmp(action, "roles") == 0) {
 		names = form_roles(req, &n);
