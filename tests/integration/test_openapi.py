@@ -1,7 +1,7 @@
 """test_openapi.py: docs/openapi.yaml says what the router table and the running stack do.
 
 The document is only worth having while it is true, so three sources are held against it: the
-one route table (fcgi/handlers/routes.c), the error table (fcgi/core/error.c) and the live stack.
+one route table (fcgi/handlers/routes.c), the error table (fcgi/lib/error.c) and the live stack.
 Every JSON route and every operations route must be documented with exactly its methods (HEAD,
 implied by GET, is not listed), nothing may be documented that the router does not route, and
 what the stack answers must be among the documented responses, with the documented media type,
@@ -19,7 +19,7 @@ from stack import ADMIN_PASSWORD, ADMIN_USERNAME, REPO
 
 SPEC_PATH = os.path.join(REPO, "docs", "openapi.yaml")
 ROUTES_C = os.path.join(REPO, "fcgi", "handlers", "routes.c")
-ERROR_C = os.path.join(REPO, "fcgi", "core", "error.c")
+ERROR_C = os.path.join(REPO, "fcgi", "lib", "error.c")
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 HTTP_BITS = {"HTTP_GET": "get", "HTTP_HEAD": "head", "HTTP_POST": "post", "HTTP_PUT": "put",
