@@ -12,61 +12,36 @@
 
 #include <jansson.h>
 
-#include "app.h"
 #include "arena.h"
-#include "conf.h"
-#include "db.h"
-#include "dsn.h"
 #include "bounds.h"
+#include "conf.h"
+#include "ctx.h"
+#include "db.h"
+#include "directory.h"
+#include "dsn.h"
 #include "log.h"
 #include "migrate.h"
 #include "password.h"
-#include "session.h"
+#include "runtime.h"
+#include "user.h"
 #include "utf8.h"
 #include "validate.h"
 
 #define EXIT_USAGE	2
-#define ROLES_MAX	32		/* --role options / set-roles arguments */
 #define SECRET_MAX	4096		/* bytes read from --password-file */
 #define CSV_LINE_MAX	8192		/* one line of an import file */
 #define CSV_HEADER	"username,email,password_sha256,verified"
 
-static const char sql_user_id[] = "SELECT id, status FROM users WHERE username = ?";
-static const char sql_user_lock[] = "SELECT id, status FROM users WHERE username = ? FOR UPDATE";
-static const char sql_taken[] =
-    "SELECT SUM(username = ?), SUM(email = ?) FROM users WHERE username = ? OR email = ?";
-static const char sql_user_insert[] =
-    "INSERT INTO users (username, email, password_hash, email_verified_at, created_at,"
-    " updated_at, password_changed_at) VALUES (?, ?, ?, IF(? <> 0, UTC_TIMESTAMP(6), NULL),"
-    " UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
-static const char sql_grant[] =
-    "INSERT INTO user_roles (user_id, role_id, granted_at)"
-    " SELECT ?, id, UTC_TIMESTAMP(6) FROM roles WHERE name = ?";
-static const char sql_revoke_roles[] = "DELETE FROM user_roles WHERE user_id = ?";
-static const char sql_bump[] =
-    "UPDATE users SET token_version = token_version + 1, updated_at = UTC_TIMESTAMP(6)"
-    " WHERE id = ?";
-static const char sql_disable[] =
-    "UPDATE users SET status = 'disabled', token_version = token_version + 1,"
-    " updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
-static const char sql_enable[] =
-    "UPDATE users SET status = 'active', failed_logins = 0, locked_until = NULL,"
-    " updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
-static const char sql_end_sessions[] = "DELETE FROM sessions WHERE user_id = ?";
-static const char sql_end_families[] =
-    "UPDATE refresh_families SET revoked_at = UTC_TIMESTAMP(6), revoke_reason = ?"
-    " WHERE user_id = ? AND revoked_at IS NULL";
-static const char sql_end_tokens[] =
-    "UPDATE refresh_tokens SET revoked_at = UTC_TIMESTAMP(6)"
-    " WHERE user_id = ? AND revoked_at IS NULL";
-static const char sql_audit[] =
-    "INSERT INTO audit_events (user_id, actor_id, event, ip, details, created_at)"
-    " VALUES (?, NULL, ?, NULL, ?, UTC_TIMESTAMP(6))";
-
-struct ctx {
+/*
+ * The CLI's state: its configuration and database, and the service context over them —
+ * the same services the admin API calls, acting as nobody (actor 0, no address), with
+ * "via": "usermgr-admin" in every audit event.
+ */
+struct cli {
 	struct conf	 conf;
 	struct db	*db;
 	struct arena	*a;
+	struct ctx	 ctx;
 };
 
 static void
@@ -92,46 +67,44 @@ env(const char *name)
 	return getenv(name);
 }
 
-static int
-is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* API.md §2: 3–32 characters of A–Z a–z 0–9 . _ - */
-static int
-valid_username(const char *s)
-{
-	size_t	 n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if (!is_alnum(s[n]) && s[n] != '.' && s[n] != '_' && s[n] != '-')
-			return 0;
-	return n >= UM_USERNAME_MIN && n <= UM_USERNAME_MAX;
-}
-
-/* API.md §7: new role names match [a-z][a-z0-9_-]{1,31}. */
-static int
-valid_role(const char *s)
-{
-	size_t	 n;
-
-	if (!(s[0] >= 'a' && s[0] <= 'z'))
-		return 0;
-	for (n = 1; s[n] != '\0'; n++)
-		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '_' || s[n] == '-'))
-			return 0;
-	return n >= 2 && n <= 32;
-}
-
-/* The address as sign-up takes it (validate_email: trimmed, checked, domain lower-cased), or NULL. */
-static char *
-normalise_email(struct arena *a, const char *in)
+/*
+ * Checks one field with the API's validator and, when it is refused, says so in the API's
+ * words: the problem code and the field's message (API.md §7), after prefix ("create-user",
+ * "line 5").  Returns the validated value (an address normalised) or NULL.
+ */
+static const char *
+check_field(struct cli *x, const char *prefix, const char *label, validate_fn *fn,
+    const char *in)
 {
 	struct field_result	 r;
 
-	return validate_email(a, NULL, in, strlen(in), &r) == UM_OK ? (char *)r.val : NULL;
+	memset(&r, 0, sizeof(r));
+	if (in != NULL && fn(x->a, NULL, in, strlen(in), &r) == UM_OK)
+		return r.val;
+	fprintf(stderr, "%s: %s: %s %s\n", prefix, um_errcode(UM_EINVAL), label,
+	    r.error != NULL ? r.error : "is required");
+	return NULL;
+}
+
+/* The API's answer to an unknown role (PUT /api/v1/admin/users/{id}/roles). */
+static void
+unknown_role(const char *cmd, const char *name)
+{
+	fprintf(stderr, "usermgr-admin: %s: %s: roles unknown role: %s\n", cmd,
+	    um_errcode(UM_EINVAL), name);
+}
+
+/* Which of username / email is taken, for a conflict message (values never printed). */
+static const char *
+taken_what(struct cli *x, const char *username, const char *email)
+{
+	int	 u = 0, e = 0;
+
+	if (user_taken(x->db, x->a, username, email, &u, &e) != UM_OK || (!u && !e))
+		return "username or e-mail address is";
+	if (u && e)
+		return "username and e-mail address are";
+	return e ? "e-mail address is" : "username is";
 }
 
 /*
@@ -206,128 +179,16 @@ bad:
 	return NULL;
 }
 
+/* Looks up a user by name (or address): UM_ENOTFOUND, after a message, when absent. */
 static enum um_err
-audit(struct ctx *x, long long uid, const char *event, json_t *details)
+find_user(struct cli *x, const char *cmd, const char *username, struct user *u)
 {
-	struct db_val	 p[3];
-	char		*js;
 	enum um_err	 rc;
 
-	if (json_object_set_new(details, "via", json_string("usermgr-admin")) != 0 ||
-	    (js = json_dumps(details, JSON_COMPACT)) == NULL) {
-		json_decref(details);
-		return UM_EINTERNAL;
-	}
-	json_decref(details);
-	p[0] = DBV_INT(uid);
-	p[1] = DBV_TEXT(event);
-	p[2] = DBV_TEXT(js);
-	rc = db_exec(x->db, x->a, sql_audit, p, 3, NULL);
-	free(js);
+	if ((rc = user_by_login(x->db, x->a, username, u)) == UM_ENOTFOUND)
+		fprintf(stderr, "usermgr-admin: %s: %s: no user named %s\n", cmd,
+		    um_errcode(rc), username);
 	return rc;
-}
-
-/* Grants roles[0..n) to uid; UM_EINVAL (after a message) when one does not exist. */
-static enum um_err
-grant_roles(struct ctx *x, long long uid, char *const *roles, size_t n)
-{
-	struct db_val	 p[2];
-	struct db_res	 res;
-	size_t		 i;
-	enum um_err	 rc = UM_OK;
-
-	for (i = 0; i < n; i++) {
-		p[0] = DBV_INT(uid);
-		p[1] = DBV_TEXT(roles[i]);
-		if ((rc = db_exec(x->db, x->a, sql_grant, p, 2, &res)) != UM_OK)
-			break;
-		if (res.affected == 0) {
-			fprintf(stderr, "usermgr-admin: no role named %s\n", roles[i]);
-			rc = UM_EINVAL;
-			break;
-		}
-	}
-	return rc;
-}
-
-static json_t *
-roles_json(char *const *roles, size_t n)
-{
-	json_t	*arr = json_array();
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		(void)json_array_append_new(arr, json_string(roles[i]));
-	return json_pack("{s:o}", "roles", arr);
-}
-
-/*
- * Creates one account with its roles and an audit event, all in one transaction.
- * UM_ECONFLICT when the username or address is taken.
- */
-static enum um_err
-insert_user(struct ctx *x, const char *username, const char *email, const char *hash,
-    int verified, char *const *roles, size_t nroles, const char *event, long long *id)
-{
-	struct db_val	 p[4];
-	struct db_res	 res;
-	enum um_err	 rc;
-
-	if ((rc = db_begin(x->db)) != UM_OK)
-		goto out;
-	p[0] = DBV_TEXT(username);
-	p[1] = DBV_TEXT(email);
-	p[2] = DBV_TEXT(hash);
-	p[3] = DBV_INT(verified);
-	if ((rc = db_exec(x->db, x->a, sql_user_insert, p, 4, &res)) != UM_OK)
-		goto fail;
-	*id = (long long)res.insert_id;
-	if ((rc = grant_roles(x, *id, roles, nroles)) != UM_OK)
-		goto fail;
-	if ((rc = audit(x, *id, event, roles_json(roles, nroles))) != UM_OK)
-		goto fail;
-	rc = db_commit(x->db);
-	goto out;
-fail:
-	db_rollback(x->db);
-out:
-	return rc;
-}
-
-/* Which of username / email is taken, for the message (values never printed). */
-static const char *
-taken_what(struct ctx *x, const char *username, const char *email)
-{
-	struct db_val	 p[4] = { DBV_TEXT(username), DBV_TEXT(email), DBV_TEXT(username),
-			    DBV_TEXT(email) };
-	struct db_res	 res;
-	int		 u, e;
-
-	if (db_exec(x->db, x->a, sql_taken, p, 4, &res) != UM_OK || res.nrows != 1)
-		return "username or e-mail address is";
-	u = DB_CELL(&res, 0, 0)->type == DB_INT && DB_CELL(&res, 0, 0)->i > 0;
-	e = DB_CELL(&res, 0, 1)->type == DB_INT && DB_CELL(&res, 0, 1)->i > 0;
-	if (u && e)
-		return "username and e-mail address are";
-	return e ? "e-mail address is" : "username is";
-}
-
-/* Looks up a user by name: UM_ENOTFOUND when absent; *disabled may be NULL. */
-static enum um_err
-find_user(struct ctx *x, const char *sql, const char *username, long long *id, int *disabled)
-{
-	struct db_val	 p[1] = { DBV_TEXT(username) };
-	struct db_res	 res;
-	enum um_err	 rc;
-
-	if ((rc = db_exec(x->db, x->a, sql, p, 1, &res)) != UM_OK)
-		return rc;
-	if (res.nrows == 0)
-		return UM_ENOTFOUND;
-	*id = DB_CELL(&res, 0, 0)->i;
-	if (disabled != NULL)
-		*disabled = strcmp(DB_CELL(&res, 0, 1)->s, "disabled") == 0;
-	return UM_OK;
 }
 
 static int
@@ -339,7 +200,7 @@ db_failed(const char *what, enum um_err e)
 }
 
 static int
-cmd_migrate(struct ctx *x, int argc, char **argv)
+cmd_migrate(struct cli *x, int argc, char **argv)
 {
 	enum um_err	 rc;
 	int		 n = 0;
@@ -365,9 +226,9 @@ is_dir(const char *p)
 }
 
 static int
-cmd_check_config(struct ctx *x, int argc, char **argv)
+cmd_check_config(struct cli *x, int argc, char **argv)
 {
-	struct app	 app;
+	struct runtime	 rt;
 	char		 h[PASSWORD_HASH_MAX], err[512];
 	int		 offline = 0, ok = 1;
 	enum um_err	 rc;
@@ -384,11 +245,11 @@ cmd_check_config(struct ctx *x, int argc, char **argv)
 		ok = 0;
 	}
 	/* Everything a worker loads at start: keys, every template parsed, the password list. */
-	if (app_init(&app, env, err, sizeof(err)) != UM_OK) {
+	if (runtime_load(&rt, env, err, sizeof(err)) != UM_OK) {
 		fprintf(stderr, "usermgr-admin: a worker would not start: %s\n", err);
 		ok = 0;
 	} else
-		app_free(&app);
+		runtime_free(&rt);
 	/* A cost libsodium refuses would make every sign-up fail. */
 	if (password_hash(&x->conf, "check", 5, h) != UM_OK) {
 		fprintf(stderr, "usermgr-admin: the USERMGR_ARGON2_* cost is not usable\n");
@@ -412,97 +273,115 @@ static const struct option create_opts[] = {
 	{ NULL,			0,			NULL,	0 }
 };
 
-/* Adds r to the set unless present; -1 when the name is invalid or the set full. */
+/* Adds r to the set unless present; -1 when the set is full. */
 static int
-add_role(char **roles, size_t *n, char *r)
+add_role(const char **roles, size_t *n, const char *r)
 {
 	size_t	 i;
 
-	if (!valid_role(r)) {
-		fprintf(stderr, "usermgr-admin: %s is not a role name\n", r);
-		return -1;
-	}
 	for (i = 0; i < *n; i++)
 		if (strcmp(roles[i], r) == 0)
 			return 0;
-	if (*n == ROLES_MAX) {
-		fprintf(stderr, "usermgr-admin: too many roles\n");
+	if (*n == UM_ROLES_MAX) {
+		fprintf(stderr, "usermgr-admin: at most %d roles\n", UM_ROLES_MAX);
 		return -1;
 	}
 	roles[(*n)++] = r;
 	return 0;
 }
 
-/*
- * Every account holds the role `user`; --role adds more.  With --if-absent an existing
- * username is success (the bootstrap admin of deploy/local/run).  The one word on stdout,
- * `created` or `exists`, is for scripts; messages go to stderr.
- */
-static int
-cmd_create_user(struct ctx *x, int argc, char **argv)
-{
-	char		*roles[ROLES_MAX];
-	char		 user_role[] = "user";
-	char		 hash[PASSWORD_HASH_MAX];
-	const char	*username = NULL, *email_in = NULL, *pwfile = NULL;
-	char		*email, *pw = NULL;
-	size_t		 nroles = 0;
-	long long	 id;
-	int		 ch, verified = 0, if_absent = 0, ret = EXIT_FAILURE;
-	enum um_err	 rc;
+/* create-user's command line. */
+struct create_args {
+	const char	*username, *email, *pwfile;
+	const char	*roles[UM_ROLES_MAX];
+	size_t		 nroles;
+	int		 verified, if_absent;
+};
 
-	roles[nroles++] = user_role;
+/* Reads create-user's options into a; EXIT_USAGE (after the usage text) or 0. */
+static int
+create_args(int argc, char **argv, struct create_args *a)
+{
+	int	 ch;
+
+	memset(a, 0, sizeof(*a));
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", create_opts, NULL)) != -1) {
 		switch (ch) {
 		case 'u':
-			username = optarg;
+			a->username = optarg;
 			break;
 		case 'e':
-			email_in = optarg;
+			a->email = optarg;
 			break;
 		case 'p':
-			pwfile = optarg;
+			a->pwfile = optarg;
 			break;
 		case 'r':
-			if (add_role(roles, &nroles, optarg) != 0)
+			if (add_role(a->roles, &a->nroles, optarg) != 0)
 				return EXIT_USAGE;
 			break;
 		case 'v':
-			verified = 1;
+			a->verified = 1;
 			break;
 		case 'i':
-			if_absent = 1;
+			a->if_absent = 1;
 			break;
 		default:
 			usage();
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc || username == NULL || email_in == NULL) {
+	if (optind != argc || a->username == NULL || a->email == NULL) {
 		usage();
 		return EXIT_USAGE;
 	}
-	if (!valid_username(username)) {
-		fprintf(stderr, "usermgr-admin: a username is 3-32 characters of "
-		    "A-Z a-z 0-9 . _ -\n");
+	return 0;
+}
+
+/* The --if-absent answer: the user exists, which is what the caller wanted. */
+static int
+exists(const char *username)
+{
+	fprintf(stderr, "usermgr-admin: user %s exists; nothing to do\n", username);
+	puts("exists");
+	return EXIT_SUCCESS;
+}
+
+/*
+ * Every account holds the role `user`; --role adds more.  With --if-absent an existing
+ * username is success (the bootstrap admin of deploy/local/run).  The one word on stdout,
+ * `created` or `exists`, is for scripts; messages go to stderr.  Input is checked by the
+ * API's validators and the account made by the admin API's service (directory_create).
+ */
+static int
+cmd_create_user(struct cli *x, int argc, char **argv)
+{
+	struct create_args	 a;
+	struct new_account	 na;
+	struct user		 u;
+	char			 hash[PASSWORD_HASH_MAX];
+	const char		*unknown;
+	char			*pw;
+	long long		 id;
+	int			 ret;
+	enum um_err		 rc;
+
+	if ((ret = create_args(argc, argv, &a)) != 0)
+		return ret;
+	memset(&na, 0, sizeof(na));
+	if ((na.username = check_field(x, "usermgr-admin: create-user", "username",
+	    validate_username, a.username)) == NULL ||
+	    (na.email = check_field(x, "usermgr-admin: create-user", "e-mail address",
+	    validate_email, a.email)) == NULL)
 		return EXIT_USAGE;
-	}
-	if ((email = normalise_email(x->a, email_in)) == NULL) {
-		fprintf(stderr, "usermgr-admin: not a valid e-mail address\n");
-		return EXIT_USAGE;
-	}
-	if (if_absent) {
-		rc = find_user(x, sql_user_id, username, &id, NULL);
-		if (rc == UM_OK) {
-			fprintf(stderr, "usermgr-admin: user %s exists; nothing to do\n", username);
-			puts("exists");
-			return EXIT_SUCCESS;
-		}
+	if (a.if_absent) {
+		if ((rc = user_by_login(x->db, x->a, na.username, &u)) == UM_OK)
+			return exists(na.username);
 		if (rc != UM_ENOTFOUND)
 			return db_failed("create-user", rc);
 	}
-	if ((pw = read_password(x->a, &x->conf, username, pwfile)) == NULL)
+	if ((pw = read_password(x->a, &x->conf, na.username, a.pwfile)) == NULL)
 		return EXIT_USAGE;
 	rc = password_hash(&x->conf, pw, strlen(pw), hash);
 	explicit_bzero(pw, strlen(pw));
@@ -510,46 +389,46 @@ cmd_create_user(struct ctx *x, int argc, char **argv)
 	if (rc != UM_OK) {
 		fprintf(stderr, "usermgr-admin: cannot hash the password "
 		    "(check USERMGR_ARGON2_*)\n");
-		goto out;
+		return EXIT_FAILURE;
 	}
-	rc = insert_user(x, username, email, hash, verified, roles, nroles, "user_created", &id);
-	if (rc == UM_ECONFLICT) {
-		/* Another process may have created it between the check and the insert. */
-		if (if_absent && find_user(x, sql_user_id, username, &id, NULL) == UM_OK) {
-			fprintf(stderr, "usermgr-admin: user %s exists; nothing to do\n", username);
-			puts("exists");
-			ret = EXIT_SUCCESS;
-			goto out;
-		}
-		fprintf(stderr, "usermgr-admin: create-user: the %s taken\n",
-		    taken_what(x, username, email));
-		goto out;
-	}
-	if (rc == UM_EINVAL)
-		goto out;
-	if (rc != UM_OK) {
-		ret = db_failed("create-user", rc);
-		goto out;
-	}
-	fprintf(stderr, "usermgr-admin: created user %s (id %lld)\n", username, id);
-	puts("created");
-	ret = EXIT_SUCCESS;
-out:
+	na.password_hash = hash;
+	na.verified = a.verified;
+	na.roles = a.roles;
+	na.nroles = a.nroles;
+	na.event = AUDIT_USER_CREATED;
+	rc = directory_create(&x->ctx, &na, &id, &unknown);
 	explicit_bzero(hash, sizeof(hash));
-	return ret;
+	switch (rc) {
+	case UM_OK:
+		fprintf(stderr, "usermgr-admin: created user %s (id %lld)\n", na.username, id);
+		puts("created");
+		return EXIT_SUCCESS;
+	case UM_EINVAL:
+		unknown_role("create-user", unknown);
+		return EXIT_FAILURE;
+	case UM_ECONFLICT:
+		/* Another process may have created it between the check and the insert. */
+		if (a.if_absent && user_by_login(x->db, x->a, na.username, &u) == UM_OK)
+			return exists(na.username);
+		fprintf(stderr, "usermgr-admin: create-user: %s: the %s taken\n",
+		    um_errcode(rc), taken_what(x, na.username, na.email));
+		return EXIT_FAILURE;
+	default:
+		return db_failed("create-user", rc);
+	}
 }
 
 /*
- * Replaces the user's roles; tokens issued with the old roles die (token_version), and so do
- * browser sessions and refresh families, as with the admin API (DECISIONS.md, Admin area).
+ * Replaces the user's roles through the admin API's service: tokens issued with the old
+ * roles die (token_version), and so do browser sessions and refresh families (DECISIONS.md,
+ * Admin area).
  */
 static int
-cmd_set_roles(struct ctx *x, int argc, char **argv)
+cmd_set_roles(struct cli *x, int argc, char **argv)
 {
-	char		*roles[ROLES_MAX];
-	struct db_val	 p[1];
+	const char	*roles[UM_ROLES_MAX], *unknown;
+	struct user	 u;
 	size_t		 nroles = 0;
-	long long	 id;
 	int		 i;
 	enum um_err	 rc;
 
@@ -560,89 +439,55 @@ cmd_set_roles(struct ctx *x, int argc, char **argv)
 	for (i = 2; i < argc; i++)
 		if (add_role(roles, &nroles, argv[i]) != 0)
 			return EXIT_USAGE;
-	if ((rc = db_begin(x->db)) != UM_OK)
+	if ((rc = find_user(x, "set-roles", argv[1], &u)) != UM_OK)
+		return rc == UM_ENOTFOUND ? EXIT_FAILURE : db_failed("set-roles", rc);
+	rc = directory_set_roles(&x->ctx, &u, roles, nroles, &unknown);
+	if (rc == UM_EINVAL) {
+		unknown_role("set-roles", unknown);
+		return EXIT_FAILURE;
+	}
+	if (rc != UM_OK)
 		return db_failed("set-roles", rc);
-	if ((rc = find_user(x, sql_user_lock, argv[1], &id, NULL)) != UM_OK)
-		goto fail;
-	p[0] = DBV_INT(id);
-	if ((rc = db_exec(x->db, x->a, sql_revoke_roles, p, 1, NULL)) != UM_OK ||
-	    (rc = grant_roles(x, id, roles, nroles)) != UM_OK ||
-	    (rc = db_exec(x->db, x->a, sql_bump, p, 1, NULL)) != UM_OK ||
-	    (rc = session_end_all(x->db, x->a, id, NULL)) != UM_OK ||
-	    (rc = audit(x, id, "roles_changed", roles_json(roles, nroles))) != UM_OK)
-		goto fail;
-	if ((rc = db_commit(x->db)) != UM_OK)
-		return db_failed("set-roles", rc);
-	fprintf(stderr, "usermgr-admin: roles of %s set\n", argv[1]);
+	fprintf(stderr, "usermgr-admin: roles of %s set\n", u.username);
 	return EXIT_SUCCESS;
-fail:
-	db_rollback(x->db);
-	if (rc == UM_ENOTFOUND)
-		fprintf(stderr, "usermgr-admin: no user named %s\n", argv[1]);
-	else if (rc != UM_EINVAL)
-		(void)db_failed("set-roles", rc);
-	return EXIT_FAILURE;
 }
 
 /*
  * disable: status, token_version, sessions and refresh families in one transaction, so
- * every session and token of the user dies at once (API.md §7).  enable: back to active,
- * lockout lifted.
+ * every session and token of the user dies at once (API.md §7).  enable: back to active.
+ * Both are the admin API's services.
  */
 static int
-set_status(struct ctx *x, int argc, char **argv, int disable)
+set_status(struct cli *x, int argc, char **argv, int disable)
 {
-	struct db_val	 p[2];
-	long long	 id;
-	int		 was_disabled;
+	struct user	 u;
 	const char	*cmd = disable ? "disable" : "enable";
+	int		 was_disabled;
 	enum um_err	 rc;
 
 	if (argc != 2) {
 		usage();
 		return EXIT_USAGE;
 	}
-	if ((rc = db_begin(x->db)) != UM_OK)
+	if ((rc = find_user(x, cmd, argv[1], &u)) != UM_OK)
+		return rc == UM_ENOTFOUND ? EXIT_FAILURE : db_failed(cmd, rc);
+	was_disabled = strcmp(u.status, "disabled") == 0;
+	rc = disable ? directory_disable(&x->ctx, &u) : directory_enable(&x->ctx, &u);
+	if (rc != UM_OK)
 		return db_failed(cmd, rc);
-	if ((rc = find_user(x, sql_user_lock, argv[1], &id, &was_disabled)) != UM_OK)
-		goto fail;
-	p[0] = DBV_INT(id);
-	if (disable) {
-		if ((rc = db_exec(x->db, x->a, sql_disable, p, 1, NULL)) != UM_OK ||
-		    (rc = db_exec(x->db, x->a, sql_end_sessions, p, 1, NULL)) != UM_OK ||
-		    (rc = db_exec(x->db, x->a, sql_end_tokens, p, 1, NULL)) != UM_OK)
-			goto fail;
-		p[0] = DBV_TEXT("disabled");
-		p[1] = DBV_INT(id);
-		if ((rc = db_exec(x->db, x->a, sql_end_families, p, 2, NULL)) != UM_OK)
-			goto fail;
-	} else if ((rc = db_exec(x->db, x->a, sql_enable, p, 1, NULL)) != UM_OK)
-		goto fail;
-	if ((rc = audit(x, id, disable ? "user_disabled" : "user_enabled", json_object())) !=
-	    UM_OK)
-		goto fail;
-	if ((rc = db_commit(x->db)) != UM_OK)
-		return db_failed(cmd, rc);
-	fprintf(stderr, "usermgr-admin: %s %s%s\n", argv[1], disable ? "disabled" : "enabled",
+	fprintf(stderr, "usermgr-admin: %s %s%s\n", u.username, disable ? "disabled" : "enabled",
 	    was_disabled == disable ? " (it already was)" : "");
 	return EXIT_SUCCESS;
-fail:
-	db_rollback(x->db);
-	if (rc == UM_ENOTFOUND)
-		fprintf(stderr, "usermgr-admin: no user named %s\n", argv[1]);
-	else
-		(void)db_failed(cmd, rc);
-	return EXIT_FAILURE;
 }
 
 static int
-cmd_disable(struct ctx *x, int argc, char **argv)
+cmd_disable(struct cli *x, int argc, char **argv)
 {
 	return set_status(x, argc, argv, 1);
 }
 
 static int
-cmd_enable(struct ctx *x, int argc, char **argv)
+cmd_enable(struct cli *x, int argc, char **argv)
 {
 	return set_status(x, argc, argv, 0);
 }
@@ -750,43 +595,41 @@ struct tally {
  * the hex is lower-cased in place.  -1 only when the database failed.
  */
 static int
-import_row(struct ctx *x, struct tally *t, const char *unit, unsigned long pos,
+import_row(struct cli *x, struct tally *t, const char *unit, unsigned long pos,
     const char *username, const char *raw_email, char *hex, int verified)
 {
-	char		*roles[1], user_role[] = "user", *email;
-	long long	 id;
-	enum um_err	 rc;
+	struct new_account	 na;
+	const char		*where = arena_printf(x->a, "%s %lu", unit, pos), *unknown, *bad;
+	long long		 id;
+	enum um_err		 rc;
 
-	roles[0] = user_role;
-	if (username == NULL || !valid_username(username)) {
-		fprintf(stderr, "%s %lu: invalid username\n", unit, pos);
+	memset(&na, 0, sizeof(na));
+	if ((na.username = check_field(x, where, "username", validate_username,
+	    username)) == NULL ||
+	    (na.email = check_field(x, where, "e-mail address", validate_email,
+	    raw_email)) == NULL) {
 		t->invalid++;
 		return 0;
 	}
-	if (raw_email == NULL || (email = normalise_email(x->a, raw_email)) == NULL) {
-		fprintf(stderr, "%s %lu: invalid e-mail address\n", unit, pos);
+	bad = hex == NULL || legacy_hex(hex) != 0 ? "password_sha256 is not 64 hex digits" :
+	    verified < 0 ? "verified is not 0/1/true/false" : NULL;
+	if (bad != NULL) {
+		fprintf(stderr, "%s: %s: %s\n", where, um_errcode(UM_EINVAL), bad);
 		t->invalid++;
 		return 0;
 	}
-	if (hex == NULL || legacy_hex(hex) != 0) {
-		fprintf(stderr, "%s %lu: password_sha256 is not 64 hex digits\n", unit, pos);
-		t->invalid++;
-		return 0;
-	}
-	if (verified < 0) {
-		fprintf(stderr, "%s %lu: verified is not 0/1/true/false\n", unit, pos);
-		t->invalid++;
-		return 0;
-	}
-	rc = insert_user(x, username, email, hex, verified, roles, 1, "user_imported", &id);
+	na.password_hash = hex;
+	na.verified = verified;
+	na.event = AUDIT_USER_IMPORTED;
+	rc = directory_create(&x->ctx, &na, &id, &unknown);
 	if (rc == UM_ECONFLICT) {
-		fprintf(stderr, "%s %lu: the %s taken\n", unit, pos,
-		    taken_what(x, username, email));
+		fprintf(stderr, "%s: %s: the %s taken\n", where, um_errcode(rc),
+		    taken_what(x, na.username, na.email));
 		t->taken++;
 		return 0;
 	}
 	if (rc != UM_OK) {
-		fprintf(stderr, "%s %lu: not imported\n", unit, pos);
+		fprintf(stderr, "%s: not imported\n", where);
 		(void)db_failed("import-legacy", rc);
 		return -1;
 	}
@@ -796,7 +639,7 @@ import_row(struct ctx *x, struct tally *t, const char *unit, unsigned long pos,
 
 /* import-legacy FILE.csv: RFC 4180 lines under the header CSV_HEADER. */
 static int
-import_csv(struct ctx *x, const char *path, struct tally *t)
+import_csv(struct cli *x, const char *path, struct tally *t)
 {
 	FILE		*f;
 	char		*line = NULL, *fld[5];
@@ -883,7 +726,7 @@ db_text(const struct db_val *v)
  * the URL (and so out of ps) in $USERMGR_LEGACY_DB_PASSWORD.
  */
 static int
-import_dsn(struct ctx *x, const char *url, struct tally *t)
+import_dsn(struct cli *x, const char *url, struct tally *t)
 {
 	static char	 sql[256];	/* db_exec caches statements by pointer: process-lived */
 	struct arena	*da;
@@ -950,7 +793,7 @@ out:
 
 /* import-legacy FILE.csv | --dsn URL (API.md §6-7). */
 static int
-cmd_import_legacy(struct ctx *x, int argc, char **argv)
+cmd_import_legacy(struct cli *x, int argc, char **argv)
 {
 	struct tally	 t = { 0, 0, 0 };
 	int		 rc;
@@ -972,7 +815,7 @@ cmd_import_legacy(struct ctx *x, int argc, char **argv)
 
 static const struct command {
 	const char	*name;
-	int		(*fn)(struct ctx *, int, char **);
+	int		(*fn)(struct cli *, int, char **);
 	int		 require_keys;	/* conf_load's: only the check of the whole config */
 } commands[] = {
 	{ "migrate",		cmd_migrate,		0 },
@@ -988,7 +831,7 @@ int
 main(int argc, char *argv[])
 {
 	const struct command	*cmd = NULL;
-	struct ctx		 x;
+	struct cli		 x;
 	char			 err[512];
 	size_t			 i;
 	int			 ret = EXIT_FAILURE;
@@ -1014,6 +857,10 @@ main(int argc, char *argv[])
 	if ((x.db = db_open(&x.conf)) == NULL)
 		goto out;
 	x.a = arena_new();
+	x.ctx.arena = x.a;
+	x.ctx.db = x.db;
+	x.ctx.conf = &x.conf;
+	x.ctx.via = "usermgr-admin";
 	ret = cmd->fn(&x, argc - 1, argv + 1);
 out:
 	arena_free(x.a);

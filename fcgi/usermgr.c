@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "arena.h"
+#include "runtime.h"
 #include "buf.h"
 #include "bounds.h"
 #include "log.h"
@@ -75,7 +76,7 @@ read_body(struct request *req, FCGX_Stream *in)
 }
 
 static void
-serve(struct app *app, struct arena *arena, FCGX_Request *fr)
+serve(struct runtime *rt, struct arena *arena, FCGX_Request *fr)
 {
 	struct request	 req;
 	struct response	 resp;
@@ -84,7 +85,7 @@ serve(struct app *app, struct arena *arena, FCGX_Request *fr)
 	enum um_err	 rc;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	request_init(&req, arena, app, fr->envp);
+	request_init(&req, arena, rt, fr->envp);
 	log_context(req.id, req.remote_addr);
 	response_init(&resp, arena);
 	if ((rc = read_body(&req, fr->in)) != UM_OK) {
@@ -110,7 +111,7 @@ serve(struct app *app, struct arena *arena, FCGX_Request *fr)
 int
 main(void)
 {
-	struct app	 app;
+	struct runtime	 rt;
 	struct arena	*arena;
 	FCGX_Request	 fr;
 	struct sigaction sa;
@@ -127,20 +128,20 @@ main(void)
 		log_err("FCGX_Init failed");
 		return 1;
 	}
-	if (app_init(&app, env_get, err, sizeof(err)) != UM_OK) {
+	if (runtime_load(&rt, env_get, err, sizeof(err)) != UM_OK) {
 		log_err("cannot start: %s", err);
 		return 1;
 	}
 	if (FCGX_InitRequest(&fr, 0, 0) != 0) {
 		log_err("FCGX_InitRequest failed");
-		app_free(&app);
+		runtime_free(&rt);
 		return 1;
 	}
 	arena = arena_new();
 	log_info("worker ready");
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
 		busy = 1;
-		serve(&app, arena, &fr);
+		serve(&rt, arena, &fr);
 		FCGX_Finish_r(&fr);
 		busy = 0;
 		log_context(NULL, NULL);
@@ -148,6 +149,6 @@ main(void)
 		arena_reset(arena);
 	}
 	arena_free(arena);
-	app_free(&app);
+	runtime_free(&rt);
 	return 0;
 }

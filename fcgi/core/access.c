@@ -4,27 +4,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <openssl/rand.h>
 
 #include "access.h"
-#include "app.h"
+#include "ctx.h"
 #include "arena.h"
 #include "b64.h"
 #include "jwt.h"
 #include "keys.h"
-#include "request.h"
 #include "validate.h"
 
 #define ACCESS_AUD	"usermgr"
 
 char *
-access_issue(struct request *req, const struct user *u, const json_t *roles, long long sid,
+access_issue(struct ctx *ctx, const struct user *u, const json_t *roles, long long sid,
     long long *ttl)
 {
-	const struct keyset	*ks = &req->app->keys.set[0];
+	const struct keyset	*ks = &ctx->keys->set[0];
 	struct jwt_key		 k = { ks->kid, ks->k[KEY_JWT], KEY_LEN };
 	unsigned char		 jti[16];
 	char			 sub[24], sids[24], jtis[B64URL_LEN(16) + 1];
@@ -37,12 +35,12 @@ access_issue(struct request *req, const struct user *u, const json_t *roles, lon
 	(void)b64url_encode(jtis, jti, sizeof(jti));
 	(void)snprintf(sub, sizeof(sub), "%lld", u->id);
 	(void)snprintf(sids, sizeof(sids), "%lld", sid);
-	*ttl = req->app->conf.access_token_seconds;
+	*ttl = ctx->conf->access_token_seconds;
 	claims = json_pack("{s:s, s:s, s:s, s:O, s:I, s:I, s:s, s:s, s:I}", "iss", "usermgr",
 	    "aud", ACCESS_AUD, "sub", sub, "roles", roles, "iat", (json_int_t)now,
 	    "exp", (json_int_t)(now + *ttl), "jti", jtis, "sid", sids,
 	    "ver", (json_int_t)u->token_version);
-	tok = jwt_sign(req->arena, &k, claims);
+	tok = jwt_sign(ctx->arena, &k, claims);
 	json_decref(claims);
 	return tok;
 }
@@ -57,31 +55,24 @@ id_claim(const json_t *v)
 }
 
 enum um_err
-access_authenticate(struct request *req, struct auth *out)
+access_verify(struct ctx *ctx, const char *token, struct auth *out)
 {
-	const struct keyring	*r = &req->app->keys;
+	const struct keyring	*r = ctx->keys;
 	struct jwt_key		 keys[1 + CONF_OLD_KEYS_MAX];
-	const char		*h = request_env(req, "HTTP_AUTHORIZATION");
 	json_t			*claims, *roles, *ver;
 	long long		 uid, sid;
 	size_t			 i;
 	int			 live;
 	enum um_err		 rc;
 
-	/* API.md §7: a header that is not "Bearer <token>", or an empty one, is no token. */
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
-		return UM_EUNAUTH;
-	h += 7;
-	while (*h == ' ')
-		h++;
-	if (*h == '\0')
+	if (token == NULL || *token == '\0')
 		return UM_EUNAUTH;
 	for (i = 0; i < r->n; i++) {
 		keys[i].kid = r->set[i].kid;
 		keys[i].key = r->set[i].k[KEY_JWT];
 		keys[i].len = KEY_LEN;
 	}
-	if ((rc = jwt_verify(req->arena, h, keys, r->n, ACCESS_AUD, (long long)time(NULL),
+	if ((rc = jwt_verify(ctx->arena, token, keys, r->n, ACCESS_AUD, (long long)time(NULL),
 	    &claims)) != UM_OK)
 		return rc;
 	uid = id_claim(json_object_get(claims, "sub"));
@@ -90,7 +81,7 @@ access_authenticate(struct request *req, struct auth *out)
 	ver = json_object_get(claims, "ver");
 	if (uid < 0 || sid < 0 || !json_is_array(roles) || !json_is_integer(ver))
 		return UM_ETOKEN;
-	if ((rc = user_for_token(req->app->db, req->arena, uid, sid, &out->user, &live)) != UM_OK)
+	if ((rc = user_for_token(ctx->db, ctx->arena, uid, sid, &out->user, &live)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
 	/* Revocation is immediate (API.md §7): disabled, password changed, family revoked. */
 	if (!live || strcmp(out->user.status, "active") != 0 ||

@@ -7,7 +7,7 @@
 #include "error.h"
 #include "user.h"
 
-struct request;
+struct ctx;
 
 /* Who a valid bearer token speaks for (request lifetime). */
 struct auth {
@@ -21,16 +21,16 @@ struct auth {
  * jti, sid, and ver (the user's token_version, so a password change or disable kills it).
  * Returned in the arena; *ttl gets its lifetime in seconds.
  */
-char		*access_issue(struct request *, const struct user *, const json_t *, long long,
+char		*access_issue(struct ctx *, const struct user *, const json_t *, long long,
 		    long long *);
 
 /*
- * Authenticates the request's Authorization header (API.md §7): no header, or one that is
- * not "Bearer <token>" → UM_EUNAUTH; forged, malformed, of a disabled or deleted user, of
- * an older token_version or a revoked family → UM_ETOKEN; expired → UM_EEXPIRED.
+ * Checks a bearer token (API.md §7): none (NULL or empty) → UM_EUNAUTH; forged, malformed,
+ * of a disabled or deleted user, of an older token_version or a revoked family → UM_ETOKEN;
+ * expired → UM_EEXPIRED.
  * UM_EUNAVAIL when the database is down.  Fills *out on UM_OK.
  */
-enum um_err	 access_authenticate(struct request *, struct auth *);
+enum um_err	 access_verify(struct ctx *, const char *, struct auth *);
 /* 1 when the token's roles (current while its token_version holds) include role. */
 int		 access_has_role(const struct auth *, const char *);
 

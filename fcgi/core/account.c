@@ -9,12 +9,12 @@
 #include <jansson.h>
 
 #include "account.h"
-#include "app.h"
+#include "ctx.h"
 #include "audit.h"
 #include "db.h"
 #include "link.h"
 #include "notify.h"
-#include "request.h"
+#include "conf.h"
 #include "session.h"
 #include "user.h"
 
@@ -27,29 +27,29 @@ to_name(const struct user *u)
 
 /* Queues the verification mail for u's current address. */
 static enum um_err
-queue_verification(struct request *req, long long id, const char *username, const char *name,
+queue_verification(struct ctx *ctx, long long id, const char *username, const char *name,
     const char *email)
 {
 	char	*tok;
 
-	if ((tok = link_token(req, LINK_VERIFY_EMAIL, id, email, email)) == NULL)
+	if ((tok = link_token(ctx, LINK_VERIFY_EMAIL, id, email, email)) == NULL)
 		return UM_EINTERNAL;
-	return notify_queue(req, "verify", email, name, json_pack("{s:s, s:s, s:i}",
-	    "username", username, "url", link_url(req, LINK_VERIFY_EMAIL, tok), "hours", 24));
+	return notify_queue(ctx, "verify", email, name, json_pack("{s:s, s:s, s:i}",
+	    "username", username, "url", link_url(ctx, LINK_VERIFY_EMAIL, tok), "hours", 24));
 }
 
 enum um_err
-account_create(struct request *req, const char *username, const char *email,
+account_create(struct ctx *ctx, const char *username, const char *email,
     const char *hash, long long *id)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	enum um_err	 rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = user_create(db, req->arena, username, email, hash, id)) != UM_OK ||
-	    (rc = queue_verification(req, *id, username, username, email)) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_REGISTERED, *id, *id, req->remote_addr,
+	if ((rc = user_create(db, ctx->arena, username, email, hash, 0, id)) != UM_OK ||
+	    (rc = queue_verification(ctx, *id, username, username, email)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_REGISTERED, *id, *id,
 	    NULL)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
@@ -57,78 +57,76 @@ account_create(struct request *req, const char *username, const char *email,
 }
 
 enum um_err
-account_notify_taken(struct request *req, const char *email)
+account_notify_taken(struct ctx *ctx, const char *email)
 {
 	struct user	 u;
 	enum um_err	 rc;
 
-	if ((rc = user_by_email(req->app->db, req->arena, email, &u)) != UM_OK)
+	if ((rc = user_by_email(ctx->db, ctx->arena, email, &u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
-	return notify_queue(req, "email-taken", u.email, to_name(&u), json_pack("{s:s}",
+	return notify_queue(ctx, "email-taken", u.email, to_name(&u), json_pack("{s:s}",
 	    "username", u.username));
 }
 
 enum um_err
-account_resend_verification(struct request *req, const char *email)
+account_resend_verification(struct ctx *ctx, const char *email)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	struct user	 u;
 	enum um_err	 rc;
 
-	if ((rc = user_by_email(db, req->arena, email, &u)) != UM_OK)
+	if ((rc = user_by_email(db, ctx->arena, email, &u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
 	if (u.email_verified || strcmp(u.status, "active") != 0)
 		return UM_OK;
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = queue_verification(req, u.id, u.username, to_name(&u), u.email)) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_VERIFICATION_RESENT, u.id, u.id,
-	    req->remote_addr, NULL)) != UM_OK ||
+	if ((rc = queue_verification(ctx, u.id, u.username, to_name(&u), u.email)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_VERIFICATION_RESENT, u.id, u.id, NULL)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
 }
 
 enum um_err
-account_verify_email(struct request *req, const char *token, long long *user_id)
+account_verify_email(struct ctx *ctx, const char *token, long long *user_id)
 {
 	const char	*email, *bind;
 	int		 ok = 0;
 	enum um_err	 rc;
 
-	if ((rc = link_verify(req, LINK_VERIFY_EMAIL, token, user_id, &email, &bind)) != UM_OK)
+	if ((rc = link_verify(ctx, LINK_VERIFY_EMAIL, token, user_id, &email, &bind)) != UM_OK)
 		return rc;
 	/* Bound to the address: after a change of address the old link finds no row. */
-	if ((rc = user_verify_email(req->app->db, req->arena, *user_id, bind, &ok)) != UM_OK)
+	if ((rc = user_verify_email(ctx->db, ctx->arena, *user_id, bind, &ok)) != UM_OK)
 		return rc;
 	if (!ok)
 		return UM_ETOKEN;
-	return audit_log(req->app->db, req->arena, AUDIT_VERIFIED, *user_id, *user_id,
-	    req->remote_addr, NULL);
+	return audit_log(ctx, AUDIT_VERIFIED, *user_id, *user_id, NULL);
 }
 
 enum um_err
-account_send_reset(struct request *req, const char *email)
+account_send_reset(struct ctx *ctx, const char *email)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	struct user	 u;
 	char		*tok;
 	enum um_err	 rc;
 
-	if ((rc = user_by_email(db, req->arena, email, &u)) != UM_OK)
+	if ((rc = user_by_email(db, ctx->arena, email, &u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
 	if (strcmp(u.status, "active") != 0)
 		return UM_OK;
 	/* A locked-out account may still reset (API.md §5): no lock check here. */
-	if ((tok = link_token(req, LINK_RESET_PASSWORD, u.id, u.email,
-	    user_password_fingerprint(req->arena, &u))) == NULL)
+	if ((tok = link_token(ctx, LINK_RESET_PASSWORD, u.id, u.email,
+	    user_password_fingerprint(ctx->arena, &u))) == NULL)
 		return UM_EINTERNAL;
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = notify_queue(req, "reset", u.email, to_name(&u), json_pack("{s:s, s:s, s:i}",
-	    "username", u.username, "url", link_url(req, LINK_RESET_PASSWORD, tok),
+	if ((rc = notify_queue(ctx, "reset", u.email, to_name(&u), json_pack("{s:s, s:s, s:i}",
+	    "username", u.username, "url", link_url(ctx, LINK_RESET_PASSWORD, tok),
 	    "minutes", 60))) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_RESET_REQUESTED, u.id, u.id, req->remote_addr,
+	    (rc = audit_log(ctx, AUDIT_RESET_REQUESTED, u.id, u.id,
 	    NULL)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
@@ -136,37 +134,36 @@ account_send_reset(struct request *req, const char *email)
 }
 
 enum um_err
-account_check_reset(struct request *req, const char *token, struct user *u)
+account_check_reset(struct ctx *ctx, const char *token, struct user *u)
 {
 	const char	*email, *bind;
 	long long	 id;
 	enum um_err	 rc;
 
-	if ((rc = link_verify(req, LINK_RESET_PASSWORD, token, &id, &email, &bind)) != UM_OK)
+	if ((rc = link_verify(ctx, LINK_RESET_PASSWORD, token, &id, &email, &bind)) != UM_OK)
 		return rc;
-	if ((rc = user_by_id(req->app->db, req->arena, id, u)) != UM_OK)
+	if ((rc = user_by_id(ctx->db, ctx->arena, id, u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
-	if (strcmp(user_password_fingerprint(req->arena, u), bind) != 0 ||
+	if (strcmp(user_password_fingerprint(ctx->arena, u), bind) != 0 ||
 	    strcmp(u->email, email) != 0 || strcmp(u->status, "active") != 0)
 		return UM_ETOKEN;
 	return UM_OK;
 }
 
 enum um_err
-account_set_password(struct request *req, const struct user *u, const char *hash,
+account_set_password(struct ctx *ctx, const struct user *u, const char *hash,
     const unsigned char *keep, enum audit_event event)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	enum um_err	 rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = user_set_password(db, req->arena, u->id, hash)) != UM_OK ||
-	    (rc = session_end_all(db, req->arena, u->id, keep)) != UM_OK ||
-	    (rc = notify_queue(req, "password-changed", u->email, to_name(u),
+	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
+	    (rc = session_end_all(db, ctx->arena, u->id, keep)) != UM_OK ||
+	    (rc = notify_queue(ctx, "password-changed", u->email, to_name(u),
 	    json_pack("{s:s}", "username", u->username))) != UM_OK ||
-	    (rc = audit_log(db, req->arena, event, u->id, u->id,
-	    req->remote_addr, NULL)) != UM_OK ||
+	    (rc = audit_log(ctx, event, u->id, u->id, NULL)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
@@ -178,9 +175,9 @@ static const char sql_change_add[] =
     " VALUES (?, ?, UTC_TIMESTAMP(6) + INTERVAL 1 DAY)";
 
 enum um_err
-account_request_email_change(struct request *req, const struct user *u, const char *new_email)
+account_request_email_change(struct ctx *ctx, const struct user *u, const char *new_email)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	struct db_val	 p[2] = { DBV_INT(u->id), DBV_TEXT(new_email) };
 	struct db_res	 res;
 	char		 bind[24], *tok;
@@ -189,21 +186,20 @@ account_request_email_change(struct request *req, const struct user *u, const ch
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	/* A newer request replaces the older one, and with its row goes its link. */
-	if ((rc = db_exec(db, req->arena, sql_change_drop, p, 1, NULL)) != UM_OK ||
-	    (rc = db_exec(db, req->arena, sql_change_add, p, 2, &res)) != UM_OK)
+	if ((rc = db_exec(db, ctx->arena, sql_change_drop, p, 1, NULL)) != UM_OK ||
+	    (rc = db_exec(db, ctx->arena, sql_change_add, p, 2, &res)) != UM_OK)
 		goto out;
 	(void)snprintf(bind, sizeof(bind), "%llu", res.insert_id);
-	if ((tok = link_token(req, LINK_CHANGE_EMAIL, u->id, new_email, bind)) == NULL) {
+	if ((tok = link_token(ctx, LINK_CHANGE_EMAIL, u->id, new_email, bind)) == NULL) {
 		rc = UM_EINTERNAL;
 		goto out;
 	}
-	if ((rc = notify_queue(req, "change-email", new_email, to_name(u),
+	if ((rc = notify_queue(ctx, "change-email", new_email, to_name(u),
 	    json_pack("{s:s, s:s, s:i}", "username", u->username, "url",
-	    link_url(req, LINK_CHANGE_EMAIL, tok), "hours", 24))) != UM_OK ||
-	    (rc = notify_queue(req, "email-change-notice", u->email, to_name(u),
+	    link_url(ctx, LINK_CHANGE_EMAIL, tok), "hours", 24))) != UM_OK ||
+	    (rc = notify_queue(ctx, "email-change-notice", u->email, to_name(u),
 	    json_pack("{s:s, s:s}", "username", u->username, "new_email", new_email))) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_EMAIL_CHANGE_REQUESTED, u->id, u->id,
-	    req->remote_addr, NULL)) != UM_OK)
+	    (rc = audit_log(ctx, AUDIT_EMAIL_CHANGE_REQUESTED, u->id, u->id, NULL)) != UM_OK)
 		goto out;
 	rc = db_commit(db);
 out:
@@ -222,7 +218,7 @@ static const char sql_change_done[] = "DELETE FROM email_changes WHERE id = ?";
 
 /* Verifies the token and finds its pending row (locked when lock is set). */
 static enum um_err
-find_change(struct request *req, const char *token, const char *sql, long long *user_id,
+find_change(struct ctx *ctx, const char *token, const char *sql, long long *user_id,
     long long *change_id, const char **new_email)
 {
 	struct db_val	 p[2];
@@ -231,7 +227,7 @@ find_change(struct request *req, const char *token, const char *sql, long long *
 	char		*end;
 	enum um_err	 rc;
 
-	if ((rc = link_verify(req, LINK_CHANGE_EMAIL, token, user_id, &email, &bind)) != UM_OK)
+	if ((rc = link_verify(ctx, LINK_CHANGE_EMAIL, token, user_id, &email, &bind)) != UM_OK)
 		return rc;
 	errno = 0;
 	*change_id = strtoll(bind, &end, 10);
@@ -239,7 +235,7 @@ find_change(struct request *req, const char *token, const char *sql, long long *
 		return UM_ETOKEN;
 	p[0] = DBV_INT(*change_id);
 	p[1] = DBV_INT(*user_id);
-	if ((rc = db_exec(req->app->db, req->arena, sql, p, 2, &res)) != UM_OK)
+	if ((rc = db_exec(ctx->db, ctx->arena, sql, p, 2, &res)) != UM_OK)
 		return rc;
 	if (res.nrows != 1 || strcmp(DB_CELL(&res, 0, 0)->s, email) != 0)
 		return UM_ETOKEN;
@@ -248,22 +244,22 @@ find_change(struct request *req, const char *token, const char *sql, long long *
 }
 
 enum um_err
-account_check_email_change(struct request *req, const char *token, const char **new_email)
+account_check_email_change(struct ctx *ctx, const char *token, const char **new_email)
 {
 	long long	 uid, cid;
 	const char	*email;
 	enum um_err	 rc;
 
-	rc = find_change(req, token, sql_change_find, &uid, &cid, &email);
+	rc = find_change(ctx, token, sql_change_find, &uid, &cid, &email);
 	if (rc == UM_OK && new_email != NULL)
 		*new_email = email;
 	return rc;
 }
 
 enum um_err
-account_confirm_email_change(struct request *req, const char *token)
+account_confirm_email_change(struct ctx *ctx, const char *token)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	struct db_val	 p[1];
 	long long	 uid, cid;
 	const char	*email;
@@ -271,12 +267,12 @@ account_confirm_email_change(struct request *req, const char *token)
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = find_change(req, token, sql_change_lock, &uid, &cid, &email)) != UM_OK ||
-	    (rc = user_set_email(db, req->arena, uid, email)) != UM_OK)
+	if ((rc = find_change(ctx, token, sql_change_lock, &uid, &cid, &email)) != UM_OK ||
+	    (rc = user_set_email(db, ctx->arena, uid, email)) != UM_OK)
 		goto out;
 	p[0] = DBV_INT(cid);
-	if ((rc = db_exec(db, req->arena, sql_change_done, p, 1, NULL)) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_EMAIL_CHANGED, uid, uid, req->remote_addr,
+	if ((rc = db_exec(db, ctx->arena, sql_change_done, p, 1, NULL)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_EMAIL_CHANGED, uid, uid,
 	    NULL)) != UM_OK)
 		goto out;
 	rc = db_commit(db);
@@ -287,17 +283,16 @@ out:
 }
 
 enum um_err
-account_delete(struct request *req, const struct user *u)
+account_delete(struct ctx *ctx, const struct user *u)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	enum um_err	 rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	/* The audit row outlives the account on purpose: it has no foreign key. */
-	if ((rc = audit_log(db, req->arena, AUDIT_ACCOUNT_DELETED, u->id, u->id,
-	    req->remote_addr, json_pack("{s:s}", "username", u->username))) != UM_OK ||
-	    (rc = user_delete(db, req->arena, u->id)) != UM_OK ||
+	if ((rc = audit_log(ctx, AUDIT_ACCOUNT_DELETED, u->id, u->id, json_pack("{s:s}", "username", u->username))) != UM_OK ||
+	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "ctx.h"
 #include "db.h"
 
 static const char *const names[AUDIT__MAX] = {
@@ -38,6 +39,8 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_MFA_DISABLED] = "mfa_disabled",
 	[AUDIT_MFA_FAILED] = "mfa_failed",
 	[AUDIT_RECOVERY_CODE_USED] = "recovery_code_used",
+	[AUDIT_USER_CREATED] = "user_created",
+	[AUDIT_USER_IMPORTED] = "user_imported",
 };
 
 /* Parallel to names: what each event means to the person it is about (/account/security). */
@@ -70,6 +73,8 @@ static const char *const labels[AUDIT__MAX] = {
 	[AUDIT_MFA_DISABLED] = "Two-step verification turned off",
 	[AUDIT_MFA_FAILED] = "Wrong two-step verification code",
 	[AUDIT_RECOVERY_CODE_USED] = "Recovery code used",
+	[AUDIT_USER_CREATED] = "Account created by an operator",
+	[AUDIT_USER_IMPORTED] = "Account imported from the previous system",
 };
 
 const char *
@@ -93,22 +98,28 @@ static const char sql_insert[] =
     "INSERT INTO audit_events (user_id, actor_id, event, ip, details) VALUES (?, ?, ?, ?, ?)";
 
 enum um_err
-audit_log(struct db *db, struct arena *a, enum audit_event e, long long user_id,
-    long long actor_id, const char *ip, json_t *details)
+audit_log(struct ctx *ctx, enum audit_event e, long long user_id, long long actor_id,
+    json_t *details)
 {
 	struct db_val	 p[5];
 	char		*js = NULL;
 	enum um_err	 rc;
 
+	/* What the CLI does is told apart from what a visitor or an admin did on the web. */
+	if (ctx->via != NULL) {
+		if (details == NULL)
+			details = json_object();
+		(void)json_object_set_new(details, "via", json_string(ctx->via));
+	}
 	p[0] = user_id > 0 ? DBV_INT(user_id) : DBV_NULL;
 	p[1] = actor_id > 0 ? DBV_INT(actor_id) : DBV_NULL;
 	p[2] = DBV_TEXT(audit_name(e));
-	p[3] = ip != NULL ? DBV_TEXT(ip) : DBV_NULL;
+	p[3] = ctx->ip != NULL ? DBV_TEXT(ctx->ip) : DBV_NULL;
 	if (details != NULL && (js = json_dumps(details, JSON_COMPACT)) != NULL)
 		p[4] = DBV_TEXT(js);
 	else
 		p[4] = DBV_NULL;
-	rc = db_exec(db, a, sql_insert, p, 5, NULL);
+	rc = db_exec(ctx->db, ctx->arena, sql_insert, p, 5, NULL);
 	free(js);
 	json_decref(details);
 	return rc;

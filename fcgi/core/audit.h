@@ -6,8 +6,7 @@
 
 #include "error.h"
 
-struct arena;
-struct db;
+struct ctx;
 
 enum audit_event {
 	AUDIT_REGISTERED = 0,		/* a sign-up created the account */
@@ -39,6 +38,9 @@ enum audit_event {
 	AUDIT_MFA_DISABLED,		/* two-step verification turned off */
 	AUDIT_MFA_FAILED,		/* a wrong or replayed second-factor code */
 	AUDIT_RECOVERY_CODE_USED,	/* a one-time recovery code stood in for the TOTP code */
+	/* An operator's actions through usermgr-admin (details.via = "usermgr-admin"). */
+	AUDIT_USER_CREATED,		/* create-user made the account */
+	AUDIT_USER_IMPORTED,		/* import-legacy brought it from the seed app */
 	AUDIT__MAX
 };
 
@@ -47,10 +49,10 @@ const char	*audit_label(const char *);
 /* The snake_case name of an event, e.g. "login_succeeded". */
 const char	*audit_name(enum audit_event);
 /*
- * Appends an event.  user_id/actor_id 0 are stored as NULL; details (reference stolen) may
- * be NULL.  Runs inside the caller's transaction when there is one.
+ * Appends an event for user_id by actor_id, from ctx's client address (and with ctx->via
+ * in the details when set).  Ids 0 are stored as NULL; details (reference stolen) may be
+ * NULL.  Runs inside the caller's transaction when there is one.
  */
-enum um_err	 audit_log(struct db *, struct arena *, enum audit_event, long long, long long,
-		    const char *, json_t *);
+enum um_err	 audit_log(struct ctx *, enum audit_event, long long, long long, json_t *);
 
 #endif

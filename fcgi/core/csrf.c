@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -11,7 +10,6 @@
 #include "b64.h"
 #include "csrf.h"
 #include "keys.h"
-#include "request.h"
 
 /* Returns 0 when the MAC could not be made; callers then refuse, never compare zeros. */
 static int
@@ -59,31 +57,4 @@ csrf_valid(const struct keyring *r, const char *kind, const void *binding, size_
 			return 1;
 	}
 	return 0;
-}
-
-/* Length of the origin part (scheme://host[:port]) of a URL, 0 if it has none. */
-static size_t
-origin_len(const char *url)
-{
-	const char	*p;
-
-	if ((p = strstr(url, "://")) == NULL)
-		return 0;
-	p += 3;
-	while (*p != '\0' && *p != '/' && *p != '?' && *p != '#')
-		p++;
-	return (size_t)(p - url);
-}
-
-int
-csrf_same_origin(const struct request *req, const char *base_url)
-{
-	const char	*origin, *referer;
-	size_t		 n = origin_len(base_url);
-
-	if ((origin = request_env(req, "HTTP_ORIGIN")) != NULL && *origin != '\0')
-		return strlen(origin) == n && strncasecmp(origin, base_url, n) == 0;
-	if ((referer = request_env(req, "HTTP_REFERER")) != NULL && *referer != '\0')
-		return origin_len(referer) == n && strncasecmp(referer, base_url, n) == 0;
-	return 1;
 }

@@ -6,7 +6,6 @@
 
 struct arena;
 struct keyring;
-struct request;
 
 #define CSRF_FIELD	"csrf_token"
 
@@ -18,11 +17,5 @@ struct request;
 char	*csrf_token(struct arena *, const struct keyring *, const char *, const void *, size_t);
 /* 1 when presented equals the token of the binding under any key of the ring (rotation). */
 int	 csrf_valid(const struct keyring *, const char *, const void *, size_t, const char *);
-/*
- * 1 when the request's Origin (or, without one, its Referer) names base_url's origin, or
- * when the client sent neither (the token still has to match).  OWASP CSRF cheat sheet,
- * "Verifying origin with standard headers".
- */
-int	 csrf_same_origin(const struct request *, const char *);
 
 #endif

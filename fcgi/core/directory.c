@@ -8,13 +8,13 @@
 #include <jansson.h>
 
 #include "account.h"
-#include "app.h"
+#include "ctx.h"
 #include "arena.h"
 #include "audit.h"
 #include "b64.h"
 #include "db.h"
 #include "directory.h"
-#include "request.h"
+#include "conf.h"
 #include "session.h"
 #include "token.h"
 #include "user.h"
@@ -272,17 +272,17 @@ directory_roles(struct db *db, struct arena *a)
 static const char sql_role_insert[] = "INSERT INTO roles (name, description) VALUES (?, ?)";
 
 enum um_err
-directory_role_create(struct request *req, long long actor, const char *name,
+directory_role_create(struct ctx *ctx, const char *name,
     const char *description)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	struct db_val	 p[2] = { DBV_TEXT(name), DBV_TEXT(description != NULL ? description : "") };
 	enum um_err	 rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = db_exec(db, req->arena, sql_role_insert, p, 2, NULL)) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_ROLE_CREATED, 0, actor, req->remote_addr,
+	if ((rc = db_exec(db, ctx->arena, sql_role_insert, p, 2, NULL)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_ROLE_CREATED, 0, ctx->actor,
 	    json_pack("{s:s}", "role", name))) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
@@ -295,9 +295,13 @@ directory_role_create(struct request *req, long long actor, const char *name,
  * Every token of the user dies with the token_version bump (access.c checks it on each
  * request); sessions and refresh families end with session_end_all.
  */
-static const char sql_set_status[] =
-    "UPDATE users SET status = ?, token_version = token_version + 1,"
+static const char sql_disable[] =
+    "UPDATE users SET status = 'disabled', token_version = token_version + 1,"
     " updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+/* Enabling also lifts a lockout: the admin means the account to be usable now. */
+static const char sql_enable[] =
+    "UPDATE users SET status = 'active', token_version = token_version + 1,"
+    " failed_logins = 0, locked_until = NULL, updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
 static const char sql_bump[] =
     "UPDATE users SET token_version = token_version + 1, updated_at = UTC_TIMESTAMP(6)"
     " WHERE id = ?";
@@ -311,20 +315,102 @@ static const char sql_roles_clear[] = "DELETE FROM user_roles WHERE user_id = ?"
 static const char sql_role_grant[] =
     "INSERT IGNORE INTO user_roles (user_id, role_id) VALUES (?, ?)";
 
+/*
+ * The ids of the roles names[0..n), in the arena.  UM_EINVAL with *unknown set when one is
+ * not a role.
+ */
+static enum um_err
+role_ids(struct ctx *ctx, const char *const *names, size_t n, long long **ids,
+    const char **unknown)
+{
+	struct db_val	 p[1];
+	struct db_res	 res;
+	size_t		 i;
+	enum um_err	 rc;
+
+	*unknown = NULL;
+	*ids = arena_calloc(ctx->arena, n + 1, sizeof(**ids));
+	for (i = 0; i < n; i++) {
+		p[0] = DBV_TEXT(names[i]);
+		if ((rc = db_exec(ctx->db, ctx->arena, sql_role_id, p, 1, &res)) != UM_OK)
+			return rc;
+		/* The column's _ci collation would let "Admin" through: names match exactly. */
+		if (res.nrows != 1 || strcmp(DB_CELL(&res, 0, 1)->s, names[i]) != 0) {
+			*unknown = names[i];
+			return UM_EINVAL;
+		}
+		(*ids)[i] = DB_CELL(&res, 0, 0)->i;
+	}
+	return UM_OK;
+}
+
+/* Grants the roles ids[0..n) to user_id (held already: no change). */
+static enum um_err
+grant(struct ctx *ctx, long long user_id, const long long *ids, size_t n)
+{
+	struct db_val	 p[2];
+	size_t		 i;
+	enum um_err	 rc;
+
+	p[0] = DBV_INT(user_id);
+	for (i = 0; i < n; i++) {
+		p[1] = DBV_INT(ids[i]);
+		if ((rc = db_exec(ctx->db, ctx->arena, sql_role_grant, p, 2, NULL)) != UM_OK)
+			return rc;
+	}
+	return UM_OK;
+}
+
+enum um_err
+directory_create(struct ctx *ctx, const struct new_account *na, long long *id,
+    const char **unknown)
+{
+	struct db	*db = ctx->db;
+	long long	*ids;
+	json_t		*roles;
+	size_t		 i;
+	enum um_err	 rc;
+
+	if ((rc = role_ids(ctx, na->roles, na->nroles, &ids, unknown)) != UM_OK)
+		return rc;
+	roles = json_array();
+	(void)json_array_append_new(roles, json_string("user"));
+	for (i = 0; i < na->nroles; i++)
+		if (strcmp(na->roles[i], "user") != 0)
+			(void)json_array_append_new(roles, json_string(na->roles[i]));
+	if ((rc = db_begin(db)) != UM_OK) {
+		json_decref(roles);
+		return rc;
+	}
+	if ((rc = user_create(db, ctx->arena, na->username, na->email, na->password_hash,
+	    na->verified, id)) != UM_OK ||
+	    (rc = grant(ctx, *id, ids, na->nroles)) != UM_OK) {
+		json_decref(roles);
+		goto fail;
+	}
+	if ((rc = audit_log(ctx, na->event, *id, ctx->actor, json_pack("{s:o}", "roles",
+	    roles))) != UM_OK || (rc = db_commit(db)) != UM_OK)
+		goto fail;
+	return UM_OK;
+fail:
+	db_rollback(db);
+	return rc;
+}
+
 /* Runs the steps of one action and its audit row in one transaction. */
 static enum um_err
-status_change(struct request *req, long long actor, const struct user *u, const char *status,
-    int end_sessions, enum audit_event e)
+status_change(struct ctx *ctx, const struct user *u, const char *sql, int end_sessions,
+    enum audit_event e)
 {
-	struct db	*db = req->app->db;
-	struct db_val	 p[2] = { DBV_TEXT(status), DBV_INT(u->id) };
+	struct db	*db = ctx->db;
+	struct db_val	 p[1] = { DBV_INT(u->id) };
 	enum um_err	 rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = db_exec(db, req->arena, sql_set_status, p, 2, NULL)) != UM_OK ||
-	    (end_sessions && (rc = session_end_all(db, req->arena, u->id, NULL)) != UM_OK) ||
-	    (rc = audit_log(db, req->arena, e, u->id, actor, req->remote_addr,
+	if ((rc = db_exec(db, ctx->arena, sql, p, 1, NULL)) != UM_OK ||
+	    (end_sessions && (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK) ||
+	    (rc = audit_log(ctx, e, u->id, ctx->actor,
 	    json_pack("{s:s}", "username", u->username))) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
@@ -332,30 +418,30 @@ status_change(struct request *req, long long actor, const struct user *u, const 
 }
 
 enum um_err
-directory_disable(struct request *req, long long actor, const struct user *u)
+directory_disable(struct ctx *ctx, const struct user *u)
 {
-	return status_change(req, actor, u, "disabled", 1, AUDIT_USER_DISABLED);
+	return status_change(ctx, u, sql_disable, 1, AUDIT_USER_DISABLED);
 }
 
 enum um_err
-directory_enable(struct request *req, long long actor, const struct user *u)
+directory_enable(struct ctx *ctx, const struct user *u)
 {
-	return status_change(req, actor, u, "active", 0, AUDIT_USER_ENABLED);
+	return status_change(ctx, u, sql_enable, 0, AUDIT_USER_ENABLED);
 }
 
 enum um_err
-directory_set_verified(struct request *req, long long actor, const struct user *u,
+directory_set_verified(struct ctx *ctx, const struct user *u,
     int verified)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	struct db_val	 p[2] = { DBV_INT(verified ? 1 : 0), DBV_INT(u->id) };
 	enum um_err	 rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = db_exec(db, req->arena, sql_set_verified, p, 2, NULL)) != UM_OK ||
-	    (rc = audit_log(db, req->arena, verified ? AUDIT_USER_VERIFIED :
-	    AUDIT_USER_UNVERIFIED, u->id, actor, req->remote_addr, json_pack("{s:s}", "email",
+	if ((rc = db_exec(db, ctx->arena, sql_set_verified, p, 2, NULL)) != UM_OK ||
+	    (rc = audit_log(ctx, verified ? AUDIT_USER_VERIFIED :
+	    AUDIT_USER_UNVERIFIED, u->id, ctx->actor, json_pack("{s:s}", "email",
 	    u->email))) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
@@ -363,10 +449,10 @@ directory_set_verified(struct request *req, long long actor, const struct user *
 }
 
 enum um_err
-directory_set_display_name(struct request *req, long long actor, const struct user *u,
+directory_set_display_name(struct ctx *ctx, const struct user *u,
     const char *name)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	struct db_val	 p[2];
 	enum um_err	 rc;
 
@@ -374,9 +460,8 @@ directory_set_display_name(struct request *req, long long actor, const struct us
 	p[1] = DBV_INT(u->id);
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = db_exec(db, req->arena, sql_display_name, p, 2, NULL)) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_PROFILE_CHANGED_BY_ADMIN, u->id, actor,
-	    req->remote_addr, json_pack("{s:s?}", "display_name", p[0].type == DB_NULL ? NULL :
+	if ((rc = db_exec(db, ctx->arena, sql_display_name, p, 2, NULL)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_PROFILE_CHANGED_BY_ADMIN, u->id, ctx->actor, json_pack("{s:s?}", "display_name", p[0].type == DB_NULL ? NULL :
 	    name))) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
@@ -384,68 +469,51 @@ directory_set_display_name(struct request *req, long long actor, const struct us
 }
 
 enum um_err
-directory_delete(struct request *req, long long actor, const struct user *u)
+directory_delete(struct ctx *ctx, const struct user *u)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	enum um_err	 rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	/* Sessions, refresh families and roles go by ON DELETE CASCADE; the audit row stays. */
-	if ((rc = audit_log(db, req->arena, AUDIT_USER_DELETED, u->id, actor, req->remote_addr,
+	if ((rc = audit_log(ctx, AUDIT_USER_DELETED, u->id, ctx->actor,
 	    json_pack("{s:s, s:s}", "username", u->username, "email", u->email))) != UM_OK ||
-	    (rc = user_delete(db, req->arena, u->id)) != UM_OK ||
+	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
 }
 
 enum um_err
-directory_set_roles(struct request *req, long long actor, const struct user *u,
+directory_set_roles(struct ctx *ctx, const struct user *u,
     const char *const *names, size_t n, const char **unknown)
 {
-	struct db	*db = req->app->db;
-	struct db_val	 p[2];
-	struct db_res	 res;
+	struct db	*db = ctx->db;
+	struct db_val	 p[1];
 	long long	*ids;
 	json_t		*before, *after, *details = NULL;
-	size_t		 i;
 	enum um_err	 rc;
 
-	*unknown = NULL;
-	ids = arena_calloc(req->arena, n + 1, sizeof(*ids));
-	for (i = 0; i < n; i++) {
-		p[0] = DBV_TEXT(names[i]);
-		if ((rc = db_exec(db, req->arena, sql_role_id, p, 1, &res)) != UM_OK)
-			return rc;
-		/* The column's _ci collation would let "Admin" through: names match exactly. */
-		if (res.nrows != 1 || strcmp(DB_CELL(&res, 0, 1)->s, names[i]) != 0) {
-			*unknown = names[i];
-			return UM_EINVAL;
-		}
-		ids[i] = DB_CELL(&res, 0, 0)->i;
-	}
-	before = user_roles(db, req->arena, u->id);
+	if ((rc = role_ids(ctx, names, n, &ids, unknown)) != UM_OK)
+		return rc;
+	before = user_roles(db, ctx->arena, u->id);
 	if ((rc = db_begin(db)) != UM_OK) {
 		json_decref(before);
 		return rc;
 	}
 	p[0] = DBV_INT(u->id);
-	if ((rc = db_exec(db, req->arena, sql_roles_clear, p, 1, NULL)) != UM_OK)
+	if ((rc = db_exec(db, ctx->arena, sql_roles_clear, p, 1, NULL)) != UM_OK ||
+	    (rc = grant(ctx, u->id, ids, n)) != UM_OK)
 		goto fail;
-	for (i = 0; i < n; i++) {
-		p[1] = DBV_INT(ids[i]);
-		if ((rc = db_exec(db, req->arena, sql_role_grant, p, 2, NULL)) != UM_OK)
-			goto fail;
-	}
-	after = user_roles(db, req->arena, u->id);
+	after = user_roles(db, ctx->arena, u->id);
 	details = json_pack("{s:o, s:o}", "before", before, "after", after);
 	before = NULL;
 	/* New roles apply at once: old tokens and sessions carry the old ones (DECISIONS.md). */
-	if ((rc = db_exec(db, req->arena, sql_bump, p, 1, NULL)) != UM_OK ||
-	    (rc = session_end_all(db, req->arena, u->id, NULL)) != UM_OK)
+	if ((rc = db_exec(db, ctx->arena, sql_bump, p, 1, NULL)) != UM_OK ||
+	    (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK)
 		goto fail;
-	rc = audit_log(db, req->arena, AUDIT_ROLES_CHANGED, u->id, actor, req->remote_addr,
+	rc = audit_log(ctx, AUDIT_ROLES_CHANGED, u->id, ctx->actor,
 	    details);
 	details = NULL;
 	if (rc != UM_OK || (rc = db_commit(db)) != UM_OK)
@@ -459,9 +527,9 @@ fail:
 }
 
 enum um_err
-directory_force_reset(struct request *req, long long actor, const struct user *u)
+directory_force_reset(struct ctx *ctx, const struct user *u)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	const char	*hash;
 	enum um_err	 rc;
 
@@ -470,29 +538,28 @@ directory_force_reset(struct request *req, long long actor, const struct user *u
 	 * (sql/001_init.sql); the random rest makes each forced reset's hash, and so the
 	 * fingerprint its reset link is bound to, new.
 	 */
-	hash = arena_printf(req->arena, "!%s", token_new(req->arena));
+	hash = arena_printf(ctx->arena, "!%s", token_new(ctx->arena));
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = user_set_password(db, req->arena, u->id, hash)) != UM_OK ||
-	    (rc = session_end_all(db, req->arena, u->id, NULL)) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_PASSWORD_RESET_FORCED, u->id, actor,
-	    req->remote_addr, NULL)) != UM_OK ||
+	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
+	    (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_PASSWORD_RESET_FORCED, u->id, ctx->actor, NULL)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK) {
 		db_rollback(db);
 		return rc;
 	}
 	/* After the commit: the link is bound to the new hash, so it is the one that works. */
-	return account_send_reset(req, u->email);
+	return account_send_reset(ctx, u->email);
 }
 
 enum um_err
-directory_resend_verification(struct request *req, long long actor, const struct user *u)
+directory_resend_verification(struct ctx *ctx, const struct user *u)
 {
 	enum um_err	 rc;
 
-	if ((rc = account_resend_verification(req, u->email)) != UM_OK)
+	if ((rc = account_resend_verification(ctx, u->email)) != UM_OK)
 		return rc;
-	return audit_log(req->app->db, req->arena, AUDIT_VERIFICATION_RESENT_BY_ADMIN, u->id,
-	    actor, req->remote_addr, json_pack("{s:b}", "sent", !u->email_verified &&
+	return audit_log(ctx, AUDIT_VERIFICATION_RESENT_BY_ADMIN, u->id,
+	    ctx->actor, json_pack("{s:b}", "sent", !u->email_verified &&
 	    strcmp(u->status, "active") == 0));
 }

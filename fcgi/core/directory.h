@@ -6,12 +6,13 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "error.h"
 #include "user.h"
 
 struct arena;
 struct db;
-struct request;
+struct ctx;
 
 #define DIRECTORY_LIMIT_DEFAULT	50	/* API.md §7: limit defaults to 50 ... */
 #define DIRECTORY_LIMIT_MAX	100	/* ... and is at most 100 */
@@ -62,32 +63,50 @@ enum um_err	 directory_audit(struct db *, struct arena *, long long, const char 
 
 /* Every role, [{name, description, builtin}] by name (caller owns it); NULL on failure. */
 json_t		*directory_roles(struct db *, struct arena *);
-/* Creates a role (name already validated); audited.  UM_ECONFLICT when the name is taken. */
-enum um_err	 directory_role_create(struct request *, long long, const char *, const char *);
+/* An account made by an operator (create-user) or brought from the seed app (import). */
+struct new_account {
+	const char		*username;	/* valid (validate_username) */
+	const char		*email;		/* normalised (validate_email) */
+	const char		*password_hash;	/* Argon2id PHC, or a legacy SHA-256 in hex */
+	int			 verified;
+	const char *const	*roles;		/* beside `user`, which every account has */
+	size_t			 nroles;
+	enum audit_event	 event;		/* AUDIT_USER_CREATED or AUDIT_USER_IMPORTED */
+};
 
 /*
- * Actions on account u by the administrator actor (audited with actor_id = actor, from
- * the request's address), each in one transaction.  Disabling, deleting, changing roles
+ * Creates the account with its roles and audits na->event, in one transaction; *id gets
+ * its id.  UM_EINVAL with *unknown set when a role does not exist; UM_ECONFLICT when the
+ * username or address is taken.
+ */
+enum um_err	 directory_create(struct ctx *, const struct new_account *, long long *,
+		    const char **);
+/* Creates a role (name already validated); audited.  UM_ECONFLICT when the name is taken. */
+enum um_err	 directory_role_create(struct ctx *, const char *, const char *);
+
+/*
+ * Actions on account u by the administrator ctx->actor (audited with its id and ctx's
+ * client address), each in one transaction.  Disabling, deleting, changing roles
  * and forcing a reset end every browser session and API token of u at once (API.md §7).
  */
-enum um_err	 directory_disable(struct request *, long long, const struct user *);
-enum um_err	 directory_enable(struct request *, long long, const struct user *);
-enum um_err	 directory_set_verified(struct request *, long long, const struct user *, int);
-enum um_err	 directory_set_display_name(struct request *, long long, const struct user *,
+enum um_err	 directory_disable(struct ctx *, const struct user *);
+enum um_err	 directory_enable(struct ctx *, const struct user *);
+enum um_err	 directory_set_verified(struct ctx *, const struct user *, int);
+enum um_err	 directory_set_display_name(struct ctx *, const struct user *,
 		    const char *);
-enum um_err	 directory_delete(struct request *, long long, const struct user *);
+enum um_err	 directory_delete(struct ctx *, const struct user *);
 /*
  * Replaces u's roles with names[0..n) (duplicates allowed).  UM_EINVAL when a name is not a
  * role: *unknown then names it.
  */
-enum um_err	 directory_set_roles(struct request *, long long, const struct user *,
+enum um_err	 directory_set_roles(struct ctx *, const struct user *,
 		    const char *const *, size_t, const char **);
 /*
  * The password stops working (its hash becomes '!' and random bytes, which no password
  * matches), sessions and tokens end, and a reset link is mailed (API.md §7).
  */
-enum um_err	 directory_force_reset(struct request *, long long, const struct user *);
+enum um_err	 directory_force_reset(struct ctx *, const struct user *);
 /* Mails a new verification link when u is active and unverified; audited either way. */
-enum um_err	 directory_resend_verification(struct request *, long long, const struct user *);
+enum um_err	 directory_resend_verification(struct ctx *, const struct user *);
 
 #endif

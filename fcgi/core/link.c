@@ -8,13 +8,13 @@
 
 #include <openssl/rand.h>
 
-#include "app.h"
+#include "ctx.h"
 #include "arena.h"
 #include "b64.h"
 #include "jwt.h"
 #include "keys.h"
 #include "link.h"
-#include "request.h"
+#include "conf.h"
 #include "validate.h"
 
 static const struct {
@@ -28,10 +28,10 @@ static const struct {
 };
 
 char *
-link_token(struct request *req, enum link_purpose p, long long user_id, const char *email,
+link_token(struct ctx *ctx, enum link_purpose p, long long user_id, const char *email,
     const char *bind)
 {
-	const struct keyset	*ks = &req->app->keys.set[0];
+	const struct keyset	*ks = &ctx->keys->set[0];
 	struct jwt_key		 k = { ks->kid, ks->k[KEY_JWT], KEY_LEN };
 	unsigned char		 jti[12];
 	char			 sub[24], jtis[B64URL_LEN(12) + 1];
@@ -46,24 +46,24 @@ link_token(struct request *req, enum link_purpose p, long long user_id, const ch
 	claims = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", "usermgr",
 	    "aud", purposes[p].aud, "sub", sub, "email", email, "bind", bind,
 	    "iat", (json_int_t)now, "exp", (json_int_t)(now + purposes[p].ttl), "jti", jtis);
-	tok = jwt_sign(req->arena, &k, claims);
+	tok = jwt_sign(ctx->arena, &k, claims);
 	json_decref(claims);
 	return tok;
 }
 
 char *
-link_url(struct request *req, enum link_purpose p, const char *token)
+link_url(struct ctx *ctx, enum link_purpose p, const char *token)
 {
 	/* A JWT is base64url and dots: nothing in it needs percent-encoding in a query. */
-	return arena_printf(req->arena, "%s%s?token=%s", req->app->conf.base_url,
+	return arena_printf(ctx->arena, "%s%s?token=%s", ctx->conf->base_url,
 	    purposes[p].path, token);
 }
 
 enum um_err
-link_verify(struct request *req, enum link_purpose p, const char *token, long long *user_id,
+link_verify(struct ctx *ctx, enum link_purpose p, const char *token, long long *user_id,
     const char **email, const char **bind)
 {
-	const struct keyring	*r = &req->app->keys;
+	const struct keyring	*r = ctx->keys;
 	struct jwt_key		 keys[1 + CONF_OLD_KEYS_MAX];
 	json_t			*claims, *sub, *em, *bd;
 	long long		 id;
@@ -75,7 +75,7 @@ link_verify(struct request *req, enum link_purpose p, const char *token, long lo
 		keys[i].key = r->set[i].k[KEY_JWT];
 		keys[i].len = KEY_LEN;
 	}
-	if ((rc = jwt_verify(req->arena, token, keys, r->n, purposes[p].aud,
+	if ((rc = jwt_verify(ctx->arena, token, keys, r->n, purposes[p].aud,
 	    (long long)time(NULL), &claims)) != UM_OK)
 		return rc;
 	sub = json_object_get(claims, "sub");

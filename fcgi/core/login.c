@@ -5,28 +5,28 @@
 
 #include <jansson.h>
 
-#include "app.h"
+#include "ctx.h"
 #include "audit.h"
 #include "login.h"
 #include "password.h"
-#include "request.h"
+#include "conf.h"
 #include "user.h"
 
 enum um_err
-login_password(struct request *req, const char *login, const char *pw, size_t len,
+login_password(struct ctx *ctx, const char *login, const char *pw, size_t len,
     struct user *u, long long *retry_after)
 {
-	const struct conf	*c = &req->app->conf;
-	struct db		*db = req->app->db;
+	const struct conf	*c = ctx->conf;
+	struct db		*db = ctx->db;
 	char			 hash[PASSWORD_HASH_MAX];
 	int			 rehash = 0, locked = 0;
 	enum um_err		 rc;
 
 	*retry_after = 0;
-	if ((rc = user_by_login(db, req->arena, login, u)) == UM_ENOTFOUND) {
+	if ((rc = user_by_login(db, ctx->arena, login, u)) == UM_ENOTFOUND) {
 		/* Same work as a real check, so the time does not tell the account is absent. */
 		password_dummy_verify(c, pw, len);
-		(void)audit_log(db, req->arena, AUDIT_LOGIN_FAILED, 0, 0, req->remote_addr,
+		(void)audit_log(ctx, AUDIT_LOGIN_FAILED, 0, 0,
 		    json_pack("{s:s}", "reason", "unknown_account"));
 		return UM_ECREDS;
 	}
@@ -38,11 +38,11 @@ login_password(struct request *req, const char *login, const char *pw, size_t le
 		return UM_ERATE;
 	}
 	if (password_verify(c, u->password_hash, pw, len, &rehash) != UM_OK) {
-		if ((rc = user_login_failed(db, req->arena, u->id, c->login_max_failures,
+		if ((rc = user_login_failed(db, ctx->arena, u->id, c->login_max_failures,
 		    c->login_lockout_seconds, &locked)) != UM_OK)
 			return rc;
-		(void)audit_log(db, req->arena, locked ? AUDIT_LOCKED_OUT : AUDIT_LOGIN_FAILED,
-		    u->id, u->id, req->remote_addr, NULL);
+		(void)audit_log(ctx, locked ? AUDIT_LOCKED_OUT : AUDIT_LOGIN_FAILED,
+		    u->id, u->id, NULL);
 		if (locked) {
 			*retry_after = c->login_lockout_seconds;
 			return UM_ERATE;
@@ -55,21 +55,20 @@ login_password(struct request *req, const char *login, const char *pw, size_t le
 	if (!u->email_verified)
 		return UM_EUNVERIFIED;
 	if (rehash && password_hash(c, pw, len, hash) == UM_OK &&
-	    (rc = user_rehash(db, req->arena, u->id, hash)) != UM_OK)
+	    (rc = user_rehash(db, ctx->arena, u->id, hash)) != UM_OK)
 		return rc;
 	return UM_OK;
 }
 
 enum um_err
-login_succeeded(struct request *req, struct user *u, const char *via)
+login_succeeded(struct ctx *ctx, struct user *u, const char *via)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	enum um_err	 rc;
 
-	if ((rc = user_login_succeeded(db, req->arena, u->id)) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_LOGIN_SUCCEEDED, u->id, u->id,
-	    req->remote_addr, json_pack("{s:s}", "via", via))) != UM_OK)
+	if ((rc = user_login_succeeded(db, ctx->arena, u->id)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_LOGIN_SUCCEEDED, u->id, u->id, json_pack("{s:s}", "via", via))) != UM_OK)
 		return rc;
 	/* API.md §7: last_login_at in the answer is the time of this login. */
-	return user_by_id(db, req->arena, u->id, u);
+	return user_by_id(db, ctx->arena, u->id, u);
 }

@@ -12,12 +12,12 @@
 #include <jansson.h>
 
 #include "aead.h"
-#include "app.h"
+#include "ctx.h"
 #include "audit.h"
 #include "db.h"
 #include "log.h"
 #include "mfa.h"
-#include "request.h"
+#include "conf.h"
 #include "token.h"
 #include "totp.h"
 #include "user.h"
@@ -68,9 +68,9 @@ bind_ad(char *ad, size_t adlen, long long uid)
 }
 
 static enum um_err
-load(struct request *req, long long uid, struct mfa_row *m)
+load(struct ctx *ctx, long long uid, struct mfa_row *m)
 {
-	const struct conf	*c = &req->app->conf;
+	const struct conf	*c = ctx->conf;
 	struct db_val		 p[1] = { DBV_INT(uid) };
 	struct db_res		 res;
 	const struct db_val	*enc;
@@ -80,7 +80,7 @@ load(struct request *req, long long uid, struct mfa_row *m)
 
 	memset(m, 0, sizeof(*m));
 	m->last_step = -1;
-	if ((rc = db_exec(req->app->db, req->arena, sql_load, p, 1, &res)) != UM_OK)
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_load, p, 1, &res)) != UM_OK)
 		return rc;
 	if (res.nrows != 1)
 		return UM_ENOTFOUND;
@@ -105,13 +105,13 @@ load(struct request *req, long long uid, struct mfa_row *m)
 }
 
 enum um_err
-mfa_status(struct request *req, long long uid, enum mfa_state *state, char b32[TOTP_B32_MAX + 1])
+mfa_status(struct ctx *ctx, long long uid, enum mfa_state *state, char b32[TOTP_B32_MAX + 1])
 {
 	struct mfa_row	 m;
 	enum um_err	 rc;
 
 	*state = MFA_OFF;
-	if ((rc = load(req, uid, &m)) != UM_OK)
+	if ((rc = load(ctx, uid, &m)) != UM_OK)
 		goto out;
 	*state = m.state;
 	if (b32 != NULL && m.state != MFA_OFF &&
@@ -123,9 +123,9 @@ out:
 }
 
 enum um_err
-mfa_start(struct request *req, long long uid, char b32[TOTP_B32_MAX + 1])
+mfa_start(struct ctx *ctx, long long uid, char b32[TOTP_B32_MAX + 1])
 {
-	const struct conf	*c = &req->app->conf;
+	const struct conf	*c = ctx->conf;
 	unsigned char		 secret[TOTP_SECRET_LEN], sealed[SEALED_MAX];
 	struct db_val		 p[3];
 	struct db_res		 res;
@@ -147,7 +147,7 @@ mfa_start(struct request *req, long long uid, char b32[TOTP_B32_MAX + 1])
 	p[0] = DBV_BLOB(sealed, n);
 	p[1] = DBV_INT(MFA_KEY_ID);
 	p[2] = DBV_INT(uid);
-	if ((rc = db_exec(req->app->db, req->arena, sql_store, p, 3, &res)) != UM_OK)
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_store, p, 3, &res)) != UM_OK)
 		goto out;
 	/* No row changed: the account has it on already (or is gone). */
 	rc = res.affected == 1 ? UM_OK : UM_ECONFLICT;
@@ -178,7 +178,7 @@ squeeze(const char *in, char *out, size_t outlen)
  * request that records the step first.  UM_ECREDS otherwise.
  */
 static enum um_err
-totp_accept(struct request *req, long long uid, const struct mfa_row *m, const char *code)
+totp_accept(struct ctx *ctx, long long uid, const struct mfa_row *m, const char *code)
 {
 	struct db_val	 p[3];
 	struct db_res	 res;
@@ -190,7 +190,7 @@ totp_accept(struct request *req, long long uid, const struct mfa_row *m, const c
 	p[0] = DBV_INT(step);
 	p[1] = DBV_INT(uid);
 	p[2] = DBV_INT(step);
-	if ((rc = db_exec(req->app->db, req->arena, sql_step, p, 3, &res)) != UM_OK)
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_step, p, 3, &res)) != UM_OK)
 		return rc;
 	return res.affected == 1 ? UM_OK : UM_ECREDS;
 }
@@ -216,7 +216,7 @@ recovery_hash(const char *code, unsigned char hash[32])
 }
 
 static enum um_err
-recovery_accept(struct request *req, long long uid, const char *code)
+recovery_accept(struct ctx *ctx, long long uid, const char *code)
 {
 	unsigned char	 hash[32];
 	struct db_val	 p[2];
@@ -228,19 +228,18 @@ recovery_accept(struct request *req, long long uid, const char *code)
 	p[0] = DBV_INT(uid);
 	p[1] = DBV_BLOB(hash, sizeof(hash));
 	/* Marking it used is the check: a second use, even a concurrent one, changes nothing. */
-	if ((rc = db_exec(req->app->db, req->arena, sql_code_use, p, 2, &res)) != UM_OK)
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_code_use, p, 2, &res)) != UM_OK)
 		return rc;
 	if (res.affected != 1)
 		return UM_ECREDS;
-	return audit_log(req->app->db, req->arena, AUDIT_RECOVERY_CODE_USED, uid, uid,
-	    req->remote_addr, NULL);
+	return audit_log(ctx, AUDIT_RECOVERY_CODE_USED, uid, uid, NULL);
 }
 
 enum um_err
-mfa_confirm(struct request *req, long long uid, const char *code,
+mfa_confirm(struct ctx *ctx, long long uid, const char *code,
     char codes[MFA_RECOVERY_CODES][MFA_RECOVERY_LEN + 1])
 {
-	struct db		*db = req->app->db;
+	struct db		*db = ctx->db;
 	struct mfa_row		 m;
 	struct db_val		 p[2];
 	struct db_res		 res;
@@ -250,14 +249,14 @@ mfa_confirm(struct request *req, long long uid, const char *code,
 	int			 in_tx = 0;
 	enum um_err		 rc;
 
-	if ((rc = load(req, uid, &m)) != UM_OK)
+	if ((rc = load(ctx, uid, &m)) != UM_OK)
 		goto out;
 	if (m.state != MFA_PENDING) {
 		rc = UM_ECONFLICT;
 		goto out;
 	}
 	if (code == NULL || squeeze(code, typed, sizeof(typed)) == 0 ||
-	    (rc = totp_accept(req, uid, &m, typed)) != UM_OK) {
+	    (rc = totp_accept(ctx, uid, &m, typed)) != UM_OK) {
 		if (rc == UM_OK)
 			rc = UM_ECREDS;
 		goto out;
@@ -266,13 +265,13 @@ mfa_confirm(struct request *req, long long uid, const char *code,
 		goto out;
 	in_tx = 1;
 	p[0] = DBV_INT(uid);
-	if ((rc = db_exec(db, req->arena, sql_enable, p, 1, &res)) != UM_OK)
+	if ((rc = db_exec(db, ctx->arena, sql_enable, p, 1, &res)) != UM_OK)
 		goto out;
 	if (res.affected != 1) {
 		rc = UM_ECONFLICT;
 		goto out;
 	}
-	if ((rc = db_exec(db, req->arena, sql_codes_delete, p, 1, NULL)) != UM_OK)
+	if ((rc = db_exec(db, ctx->arena, sql_codes_delete, p, 1, NULL)) != UM_OK)
 		goto out;
 	for (i = 0; i < MFA_RECOVERY_CODES; i++) {
 		/* 256 is a multiple of 32, so each byte masked to 5 bits is uniform. */
@@ -288,10 +287,10 @@ mfa_confirm(struct request *req, long long uid, const char *code,
 		codes[i][MFA_RECOVERY_LEN] = '\0';
 		token_sha256(raw, sizeof(raw), hash);
 		p[1] = DBV_BLOB(hash, sizeof(hash));
-		if ((rc = db_exec(db, req->arena, sql_code_insert, p, 2, NULL)) != UM_OK)
+		if ((rc = db_exec(db, ctx->arena, sql_code_insert, p, 2, NULL)) != UM_OK)
 			goto out;
 	}
-	if ((rc = audit_log(db, req->arena, AUDIT_MFA_ENABLED, uid, uid, req->remote_addr,
+	if ((rc = audit_log(ctx, AUDIT_MFA_ENABLED, uid, uid,
 	    NULL)) != UM_OK || (rc = db_commit(db)) != UM_OK)
 		goto out;
 	in_tx = 0;
@@ -306,17 +305,17 @@ out:
 }
 
 enum um_err
-mfa_disable(struct request *req, long long uid)
+mfa_disable(struct ctx *ctx, long long uid)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	struct db_val	 p[1] = { DBV_INT(uid) };
 	enum um_err	 rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		goto out;
-	if ((rc = db_exec(db, req->arena, sql_disable, p, 1, NULL)) != UM_OK ||
-	    (rc = db_exec(db, req->arena, sql_codes_delete, p, 1, NULL)) != UM_OK ||
-	    (rc = audit_log(db, req->arena, AUDIT_MFA_DISABLED, uid, uid, req->remote_addr,
+	if ((rc = db_exec(db, ctx->arena, sql_disable, p, 1, NULL)) != UM_OK ||
+	    (rc = db_exec(db, ctx->arena, sql_codes_delete, p, 1, NULL)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_MFA_DISABLED, uid, uid,
 	    NULL)) != UM_OK || (rc = db_commit(db)) != UM_OK) {
 		db_rollback(db);
 		goto out;
@@ -327,7 +326,7 @@ out:
 }
 
 enum um_err
-mfa_verify(struct request *req, long long uid, const char *code)
+mfa_verify(struct ctx *ctx, long long uid, const char *code)
 {
 	struct mfa_row	 m;
 	char		 typed[MFA_CODE_MAX + 1];
@@ -338,15 +337,15 @@ mfa_verify(struct request *req, long long uid, const char *code)
 	if (code == NULL || strlen(code) > MFA_CODE_MAX ||
 	    (n = squeeze(code, typed, sizeof(typed))) == 0)
 		goto out;
-	if ((rc = load(req, uid, &m)) != UM_OK)
+	if ((rc = load(ctx, uid, &m)) != UM_OK)
 		goto out;
 	if (m.state != MFA_ON) {
 		rc = UM_ECREDS;
 		goto out;
 	}
 	/* Six characters are a TOTP code; recovery codes are ten. */
-	rc = n == TOTP_DIGITS ? totp_accept(req, uid, &m, typed) :
-	    recovery_accept(req, uid, typed);
+	rc = n == TOTP_DIGITS ? totp_accept(ctx, uid, &m, typed) :
+	    recovery_accept(ctx, uid, typed);
 out:
 	OPENSSL_cleanse(&m, sizeof(m));
 	OPENSSL_cleanse(typed, sizeof(typed));
@@ -354,10 +353,10 @@ out:
 }
 
 enum um_err
-mfa_login(struct request *req, const struct user *u, const char *code, long long *retry_after)
+mfa_login(struct ctx *ctx, const struct user *u, const char *code, long long *retry_after)
 {
-	const struct conf	*c = &req->app->conf;
-	struct db		*db = req->app->db;
+	const struct conf	*c = ctx->conf;
+	struct db		*db = ctx->db;
 	int			 locked = 0;
 	enum um_err		 rc;
 
@@ -369,13 +368,13 @@ mfa_login(struct request *req, const struct user *u, const char *code, long long
 	/* No code at all is the normal first answer to a client that did not know: no count. */
 	if (code == NULL || *code == '\0')
 		return UM_EMFA;
-	if ((rc = mfa_verify(req, u->id, code)) != UM_ECREDS)
+	if ((rc = mfa_verify(ctx, u->id, code)) != UM_ECREDS)
 		return rc;
-	if ((rc = user_login_failed(db, req->arena, u->id, c->login_max_failures,
+	if ((rc = user_login_failed(db, ctx->arena, u->id, c->login_max_failures,
 	    c->login_lockout_seconds, &locked)) != UM_OK)
 		return rc;
-	(void)audit_log(db, req->arena, locked ? AUDIT_LOCKED_OUT : AUDIT_MFA_FAILED, u->id,
-	    u->id, req->remote_addr, NULL);
+	(void)audit_log(ctx, locked ? AUDIT_LOCKED_OUT : AUDIT_MFA_FAILED, u->id,
+	    u->id, NULL);
 	if (locked) {
 		*retry_after = c->login_lockout_seconds;
 		return UM_ERATE;

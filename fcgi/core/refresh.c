@@ -3,12 +3,12 @@
 
 #include <string.h>
 
-#include "app.h"
+#include "ctx.h"
 #include "arena.h"
 #include "db.h"
 #include "log.h"
 #include "refresh.h"
-#include "request.h"
+#include "conf.h"
 #include "token.h"
 
 static const char sql_next_id[] = "SELECT NEXT VALUE FOR session_ids";
@@ -18,31 +18,14 @@ static const char sql_token[] =
     "INSERT INTO refresh_tokens (id_hash, family_id, user_id, parent_hash, expires_at)"
     " VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6) + INTERVAL ? DAY)";
 
-/* Keeps header values to printable ASCII for the VARCHAR columns. */
-static const char *
-clip(struct arena *a, const char *s, size_t max)
-{
-	char	*out;
-	size_t	 i, n;
-
-	if (s == NULL)
-		return "";
-	n = strlen(s) < max ? strlen(s) : max;
-	out = arena_strndup(a, s, n);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e)
-			out[i] = '?';
-	return out;
-}
-
 /* Adds a token to family sid, child of parent (NULL for the first). */
 static enum um_err
-add_token(struct request *req, long long user_id, long long sid, const unsigned char *parent,
+add_token(struct ctx *ctx, long long user_id, long long sid, const unsigned char *parent,
     char **token)
 {
 	unsigned char	 hash[TOKEN_HASH_LEN];
 	struct db_val	 p[5];
-	char		*tok = token_new(req->arena);
+	char		*tok = token_new(ctx->arena);
 
 	if (token_hash(tok, hash) != UM_OK)
 		return UM_EINTERNAL;
@@ -50,28 +33,28 @@ add_token(struct request *req, long long user_id, long long sid, const unsigned 
 	p[1] = DBV_INT(sid);
 	p[2] = DBV_INT(user_id);
 	p[3] = parent != NULL ? DBV_BLOB(parent, TOKEN_HASH_LEN) : DBV_NULL;
-	p[4] = DBV_INT(req->app->conf.refresh_token_days);
+	p[4] = DBV_INT(ctx->conf->refresh_token_days);
 	*token = tok;
-	return db_exec(req->app->db, req->arena, sql_token, p, 5, NULL);
+	return db_exec(ctx->db, ctx->arena, sql_token, p, 5, NULL);
 }
 
 enum um_err
-refresh_start(struct request *req, long long user_id, long long *sid, char **token)
+refresh_start(struct ctx *ctx, long long user_id, long long *sid, char **token)
 {
 	struct db_res	 res;
 	struct db_val	 p[4];
 	enum um_err	 rc;
 
-	if ((rc = db_exec(req->app->db, req->arena, sql_next_id, NULL, 0, &res)) != UM_OK)
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_next_id, NULL, 0, &res)) != UM_OK)
 		return rc;
 	*sid = DB_CELL(&res, 0, 0)->i;
 	p[0] = DBV_INT(*sid);
 	p[1] = DBV_INT(user_id);
-	p[2] = DBV_TEXT(clip(req->arena, req->remote_addr, 45));
-	p[3] = DBV_TEXT(clip(req->arena, request_env(req, "HTTP_USER_AGENT"), 255));
-	if ((rc = db_exec(req->app->db, req->arena, sql_family, p, 4, NULL)) != UM_OK)
+	p[2] = DBV_TEXT(arena_ascii(ctx->arena, ctx->ip, 45));
+	p[3] = DBV_TEXT(arena_ascii(ctx->arena, ctx->user_agent, 255));
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_family, p, 4, NULL)) != UM_OK)
 		return rc;
-	return add_token(req, user_id, *sid, NULL, token);
+	return add_token(ctx, user_id, *sid, NULL, token);
 }
 
 /* The row is locked, so two refreshes of one token serialise instead of both rotating. */
@@ -90,10 +73,10 @@ static const char sql_revoke[] =
     " WHERE id = ? AND revoked_at IS NULL";
 
 enum um_err
-refresh_rotate(struct request *req, const char *presented, long long *user_id, long long *sid,
+refresh_rotate(struct ctx *ctx, const char *presented, long long *user_id, long long *sid,
     char **token)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = ctx->db;
 	unsigned char	 hash[TOKEN_HASH_LEN];
 	struct db_val	 p[2];
 	struct db_res	 res;
@@ -105,7 +88,7 @@ refresh_rotate(struct request *req, const char *presented, long long *user_id, l
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	p[0] = DBV_BLOB(hash, sizeof(hash));
-	if ((rc = db_exec(db, req->arena, sql_lookup, p, 1, &res)) != UM_OK)
+	if ((rc = db_exec(db, ctx->arena, sql_lookup, p, 1, &res)) != UM_OK)
 		goto out;
 	if (res.nrows != 1 || DB_CELL(&res, 0, 4)->i == 0 || DB_CELL(&res, 0, 5)->i == 0 ||
 	    DB_CELL(&res, 0, 6)->i == 0) {
@@ -119,18 +102,18 @@ refresh_rotate(struct request *req, const char *presented, long long *user_id, l
 		/* Reuse after the grace window: someone holds a stolen copy.  Kill it all. */
 		p[0] = DBV_TEXT("reuse");
 		p[1] = DBV_INT(*sid);
-		if ((rc = db_exec(db, req->arena, sql_revoke, p, 2, NULL)) == UM_OK &&
+		if ((rc = db_exec(db, ctx->arena, sql_revoke, p, 2, NULL)) == UM_OK &&
 		    (rc = db_commit(db)) == UM_OK) {
 			log_warn("refresh: reuse of a retired token, family %lld revoked", *sid);
 			return UM_ETOKEN;
 		}
 		goto out;
 	}
-	if (!retired && (rc = db_exec(db, req->arena, sql_retire, p, 1, NULL)) != UM_OK)
+	if (!retired && (rc = db_exec(db, ctx->arena, sql_retire, p, 1, NULL)) != UM_OK)
 		goto out;
 	p[0] = DBV_INT(*sid);
-	if ((rc = db_exec(db, req->arena, sql_used, p, 1, NULL)) != UM_OK ||
-	    (rc = add_token(req, *user_id, *sid, hash, token)) != UM_OK)
+	if ((rc = db_exec(db, ctx->arena, sql_used, p, 1, NULL)) != UM_OK ||
+	    (rc = add_token(ctx, *user_id, *sid, hash, token)) != UM_OK)
 		goto out;
 	rc = db_commit(db);
 out:
@@ -142,7 +125,7 @@ out:
 static const char sql_family_of[] = "SELECT family_id FROM refresh_tokens WHERE id_hash = ?";
 
 enum um_err
-refresh_revoke_token(struct request *req, const char *presented)
+refresh_revoke_token(struct ctx *ctx, const char *presented)
 {
 	unsigned char	 hash[TOKEN_HASH_LEN];
 	struct db_val	 p[2];
@@ -152,12 +135,12 @@ refresh_revoke_token(struct request *req, const char *presented)
 	if (token_hash(presented, hash) != UM_OK)
 		return UM_OK;
 	p[0] = DBV_BLOB(hash, sizeof(hash));
-	if ((rc = db_exec(req->app->db, req->arena, sql_family_of, p, 1, &res)) != UM_OK ||
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_family_of, p, 1, &res)) != UM_OK ||
 	    res.nrows == 0)
 		return rc;
 	p[0] = DBV_TEXT("logout");
 	p[1] = DBV_INT(DB_CELL(&res, 0, 0)->i);
-	return db_exec(req->app->db, req->arena, sql_revoke, p, 2, NULL);
+	return db_exec(ctx->db, ctx->arena, sql_revoke, p, 2, NULL);
 }
 
 static const char sql_revoke_own[] =

@@ -1,37 +1,16 @@
-/* session: browser sessions — new id at every login, idle and absolute expiry, CSRF bound to them. */
+/* session: browser sessions in MariaDB — a new id at every login, idle and absolute expiry, role copies. */
 #include "config.h"
 
 #include <string.h>
 
 #include <openssl/rand.h>
 
-#include "app.h"
 #include "arena.h"
-#include "cookie.h"
-#include "csrf.h"
+#include "ctx.h"
 #include "db.h"
-#include "kv.h"
 #include "log.h"
-#include "request.h"
-#include "response.h"
 #include "session.h"
 #include "token.h"
-
-#define CSRF_KIND_SESSION	"session"
-#define CSRF_KIND_PRE		"pre-session"
-
-const char *
-session_cookie_name(const struct request *req)
-{
-	/* RFC 6265bis __Host- prefix: only over https, where it pins Secure, Path=/ and host. */
-	return req->app->conf.https ? "__Host-usermgr_session" : "usermgr_session";
-}
-
-const char *
-session_precookie_name(const struct request *req)
-{
-	return req->app->conf.https ? "__Host-usermgr_csrf" : "usermgr_csrf";
-}
 
 static const char sql_load[] =
     "SELECT s.id, s.csrf_seed, s.remember, s.mfa_pending, u.id, u.username, u.email,"
@@ -60,25 +39,23 @@ role_listed(const char *list, const char *role)
 }
 
 enum um_err
-session_load(struct request *req)
+session_find(struct ctx *ctx, const char *cookie, struct session **out)
 {
 	struct db_res	 res;
 	struct db_val	 p[3];
 	struct session	*s;
-	const char	*cookie;
 	unsigned char	 hash[32];
 	enum um_err	 rc;
 
-	req->session = NULL;
-	if ((cookie = kv_get(&req->cookies, session_cookie_name(req))) == NULL ||
-	    token_hash(cookie, hash) != UM_OK)
+	*out = NULL;
+	if (cookie == NULL || token_hash(cookie, hash) != UM_OK)
 		return UM_OK;
 	p[0] = DBV_BLOB(hash, sizeof(hash));
-	if ((rc = db_exec(req->app->db, req->arena, sql_load, p, 1, &res)) != UM_OK)
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_load, p, 1, &res)) != UM_OK)
 		return rc;
 	if (res.nrows != 1)
 		return UM_OK;
-	s = arena_calloc(req->arena, 1, sizeof(*s));
+	s = arena_calloc(ctx->arena, 1, sizeof(*s));
 	s->id = DB_CELL(&res, 0, 0)->i;
 	if (DB_CELL(&res, 0, 1)->len != sizeof(s->csrf_seed))
 		return UM_EINTERNAL;
@@ -92,36 +69,17 @@ session_load(struct request *req)
 	s->display_name = DB_CELL(&res, 0, 7)->type == DB_NULL ? NULL : DB_CELL(&res, 0, 7)->s;
 	s->roles = DB_CELL(&res, 0, 9)->type == DB_NULL ? "" : DB_CELL(&res, 0, 9)->s;
 	s->is_admin = role_listed(s->roles, "admin");
-	req->session = s;
+	*out = s;
 
 	if (DB_CELL(&res, 0, 8)->i >= SESSION_TOUCH_EVERY) {
 		p[0] = DBV_INT(s->remember ? SESSION_REMEMBER : SESSION_ABSOLUTE);
 		p[1] = DBV_INT(s->remember ? SESSION_REMEMBER : SESSION_IDLE);
 		p[2] = DBV_BLOB(hash, sizeof(hash));
 		/* A failed touch only shortens the session; the request goes on. */
-		if (db_exec(req->app->db, req->arena, sql_touch, p, 3, NULL) != UM_OK)
+		if (db_exec(ctx->db, ctx->arena, sql_touch, p, 3, NULL) != UM_OK)
 			log_warn("session: could not refresh last_seen_at");
 	}
 	return UM_OK;
-}
-
-/* Keeps a header value to printable ASCII so the column (and the log) stay clean. */
-static const char *
-printable(struct arena *a, const char *s, size_t max)
-{
-	char	*out;
-	size_t	 i, n;
-
-	if (s == NULL)
-		return "";
-	n = strlen(s);
-	if (n > max)
-		n = max;
-	out = arena_strndup(a, s, n);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e)
-			out[i] = '?';
-	return out;
 }
 
 static const char sql_delete[] = "DELETE FROM sessions WHERE id_hash = ?";
@@ -140,8 +98,8 @@ static const char sql_insert[] =
 static const char sql_id[] = "SELECT id FROM sessions WHERE id_hash = ?";
 
 enum um_err
-session_start(struct request *req, struct response *resp, long long user_id, int remember,
-    int mfa_pending)
+session_create(struct ctx *ctx, long long user_id, int remember, int mfa_pending,
+    struct session **out, const char **cookie)
 {
 	struct session	*s;
 	struct db_val	 p[9];
@@ -149,15 +107,8 @@ session_start(struct request *req, struct response *resp, long long user_id, int
 	const char	*tok;
 	enum um_err	 rc;
 
-	/* Whatever session the browser had ends here: a new id at every login (fixation). */
-	if (req->session != NULL) {
-		p[0] = DBV_BLOB(req->session->hash, 32);
-		if ((rc = db_exec(req->app->db, req->arena, sql_delete, p, 1, NULL)) != UM_OK)
-			return rc;
-		req->session = NULL;
-	}
-	s = arena_calloc(req->arena, 1, sizeof(*s));
-	tok = token_new(req->arena);
+	s = arena_calloc(ctx->arena, 1, sizeof(*s));
+	tok = token_new(ctx->arena);
 	if (token_hash(tok, s->hash) != UM_OK || RAND_bytes(s->csrf_seed, 32) != 1)
 		return UM_EINTERNAL;
 	p[0] = DBV_BLOB(s->hash, 32);
@@ -167,38 +118,29 @@ session_start(struct request *req, struct response *resp, long long user_id, int
 	p[4] = DBV_INT(mfa_pending != 0);
 	p[5] = DBV_INT(user_id);
 	p[6] = DBV_INT(remember ? SESSION_REMEMBER : SESSION_IDLE);
-	p[7] = DBV_TEXT(printable(req->arena, req->remote_addr, 45));
-	p[8] = DBV_TEXT(printable(req->arena, request_env(req, "HTTP_USER_AGENT"), 255));
-	if ((rc = db_exec(req->app->db, req->arena, sql_insert, p, 9, NULL)) != UM_OK)
+	p[7] = DBV_TEXT(arena_ascii(ctx->arena, ctx->ip, 45));
+	p[8] = DBV_TEXT(arena_ascii(ctx->arena, ctx->user_agent, 255));
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_insert, p, 9, NULL)) != UM_OK)
 		return rc;
 	p[0] = DBV_BLOB(s->hash, 32);
-	if ((rc = db_exec(req->app->db, req->arena, sql_id, p, 1, &res)) != UM_OK)
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_id, p, 1, &res)) != UM_OK)
 		return rc;
 	s->id = res.nrows == 1 ? DB_CELL(&res, 0, 0)->i : 0;
 	s->user_id = user_id;
 	s->remember = remember != 0;
 	s->mfa_pending = mfa_pending != 0;
-	req->session = s;
-	/* Without "remember me" a browser-session cookie; with it, persistent (API.md §7). */
-	response_header(resp, "Set-Cookie", cookie_set(req->arena, session_cookie_name(req), tok,
-	    remember ? SESSION_REMEMBER : -1, req->app->conf.https));
+	*out = s;
+	*cookie = tok;
 	return UM_OK;
 }
 
 enum um_err
-session_end(struct request *req, struct response *resp)
+session_delete(struct ctx *ctx, const struct session *s)
 {
 	struct db_val	 p[1];
-	enum um_err	 rc = UM_OK;
 
-	if (req->session != NULL) {
-		p[0] = DBV_BLOB(req->session->hash, 32);
-		rc = db_exec(req->app->db, req->arena, sql_delete, p, 1, NULL);
-		req->session = NULL;
-	}
-	response_header(resp, "Set-Cookie", cookie_set(req->arena, session_cookie_name(req), "",
-	    0, req->app->conf.https));
-	return rc;
+	p[0] = DBV_BLOB(s->hash, 32);
+	return db_exec(ctx->db, ctx->arena, sql_delete, p, 1, NULL);
 }
 
 static const char sql_end_all[] = "DELETE FROM sessions WHERE user_id = ?";
@@ -279,43 +221,4 @@ session_revoke(struct db *db, struct arena *a, long long user_id, long long id, 
 		return rc;
 	*found = res.affected > 0;
 	return UM_OK;
-}
-
-const char *
-session_csrf_token(struct request *req, struct response *resp)
-{
-	const struct keyring	*keys = &req->app->keys;
-	const char		*pre;
-
-	if (req->session != NULL)
-		return csrf_token(req->arena, keys, CSRF_KIND_SESSION, req->session->csrf_seed,
-		    sizeof(req->session->csrf_seed));
-	pre = req->precookie;
-	if (pre == NULL)
-		pre = kv_get(&req->cookies, session_precookie_name(req));
-	if (pre == NULL || strlen(pre) != TOKEN_LEN) {
-		/* First visit: a random pre-session value, signed into the token, not stored. */
-		pre = token_new(req->arena);
-		response_header(resp, "Set-Cookie", cookie_set(req->arena,
-		    session_precookie_name(req), pre, -1, req->app->conf.https));
-	}
-	req->precookie = pre;
-	return csrf_token(req->arena, keys, CSRF_KIND_PRE, pre, strlen(pre));
-}
-
-int
-session_csrf_ok(const struct request *req)
-{
-	const struct keyring	*keys = &req->app->keys;
-	const char		*presented = kv_get(&req->form, CSRF_FIELD);
-	const char		*pre;
-
-	if (presented == NULL)
-		return 0;
-	if (req->session != NULL)
-		return csrf_valid(keys, CSRF_KIND_SESSION, req->session->csrf_seed,
-		    sizeof(req->session->csrf_seed), presented);
-	pre = kv_get(&req->cookies, session_precookie_name(req));
-	return pre != NULL && strlen(pre) == TOKEN_LEN &&
-	    csrf_valid(keys, CSRF_KIND_PRE, pre, strlen(pre), presented);
 }

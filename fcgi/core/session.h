@@ -8,8 +8,7 @@
 
 struct arena;
 struct db;
-struct request;
-struct response;
+struct ctx;
 
 #define SESSION_IDLE		(30 * 60)		/* without "remember me" (API.md §7) */
 #define SESSION_ABSOLUTE	(12 * 60 * 60)		/* without: a working day at most */
@@ -33,24 +32,20 @@ struct session {
 /* 1 when role is one of the comma-separated names in list. */
 int		 role_listed(const char *, const char *);
 
-/* Cookie names: __Host- prefixed when the base URL is https (API.md §3). */
-const char	*session_cookie_name(const struct request *);
-const char	*session_precookie_name(const struct request *);
-
 /*
- * Loads the session named by the request's cookie into req->session: it must exist, be
- * unexpired and belong to an active user.  Slides the idle expiry (at most one write a
- * minute).  A missing or dead session is UM_OK with req->session NULL.  UM_EUNAVAIL when
- * the database is down.
+ * The live session a cookie value names: it must exist, be unexpired and belong to an active
+ * user.  Slides the idle expiry (at most one write a minute).  A missing or dead session is
+ * UM_OK with *out NULL.  UM_EUNAVAIL when the database is down.
  */
-enum um_err	 session_load(struct request *);
+enum um_err	 session_find(struct ctx *, const char *, struct session **);
 /*
- * Starts a new session for user_id — always a new id (no fixation): the request's old
- * session row, if any, is deleted — sets the cookie and req->session.
+ * Creates a session for user_id with a new random id (the caller deletes any older one
+ * first: no fixation); *out gets it and *cookie the value for the browser (arena).
  */
-enum um_err	 session_start(struct request *, struct response *, long long, int, int);
-/* Ends the current session: deletes its row and expires the cookie. */
-enum um_err	 session_end(struct request *, struct response *);
+enum um_err	 session_create(struct ctx *, long long, int, int, struct session **,
+		    const char **);
+/* Deletes one session's row. */
+enum um_err	 session_delete(struct ctx *, const struct session *);
 /*
  * Ends every session of user_id — browser sessions except the one whose hash is keep (NULL:
  * all), and every API refresh-token family (API.md §7: "Sessions cover browser sessions and
@@ -66,13 +61,5 @@ enum um_err	 session_end_all(struct db *, struct arena *, long long, const unsig
 json_t		*session_list(struct db *, struct arena *, long long, long long);
 /* Ends one session (browser or API) of user_id by its id; *found says whether it existed. */
 enum um_err	 session_revoke(struct db *, struct arena *, long long, long long, int *);
-
-/*
- * The CSRF token for forms on this page: bound to the session, or for visitors to the
- * pre-session cookie, which is set here when absent.
- */
-const char	*session_csrf_token(struct request *, struct response *);
-/* 1 when the form's csrf_token matches this request's session or pre-session cookie. */
-int		 session_csrf_ok(const struct request *);
 
 #endif

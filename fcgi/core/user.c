@@ -128,19 +128,21 @@ user_taken(struct db *db, struct arena *a, const char *username, const char *ema
 }
 
 static const char sql_insert[] =
-    "INSERT INTO users (username, email, password_hash) VALUES (?, ?, ?)";
+    "INSERT INTO users (username, email, password_hash, email_verified_at)"
+    " VALUES (?, ?, ?, IF(?, UTC_TIMESTAMP(6), NULL))";
 static const char sql_grant_user[] =
     "INSERT INTO user_roles (user_id, role_id) SELECT ?, id FROM roles WHERE name = 'user'";
 
 enum um_err
 user_create(struct db *db, struct arena *a, const char *username, const char *email,
-    const char *hash, long long *id)
+    const char *hash, int verified, long long *id)
 {
-	struct db_val	 p[3] = { DBV_TEXT(username), DBV_TEXT(email), DBV_TEXT(hash) };
+	struct db_val	 p[4] = { DBV_TEXT(username), DBV_TEXT(email), DBV_TEXT(hash),
+			    DBV_INT(verified != 0) };
 	struct db_res	 res;
 	enum um_err	 rc;
 
-	if ((rc = db_exec(db, a, sql_insert, p, 3, &res)) != UM_OK)
+	if ((rc = db_exec(db, a, sql_insert, p, 4, &res)) != UM_OK)
 		return rc;
 	*id = (long long)res.insert_id;
 	p[0] = DBV_INT(*id);

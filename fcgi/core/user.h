@@ -62,11 +62,12 @@ enum um_err	user_for_token(struct db *, struct arena *, long long, long long, st
 enum um_err	user_taken(struct db *, struct arena *, const char *, const char *, int *, int *);
 
 /*
- * Inserts an unverified active account with the `user` role; *id gets its id.  Run inside
- * the caller's transaction.  UM_ECONFLICT when a unique key was taken meanwhile.
+ * Inserts an active account with the `user` role, its address verified or not; *id gets
+ * its id.  Run inside the caller's transaction.  UM_ECONFLICT when a unique key was taken
+ * meanwhile.
  */
 enum um_err	user_create(struct db *, struct arena *, const char *, const char *, const char *,
-		    long long *);
+		    int, long long *);
 /* Marks the address verified — only while it is still the address the link was sent to. */
 enum um_err	user_verify_email(struct db *, struct arena *, long long, const char *, int *);
 /*

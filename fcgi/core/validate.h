@@ -41,6 +41,8 @@ struct field_result {
  * r->error to a short message and answers UM_EINVAL.  Every validator refuses NUL and
  * ill-formed UTF-8 itself, so it is safe to call outside a field table.
  */
+typedef enum um_err validate_fn(struct arena *, const struct validate_ctx *, const char *,
+		    size_t, struct field_result *);
 enum um_err	validate_username(struct arena *, const struct validate_ctx *, const char *,
 		    size_t, struct field_result *);
 enum um_err	validate_email(struct arena *, const struct validate_ctx *, const char *,
@@ -85,8 +87,7 @@ enum um_err	validate_role_name(struct arena *, const struct validate_ctx *, cons
 struct field_spec {
 	const char	*name;
 	/* NULL: only the common checks (string, length, NUL, UTF-8), the value kept as is */
-	enum um_err	(*fn)(struct arena *, const struct validate_ctx *, const char *, size_t,
-			    struct field_result *);
+	validate_fn	*fn;
 	size_t		 max_bytes;	/* refused above this before fn runs; 0: UM_FIELD_MAX */
 	unsigned	 flags;		/* VF_* */
 };

@@ -10,18 +10,18 @@
 #include "api.h"
 #include "app.h"
 #include "arena.h"
+#include "bounds.h"
 #include "directory.h"
 #include "handlers.h"
 #include "kv.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "user.h"
 #include "validate.h"
 
 #define QUERY_MAX	254	/* q: an address prefix is at most an address (API.md §2) */
-#define EVENT_MAX	64	/* audit_events.event */
-#define ROLES_MAX	64	/* names in one PUT …/roles */
 
 /* Answers 400 validation_failed naming field; returns -1 for `return bad(...)` chains. */
 static int
@@ -73,7 +73,7 @@ admin_target(struct request *req, struct response *resp, struct user *u)
 	enum um_err	 rc = UM_ENOTFOUND;
 
 	if (id > 0)
-		rc = user_by_id(req->app->db, req->arena, id, u);
+		rc = user_by_id(req->rt->db, req->arena, id, u);
 	if (rc == UM_OK)
 		return 0;
 	problem_send(req, resp, rc, 0, rc == UM_ENOTFOUND ? "No such user." : NULL, NULL);
@@ -125,7 +125,7 @@ api_admin_users(struct request *req, struct response *resp)
 		(void)bad(req, resp, "role", "is too long");
 		return;
 	}
-	if ((rc = directory_search(req->app->db, req->arena, &q, &users, &next)) != UM_OK) {
+	if ((rc = directory_search(req->rt->db, req->arena, &q, &users, &next)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -146,7 +146,7 @@ api_admin_user(struct request *req, struct response *resp)
 enum { P_STATUS, P_DISPLAY_NAME, P__MAX };
 
 static const struct field_spec patch_spec[P__MAX] = {
-	[P_STATUS] = { "status", NULL, 16, 0 },
+	[P_STATUS] = { "status", NULL, UM_STATUS_FIELD_MAX, 0 },
 	[P_DISPLAY_NAME] = { "display_name", validate_display_name, 0, VF_NULLABLE },
 };
 
@@ -186,14 +186,14 @@ api_admin_user_patch(struct request *req, struct response *resp)
 		return;
 	}
 	if (status != NULL && strcmp(status, u.status) != 0)
-		rc = strcmp(status, "disabled") == 0 ? directory_disable(req, actor, &u) :
-		    directory_enable(req, actor, &u);
+		rc = strcmp(status, "disabled") == 0 ? directory_disable(&req->ctx, &u) :
+		    directory_enable(&req->ctx, &u);
 	if (rc == UM_OK && ev != NULL && json_is_true(ev) != u.email_verified)
-		rc = directory_set_verified(req, actor, &u, json_is_true(ev));
+		rc = directory_set_verified(&req->ctx, &u, json_is_true(ev));
 	if (rc == UM_OK && r[P_DISPLAY_NAME].present)
-		rc = directory_set_display_name(req, actor, &u, r[P_DISPLAY_NAME].val);
+		rc = directory_set_display_name(&req->ctx, &u, r[P_DISPLAY_NAME].val);
 	if (rc == UM_OK)
-		rc = user_by_id(req->app->db, req->arena, u.id, &u);
+		rc = user_by_id(req->rt->db, req->arena, u.id, &u);
 	if (rc != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
@@ -215,7 +215,7 @@ api_admin_user_delete(struct request *req, struct response *resp)
 		    "here; use DELETE /api/v1/me.", NULL);
 		return;
 	}
-	if ((rc = directory_delete(req, req->auth->user.id, &u)) != UM_OK) {
+	if ((rc = directory_delete(&req->ctx, &u)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -249,7 +249,7 @@ api_admin_user_roles(struct request *req, struct response *resp)
 		(void)bad(req, resp, "roles", "must be an array of role names");
 		return;
 	}
-	if ((n = json_array_size(list)) > ROLES_MAX) {
+	if ((n = json_array_size(list)) > UM_ROLES_MAX) {
 		(void)bad(req, resp, "roles", "holds too many names");
 		return;
 	}
@@ -270,14 +270,14 @@ api_admin_user_roles(struct request *req, struct response *resp)
 		    "yourself.", NULL);
 		return;
 	}
-	rc = directory_set_roles(req, req->auth->user.id, &u, names, n, &unknown);
+	rc = directory_set_roles(&req->ctx, &u, names, n, &unknown);
 	if (rc == UM_EINVAL && unknown != NULL) {
 		problem_send(req, resp, UM_EINVAL, 0, arena_printf(req->arena,
 		    "There is no role named \"%s\".", unknown), json_pack("[{s:s, s:s}]", "field",
 		    "roles", "message", arena_printf(req->arena, "unknown role: %s", unknown)));
 		return;
 	}
-	if (rc != UM_OK || (rc = user_by_id(req->app->db, req->arena, u.id, &u)) != UM_OK) {
+	if (rc != UM_OK || (rc = user_by_id(req->rt->db, req->arena, u.id, &u)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -290,7 +290,7 @@ api_admin_roles(struct request *req, struct response *resp)
 {
 	json_t	*list, *v;
 
-	if ((list = directory_roles(req->app->db, req->arena)) == NULL) {
+	if ((list = directory_roles(req->rt->db, req->arena)) == NULL) {
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
 		return;
 	}
@@ -302,8 +302,8 @@ api_admin_roles(struct request *req, struct response *resp)
 enum { R_NAME, R_DESCRIPTION, R__MAX };
 
 static const struct field_spec role_spec[R__MAX] = {
-	[R_NAME] = { "name", validate_role_name, 64, VF_REQUIRED },
-	[R_DESCRIPTION] = { "description", validate_line, 255, 0 },
+	[R_NAME] = { "name", validate_role_name, UM_ROLE_NAME_FIELD_MAX, VF_REQUIRED },
+	[R_DESCRIPTION] = { "description", validate_line, UM_ROLE_DESCRIPTION_MAX, 0 },
 };
 
 /*
@@ -322,7 +322,7 @@ api_admin_role_create(struct request *req, struct response *resp)
 	if (api_fields(req, resp, &vctx, role_spec, R__MAX, r) != 0)
 		return;
 	desc = r[R_DESCRIPTION].val != NULL ? r[R_DESCRIPTION].val : "";
-	rc = directory_role_create(req, req->auth->user.id, r[R_NAME].val, desc);
+	rc = directory_role_create(&req->ctx, r[R_NAME].val, desc);
 	if (rc == UM_ECONFLICT) {
 		problem_send(req, resp, rc, 0, "A role with this name exists.", json_pack(
 		    "[{s:s, s:s}]", "field", "name", "message", "is already taken"));
@@ -358,11 +358,11 @@ api_admin_audit(struct request *req, struct response *resp)
 		(void)bad(req, resp, "user_id", "must be a user id");
 		return;
 	}
-	if (event != NULL && strlen(event) > EVENT_MAX) {
+	if (event != NULL && strlen(event) > UM_EVENT_MAX) {
 		(void)bad(req, resp, "event", "is too long");
 		return;
 	}
-	if ((rc = directory_audit(req->app->db, req->arena, user_id, event, before, limit,
+	if ((rc = directory_audit(req->rt->db, req->arena, user_id, event, before, limit,
 	    &events, &next)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;

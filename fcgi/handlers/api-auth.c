@@ -7,6 +7,7 @@
 #include "api.h"
 #include "app.h"
 #include "arena.h"
+#include "bounds.h"
 #include "db.h"
 #include "handlers.h"
 #include "login.h"
@@ -16,6 +17,7 @@
 #include "refresh.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "user.h"
 #include "validate.h"
 
@@ -24,7 +26,7 @@ enum { R_USERNAME, R_EMAIL, R_PASSWORD, R__MAX };
 static const struct field_spec register_spec[R__MAX] = {
 	[R_USERNAME] = { "username", validate_username, 0, VF_REQUIRED },
 	[R_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
-	[R_PASSWORD] = { "password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
+	[R_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 /* POST /api/v1/users (alias POST /register_user) — 201 user; 202 with enumeration
@@ -33,11 +35,11 @@ static const struct field_spec register_spec[R__MAX] = {
 void
 api_register(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
+	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
 	struct field_result	 r[R__MAX];
 	struct user		 u;
 	char			 hash[PASSWORD_HASH_MAX];
-	int			 utaken = 0, etaken = 0, hide = req->app->conf.prevent_enumeration;
+	int			 utaken = 0, etaken = 0, hide = req->rt->conf.prevent_enumeration;
 	long long		 id;
 	json_t			*errors;
 	enum um_err		 rc;
@@ -47,7 +49,7 @@ api_register(struct request *req, struct response *resp)
 	validate_password_username(r, R_PASSWORD, r[R_USERNAME].val);
 	if (api_invalid(req, resp, register_spec, R__MAX, r) != 0)
 		return;
-	rc = user_taken(req->app->db, req->arena, r[R_USERNAME].val, r[R_EMAIL].val, &utaken,
+	rc = user_taken(req->rt->db, req->arena, r[R_USERNAME].val, r[R_EMAIL].val, &utaken,
 	    &etaken);
 	for (;;) {
 		if (rc != UM_OK) {
@@ -67,19 +69,19 @@ api_register(struct request *req, struct response *resp)
 			return;
 		}
 		if (etaken) {
-			if ((rc = account_notify_taken(req, r[R_EMAIL].val)) != UM_OK)
+			if ((rc = account_notify_taken(&req->ctx, r[R_EMAIL].val)) != UM_OK)
 				continue;
 			api_accepted(resp, "verification_sent");
 			return;
 		}
-		if ((rc = password_hash(&req->app->conf, r[R_PASSWORD].val, r[R_PASSWORD].len,
+		if ((rc = password_hash(&req->rt->conf, r[R_PASSWORD].val, r[R_PASSWORD].len,
 		    hash)) != UM_OK)
 			continue;
-		rc = account_create(req, r[R_USERNAME].val, r[R_EMAIL].val, hash, &id);
+		rc = account_create(&req->ctx, r[R_USERNAME].val, r[R_EMAIL].val, hash, &id);
 		if (rc != UM_ECONFLICT)
 			break;
 		/* A concurrent sign-up won the race: find out what it took and say so. */
-		rc = user_taken(req->app->db, req->arena, r[R_USERNAME].val, r[R_EMAIL].val,
+		rc = user_taken(req->rt->db, req->arena, r[R_USERNAME].val, r[R_EMAIL].val,
 		    &utaken, &etaken);
 		if (rc == UM_OK && !utaken && !etaken)
 			rc = UM_ECONFLICT;
@@ -92,7 +94,7 @@ api_register(struct request *req, struct response *resp)
 		api_accepted(resp, "verification_sent");
 		return;
 	}
-	if ((rc = user_by_id(req->app->db, req->arena, id, &u)) != UM_OK) {
+	if ((rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -102,9 +104,9 @@ api_register(struct request *req, struct response *resp)
 enum { L_LOGIN, L_PASSWORD, L_TOTP, L__MAX };
 
 static const struct field_spec login_spec[L__MAX] = {
-	[L_LOGIN] = { "login", NULL, 254, VF_REQUIRED },
-	[L_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
-	[L_TOTP] = { "totp", NULL, 64, VF_SECRET | VF_NULLABLE },
+	[L_LOGIN] = { "login", NULL, UM_EMAIL_MAX, VF_REQUIRED },
+	[L_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[L_TOTP] = { "totp", NULL, UM_TOTP_FIELD_MAX, VF_SECRET | VF_NULLABLE },
 };
 
 /* POST /api/v1/auth/login — 200 token pair; 401 invalid_credentials; 401 mfa_required
@@ -122,11 +124,11 @@ api_login(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, login_spec, L__MAX, r) != 0)
 		return;
-	rc = login_password(req, r[L_LOGIN].val, r[L_PASSWORD].val, r[L_PASSWORD].len, &u,
+	rc = login_password(&req->ctx, r[L_LOGIN].val, r[L_PASSWORD].val, r[L_PASSWORD].len, &u,
 	    &retry);
 	/* The second factor, only once the password is right (API.md §4: 401 mfa_required). */
 	if (rc == UM_OK && u.mfa_enabled)
-		rc = mfa_login(req, &u, r[L_TOTP].val, &retry);
+		rc = mfa_login(&req->ctx, &u, r[L_TOTP].val, &retry);
 	if (rc == UM_ERATE) {
 		problem_send(req, resp, rc, 0, "Too many failed attempts; the account is locked "
 		    "for a while.", NULL);
@@ -138,11 +140,11 @@ api_login(struct request *req, struct response *resp)
 	 * check takes a shared lock on that row, and two logins of one account holding it
 	 * would deadlock on the update.  Updating first makes the second login wait instead.
 	 */
-	if (rc == UM_OK && (rc = db_begin(req->app->db)) == UM_OK) {
-		if ((rc = login_succeeded(req, &u, "api")) != UM_OK ||
-		    (rc = refresh_start(req, u.id, &sid, &refresh)) != UM_OK ||
-		    (rc = db_commit(req->app->db)) != UM_OK)
-			db_rollback(req->app->db);
+	if (rc == UM_OK && (rc = db_begin(req->rt->db)) == UM_OK) {
+		if ((rc = login_succeeded(&req->ctx, &u, "api")) != UM_OK ||
+		    (rc = refresh_start(&req->ctx, u.id, &sid, &refresh)) != UM_OK ||
+		    (rc = db_commit(req->rt->db)) != UM_OK)
+			db_rollback(req->rt->db);
 	}
 	if (rc != UM_OK) {
 		problem_send(req, resp, rc, 0, rc == UM_ECREDS ?
@@ -157,7 +159,7 @@ api_login(struct request *req, struct response *resp)
 enum { T_TOKEN, T__MAX };
 
 static const struct field_spec refresh_spec[T__MAX] = {
-	[T_TOKEN] = { "refresh_token", NULL, 256, VF_REQUIRED | VF_SECRET },
+	[T_TOKEN] = { "refresh_token", NULL, UM_REFRESH_TOKEN_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 /* POST /api/v1/auth/refresh — 200 new pair; 401 invalid_token (unknown, expired, revoked,
@@ -174,8 +176,8 @@ api_refresh(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, refresh_spec, T__MAX, r) != 0)
 		return;
-	if ((rc = refresh_rotate(req, r[T_TOKEN].val, &uid, &sid, &refresh)) != UM_OK ||
-	    (rc = user_by_id(req->app->db, req->arena, uid, &u)) != UM_OK) {
+	if ((rc = refresh_rotate(&req->ctx, r[T_TOKEN].val, &uid, &sid, &refresh)) != UM_OK ||
+	    (rc = user_by_id(req->rt->db, req->arena, uid, &u)) != UM_OK) {
 		problem_send(req, resp, rc == UM_ENOTFOUND ? UM_ETOKEN : rc, 0, NULL, NULL);
 		return;
 	}
@@ -193,7 +195,7 @@ api_logout(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, refresh_spec, T__MAX, r) != 0)
 		return;
-	if ((rc = refresh_revoke_token(req, r[T_TOKEN].val)) != UM_OK) {
+	if ((rc = refresh_revoke_token(&req->ctx, r[T_TOKEN].val)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -203,7 +205,7 @@ api_logout(struct request *req, struct response *resp)
 enum { V_TOKEN, V__MAX };
 
 static const struct field_spec token_spec[V__MAX] = {
-	[V_TOKEN] = { "token", NULL, 4096, VF_REQUIRED | VF_SECRET },
+	[V_TOKEN] = { "token", NULL, UM_LINK_TOKEN_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 /* POST /api/v1/auth/verify-email — 200 user; 400 invalid_token / token_expired; 503. */
@@ -218,8 +220,8 @@ api_verify_email(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, token_spec, V__MAX, r) != 0)
 		return;
-	if ((rc = account_verify_email(req, r[V_TOKEN].val, &id)) != UM_OK ||
-	    (rc = user_by_id(req->app->db, req->arena, id, &u)) != UM_OK) {
+	if ((rc = account_verify_email(&req->ctx, r[V_TOKEN].val, &id)) != UM_OK ||
+	    (rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK) {
 		/* Mailed-link tokens answer 400, not 401 (API.md §7). */
 		problem_send(req, resp, rc == UM_ENOTFOUND ? UM_ETOKEN : rc,
 		    rc == UM_ETOKEN || rc == UM_EEXPIRED || rc == UM_ENOTFOUND ? 400 : 0, NULL, NULL);
@@ -244,7 +246,7 @@ api_verify_resend(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
 		return;
-	if ((rc = account_resend_verification(req, r[E_EMAIL].val)) != UM_OK) {
+	if ((rc = account_resend_verification(&req->ctx, r[E_EMAIL].val)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -261,7 +263,7 @@ api_password_forgot(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
 		return;
-	if ((rc = account_send_reset(req, r[E_EMAIL].val)) != UM_OK) {
+	if ((rc = account_send_reset(&req->ctx, r[E_EMAIL].val)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -271,8 +273,8 @@ api_password_forgot(struct request *req, struct response *resp)
 enum { P_TOKEN, P_PASSWORD, P__MAX };
 
 static const struct field_spec reset_spec[P__MAX] = {
-	[P_TOKEN] = { "token", NULL, 4096, VF_REQUIRED | VF_SECRET },
-	[P_PASSWORD] = { "password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
+	[P_TOKEN] = { "token", NULL, UM_LINK_TOKEN_MAX, VF_REQUIRED | VF_SECRET },
+	[P_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 /* POST /api/v1/auth/password/reset — 204; 400 invalid_token / token_expired /
@@ -280,7 +282,7 @@ static const struct field_spec reset_spec[P__MAX] = {
 void
 api_password_reset(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
+	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
 	struct field_result	 r[P__MAX];
 	struct user		 u;
 	char			 hash[PASSWORD_HASH_MAX];
@@ -288,7 +290,7 @@ api_password_reset(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, reset_spec, P__MAX, r) != 0)
 		return;
-	if ((rc = account_check_reset(req, r[P_TOKEN].val, &u)) != UM_OK) {
+	if ((rc = account_check_reset(&req->ctx, r[P_TOKEN].val, &u)) != UM_OK) {
 		problem_send(req, resp, rc, rc == UM_ETOKEN || rc == UM_EEXPIRED ? 400 : 0, NULL,
 		    NULL);
 		return;
@@ -296,9 +298,9 @@ api_password_reset(struct request *req, struct response *resp)
 	validate_password_username(r, P_PASSWORD, u.username);
 	if (api_invalid(req, resp, reset_spec, P__MAX, r) != 0)
 		return;
-	if ((rc = password_hash(&req->app->conf, r[P_PASSWORD].val, r[P_PASSWORD].len,
+	if ((rc = password_hash(&req->rt->conf, r[P_PASSWORD].val, r[P_PASSWORD].len,
 	    hash)) != UM_OK ||
-	    (rc = account_set_password(req, &u, hash, NULL, AUDIT_PASSWORD_RESET)) != UM_OK) {
+	    (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}

@@ -11,11 +11,13 @@
 #include "api.h"
 #include "app.h"
 #include "audit.h"
+#include "bounds.h"
 #include "handlers.h"
 #include "password.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "session.h"
 #include "user.h"
 #include "validate.h"
@@ -49,8 +51,8 @@ api_me_patch(struct request *req, struct response *resp)
 		return;
 	dn = r[M_DISPLAY_NAME].present ? r[M_DISPLAY_NAME].val : u->display_name;
 	bio = r[M_BIO].present ? r[M_BIO].val : u->bio;
-	if ((rc = user_update_profile(req->app->db, req->arena, u->id, dn, bio)) != UM_OK ||
-	    (rc = user_by_id(req->app->db, req->arena, u->id, u)) != UM_OK) {
+	if ((rc = user_update_profile(req->rt->db, req->arena, u->id, dn, bio)) != UM_OK ||
+	    (rc = user_by_id(req->rt->db, req->arena, u->id, u)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -64,7 +66,7 @@ api_me_patch(struct request *req, struct response *resp)
 static int
 recheck(struct request *req, struct response *resp, const struct field_result *pw)
 {
-	if (password_verify(&req->app->conf, req->auth->user.password_hash, pw->val, pw->len,
+	if (password_verify(&req->rt->conf, req->auth->user.password_hash, pw->val, pw->len,
 	    NULL) == UM_OK)
 		return 0;
 	problem_send(req, resp, UM_ECREDS, 403, "The password is not correct.", NULL);
@@ -74,7 +76,7 @@ recheck(struct request *req, struct response *resp, const struct field_result *p
 enum { D_PASSWORD, D__MAX };
 
 static const struct field_spec delete_spec[D__MAX] = {
-	[D_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[D_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 /* DELETE /api/v1/me — 204; 400; 401; 403 invalid_credentials; 415; 503. */
@@ -88,7 +90,7 @@ api_me_delete(struct request *req, struct response *resp)
 	if (api_fields(req, resp, &vctx, delete_spec, D__MAX, r) != 0 ||
 	    recheck(req, resp, &r[D_PASSWORD]) != 0)
 		return;
-	if ((rc = account_delete(req, &req->auth->user)) != UM_OK) {
+	if ((rc = account_delete(&req->ctx, &req->auth->user)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -98,8 +100,8 @@ api_me_delete(struct request *req, struct response *resp)
 enum { C_CURRENT, C_NEW, C__MAX };
 
 static const struct field_spec password_spec[C__MAX] = {
-	[C_CURRENT] = { "current_password", NULL, 1024, VF_REQUIRED | VF_SECRET },
-	[C_NEW] = { "new_password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
+	[C_CURRENT] = { "current_password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[C_NEW] = { "new_password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 /* POST /api/v1/me/password — 204 (every refresh family and browser session ends); 400;
@@ -107,7 +109,7 @@ static const struct field_spec password_spec[C__MAX] = {
 void
 api_me_password(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->app->conf.password_min_length,
+	struct validate_ctx	 vctx = { req->rt->conf.password_min_length,
 	    req->auth->user.username };
 	struct field_result	 r[C__MAX];
 	char			 hash[PASSWORD_HASH_MAX];
@@ -116,8 +118,8 @@ api_me_password(struct request *req, struct response *resp)
 	if (api_fields(req, resp, &vctx, password_spec, C__MAX, r) != 0 ||
 	    recheck(req, resp, &r[C_CURRENT]) != 0)
 		return;
-	if ((rc = password_hash(&req->app->conf, r[C_NEW].val, r[C_NEW].len, hash)) != UM_OK ||
-	    (rc = account_set_password(req, &req->auth->user, hash, NULL,
+	if ((rc = password_hash(&req->rt->conf, r[C_NEW].val, r[C_NEW].len, hash)) != UM_OK ||
+	    (rc = account_set_password(&req->ctx, &req->auth->user, hash, NULL,
 	    AUDIT_PASSWORD_CHANGED)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
@@ -128,7 +130,7 @@ api_me_password(struct request *req, struct response *resp)
 enum { A_PASSWORD, A_EMAIL, A__MAX };
 
 static const struct field_spec email_spec[A__MAX] = {
-	[A_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[A_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 	[A_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
 };
 
@@ -145,15 +147,15 @@ api_me_email(struct request *req, struct response *resp)
 	if (api_fields(req, resp, &vctx, email_spec, A__MAX, r) != 0 ||
 	    recheck(req, resp, &r[A_PASSWORD]) != 0)
 		return;
-	rc = user_by_email(req->app->db, req->arena, r[A_EMAIL].val, &other);
-	if (rc == UM_OK && !req->app->conf.prevent_enumeration) {
+	rc = user_by_email(req->rt->db, req->arena, r[A_EMAIL].val, &other);
+	if (rc == UM_OK && !req->rt->conf.prevent_enumeration) {
 		problem_send(req, resp, UM_ECONFLICT, 0, "Already taken.", json_pack("[{s:s, s:s}]",
 		    "field", "email", "message", "is already registered"));
 		return;
 	}
 	/* With enumeration prevention a taken address answers 202 and nothing is sent. */
 	if (rc == UM_ENOTFOUND)
-		rc = account_request_email_change(req, &req->auth->user, r[A_EMAIL].val);
+		rc = account_request_email_change(&req->ctx, &req->auth->user, r[A_EMAIL].val);
 	if (rc != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
@@ -167,7 +169,7 @@ api_me_sessions(struct request *req, struct response *resp)
 {
 	json_t	*list, *v;
 
-	if ((list = session_list(req->app->db, req->arena, req->auth->user.id,
+	if ((list = session_list(req->rt->db, req->arena, req->auth->user.id,
 	    req->auth->sid)) == NULL) {
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
 		return;
@@ -189,7 +191,7 @@ api_me_session_delete(struct request *req, struct response *resp)
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);
 		return;
 	}
-	if ((rc = session_revoke(req->app->db, req->arena, req->auth->user.id, id, &found)) !=
+	if ((rc = session_revoke(req->rt->db, req->arena, req->auth->user.id, id, &found)) !=
 	    UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
@@ -198,8 +200,8 @@ api_me_session_delete(struct request *req, struct response *resp)
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);
 		return;
 	}
-	(void)audit_log(req->app->db, req->arena, AUDIT_SESSION_REVOKED, req->auth->user.id,
-	    req->auth->user.id, req->remote_addr, json_pack("{s:I}", "session_id",
+	(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, req->auth->user.id,
+	    req->auth->user.id, json_pack("{s:I}", "session_id",
 	    (json_int_t)id));
 	response_empty(resp, 204);
 }

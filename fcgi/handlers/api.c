@@ -11,6 +11,7 @@
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "user.h"
 #include "validate.h"
 
@@ -50,7 +51,7 @@ void
 api_user(struct request *req, struct response *resp, int status, const struct user *u,
     json_t *roles)
 {
-	json_t	*v = user_json(req->app->db, req->arena, u, roles);
+	json_t	*v = user_json(req->rt->db, req->arena, u, roles);
 
 	response_json(resp, status, v);
 	json_decref(v);
@@ -60,18 +61,18 @@ void
 api_token_pair(struct request *req, struct response *resp, const struct user *u, long long sid,
     const char *refresh)
 {
-	json_t		*roles = user_roles(req->app->db, req->arena, u->id), *v;
+	json_t		*roles = user_roles(req->rt->db, req->arena, u->id), *v;
 	const char	*access;
 	long long	 ttl;
 
-	if ((access = access_issue(req, u, roles, sid, &ttl)) == NULL) {
+	if ((access = access_issue(&req->ctx, u, roles, sid, &ttl)) == NULL) {
 		json_decref(roles);
 		problem_send(req, resp, UM_EINTERNAL, 0, NULL, NULL);
 		return;
 	}
 	v = json_pack("{s:s, s:s, s:I, s:s, s:o}", "access_token", access, "token_type",
 	    "Bearer", "expires_in", (json_int_t)ttl, "refresh_token", refresh,
-	    "user", user_json(req->app->db, req->arena, u, roles));
+	    "user", user_json(req->rt->db, req->arena, u, roles));
 	response_json(resp, 200, v);
 	json_decref(v);
 }

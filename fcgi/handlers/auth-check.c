@@ -9,6 +9,7 @@
 #include "access.h"
 #include "app.h"
 #include "arena.h"
+#include "browser.h"
 #include "buf.h"
 #include "handlers.h"
 #include "kv.h"
@@ -50,7 +51,7 @@ auth_check(struct request *req, struct response *resp)
 	enum um_err	 rc;
 
 	if (request_env(req, "HTTP_AUTHORIZATION") != NULL) {
-		if ((rc = access_authenticate(req, &auth)) != UM_OK) {
+		if ((rc = access_verify(&req->ctx, request_bearer(req), &auth)) != UM_OK) {
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
 		}
@@ -59,7 +60,7 @@ auth_check(struct request *req, struct response *resp)
 		email = auth.user.email;
 		roles = join_roles(req->arena, auth.roles);
 	} else {
-		if ((rc = session_load(req)) != UM_OK) {
+		if ((rc = browser_session_load(req)) != UM_OK) {
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
 		}

@@ -4,11 +4,13 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "browser.h"
 #include "db.h"
 #include "handlers.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 
 static void
 status_ok(struct response *resp)
@@ -31,7 +33,7 @@ ops_healthz(struct request *req, struct response *resp)
 void
 ops_readyz(struct request *req, struct response *resp)
 {
-	if (db_ping(req->app->db) != UM_OK) {
+	if (db_ping(req->rt->db) != UM_OK) {
 		problem_send(req, resp, UM_EUNAVAIL, 0, "The database does not answer.", NULL);
 		return;
 	}
@@ -89,7 +91,7 @@ ops_metrics(struct request *req, struct response *resp)
 	size_t		 i;
 	enum um_err	 rc;
 
-	if ((rc = db_exec(req->app->db, req->arena, sql_metrics, NULL, 0, &res)) != UM_OK ||
+	if ((rc = db_exec(req->rt->db, req->arena, sql_metrics, NULL, 0, &res)) != UM_OK ||
 	    res.nrows != 1) {
 		problem_send(req, resp, rc != UM_OK ? rc : UM_EINTERNAL, 0, NULL, NULL);
 		return;

@@ -8,6 +8,8 @@
 
 #include "app.h"
 #include "audit.h"
+#include "bounds.h"
+#include "browser.h"
 #include "db.h"
 #include "directory.h"
 #include "handlers.h"
@@ -16,6 +18,7 @@
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "session.h"
 #include "user.h"
 #include "validate.h"
@@ -88,7 +91,7 @@ page_account_security(struct request *req, struct response *resp)
 	json_t	*events, *view, *e;
 	size_t	 i;
 
-	if ((events = events_of(req->app->db, req->arena, req->session->user_id,
+	if ((events = events_of(req->rt->db, req->arena, req->session->user_id,
 	    SECURITY_EVENTS)) == NULL) {
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
 		return;
@@ -117,7 +120,7 @@ show_sessions(struct request *req, struct response *resp, int status, json_t *fl
 	int		 others = 0;
 	const char	*kind, *str;
 
-	if ((list = session_list(req->app->db, req->arena, req->session->user_id,
+	if ((list = session_list(req->rt->db, req->arena, req->session->user_id,
 	    req->session->id)) == NULL) {
 		json_decref(flash);
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
@@ -168,7 +171,7 @@ page_account_sessions(struct request *req, struct response *resp)
 enum { R_SESSION_ID, R_ALL, R__MAX };
 
 static const struct field_spec revoke_spec[R__MAX] = {
-	[R_SESSION_ID] = { "session_id", NULL, 20, 0 },
+	[R_SESSION_ID] = { "session_id", NULL, UM_ID_FIELD_MAX, 0 },
 	[R_ALL] = { "all", NULL, 1, 0 },
 };
 
@@ -184,7 +187,7 @@ page_account_revoke(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
 	struct field_result	 r[R__MAX];
-	struct db		*db = req->app->db;
+	struct db		*db = req->rt->db;
 	long long		 uid = req->session->user_id, id;
 	int			 found = 0;
 	enum um_err		 rc;
@@ -195,8 +198,7 @@ page_account_revoke(struct request *req, struct response *resp)
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
 		}
-		(void)audit_log(db, req->arena, AUDIT_SESSION_REVOKED, uid, uid,
-		    req->remote_addr, json_pack("{s:b}", "all_others", 1));
+		(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, uid, uid, json_pack("{s:b}", "all_others", 1));
 		response_redirect(resp, 303, "/account/sessions?done=others");
 		return;
 	}
@@ -206,11 +208,11 @@ page_account_revoke(struct request *req, struct response *resp)
 	}
 	if (id == req->session->id) {
 		/* This browser's own session: the same as the Log out button. */
-		if ((rc = session_end(req, resp)) != UM_OK) {
+		if ((rc = browser_session_end(req, resp)) != UM_OK) {
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
 		}
-		(void)audit_log(db, req->arena, AUDIT_LOGOUT, uid, uid, req->remote_addr, NULL);
+		(void)audit_log(&req->ctx, AUDIT_LOGOUT, uid, uid, NULL);
 		response_redirect(resp, 303, "/");
 		return;
 	}
@@ -222,7 +224,7 @@ page_account_revoke(struct request *req, struct response *resp)
 		show_sessions(req, resp, 404, flash("error", "That session has already ended."));
 		return;
 	}
-	(void)audit_log(db, req->arena, AUDIT_SESSION_REVOKED, uid, uid, req->remote_addr,
+	(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, uid, uid,
 	    json_pack("{s:I}", "session_id", (json_int_t)id));
 	response_redirect(resp, 303, "/account/sessions?done=one");
 }
@@ -236,7 +238,7 @@ page_account_revoke(struct request *req, struct response *resp)
 void
 page_account_export(struct request *req, struct response *resp)
 {
-	struct db	*db = req->app->db;
+	struct db	*db = req->rt->db;
 	struct user	 u;
 	json_t		*user = NULL, *sessions = NULL, *events = NULL, *v = NULL;
 	enum um_err	 rc;

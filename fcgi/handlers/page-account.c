@@ -9,12 +9,15 @@
 #include "account.h"
 #include "app.h"
 #include "audit.h"
+#include "bounds.h"
+#include "browser.h"
 #include "handlers.h"
 #include "page.h"
 #include "password.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "session.h"
 #include "user.h"
 #include "validate.h"
@@ -30,7 +33,7 @@ load_user(struct request *req, struct response *resp, struct user *u)
 {
 	enum um_err	 rc;
 
-	if ((rc = user_by_id(req->app->db, req->arena, req->session->user_id, u)) == UM_OK)
+	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, u)) == UM_OK)
 		return 0;
 	problem_send(req, resp, rc, 0, NULL, NULL);
 	return -1;
@@ -44,7 +47,7 @@ load_user(struct request *req, struct response *resp, struct user *u)
 static int
 recheck(struct request *req, const struct user *u, struct field_result *r)
 {
-	if (password_verify(&req->app->conf, u->password_hash, r->val, r->len, NULL) == UM_OK)
+	if (password_verify(&req->rt->conf, u->password_hash, r->val, r->len, NULL) == UM_OK)
 		return 0;
 	r->error = M_WRONG_PASSWORD;
 	return -1;
@@ -62,9 +65,9 @@ flash_success(const char *message)
 enum { P_CURRENT, P_PASSWORD, P_CONFIRM, P__MAX };
 
 static const struct field_spec password_spec[P__MAX] = {
-	[P_CURRENT] = { "current_password", NULL, 1024, VF_REQUIRED | VF_SECRET },
-	[P_PASSWORD] = { "password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
-	[P_CONFIRM] = { "password_confirm", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[P_CURRENT] = { "current_password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[P_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[P_CONFIRM] = { "password_confirm", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 static const struct page_field password_view[P__MAX] = {
@@ -98,7 +101,7 @@ show_password(struct request *req, struct response *resp, int status,
 void
 page_account_password(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
+	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
 	struct field_result	 r[P__MAX];
 	struct user		 u;
 	char			 hash[PASSWORD_HASH_MAX];
@@ -124,8 +127,8 @@ page_account_password(struct request *req, struct response *resp)
 		show_password(req, resp, 400, r, 0);
 		return;
 	}
-	if ((rc = password_hash(&req->app->conf, r[P_PASSWORD].val, r[P_PASSWORD].len, hash)) !=
-	    UM_OK || (rc = account_set_password(req, &u, hash, req->session->hash,
+	if ((rc = password_hash(&req->rt->conf, r[P_PASSWORD].val, r[P_PASSWORD].len, hash)) !=
+	    UM_OK || (rc = account_set_password(&req->ctx, &u, hash, req->session->hash,
 	    AUDIT_PASSWORD_CHANGED)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
@@ -138,7 +141,7 @@ page_account_password(struct request *req, struct response *resp)
 enum { E_PASSWORD, E_EMAIL, E__MAX };
 
 static const struct field_spec email_spec[E__MAX] = {
-	[E_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[E_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 	[E_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
 };
 
@@ -192,19 +195,19 @@ page_account_email(struct request *req, struct response *resp)
 		show_email(req, resp, 400, &u, r, NULL);
 		return;
 	}
-	rc = user_by_email(req->app->db, req->arena, r[E_EMAIL].val, &other);
+	rc = user_by_email(req->rt->db, req->arena, r[E_EMAIL].val, &other);
 	if (rc == UM_OK && other.id == u.id) {
 		r[E_EMAIL].error = "is already your address";
 		show_email(req, resp, 400, &u, r, NULL);
 		return;
 	}
-	if (rc == UM_OK && !req->app->conf.prevent_enumeration) {
+	if (rc == UM_OK && !req->rt->conf.prevent_enumeration) {
 		r[E_EMAIL].error = "is already registered";
 		show_email(req, resp, 409, &u, r, NULL);
 		return;
 	}
 	if (rc == UM_ENOTFOUND)
-		rc = account_request_email_change(req, &u, r[E_EMAIL].val);
+		rc = account_request_email_change(&req->ctx, &u, r[E_EMAIL].val);
 	if (rc != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
@@ -217,7 +220,7 @@ page_account_email(struct request *req, struct response *resp)
 enum { D_PASSWORD, D__MAX };
 
 static const struct field_spec delete_spec[D__MAX] = {
-	[D_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[D_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 static const struct page_field delete_view[D__MAX] = {
@@ -263,11 +266,11 @@ page_account_delete(struct request *req, struct response *resp)
 		show_delete(req, resp, 403, r, 0);
 		return;
 	}
-	if ((rc = account_delete(req, &u)) != UM_OK) {
+	if ((rc = account_delete(&req->ctx, &u)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
 	/* The row went with the account (ON DELETE CASCADE); this clears the cookie. */
-	(void)session_end(req, resp);
+	(void)browser_session_end(req, resp);
 	show_delete(req, resp, 200, NULL, 1);
 }

@@ -8,6 +8,7 @@
 
 #include "app.h"
 #include "arena.h"
+#include "bounds.h"
 #include "directory.h"
 #include "form.h"
 #include "handlers.h"
@@ -16,6 +17,7 @@
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "session.h"
 #include "user.h"
 #include "validate.h"
@@ -126,8 +128,8 @@ page_admin_users(struct request *req, struct response *resp)
 		code = 400;
 		f = refusal(f, "That page link is not valid.");
 	}
-	if ((rc = directory_search(req->app->db, req->arena, &q, &users, &next)) != UM_OK ||
-	    (roles = directory_roles(req->app->db, req->arena)) == NULL) {
+	if ((rc = directory_search(req->rt->db, req->arena, &q, &users, &next)) != UM_OK ||
+	    (roles = directory_roles(req->rt->db, req->arena)) == NULL) {
 		json_decref(users);
 		json_decref(f);
 		problem_send(req, resp, rc != UM_OK ? rc : UM_EUNAVAIL, 0, NULL, NULL);
@@ -175,10 +177,10 @@ show_user(struct request *req, struct response *resp, int status, const struct u
 	int		 has;
 	enum um_err	 rc;
 
-	user = user_json(req->app->db, req->arena, u, NULL);
+	user = user_json(req->rt->db, req->arena, u, NULL);
 	mine = json_object_get(user, "roles");
-	if ((roles = directory_roles(req->app->db, req->arena)) == NULL ||
-	    (rc = directory_audit(req->app->db, req->arena, u->id, NULL, 0, USER_EVENTS,
+	if ((roles = directory_roles(req->rt->db, req->arena)) == NULL ||
+	    (rc = directory_audit(req->rt->db, req->arena, u->id, NULL, 0, USER_EVENTS,
 	    &events, &next)) != UM_OK) {
 		json_decref(roles);
 		json_decref(user);
@@ -257,7 +259,7 @@ page_admin_action(struct request *req, struct response *resp)
 			    "You cannot take the admin role from yourself."));
 			return;
 		}
-		rc = directory_set_roles(req, actor, &u, names, n, &unknown);
+		rc = directory_set_roles(&req->ctx, &u, names, n, &unknown);
 		if (rc == UM_EINVAL && unknown != NULL) {
 			show_user(req, resp, 400, &u, flash("error", arena_printf(req->arena,
 			    "There is no role named \"%s\".", unknown)));
@@ -274,15 +276,15 @@ page_admin_action(struct request *req, struct response *resp)
 			    "password page."));
 			return;
 		}
-		rc = strcmp(action, "delete") == 0 ? directory_delete(req, actor, &u) :
-		    strcmp(action, "disable") == 0 ? directory_disable(req, actor, &u) :
-		    directory_force_reset(req, actor, &u);
+		rc = strcmp(action, "delete") == 0 ? directory_delete(&req->ctx, &u) :
+		    strcmp(action, "disable") == 0 ? directory_disable(&req->ctx, &u) :
+		    directory_force_reset(&req->ctx, &u);
 	} else if (strcmp(action, "enable") == 0)
-		rc = directory_enable(req, actor, &u);
+		rc = directory_enable(&req->ctx, &u);
 	else if (strcmp(action, "verify") == 0)
-		rc = directory_set_verified(req, actor, &u, 1);
+		rc = directory_set_verified(&req->ctx, &u, 1);
 	else if (strcmp(action, "resend-verification") == 0)
-		rc = directory_resend_verification(req, actor, &u);
+		rc = directory_resend_verification(&req->ctx, &u);
 	else {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such action.", NULL);
 		return;
@@ -326,7 +328,7 @@ page_admin_audit(struct request *req, struct response *resp)
 		f = refusal(f, "A user id is a number.");
 		uid = "";
 	}
-	if (strlen(event) > 64) {
+	if (strlen(event) > UM_EVENT_MAX) {
 		code = 400;
 		f = refusal(f, "The event name is too long.");
 		event = "";
@@ -335,7 +337,7 @@ page_admin_audit(struct request *req, struct response *resp)
 		code = 400;
 		f = refusal(f, "That page link is not valid.");
 	}
-	if ((rc = directory_audit(req->app->db, req->arena, user_id, event, below, PAGE_EVENTS,
+	if ((rc = directory_audit(req->rt->db, req->arena, user_id, event, below, PAGE_EVENTS,
 	    &events, &next)) != UM_OK) {
 		json_decref(f);
 		problem_send(req, resp, rc, 0, NULL, NULL);
@@ -365,8 +367,8 @@ page_admin_audit(struct request *req, struct response *resp)
 enum { R_NAME, R_DESCRIPTION, R__MAX };
 
 static const struct field_spec role_spec[R__MAX] = {
-	[R_NAME] = { "name", validate_role_name, 64, VF_REQUIRED },
-	[R_DESCRIPTION] = { "description", validate_line, 255, 0 },
+	[R_NAME] = { "name", validate_role_name, UM_ROLE_NAME_FIELD_MAX, VF_REQUIRED },
+	[R_DESCRIPTION] = { "description", validate_line, UM_ROLE_DESCRIPTION_MAX, 0 },
 };
 
 static const struct page_field role_fields[R__MAX] = {
@@ -381,7 +383,7 @@ show_roles(struct request *req, struct response *resp, int status,
 {
 	json_t	*roles;
 
-	if ((roles = directory_roles(req->app->db, req->arena)) == NULL) {
+	if ((roles = directory_roles(req->rt->db, req->arena)) == NULL) {
 		json_decref(f);
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
 		return;
@@ -414,7 +416,7 @@ page_admin_roles(struct request *req, struct response *resp)
 		show_roles(req, resp, 400, r, NULL);
 		return;
 	}
-	rc = directory_role_create(req, req->session->user_id, r[R_NAME].val,
+	rc = directory_role_create(&req->ctx, r[R_NAME].val,
 	    r[R_DESCRIPTION].val != NULL ? r[R_DESCRIPTION].val : "");
 	if (rc == UM_ECONFLICT) {
 		r[R_NAME].error = "is already taken";

@@ -38,7 +38,7 @@ page_confirm_email(struct request *req, struct response *resp)
 
 	if (req->method != HTTP_POST) {
 		token = kv_get(&req->query_params, "token");
-		rc = account_check_email_change(req, token, &new_email);
+		rc = account_check_email_change(&req->ctx, token, &new_email);
 		if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED) {
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
@@ -47,7 +47,7 @@ page_confirm_email(struct request *req, struct response *resp)
 		return;
 	}
 	token = kv_get(&req->form, "token");
-	rc = account_confirm_email_change(req, token);
+	rc = account_confirm_email_change(&req->ctx, token);
 	if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED && rc != UM_ECONFLICT) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;

@@ -8,6 +8,8 @@
 #include "app.h"
 #include "arena.h"
 #include "audit.h"
+#include "bounds.h"
+#include "browser.h"
 #include "form.h"
 #include "handlers.h"
 #include "kv.h"
@@ -24,8 +26,8 @@ enum { F_LOGIN, F_PASSWORD, F__MAX };
 
 /* No format rules on login: any string up to the longest valid e-mail address. */
 static const struct field_spec spec[F__MAX] = {
-	[F_LOGIN] = { "login", NULL, 254, VF_REQUIRED },
-	[F_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[F_LOGIN] = { "login", NULL, UM_EMAIL_MAX, VF_REQUIRED },
+	[F_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 static const struct page_field view[F__MAX] = {
@@ -115,7 +117,7 @@ page_login(struct request *req, struct response *resp)
 		show_form(req, resp, &v, r);
 		return;
 	}
-	rc = login_password(req, r[F_LOGIN].val, r[F_PASSWORD].val, r[F_PASSWORD].len, &u,
+	rc = login_password(&req->ctx, r[F_LOGIN].val, r[F_PASSWORD].val, r[F_PASSWORD].len, &u,
 	    &retry);
 	switch (rc) {
 	case UM_OK:
@@ -150,7 +152,7 @@ page_login(struct request *req, struct response *resp)
 	 * audited, at /login/mfa.
 	 */
 	if (u.mfa_enabled) {
-		if ((rc = session_start(req, resp, u.id, v.remember, 1)) != UM_OK) {
+		if ((rc = browser_session_start(req, resp, u.id, v.remember, 1)) != UM_OK) {
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
 		}
@@ -158,8 +160,8 @@ page_login(struct request *req, struct response *resp)
 		    "/login/mfa?next=%s", form_escape(req->arena, v.next)) : "/login/mfa");
 		return;
 	}
-	if ((rc = session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
-	    (rc = login_succeeded(req, &u, "browser")) != UM_OK) {
+	if ((rc = browser_session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
+	    (rc = login_succeeded(&req->ctx, &u, "browser")) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -173,12 +175,11 @@ page_logout(struct request *req, struct response *resp)
 	long long	 uid = req->session != NULL ? req->session->user_id : 0;
 	enum um_err	 rc;
 
-	if ((rc = session_end(req, resp)) != UM_OK) {
+	if ((rc = browser_session_end(req, resp)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
 	if (uid > 0)
-		(void)audit_log(req->app->db, req->arena, AUDIT_LOGOUT, uid, uid,
-		    req->remote_addr, NULL);
+		(void)audit_log(&req->ctx, AUDIT_LOGOUT, uid, uid, NULL);
 	response_redirect(resp, 303, "/");
 }

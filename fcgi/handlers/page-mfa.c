@@ -12,6 +12,8 @@
 #include "app.h"
 #include "arena.h"
 #include "audit.h"
+#include "bounds.h"
+#include "browser.h"
 #include "handlers.h"
 #include "kv.h"
 #include "login.h"
@@ -22,6 +24,7 @@
 #include "qr.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "session.h"
 #include "totp.h"
 #include "user.h"
@@ -87,11 +90,11 @@ page_login_mfa(struct request *req, struct response *resp)
 		show_login(req, resp, 400, next, r, 0);
 		return;
 	}
-	if ((rc = user_by_id(req->app->db, req->arena, req->session->user_id, &u)) != UM_OK) {
+	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
-	switch ((rc = mfa_login(req, &u, r[L_CODE].val, &retry))) {
+	switch ((rc = mfa_login(&req->ctx, &u, r[L_CODE].val, &retry))) {
 	case UM_OK:
 		break;
 	case UM_EMFA:
@@ -108,8 +111,8 @@ page_login_mfa(struct request *req, struct response *resp)
 		return;
 	}
 	/* The login is complete only now: a fresh id for the full session, then the audit. */
-	if ((rc = session_start(req, resp, u.id, req->session->remember, 0)) != UM_OK ||
-	    (rc = login_succeeded(req, &u, "browser")) != UM_OK) {
+	if ((rc = browser_session_start(req, resp, u.id, req->session->remember, 0)) != UM_OK ||
+	    (rc = login_succeeded(&req->ctx, &u, "browser")) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -132,7 +135,7 @@ static const struct page_field confirm_view[C__MAX] = {
 enum { D_PASSWORD, D_CODE, D__MAX };
 
 static const struct field_spec disable_spec[D__MAX] = {
-	[D_PASSWORD] = { "password", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[D_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 	[D_CODE] = { "code", NULL, MFA_CODE_MAX, VF_REQUIRED | VF_SECRET },
 };
 
@@ -224,7 +227,7 @@ do_start(struct request *req, struct mfa_view *v, char *b32)
 		v->error = "Two-step verification is on already.";
 		return UM_OK;
 	}
-	if ((rc = mfa_start(req, req->session->user_id, b32)) == UM_ECONFLICT) {
+	if ((rc = mfa_start(&req->ctx, req->session->user_id, b32)) == UM_ECONFLICT) {
 		v->state = MFA_ON;
 		v->status = 409;
 		v->error = "Two-step verification is on already.";
@@ -256,7 +259,7 @@ do_confirm(struct request *req, struct mfa_view *v, struct field_result *r)
 		v->status = 400;
 		return UM_OK;
 	}
-	rc = mfa_confirm(req, req->session->user_id, r[C_CODE].val, codes);
+	rc = mfa_confirm(&req->ctx, req->session->user_id, r[C_CODE].val, codes);
 	if (rc == UM_ECREDS) {
 		r[C_CODE].error = M_WRONG_CODE;
 		v->status = 400;
@@ -288,11 +291,11 @@ do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
 		v->error = "Two-step verification is not on.";
 		return UM_OK;
 	}
-	if ((rc = user_by_id(req->app->db, req->arena, req->session->user_id, &u)) != UM_OK)
+	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK)
 		return rc;
 	invalid = validate_form(req->arena, &vctx, disable_spec, D__MAX, &req->form, r) != UM_OK;
 	/* API.md §7: a wrong password is 403, whatever else is wrong. */
-	if (r[D_PASSWORD].val != NULL && password_verify(&req->app->conf, u.password_hash,
+	if (r[D_PASSWORD].val != NULL && password_verify(&req->rt->conf, u.password_hash,
 	    r[D_PASSWORD].val, r[D_PASSWORD].len, NULL) != UM_OK) {
 		r[D_PASSWORD].error = M_WRONG_PASSWORD;
 		v->status = 403;
@@ -302,14 +305,13 @@ do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
 		v->status = 400;
 		return UM_OK;
 	}
-	if ((rc = mfa_verify(req, u.id, r[D_CODE].val)) == UM_ECREDS) {
-		(void)audit_log(req->app->db, req->arena, AUDIT_MFA_FAILED, u.id, u.id,
-		    req->remote_addr, json_pack("{s:s}", "during", "disable"));
+	if ((rc = mfa_verify(&req->ctx, u.id, r[D_CODE].val)) == UM_ECREDS) {
+		(void)audit_log(&req->ctx, AUDIT_MFA_FAILED, u.id, u.id, json_pack("{s:s}", "during", "disable"));
 		r[D_CODE].error = M_WRONG_CODE;
 		v->status = 400;
 		return UM_OK;
 	}
-	if (rc != UM_OK || (rc = mfa_disable(req, u.id)) != UM_OK)
+	if (rc != UM_OK || (rc = mfa_disable(&req->ctx, u.id)) != UM_OK)
 		return rc;
 	v->state = MFA_OFF;
 	v->flash = "Two-step verification is off. Logging in needs only your password now.";
@@ -337,7 +339,7 @@ page_account_mfa(struct request *req, struct response *resp)
 	memset(rd, 0, sizeof(rd));
 	v.status = 200;
 	v.username = req->session->username;
-	if ((rc = mfa_status(req, req->session->user_id, &v.state, b32)) != UM_OK)
+	if ((rc = mfa_status(&req->ctx, req->session->user_id, &v.state, b32)) != UM_OK)
 		goto fail;
 	if (v.state == MFA_PENDING)
 		v.secret = b32;

@@ -11,6 +11,7 @@
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "session.h"
 #include "user.h"
 #include "validate.h"
@@ -67,7 +68,7 @@ page_profile(struct request *req, struct response *resp)
 	long long		 id = req->session->user_id;
 	enum um_err		 rc;
 
-	if ((rc = user_by_id(req->app->db, req->arena, id, &u)) != UM_OK) {
+	if ((rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -79,8 +80,8 @@ page_profile(struct request *req, struct response *resp)
 		show(req, resp, 400, &u, r, 0);
 		return;
 	}
-	if ((rc = user_update_profile(req->app->db, req->arena, id, r[F_DISPLAY_NAME].val,
-	    r[F_BIO].val)) != UM_OK || (rc = user_by_id(req->app->db, req->arena, id, &u)) !=
+	if ((rc = user_update_profile(req->rt->db, req->arena, id, r[F_DISPLAY_NAME].val,
+	    r[F_BIO].val)) != UM_OK || (rc = user_by_id(req->rt->db, req->arena, id, &u)) !=
 	    UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;

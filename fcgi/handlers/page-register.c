@@ -5,6 +5,7 @@
 
 #include "account.h"
 #include "app.h"
+#include "bounds.h"
 #include "handlers.h"
 #include "log.h"
 #include "page.h"
@@ -12,6 +13,7 @@
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "user.h"
 #include "validate.h"
 
@@ -20,8 +22,8 @@ enum { F_USERNAME, F_EMAIL, F_PASSWORD, F_CONFIRM, F__MAX };
 static const struct field_spec spec[F__MAX] = {
 	[F_USERNAME] = { "username", validate_username, 0, VF_REQUIRED },
 	[F_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
-	[F_PASSWORD] = { "password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
-	[F_CONFIRM] = { "password_confirm", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[F_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[F_CONFIRM] = { "password_confirm", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 static const struct page_field view[F__MAX] = {
@@ -59,7 +61,7 @@ show_done(struct request *req, struct response *resp, const char *email)
 void
 page_register(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
+	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
 	struct field_result	 r[F__MAX];
 	char			 hash[PASSWORD_HASH_MAX];
 	long long		 id;
@@ -79,38 +81,38 @@ page_register(struct request *req, struct response *resp)
 		show_form(req, resp, 400, r);
 		return;
 	}
-	if ((rc = user_taken(req->app->db, req->arena, r[F_USERNAME].val, r[F_EMAIL].val,
+	if ((rc = user_taken(req->rt->db, req->arena, r[F_USERNAME].val, r[F_EMAIL].val,
 	    &utaken, &etaken)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
 	/* Usernames are public, so a taken one is always said; a taken address only when
 	 * enumeration prevention is off. */
-	if (utaken || (etaken && !req->app->conf.prevent_enumeration)) {
+	if (utaken || (etaken && !req->rt->conf.prevent_enumeration)) {
 		if (utaken)
 			r[F_USERNAME].error = "is already taken";
-		if (etaken && !req->app->conf.prevent_enumeration)
+		if (etaken && !req->rt->conf.prevent_enumeration)
 			r[F_EMAIL].error = "is already registered — log in or reset your password";
 		show_form(req, resp, 409, r);
 		return;
 	}
 	if (etaken) {
-		if ((rc = account_notify_taken(req, r[F_EMAIL].val)) != UM_OK) {
+		if ((rc = account_notify_taken(&req->ctx, r[F_EMAIL].val)) != UM_OK) {
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
 		}
 		show_done(req, resp, r[F_EMAIL].val);
 		return;
 	}
-	if ((rc = password_hash(&req->app->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
+	if ((rc = password_hash(&req->rt->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
 	    UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
-	rc = account_create(req, r[F_USERNAME].val, r[F_EMAIL].val, hash, &id);
+	rc = account_create(&req->ctx, r[F_USERNAME].val, r[F_EMAIL].val, hash, &id);
 	if (rc == UM_ECONFLICT) {
 		/* Someone took it between the check and the insert: say which, as above. */
-		if (user_taken(req->app->db, req->arena, r[F_USERNAME].val, r[F_EMAIL].val,
+		if (user_taken(req->rt->db, req->arena, r[F_USERNAME].val, r[F_EMAIL].val,
 		    &utaken, &etaken) == UM_OK && utaken)
 			r[F_USERNAME].error = "is already taken";
 		else

@@ -6,6 +6,8 @@
 #include "account.h"
 #include "app.h"
 #include "audit.h"
+#include "bounds.h"
+#include "browser.h"
 #include "handlers.h"
 #include "kv.h"
 #include "page.h"
@@ -13,6 +15,7 @@
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "session.h"
 #include "user.h"
 #include "validate.h"
@@ -33,7 +36,7 @@ page_forgot_password(struct request *req, struct response *resp)
 	}
 	if ((email = page_email_field(req, resp, "forgot", FORGOT_TITLE)) == NULL)
 		return;
-	if ((rc = account_send_reset(req, email)) != UM_OK) {
+	if ((rc = account_send_reset(&req->ctx, email)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
@@ -43,8 +46,8 @@ page_forgot_password(struct request *req, struct response *resp)
 enum { F_PASSWORD, F_CONFIRM, F__MAX };
 
 static const struct field_spec spec[F__MAX] = {
-	[F_PASSWORD] = { "password", validate_password, 1024, VF_REQUIRED | VF_SECRET },
-	[F_CONFIRM] = { "password_confirm", NULL, 1024, VF_REQUIRED | VF_SECRET },
+	[F_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[F_CONFIRM] = { "password_confirm", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 static const struct page_field view[F__MAX] = {
@@ -81,7 +84,7 @@ show(struct request *req, struct response *resp, const struct reset_view *v,
 void
 page_reset_password(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->app->conf.password_min_length, NULL };
+	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
 	struct field_result	 r[F__MAX];
 	struct reset_view	 v = { 200, UM_OK, 0, NULL };
 	struct user		 u;
@@ -94,7 +97,7 @@ page_reset_password(struct request *req, struct response *resp)
 	v.token = req->method == HTTP_POST ? kv_get(&req->form, "token") : NULL;
 	if (v.token == NULL)
 		v.token = kv_get(&req->query_params, "token");
-	if ((rc = account_check_reset(req, v.token, &u)) != UM_OK) {
+	if ((rc = account_check_reset(&req->ctx, v.token, &u)) != UM_OK) {
 		if (rc != UM_ETOKEN && rc != UM_EEXPIRED) {
 			problem_send(req, resp, rc, 0, NULL, NULL);
 			return;
@@ -118,15 +121,15 @@ page_reset_password(struct request *req, struct response *resp)
 		show(req, resp, &v, r);
 		return;
 	}
-	if ((rc = password_hash(&req->app->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
-	    UM_OK || (rc = account_set_password(req, &u, hash, NULL, AUDIT_PASSWORD_RESET)) !=
+	if ((rc = password_hash(&req->rt->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
+	    UM_OK || (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) !=
 	    UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}
 	/* Never logged in by itself (API.md §5); this browser's session ended with the rest. */
 	if (req->session != NULL && req->session->user_id == u.id)
-		(void)session_end(req, resp);
+		(void)browser_session_end(req, resp);
 	v.done = 1;
 	v.token = NULL;
 	show(req, resp, &v, NULL);

@@ -33,7 +33,7 @@ page_verify_email(struct request *req, struct response *resp)
 	long long	 id;
 	enum um_err	 rc;
 
-	rc = account_verify_email(req, kv_get(&req->query_params, "token"), &id);
+	rc = account_verify_email(&req->ctx, kv_get(&req->query_params, "token"), &id);
 	if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
@@ -97,7 +97,7 @@ page_verify_resend(struct request *req, struct response *resp)
 	}
 	if ((email = page_email_field(req, resp, "resend", RESEND_TITLE)) == NULL)
 		return;
-	if ((rc = account_resend_verification(req, email)) != UM_OK) {
+	if ((rc = account_resend_verification(&req->ctx, email)) != UM_OK) {
 		problem_send(req, resp, rc, 0, NULL, NULL);
 		return;
 	}

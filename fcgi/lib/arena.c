@@ -223,3 +223,19 @@ arena_used(const struct arena *a)
 {
 	return a->total;
 }
+
+const char *
+arena_ascii(struct arena *a, const char *s, size_t max)
+{
+	char	*out;
+	size_t	 i, n;
+
+	if (s == NULL)
+		return "";
+	n = strnlen(s, max);
+	out = arena_strndup(a, s, n);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e)
+			out[i] = '?';
+	return out;
+}

@@ -22,6 +22,11 @@ void		*arena_alloc(struct arena *, size_t);
 void		*arena_calloc(struct arena *, size_t, size_t);
 char		*arena_strdup(struct arena *, const char *);
 char		*arena_strndup(struct arena *, const char *, size_t);
+/*
+ * At most max bytes of s with every byte outside printable ASCII replaced by '?', for
+ * columns and logs that hold what a client sent (User-Agent); "" when s is NULL.
+ */
+const char	*arena_ascii(struct arena *, const char *, size_t);
 void		*arena_memdup(struct arena *, const void *, size_t);
 char		*arena_printf(struct arena *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));

@@ -17,6 +17,17 @@
 #define UM_PASSWORD_MAX		128	/* code points */
 #define UM_DISPLAY_NAME_MAX	100	/* code points */
 #define UM_BIO_MAX		1000	/* code points */
+#define UM_PASSWORD_FIELD_MAX	1024	/* bytes of a password field read before the
+					 * code-point check (128 code points fit) */
+#define UM_ROLE_NAME_FIELD_MAX	64	/* bytes of a role-name field (the name itself: 32) */
+#define UM_ROLE_DESCRIPTION_MAX	255	/* bytes (roles.description) */
+#define UM_ROLES_MAX		64	/* role names in one request or command */
+#define UM_EVENT_MAX		64	/* bytes of an audit event name (audit_events.event) */
+#define UM_LINK_TOKEN_MAX	4096	/* bytes of a mailed link's token */
+#define UM_REFRESH_TOKEN_MAX	256	/* bytes of a refresh token field */
+#define UM_TOTP_FIELD_MAX	64	/* bytes of a second-factor code field */
+#define UM_ID_FIELD_MAX		20	/* digits of an id field (BIGINT) */
+#define UM_STATUS_FIELD_MAX	16	/* bytes of a status field ("disabled") */
 #define UM_TEMPLATE_OUT_MAX	(1024 * 1024)	/* bytes one rendering may produce */
 #define UM_TEMPLATE_DEPTH_MAX	32	/* nested sections/partials while rendering */
 

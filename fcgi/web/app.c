@@ -7,6 +7,7 @@
 #include "access.h"
 #include "app.h"
 #include "arena.h"
+#include "browser.h"
 #include "csrf.h"
 #include "form.h"
 #include "db.h"
@@ -17,56 +18,10 @@
 #include "response.h"
 #include "router.h"
 #include "routes.h"
+#include "runtime.h"
 #include "session.h"
 #include "template.h"
 #include "validate.h"
-
-enum um_err
-app_init(struct app *app, conf_getenv_fn *get, char *err, size_t errlen)
-{
-	char	 terr[512];
-
-	memset(app, 0, sizeof(*app));
-	if (conf_load(&app->conf, get, 1, err, errlen) != UM_OK)
-		return UM_EINVAL;
-	log_set_level((enum log_level)app->conf.log_level);
-	if (keys_init(&app->keys, &app->conf) != UM_OK) {
-		(void)snprintf(err, errlen, "cannot derive keys from USERMGR_SECRET_KEY");
-		conf_free(&app->conf);
-		return UM_EINVAL;
-	}
-	/* Templates are parsed once here, never per request (issue 2, item 5). */
-	if ((app->tmpl = tmpl_set_load(app->conf.template_dir, terr, sizeof(terr))) == NULL) {
-		(void)snprintf(err, errlen, "templates in %s: %s", app->conf.template_dir, terr);
-		conf_free(&app->conf);
-		return UM_EINVAL;
-	}
-	/* The password policy refuses nothing common without its list: no list, no worker. */
-	if (validate_load_common(app->conf.common_passwords) != UM_OK) {
-		(void)snprintf(err, errlen, "cannot load the common-password list %s "
-		    "(USERMGR_COMMON_PASSWORDS)", app->conf.common_passwords);
-		tmpl_set_free(app->tmpl);
-		keys_wipe(&app->keys);
-		conf_free(&app->conf);
-		return UM_EINVAL;
-	}
-	/* Connecting is lazy: a worker starts and answers 503 while MariaDB is down. */
-	app->db = db_open(&app->conf);
-	return UM_OK;
-}
-
-void
-app_free(struct app *app)
-{
-	if (app == NULL)
-		return;
-	db_close(app->db);
-	tmpl_set_free(app->tmpl);
-	validate_unload_common();
-	keys_wipe(&app->keys);
-	conf_free(&app->conf);
-	memset(app, 0, sizeof(*app));
-}
 
 /* POST, PUT and PATCH carry a body; DELETE may (DELETE /api/v1/me takes the password). */
 static int
@@ -142,7 +97,7 @@ check_session(struct request *req, struct response *resp)
 
 	if (rt->flags & (ROUTE_BARE | ROUTE_JSON))
 		return 0;
-	if ((rc = session_load(req)) != UM_OK) {
+	if ((rc = browser_session_load(req)) != UM_OK) {
 		/* Pages that need no session still render, anonymously, while MariaDB is down. */
 		if (!(rt->flags & (ROUTE_SESSION | ROUTE_ADMIN | ROUTE_FORM))) {
 			req->session = NULL;
@@ -179,7 +134,8 @@ check_bearer(struct request *req, struct response *resp)
 	if (!(req->route->flags & ROUTE_BEARER))
 		return 0;
 	req->auth = arena_calloc(req->arena, 1, sizeof(*req->auth));
-	if ((rc = access_authenticate(req, req->auth)) == UM_OK) {
+	if ((rc = access_verify(&req->ctx, request_bearer(req), req->auth)) == UM_OK) {
+		req->ctx.actor = req->auth->user.id;
 		/* API.md §7 order: the role check (403) follows authentication (401). */
 		if ((req->route->flags & ROUTE_ADMIN) && !access_has_role(req->auth, "admin")) {
 			problem_send(req, resp, UM_EFORBIDDEN, 0, "This needs the admin role.", NULL);
@@ -206,14 +162,14 @@ check_post(struct request *req, struct response *resp)
 
 	if (req->method != HTTP_POST)
 		return 0;
-	if ((rt->flags & ROUTE_CSRF) && (!csrf_same_origin(req, req->app->conf.base_url) ||
-	    !session_csrf_ok(req))) {
+	if ((rt->flags & ROUTE_CSRF) && (!browser_same_origin(req) ||
+	    !browser_csrf_ok(req))) {
 		problem_send(req, resp, UM_EFORBIDDEN, 0, CSRF_REFUSED, NULL);
 		return 1;
 	}
 	if (rt->flags & ROUTE_IPLIMIT) {
-		rc = ratelimit_hit(req->app->db, req->arena, arena_printf(req->arena, "ip:%s",
-		    req->remote_addr), req->app->conf.rate_per_ip_per_min, 60, &retry);
+		rc = ratelimit_hit(req->rt->db, req->arena, arena_printf(req->arena, "ip:%s",
+		    req->remote_addr), req->rt->conf.rate_per_ip_per_min, 60, &retry);
 		if (rc != UM_OK) {
 			problem_send(req, resp, rc, 0, rc == UM_ERATE ? "Too many attempts from "
 			    "your address. Wait a minute and try again." : NULL, NULL);

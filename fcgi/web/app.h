@@ -1,25 +1,9 @@
-/* app: what a worker builds once and every request borrows — configuration, database, templates. */
+/* app: the front door every request of the worker passes, in the order of API.md §7. */
 #ifndef UM_APP_H
 #define UM_APP_H
 
-#include "conf.h"
-#include "keys.h"
-
-struct db;
 struct request;
 struct response;
-struct tmpl_set;
-
-struct app {
-	struct conf	 conf;
-	struct keyring	 keys;		/* HKDF sub-keys of the current and retired secrets */
-	struct db	*db;
-	struct tmpl_set	*tmpl;
-};
-
-/* Loads config, templates and opens the database handle; err gets a message on failure. */
-enum um_err	app_init(struct app *, conf_getenv_fn *, char *, size_t);
-void		app_free(struct app *);
 
 /*
  * Handles one request end to end: route, front-door checks (API.md §7 order), handler,

@@ -6,11 +6,13 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "browser.h"
 #include "buf.h"
 #include "log.h"
 #include "page.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "session.h"
 #include "template.h"
 #include "validate.h"
@@ -96,14 +98,14 @@ page_render(struct request *req, struct response *resp, int status, const char *
 		json_object_set_new(data, "flash", json_array());
 	if (json_object_get(data, "csrf_token") == NULL) {
 		/* The layout's logout form needs it on every page; forms use the same one. */
-		csrf = req->app->keys.n > 0 ? session_csrf_token(req, resp) : NULL;
+		csrf = req->rt->keys.n > 0 ? browser_csrf_token(req, resp) : NULL;
 		json_object_set_new(data, "csrf_token", json_string(csrf != NULL ? csrf : ""));
 	}
 	json_object_set_new(data, "request_id", json_string(req->id));
 	derive_flags(data);
 
 	buf_truncate(&resp->body, 0);
-	rc = tmpl_render(req->app->tmpl, name, data, &resp->body);
+	rc = tmpl_render(req->rt->tmpl, name, data, &resp->body);
 	json_decref(data);
 	if (rc != UM_OK) {
 		log_err("page: rendering %s failed: %s", name, um_strerror(rc));

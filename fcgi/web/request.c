@@ -14,6 +14,7 @@
 #include "form.h"
 #include "json.h"
 #include "request.h"
+#include "runtime.h"
 
 static const struct {
 	const char		*name;
@@ -68,7 +69,7 @@ make_id(struct request *r)
 }
 
 void
-request_init(struct request *r, struct arena *a, struct app *app, char *const *env)
+request_init(struct request *r, struct arena *a, struct runtime *rt, char *const *env)
 {
 	const char	*v;
 	char		*end;
@@ -77,7 +78,7 @@ request_init(struct request *r, struct arena *a, struct app *app, char *const *e
 
 	memset(r, 0, sizeof(*r));
 	r->arena = a;
-	r->app = app;
+	r->rt = rt;
 	r->env = env;
 	make_id(r);
 
@@ -105,6 +106,25 @@ request_init(struct request *r, struct arena *a, struct app *app, char *const *e
 	}
 	r->remote_addr = (v = request_env(r, "REMOTE_ADDR")) != NULL ? v : "-";
 	cookie_parse(a, request_env(r, "HTTP_COOKIE"), &r->cookies);
+	if (rt != NULL)
+		runtime_ctx(rt, a, &r->ctx);
+	r->ctx.arena = a;
+	r->ctx.ip = r->remote_addr;
+	r->ctx.user_agent = request_env(r, "HTTP_USER_AGENT");
+}
+
+const char *
+request_bearer(const struct request *r)
+{
+	const char	*h = request_env(r, "HTTP_AUTHORIZATION");
+
+	/* API.md §7: a header that is not "Bearer <token>", or an empty one, is no token. */
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return NULL;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return *h != '\0' ? h : NULL;
 }
 
 int

@@ -6,13 +6,14 @@
 
 #include <jansson.h>
 
+#include "ctx.h"
 #include "error.h"
 #include "kv.h"
 #include "bounds.h"
 
-struct app;
 struct auth;
 struct arena;
+struct runtime;
 struct route;
 struct session;
 
@@ -30,7 +31,9 @@ enum http_method {
 
 struct request {
 	struct arena		*arena;		/* everything below lives in it */
-	struct app		*app;		/* worker-wide: conf, db, templates (borrowed) */
+	struct runtime		*rt;		/* worker-wide: conf, keys, db, templates (borrowed) */
+	struct ctx		 ctx;		/* for service calls: the stores, the client's
+						 * address, the acting user once authenticated */
 	char			 id[33];	/* nginx's $request_id (32 hex), or our own 16;
 						 * sent as X-Request-Id */
 	char *const		*env;		/* FastCGI params, "NAME=value", borrowed */
@@ -56,7 +59,7 @@ struct request {
 };
 
 /* Sets up r from the FastCGI environment (no body yet): method, path, sizes, cookies. */
-void		 request_init(struct request *, struct arena *, struct app *, char *const *);
+void		 request_init(struct request *, struct arena *, struct runtime *, char *const *);
 /* A meta-variable such as "HTTP_USER_AGENT", or NULL. */
 const char	*request_env(const struct request *, const char *);
 /* 1 when the media type of CONTENT_TYPE is type (parameters such as charset ignored). */
@@ -65,6 +68,8 @@ int		 request_is_type(const struct request *, const char *);
 enum um_err	 request_parse_query(struct request *, const char **);
 /* Parses the body as the content type says: urlencoded into form, JSON into json. */
 enum um_err	 request_parse_body(struct request *, const char **);
+/* The token of an `Authorization: Bearer <token>` header, or NULL when there is none (RFC 6750). */
+const char	*request_bearer(const struct request *);
 /* 1 when the client prefers HTML (a browser): Accept names text/html. */
 int		 request_wants_html(const struct request *);
 

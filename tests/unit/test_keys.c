@@ -6,11 +6,13 @@
 #include <check.h>
 
 #include "arena.h"
+#include "browser.h"
 #include "conf.h"
 #include "cookie.h"
 #include "csrf.h"
 #include "keys.h"
 #include "request.h"
+#include "runtime.h"
 #include "unit.h"
 
 #define KEY64	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -114,11 +116,15 @@ static int
 origin_ok(const char *h1, const char *h2)
 {
 	char		*env[3] = { (char *)h1, (char *)h2, NULL };
+	struct runtime	 rt;
 	struct request	 req;
 
+	memset(&rt, 0, sizeof(rt));
+	rt.conf.base_url = (char *)"https://id.example.org";
 	memset(&req, 0, sizeof(req));
+	req.rt = &rt;
 	req.env = env;
-	return csrf_same_origin(&req, "https://id.example.org");
+	return browser_same_origin(&req);
 }
 
 START_TEST(test_only_our_own_origin_may_post_forms)

@@ -9,11 +9,11 @@
 #include <check.h>
 #include <jansson.h>
 
-#include "app.h"
 #include "arena.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 #include "template.h"
 #include "unit.h"
 
@@ -73,7 +73,7 @@ END_TEST
 
 /* A request as the worker would see it, with an Accept header and a tiny template set. */
 static void
-fake_request(struct request *req, struct app *app, struct arena *a, const char *path,
+fake_request(struct request *req, struct runtime *rt, struct arena *a, const char *path,
     const char *accept)
 {
 	static char	 acc[256];
@@ -84,7 +84,7 @@ fake_request(struct request *req, struct app *app, struct arena *a, const char *
 	env[1] = NULL;
 	memset(req, 0, sizeof(*req));
 	req->arena = a;
-	req->app = app;
+	req->rt = rt;
 	req->env = env;
 	req->path = path;
 	memcpy(req->id, "00000000deadbeef", 17);
@@ -108,13 +108,13 @@ error_templates(char *dir, size_t len)
 START_TEST(test_api_paths_always_get_problem_json)
 {
 	struct arena	*a = arena_new();
-	struct app	 app;
+	struct runtime	 rt;
 	struct request	 req;
 	struct response	 resp;
 	json_t		*body;
 
-	memset(&app, 0, sizeof(app));
-	fake_request(&req, &app, a, "/api/v1/nope", "text/html");
+	memset(&rt, 0, sizeof(rt));
+	fake_request(&req, &rt, a, "/api/v1/nope", "text/html");
 	response_init(&resp, a);
 	problem_send(&req, &resp, UM_ENOTFOUND, 0, NULL, NULL);
 	ck_assert_int_eq(resp.status, 404);
@@ -129,14 +129,14 @@ END_TEST
 START_TEST(test_browsers_get_an_escaped_error_page_outside_the_api)
 {
 	struct arena	*a = arena_new();
-	struct app	 app;
+	struct runtime	 rt;
 	struct request	 req;
 	struct response	 resp;
 	char		 dir[64], cmd[128];
 
-	memset(&app, 0, sizeof(app));
-	ck_assert_ptr_nonnull(app.tmpl = error_templates(dir, sizeof(dir)));
-	fake_request(&req, &app, a, "/login", "text/html,application/xhtml+xml");
+	memset(&rt, 0, sizeof(rt));
+	ck_assert_ptr_nonnull(rt.tmpl = error_templates(dir, sizeof(dir)));
+	fake_request(&req, &rt, a, "/login", "text/html,application/xhtml+xml");
 	response_init(&resp, a);
 	problem_send(&req, &resp, UM_EFORBIDDEN, 0, "<script>x</script>", NULL);
 	ck_assert_int_eq(resp.status, 403);
@@ -144,7 +144,7 @@ START_TEST(test_browsers_get_an_escaped_error_page_outside_the_api)
 	ck_assert_msg(strstr(resp.body.data, "<h1>403 Forbidden</h1>") != NULL, "%s",
 	    resp.body.data);
 	ck_assert_ptr_nonnull(strstr(resp.body.data, "&lt;script&gt;x&lt;/script&gt;"));
-	tmpl_set_free(app.tmpl);
+	tmpl_set_free(rt.tmpl);
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
 	arena_free(a);
