@@ -42,15 +42,6 @@ env_get(const char *name)
 	return getenv(name);
 }
 
-static double
-elapsed_ms(const struct timespec *t0)
-{
-	struct timespec	 t1;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 /*
  * Reads the body, bounded by UM_BODY_MAX before a byte is read (API.md §7).  Returns UM_OK,
  * UM_ETOOBIG, or UM_EINVAL when the client sent less than it announced.
@@ -105,7 +96,7 @@ serve(struct runtime *rt, struct arena *arena, FCGX_Request *fr)
 		log_warn("client went away before the answer was sent");
 	/* nginx logs every request; ours adds the refusals and failures (and all in debug). */
 	log_msg(resp.status >= 400 ? LOG_INFO : LOG_DEBUG, "%s %s %d %zu %.2fms",
-	    req.method_name, req.path, resp.status, resp.body.len, elapsed_ms(&t0));
+	    req.method_name, req.path, resp.status, resp.body.len, log_elapsed_ms(&t0));
 }
 
 int

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "link.h"
 #include "notify.h"
+#include "password.h"
 #include "conf.h"
 #include "session.h"
 #include "user.h"
@@ -66,6 +67,37 @@ account_notify_taken(struct ctx *ctx, const char *email)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
 	return notify_queue(ctx, "email-taken", u.email, to_name(&u), json_pack("{s:s}",
 	    "username", u.username));
+}
+
+enum um_err
+account_register(struct ctx *ctx, const char *username, const char *email,
+    const char *password, size_t len, struct signup *out)
+{
+	char		 hash[PASSWORD_HASH_MAX];
+	int		 utaken, etaken, tries;
+	enum um_err	 rc;
+
+	memset(out, 0, sizeof(*out));
+	/* A second look only after a concurrent sign-up won the race for the name or address. */
+	for (tries = 0; tries < 2; tries++) {
+		if ((rc = user_taken(ctx->db, ctx->arena, username, email, &utaken,
+		    &etaken)) != UM_OK)
+			return rc;
+		/* Usernames are public (API.md §7); addresses only without enumeration prevention. */
+		out->username_taken = utaken;
+		out->email_taken = etaken && !ctx->conf->prevent_enumeration;
+		if (out->username_taken || out->email_taken)
+			return UM_ECONFLICT;
+		if (etaken)
+			return account_notify_taken(ctx, email);
+		if ((rc = password_hash(ctx->conf, password, len, hash)) != UM_OK)
+			return rc;
+		rc = account_create(ctx, username, email, hash, &out->id);
+		explicit_bzero(hash, sizeof(hash));
+		if (rc != UM_ECONFLICT)
+			return rc;
+	}
+	return UM_ECONFLICT;
 }
 
 enum um_err
@@ -178,7 +210,7 @@ enum um_err
 account_request_email_change(struct ctx *ctx, const struct user *u, const char *new_email)
 {
 	struct db	*db = ctx->db;
-	struct db_val	 p[2] = { DBV_INT(u->id), DBV_TEXT(new_email) };
+	struct db_val	 p[2] = { DBV_INT(u->id), dbv_text(new_email) };
 	struct db_res	 res;
 	char		 bind[24], *tok;
 	enum um_err	 rc;

@@ -21,6 +21,22 @@ enum um_err	account_create(struct ctx *, const char *, const char *, const char 
  * (no link that changes the account) instead of an account (API.md §7).
  */
 enum um_err	account_notify_taken(struct ctx *, const char *);
+/* What a sign-up came to (account_register). */
+struct signup {
+	long long	 id;		/* the new account; 0 when none was made */
+	int		 username_taken;	/* on UM_ECONFLICT: what to name as taken */
+	int		 email_taken;	/* never set with enumeration prevention */
+};
+
+/*
+ * The sign-up rules of the form and the API (API.md §7), input already valid: a taken
+ * username is UM_ECONFLICT, and so is a taken address unless enumeration prevention is on —
+ * then the address's owner is mailed a notice, the answer is UM_OK with out->id 0, and
+ * nothing tells the two apart.  Otherwise the password is hashed and the account created
+ * with its verification mail (account_create): UM_OK with out->id set.
+ */
+enum um_err	account_register(struct ctx *, const char *, const char *, const char *, size_t,
+		    struct signup *);
 /* Queues a new verification link if an active, unverified account has the address. */
 enum um_err	account_resend_verification(struct ctx *, const char *);
 /*

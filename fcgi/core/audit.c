@@ -113,10 +113,10 @@ audit_log(struct ctx *ctx, enum audit_event e, long long user_id, long long acto
 	}
 	p[0] = user_id > 0 ? DBV_INT(user_id) : DBV_NULL;
 	p[1] = actor_id > 0 ? DBV_INT(actor_id) : DBV_NULL;
-	p[2] = DBV_TEXT(audit_name(e));
-	p[3] = ctx->ip != NULL ? DBV_TEXT(ctx->ip) : DBV_NULL;
+	p[2] = dbv_text(audit_name(e));
+	p[3] = ctx->ip != NULL ? dbv_text(ctx->ip) : DBV_NULL;
 	if (details != NULL && (js = json_dumps(details, JSON_COMPACT)) != NULL)
-		p[4] = DBV_TEXT(js);
+		p[4] = dbv_text(js);
 	else
 		p[4] = DBV_NULL;
 	rc = db_exec(ctx->db, ctx->arena, sql_insert, p, 5, NULL);

@@ -626,15 +626,6 @@ db_rollback(struct db *db)
 	db->tx_broken = 0;
 }
 
-static long
-elapsed_ms(const struct timespec *t0)
-{
-	struct timespec	 t1;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (long)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 enum um_err
 db_ping(struct db *db)
 {
@@ -656,7 +647,7 @@ db_ping(struct db *db)
 		 * connect timeout and break the 5 s promise of /readyz.  A quick failure (the
 		 * server restarted) deserves one fresh connection.
 		 */
-		if (elapsed_ms(&t0) >= DB_PING_FAST_MS || db->in_tx)
+		if (log_elapsed_ms(&t0) >= DB_PING_FAST_MS || db->in_tx)
 			goto out;
 	}
 	rc = connect_db(db);

@@ -3,7 +3,7 @@
 #define UM_DB_H
 
 #include <stddef.h>
-#include <string.h>	/* strlen in DBV_TEXT */
+#include <string.h>	/* strlen in dbv_text */
 
 #include "error.h"
 
@@ -28,10 +28,16 @@ struct db_val {
 
 /* Parameter constructors. */
 #define DBV_INT(x)	((struct db_val){ .type = DB_INT, .i = (long long)(x) })
-#define DBV_TEXT(x)	((struct db_val){ .type = DB_TEXT, .s = (x), .len = strlen(x) })
 #define DBV_TEXTN(x, n)	((struct db_val){ .type = DB_TEXT, .s = (x), .len = (n) })
 #define DBV_BLOB(x, n)	((struct db_val){ .type = DB_BLOB, .s = (const char *)(x), .len = (n) })
 #define DBV_NULL	((struct db_val){ .type = DB_NULL })
+
+/* A NUL-terminated string parameter; a function, so s is evaluated once. */
+static inline struct db_val
+dbv_text(const char *s)
+{
+	return (struct db_val){ .type = DB_TEXT, .s = s, .len = strlen(s) };
+}
 
 struct db_res {
 	size_t			 nrows, ncols;
@@ -41,6 +47,13 @@ struct db_res {
 };
 
 #define DB_CELL(res, row, col)	(&(res)->cells[(row) * (res)->ncols + (col)])
+
+/* A text cell's string, or NULL for SQL NULL. */
+static inline const char *
+db_cell_text(const struct db_val *v)
+{
+	return v->type == DB_NULL ? NULL : v->s;
+}
 
 /*
  * Creates the handle; connecting happens on first use, so a worker starts even while

@@ -101,12 +101,6 @@ static const char sql_search[] =
     "  OR (? = 3 AND email_verified_at IS NULL))"
     " ORDER BY id LIMIT ?";
 
-static const char *
-text_or_null(const struct db_val *v)
-{
-	return v->type == DB_NULL ? NULL : v->s;
-}
-
 /* Row i of a DIR_USER_COLUMNS result as a user object (caller owns it). */
 static json_t *
 row_json(struct db *db, struct arena *a, const struct db_res *res, size_t i)
@@ -116,7 +110,7 @@ row_json(struct db *db, struct arena *a, const struct db_res *res, size_t i)
 	const char	*list, *p, *comma;
 
 	user_from_row(res, i, &u);
-	list = text_or_null(DB_CELL(res, i, USER_NCOLUMNS));
+	list = db_cell_text(DB_CELL(res, i, USER_NCOLUMNS));
 	for (p = list; p != NULL && *p != '\0'; p = comma + 1) {
 		if ((comma = strchr(p, ',')) == NULL) {
 			json_array_append_new(roles, json_string(p));
@@ -158,11 +152,11 @@ directory_search(struct db *db, struct arena *a, const struct dir_query *q, json
 	*users = NULL;
 	*next = 0;
 	p[0] = DBV_INT(q->after);
-	p[1] = DBV_TEXT(text);
-	p[2] = DBV_TEXT(pattern);
-	p[3] = DBV_TEXT(pattern);
-	p[4] = DBV_TEXT(role);
-	p[5] = DBV_TEXT(role);
+	p[1] = dbv_text(text);
+	p[2] = dbv_text(pattern);
+	p[3] = dbv_text(pattern);
+	p[4] = dbv_text(role);
+	p[5] = dbv_text(role);
 	for (i = 6; i < 10; i++)
 		p[i] = DBV_INT(q->status);
 	/* One row more than the page: whether it exists says whether there is a next page. */
@@ -224,8 +218,8 @@ directory_audit(struct db *db, struct arena *a, long long user_id, const char *e
 		event = "";
 	p[0] = DBV_INT(user_id);
 	p[1] = DBV_INT(user_id);
-	p[2] = DBV_TEXT(event);
-	p[3] = DBV_TEXT(event);
+	p[2] = dbv_text(event);
+	p[3] = dbv_text(event);
 	p[4] = DBV_INT(before);
 	p[5] = DBV_INT(before);
 	p[6] = DBV_INT(limit + 1);
@@ -276,7 +270,7 @@ directory_role_create(struct ctx *ctx, const char *name,
     const char *description)
 {
 	struct db	*db = ctx->db;
-	struct db_val	 p[2] = { DBV_TEXT(name), DBV_TEXT(description != NULL ? description : "") };
+	struct db_val	 p[2] = { dbv_text(name), dbv_text(description != NULL ? description : "") };
 	enum um_err	 rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
@@ -331,7 +325,7 @@ role_ids(struct ctx *ctx, const char *const *names, size_t n, long long **ids,
 	*unknown = NULL;
 	*ids = arena_calloc(ctx->arena, n + 1, sizeof(**ids));
 	for (i = 0; i < n; i++) {
-		p[0] = DBV_TEXT(names[i]);
+		p[0] = dbv_text(names[i]);
 		if ((rc = db_exec(ctx->db, ctx->arena, sql_role_id, p, 1, &res)) != UM_OK)
 			return rc;
 		/* The column's _ci collation would let "Admin" through: names match exactly. */
@@ -456,7 +450,7 @@ directory_set_display_name(struct ctx *ctx, const struct user *u,
 	struct db_val	 p[2];
 	enum um_err	 rc;
 
-	p[0] = name != NULL && *name != '\0' ? DBV_TEXT(name) : DBV_NULL;
+	p[0] = name != NULL && *name != '\0' ? dbv_text(name) : DBV_NULL;
 	p[1] = DBV_INT(u->id);
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;

@@ -194,7 +194,7 @@ apply(struct db *db, struct arena *a, const char *dir, const struct migration *m
 		goto fail;
 	}
 	p[0] = DBV_INT(m->version);
-	p[1] = DBV_TEXT(m->name);
+	p[1] = dbv_text(m->name);
 	if ((rc = db_exec(db, a, sql_record, p, 2, NULL)) != UM_OK)
 		goto fail;
 	if ((rc = db_commit(db)) != UM_OK)
@@ -235,7 +235,7 @@ migrate_run(struct db *db, const char *sql_dir, int *applied)
 	}
 
 	/* Two hosts starting at once must not both apply 001: MariaDB's named lock. */
-	p[0] = DBV_TEXT(MIGRATE_LOCK);
+	p[0] = dbv_text(MIGRATE_LOCK);
 	if ((rc = db_exec(db, a, sql_lock, p, 1, &res)) != UM_OK)
 		goto out;
 	if (res.nrows != 1 || DB_CELL(&res, 0, 0)->type != DB_INT ||
@@ -261,7 +261,7 @@ migrate_run(struct db *db, const char *sql_dir, int *applied)
 	rc = UM_OK;
 out:
 	if (locked) {
-		p[0] = DBV_TEXT(MIGRATE_LOCK);
+		p[0] = dbv_text(MIGRATE_LOCK);
 		(void)db_exec(db, a, sql_unlock, p, 1, NULL);
 	}
 	if (applied != NULL)

@@ -32,11 +32,11 @@ outbox_enqueue(struct db *db, struct arena *a, const char *to_email, const char 
 	    strlen(text_body) > OUTBOX_BODY_MAX || strlen(html_body) > OUTBOX_BODY_MAX ||
 	    !utf8_valid(text_body, strlen(text_body)) || !utf8_valid(html_body, strlen(html_body)))
 		goto out;
-	p[0] = DBV_TEXT(to_email);
-	p[1] = DBV_TEXT(to_name);
-	p[2] = DBV_TEXT(subject);
-	p[3] = DBV_TEXT(text_body);
-	p[4] = DBV_TEXT(html_body);
+	p[0] = dbv_text(to_email);
+	p[1] = dbv_text(to_name);
+	p[2] = dbv_text(subject);
+	p[3] = dbv_text(text_body);
+	p[4] = dbv_text(html_body);
 	if ((rc = db_exec(db, a,
 	    "INSERT INTO email_outbox (to_email, to_name, subject, text_body, html_body) "
 	    "VALUES (?, ?, ?, ?, ?)", p, 5, &res)) != UM_OK)
@@ -142,7 +142,7 @@ outbox_mark_retry(struct db *db, long long id, const char *err, long long delay_
 	char		 e[OUTBOX_ERROR_MAX + 1];
 
 	error_text(e, sizeof(e), err);
-	p[0] = DBV_TEXT(e);
+	p[0] = dbv_text(e);
 	p[1] = DBV_INT(OUTBOX_MAX_AGE);
 	p[2] = DBV_INT(delay_ms * 1000);
 	p[3] = DBV_INT(id);
@@ -161,7 +161,7 @@ outbox_mark_failed(struct db *db, long long id, const char *err)
 	char		 e[OUTBOX_ERROR_MAX + 1];
 
 	error_text(e, sizeof(e), err);
-	p[0] = DBV_TEXT(e);
+	p[0] = dbv_text(e);
 	p[1] = DBV_INT(id);
 	return db_exec(db, NULL,
 	    "UPDATE email_outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "

@@ -24,7 +24,7 @@ ratelimit_hit(struct db *db, struct arena *a, const char *bucket, unsigned limit
 	enum um_err	 rc;
 
 	start = now - now % window;
-	p[0] = DBV_TEXT(bucket);
+	p[0] = dbv_text(bucket);
 	p[1] = DBV_INT(start);
 	if ((rc = db_exec(db, a, sql_hit, p, 2, &res)) != UM_OK)
 		return rc;

@@ -50,8 +50,8 @@ refresh_start(struct ctx *ctx, long long user_id, long long *sid, char **token)
 	*sid = DB_CELL(&res, 0, 0)->i;
 	p[0] = DBV_INT(*sid);
 	p[1] = DBV_INT(user_id);
-	p[2] = DBV_TEXT(arena_ascii(ctx->arena, ctx->ip, 45));
-	p[3] = DBV_TEXT(arena_ascii(ctx->arena, ctx->user_agent, 255));
+	p[2] = dbv_text(arena_ascii(ctx->arena, ctx->ip, 45));
+	p[3] = dbv_text(arena_ascii(ctx->arena, ctx->user_agent, 255));
 	if ((rc = db_exec(ctx->db, ctx->arena, sql_family, p, 4, NULL)) != UM_OK)
 		return rc;
 	return add_token(ctx, user_id, *sid, NULL, token);
@@ -100,7 +100,7 @@ refresh_rotate(struct ctx *ctx, const char *presented, long long *user_id, long 
 	retired = DB_CELL(&res, 0, 2)->i != 0;
 	if (retired && DB_CELL(&res, 0, 3)->i > (long long)REFRESH_GRACE * 1000000) {
 		/* Reuse after the grace window: someone holds a stolen copy.  Kill it all. */
-		p[0] = DBV_TEXT("reuse");
+		p[0] = dbv_text("reuse");
 		p[1] = DBV_INT(*sid);
 		if ((rc = db_exec(db, ctx->arena, sql_revoke, p, 2, NULL)) == UM_OK &&
 		    (rc = db_commit(db)) == UM_OK) {
@@ -138,7 +138,7 @@ refresh_revoke_token(struct ctx *ctx, const char *presented)
 	if ((rc = db_exec(ctx->db, ctx->arena, sql_family_of, p, 1, &res)) != UM_OK ||
 	    res.nrows == 0)
 		return rc;
-	p[0] = DBV_TEXT("logout");
+	p[0] = dbv_text("logout");
 	p[1] = DBV_INT(DB_CELL(&res, 0, 0)->i);
 	return db_exec(ctx->db, ctx->arena, sql_revoke, p, 2, NULL);
 }
@@ -151,7 +151,7 @@ enum um_err
 refresh_revoke_family(struct db *db, struct arena *a, long long user_id, long long sid,
     const char *reason, int *found)
 {
-	struct db_val	 p[3] = { DBV_TEXT(reason), DBV_INT(sid), DBV_INT(user_id) };
+	struct db_val	 p[3] = { dbv_text(reason), DBV_INT(sid), DBV_INT(user_id) };
 	struct db_res	 res;
 	enum um_err	 rc;
 

@@ -118,8 +118,8 @@ session_create(struct ctx *ctx, long long user_id, int remember, int mfa_pending
 	p[4] = DBV_INT(mfa_pending != 0);
 	p[5] = DBV_INT(user_id);
 	p[6] = DBV_INT(remember ? SESSION_REMEMBER : SESSION_IDLE);
-	p[7] = DBV_TEXT(arena_ascii(ctx->arena, ctx->ip, 45));
-	p[8] = DBV_TEXT(arena_ascii(ctx->arena, ctx->user_agent, 255));
+	p[7] = dbv_text(arena_ascii(ctx->arena, ctx->ip, 45));
+	p[8] = dbv_text(arena_ascii(ctx->arena, ctx->user_agent, 255));
 	if ((rc = db_exec(ctx->db, ctx->arena, sql_insert, p, 9, NULL)) != UM_OK)
 		return rc;
 	p[0] = DBV_BLOB(s->hash, 32);

@@ -21,12 +21,6 @@ static const char sql_for_token[] =
     "SELECT " USER_COLUMNS ", EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = ?"
     "  AND f.user_id = users.id AND f.revoked_at IS NULL) FROM users WHERE id = ?";
 
-static const char *
-text_or_null(const struct db_val *v)
-{
-	return v->type == DB_NULL ? NULL : v->s;
-}
-
 void
 user_from_row(const struct db_res *res, size_t i, struct user *u)
 {
@@ -35,8 +29,8 @@ user_from_row(const struct db_res *res, size_t i, struct user *u)
 	u->username = DB_CELL(res, i, 1)->s;
 	u->email = DB_CELL(res, i, 2)->s;
 	u->password_hash = DB_CELL(res, i, 3)->s;
-	u->display_name = text_or_null(DB_CELL(res, i, 4));
-	u->bio = text_or_null(DB_CELL(res, i, 5));
+	u->display_name = db_cell_text(DB_CELL(res, i, 4));
+	u->bio = db_cell_text(DB_CELL(res, i, 5));
 	u->status = DB_CELL(res, i, 6)->s;
 	u->email_verified = DB_CELL(res, i, 7)->i != 0;
 	u->token_version = DB_CELL(res, i, 8)->i;
@@ -44,7 +38,7 @@ user_from_row(const struct db_res *res, size_t i, struct user *u)
 	u->mfa_enabled = DB_CELL(res, i, 10)->i != 0;
 	u->created_at = DB_CELL(res, i, 11)->s;
 	u->updated_at = DB_CELL(res, i, 12)->s;
-	u->last_login_at = text_or_null(DB_CELL(res, i, 13));
+	u->last_login_at = db_cell_text(DB_CELL(res, i, 13));
 }
 
 static enum um_err
@@ -87,7 +81,7 @@ user_for_token(struct db *db, struct arena *a, long long id, long long sid, stru
 enum um_err
 user_by_login(struct db *db, struct arena *a, const char *login, struct user *u)
 {
-	struct db_val	 p[2] = { DBV_TEXT(login), DBV_TEXT(login) };
+	struct db_val	 p[2] = { dbv_text(login), dbv_text(login) };
 	struct db_res	 res;
 	enum um_err	 rc;
 
@@ -99,7 +93,7 @@ user_by_login(struct db *db, struct arena *a, const char *login, struct user *u)
 enum um_err
 user_by_email(struct db *db, struct arena *a, const char *email, struct user *u)
 {
-	struct db_val	 p[1] = { DBV_TEXT(email) };
+	struct db_val	 p[1] = { dbv_text(email) };
 	struct db_res	 res;
 	enum um_err	 rc;
 
@@ -116,7 +110,7 @@ enum um_err
 user_taken(struct db *db, struct arena *a, const char *username, const char *email,
     int *username_taken, int *email_taken)
 {
-	struct db_val	 p[2] = { DBV_TEXT(username), DBV_TEXT(email) };
+	struct db_val	 p[2] = { dbv_text(username), dbv_text(email) };
 	struct db_res	 res;
 	enum um_err	 rc;
 
@@ -137,7 +131,7 @@ enum um_err
 user_create(struct db *db, struct arena *a, const char *username, const char *email,
     const char *hash, int verified, long long *id)
 {
-	struct db_val	 p[4] = { DBV_TEXT(username), DBV_TEXT(email), DBV_TEXT(hash),
+	struct db_val	 p[4] = { dbv_text(username), dbv_text(email), dbv_text(hash),
 			    DBV_INT(verified != 0) };
 	struct db_res	 res;
 	enum um_err	 rc;
@@ -156,7 +150,7 @@ static const char sql_verify[] =
 enum um_err
 user_verify_email(struct db *db, struct arena *a, long long id, const char *email, int *ok)
 {
-	struct db_val	 p[2] = { DBV_INT(id), DBV_TEXT(email) };
+	struct db_val	 p[2] = { DBV_INT(id), dbv_text(email) };
 	struct db_res	 res;
 	enum um_err	 rc;
 
@@ -175,7 +169,7 @@ static const char sql_set_password[] =
 enum um_err
 user_set_password(struct db *db, struct arena *a, long long id, const char *hash)
 {
-	struct db_val	 p[2] = { DBV_TEXT(hash), DBV_INT(id) };
+	struct db_val	 p[2] = { dbv_text(hash), DBV_INT(id) };
 
 	return db_exec(db, a, sql_set_password, p, 2, NULL);
 }
@@ -185,7 +179,7 @@ static const char sql_rehash[] = "UPDATE users SET password_hash = ? WHERE id = 
 enum um_err
 user_rehash(struct db *db, struct arena *a, long long id, const char *hash)
 {
-	struct db_val	 p[2] = { DBV_TEXT(hash), DBV_INT(id) };
+	struct db_val	 p[2] = { dbv_text(hash), DBV_INT(id) };
 
 	return db_exec(db, a, sql_rehash, p, 2, NULL);
 }
@@ -199,8 +193,8 @@ user_update_profile(struct db *db, struct arena *a, long long id, const char *di
 {
 	struct db_val	 p[3];
 
-	p[0] = display_name != NULL && *display_name != '\0' ? DBV_TEXT(display_name) : DBV_NULL;
-	p[1] = bio != NULL && *bio != '\0' ? DBV_TEXT(bio) : DBV_NULL;
+	p[0] = display_name != NULL && *display_name != '\0' ? dbv_text(display_name) : DBV_NULL;
+	p[1] = bio != NULL && *bio != '\0' ? dbv_text(bio) : DBV_NULL;
 	p[2] = DBV_INT(id);
 	return db_exec(db, a, sql_profile, p, 3, NULL);
 }
@@ -264,7 +258,7 @@ static const char sql_set_email[] =
 enum um_err
 user_set_email(struct db *db, struct arena *a, long long id, const char *email)
 {
-	struct db_val	 p[2] = { DBV_TEXT(email), DBV_INT(id) };
+	struct db_val	 p[2] = { dbv_text(email), DBV_INT(id) };
 
 	return db_exec(db, a, sql_set_email, p, 2, NULL);
 }

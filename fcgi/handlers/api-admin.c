@@ -97,7 +97,7 @@ send_page(struct request *req, struct response *resp, const char *key, json_t *l
  * GET /api/v1/admin/users?q=&role=&status=&limit=&cursor= — 200 {users, next_cursor} in
  * id order; 400 (limit, cursor, status, q); 401; 403; 503.  An unknown role finds nobody.
  */
-void
+enum um_err
 api_admin_users(struct request *req, struct response *resp)
 {
 	struct dir_query	 q;
@@ -111,36 +111,36 @@ api_admin_users(struct request *req, struct response *resp)
 	q.q = kv_get(&req->query_params, "q");
 	q.role = kv_get(&req->query_params, "role");
 	if (query_limit(req, resp, &q.limit) != 0 || query_cursor(req, resp, &q.after) != 0)
-		return;
+		return UM_OK;
 	if (status != NULL && *status != '\0' && (st = directory_status(status)) < 0) {
 		(void)bad(req, resp, "status", "must be active, disabled or unverified");
-		return;
+		return UM_OK;
 	}
 	q.status = (enum dir_status)st;
 	if (q.q != NULL && strlen(q.q) > QUERY_MAX) {
 		(void)bad(req, resp, "q", "is too long");
-		return;
+		return UM_OK;
 	}
 	if (q.role != NULL && strlen(q.role) > QUERY_MAX) {
 		(void)bad(req, resp, "role", "is too long");
-		return;
+		return UM_OK;
 	}
-	if ((rc = directory_search(req->rt->db, req->arena, &q, &users, &next)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if ((rc = directory_search(req->rt->db, req->arena, &q, &users, &next)) != UM_OK)
+		return rc;
 	send_page(req, resp, "users", users, next);
+	return UM_OK;
 }
 
 /* GET /api/v1/admin/users/{id} — 200 user; 401; 403; 404; 503. */
-void
+enum um_err
 api_admin_user(struct request *req, struct response *resp)
 {
 	struct user	 u;
 
 	if (admin_target(req, resp, &u) != 0)
-		return;
+		return UM_OK;
 	api_user(req, resp, 200, &u, NULL);
+	return UM_OK;
 }
 
 enum { P_STATUS, P_DISPLAY_NAME, P__MAX };
@@ -156,7 +156,7 @@ static const struct field_spec patch_spec[P__MAX] = {
  * 404; 409 an admin disabling their own account; 415; 503.  Disabling ends every session
  * and token of the user at once (API.md §7).
  */
-void
+enum um_err
 api_admin_user_patch(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -169,21 +169,21 @@ api_admin_user_patch(struct request *req, struct response *resp)
 
 	if (admin_target(req, resp, &u) != 0 ||
 	    api_fields(req, resp, &vctx, patch_spec, P__MAX, r) != 0)
-		return;
+		return UM_OK;
 	ev = json_object_get(req->json, "email_verified");
 	if (ev != NULL && !json_is_boolean(ev)) {
 		(void)bad(req, resp, "email_verified", "must be true or false");
-		return;
+		return UM_OK;
 	}
 	status = r[P_STATUS].val;
 	if (status != NULL && strcmp(status, "active") != 0 && strcmp(status, "disabled") != 0) {
 		(void)bad(req, resp, "status", "must be active or disabled");
-		return;
+		return UM_OK;
 	}
 	if (status != NULL && strcmp(status, "disabled") == 0 && u.id == actor) {
 		problem_send(req, resp, UM_ECONFLICT, 0, "You cannot disable your own account.",
 		    NULL);
-		return;
+		return UM_OK;
 	}
 	if (status != NULL && strcmp(status, u.status) != 0)
 		rc = strcmp(status, "disabled") == 0 ? directory_disable(&req->ctx, &u) :
@@ -194,32 +194,30 @@ api_admin_user_patch(struct request *req, struct response *resp)
 		rc = directory_set_display_name(&req->ctx, &u, r[P_DISPLAY_NAME].val);
 	if (rc == UM_OK)
 		rc = user_by_id(req->rt->db, req->arena, u.id, &u);
-	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if (rc != UM_OK)
+		return rc;
 	api_user(req, resp, 200, &u, NULL);
+	return UM_OK;
 }
 
 /* DELETE /api/v1/admin/users/{id} — 204; 401; 403; 404; 409 the admin's own account; 503. */
-void
+enum um_err
 api_admin_user_delete(struct request *req, struct response *resp)
 {
 	struct user	 u;
 	enum um_err	 rc;
 
 	if (admin_target(req, resp, &u) != 0)
-		return;
+		return UM_OK;
 	if (u.id == req->auth->user.id) {
 		problem_send(req, resp, UM_ECONFLICT, 0, "You cannot delete your own account "
 		    "here; use DELETE /api/v1/me.", NULL);
-		return;
+		return UM_OK;
 	}
-	if ((rc = directory_delete(&req->ctx, &u)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if ((rc = directory_delete(&req->ctx, &u)) != UM_OK)
+		return rc;
 	response_empty(resp, 204);
+	return UM_OK;
 }
 
 /*
@@ -228,7 +226,7 @@ api_admin_user_delete(struct request *req, struct response *resp)
  * taking the admin role from themselves; 415; 503.  The user's sessions and tokens end so
  * the new roles apply at once (docs/DECISIONS.md).
  */
-void
+enum um_err
 api_admin_user_roles(struct request *req, struct response *resp)
 {
 	struct user	 u;
@@ -239,19 +237,19 @@ api_admin_user_roles(struct request *req, struct response *resp)
 	enum um_err	 rc;
 
 	if (admin_target(req, resp, &u) != 0)
-		return;
+		return UM_OK;
 	if (!json_is_object(req->json)) {
 		problem_send(req, resp, UM_EJSON, 400, "The body must be a JSON object.", NULL);
-		return;
+		return UM_OK;
 	}
 	list = json_object_get(req->json, "roles");
 	if (!json_is_array(list)) {
 		(void)bad(req, resp, "roles", "must be an array of role names");
-		return;
+		return UM_OK;
 	}
 	if ((n = json_array_size(list)) > UM_ROLES_MAX) {
 		(void)bad(req, resp, "roles", "holds too many names");
-		return;
+		return UM_OK;
 	}
 	names = arena_calloc(req->arena, n + 1, sizeof(*names));
 	json_array_foreach(list, i, v) {
@@ -259,7 +257,7 @@ api_admin_user_roles(struct request *req, struct response *resp)
 		    json_string_length(v) > QUERY_MAX ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
 			(void)bad(req, resp, "roles", "must be an array of role names");
-			return;
+			return UM_OK;
 		}
 		names[i] = json_string_value(v);
 		if (strcmp(names[i], "admin") == 0)
@@ -268,35 +266,35 @@ api_admin_user_roles(struct request *req, struct response *resp)
 	if (u.id == req->auth->user.id && !keeps_admin) {
 		problem_send(req, resp, UM_ECONFLICT, 0, "You cannot take the admin role from "
 		    "yourself.", NULL);
-		return;
+		return UM_OK;
 	}
 	rc = directory_set_roles(&req->ctx, &u, names, n, &unknown);
 	if (rc == UM_EINVAL && unknown != NULL) {
 		problem_send(req, resp, UM_EINVAL, 0, arena_printf(req->arena,
 		    "There is no role named \"%s\".", unknown), json_pack("[{s:s, s:s}]", "field",
 		    "roles", "message", arena_printf(req->arena, "unknown role: %s", unknown)));
-		return;
+		return UM_OK;
 	}
-	if (rc != UM_OK || (rc = user_by_id(req->rt->db, req->arena, u.id, &u)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if (rc != UM_OK || (rc = user_by_id(req->rt->db, req->arena, u.id, &u)) != UM_OK)
+		return rc;
 	api_user(req, resp, 200, &u, NULL);
+	return UM_OK;
 }
 
 /* GET /api/v1/admin/roles — 200 {roles: [{name, description, builtin}]}; 401; 403; 503. */
-void
+enum um_err
 api_admin_roles(struct request *req, struct response *resp)
 {
 	json_t	*list, *v;
 
 	if ((list = directory_roles(req->rt->db, req->arena)) == NULL) {
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
-		return;
+		return UM_OK;
 	}
 	v = json_pack("{s:o}", "roles", list);
 	response_json(resp, 200, v);
 	json_decref(v);
+	return UM_OK;
 }
 
 enum { R_NAME, R_DESCRIPTION, R__MAX };
@@ -310,7 +308,7 @@ static const struct field_spec role_spec[R__MAX] = {
  * POST /api/v1/admin/roles {name, description} — 201 {name, description, builtin: false};
  * 400 (name not `[a-z][a-z0-9_-]{1,31}`); 401; 403; 409 the name is taken; 415; 503.
  */
-void
+enum um_err
 api_admin_role_create(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -320,29 +318,28 @@ api_admin_role_create(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, role_spec, R__MAX, r) != 0)
-		return;
+		return UM_OK;
 	desc = r[R_DESCRIPTION].val != NULL ? r[R_DESCRIPTION].val : "";
 	rc = directory_role_create(&req->ctx, r[R_NAME].val, desc);
 	if (rc == UM_ECONFLICT) {
 		problem_send(req, resp, rc, 0, "A role with this name exists.", json_pack(
 		    "[{s:s, s:s}]", "field", "name", "message", "is already taken"));
-		return;
+		return UM_OK;
 	}
-	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if (rc != UM_OK)
+		return rc;
 	v = json_pack("{s:s, s:s, s:b}", "name", r[R_NAME].val, "description", desc,
 	    "builtin", 0);
 	response_json(resp, 201, v);
 	json_decref(v);
+	return UM_OK;
 }
 
 /*
  * GET /api/v1/admin/audit?user_id=&event=&limit=&cursor= — 200 {events, next_cursor},
  * newest first; 400 (user_id, event, limit, cursor); 401; 403; 503.
  */
-void
+enum um_err
 api_admin_audit(struct request *req, struct response *resp)
 {
 	const char	*uid = kv_get(&req->query_params, "user_id");
@@ -353,19 +350,18 @@ api_admin_audit(struct request *req, struct response *resp)
 	enum um_err	 rc;
 
 	if (query_limit(req, resp, &limit) != 0 || query_cursor(req, resp, &before) != 0)
-		return;
+		return UM_OK;
 	if (uid != NULL && *uid != '\0' && (user_id = validate_id(uid)) == 0) {
 		(void)bad(req, resp, "user_id", "must be a user id");
-		return;
+		return UM_OK;
 	}
 	if (event != NULL && strlen(event) > UM_EVENT_MAX) {
 		(void)bad(req, resp, "event", "is too long");
-		return;
+		return UM_OK;
 	}
 	if ((rc = directory_audit(req->rt->db, req->arena, user_id, event, before, limit,
-	    &events, &next)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    &events, &next)) != UM_OK)
+		return rc;
 	send_page(req, resp, "events", events, next);
+	return UM_OK;
 }

@@ -32,73 +32,47 @@ static const struct field_spec register_spec[R__MAX] = {
 /* POST /api/v1/users (alias POST /register_user) — 201 user; 202 with enumeration
  * prevention; 400 validation_failed / invalid_json; 409 conflict naming the taken fields;
  * 415; 429; 503. */
-void
+enum um_err
 api_register(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
 	struct field_result	 r[R__MAX];
 	struct user		 u;
-	char			 hash[PASSWORD_HASH_MAX];
-	int			 utaken = 0, etaken = 0, hide = req->rt->conf.prevent_enumeration;
-	long long		 id;
+	struct signup		 su;
 	json_t			*errors;
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, register_spec, R__MAX, r) != 0)
-		return;
-	validate_password_username(r, R_PASSWORD, r[R_USERNAME].val);
+		return UM_OK;
+	/* Its refusal is in r; api_invalid() below answers it with the others. */
+	(void)validate_password_username(r, R_PASSWORD, r[R_USERNAME].val);
 	if (api_invalid(req, resp, register_spec, R__MAX, r) != 0)
-		return;
-	rc = user_taken(req->rt->db, req->arena, r[R_USERNAME].val, r[R_EMAIL].val, &utaken,
-	    &etaken);
-	for (;;) {
-		if (rc != UM_OK) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
-		/* A taken username is always said (usernames are public, API.md §7). */
-		if (utaken || (etaken && !hide)) {
-			errors = json_array();
-			if (utaken)
-				json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
-				    "username", "message", "is already taken"));
-			if (etaken && !hide)
-				json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
-				    "email", "message", "is already registered"));
-			problem_send(req, resp, UM_ECONFLICT, 0, "Already taken.", errors);
-			return;
-		}
-		if (etaken) {
-			if ((rc = account_notify_taken(&req->ctx, r[R_EMAIL].val)) != UM_OK)
-				continue;
-			api_accepted(resp, "verification_sent");
-			return;
-		}
-		if ((rc = password_hash(&req->rt->conf, r[R_PASSWORD].val, r[R_PASSWORD].len,
-		    hash)) != UM_OK)
-			continue;
-		rc = account_create(&req->ctx, r[R_USERNAME].val, r[R_EMAIL].val, hash, &id);
-		if (rc != UM_ECONFLICT)
-			break;
-		/* A concurrent sign-up won the race: find out what it took and say so. */
-		rc = user_taken(req->rt->db, req->arena, r[R_USERNAME].val, r[R_EMAIL].val,
-		    &utaken, &etaken);
-		if (rc == UM_OK && !utaken && !etaken)
-			rc = UM_ECONFLICT;
+		return UM_OK;
+	rc = account_register(&req->ctx, r[R_USERNAME].val, r[R_EMAIL].val, r[R_PASSWORD].val,
+	    r[R_PASSWORD].len, &su);
+	if (rc == UM_ECONFLICT) {
+		/* 409 names each taken field (API.md §7); usernames are public. */
+		errors = json_array();
+		if (su.username_taken)
+			json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
+			    "username", "message", "is already taken"));
+		if (su.email_taken)
+			json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
+			    "email", "message", "is already registered"));
+		problem_send(req, resp, UM_ECONFLICT, 0, "Already taken.", errors);
+		return UM_OK;
 	}
-	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
-	if (hide) {
+	if (rc != UM_OK)
+		return rc;
+	/* With enumeration prevention a new account and a taken address look alike. */
+	if (req->rt->conf.prevent_enumeration) {
 		api_accepted(resp, "verification_sent");
-		return;
+		return UM_OK;
 	}
-	if ((rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if ((rc = user_by_id(req->rt->db, req->arena, su.id, &u)) != UM_OK)
+		return rc;
 	api_user(req, resp, 201, &u, NULL);
+	return UM_OK;
 }
 
 enum { L_LOGIN, L_PASSWORD, L_TOTP, L__MAX };
@@ -112,7 +86,7 @@ static const struct field_spec login_spec[L__MAX] = {
 /* POST /api/v1/auth/login — 200 token pair; 401 invalid_credentials; 401 mfa_required
  * (two-step verification on, totp missing or wrong: a wrong one counts towards the
  * lockout); 403 email_not_verified / account_disabled; 400; 415; 429 (+Retry-After); 503. */
-void
+enum um_err
 api_login(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -123,7 +97,7 @@ api_login(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, login_spec, L__MAX, r) != 0)
-		return;
+		return UM_OK;
 	rc = login_password(&req->ctx, r[L_LOGIN].val, r[L_PASSWORD].val, r[L_PASSWORD].len, &u,
 	    &retry);
 	/* The second factor, only once the password is right (API.md §4: 401 mfa_required). */
@@ -133,7 +107,7 @@ api_login(struct request *req, struct response *resp)
 		problem_send(req, resp, rc, 0, "Too many failed attempts; the account is locked "
 		    "for a while.", NULL);
 		response_header(resp, "Retry-After", arena_printf(req->arena, "%lld", retry));
-		return;
+		return UM_OK;
 	}
 	/*
 	 * The user row is updated before the family is inserted: the insert's foreign-key
@@ -151,9 +125,10 @@ api_login(struct request *req, struct response *resp)
 		    "The login or password is not correct." : rc == UM_EMFA ?
 		    "Send the current code of your authenticator app (or a recovery code) as "
 		    "totp." : NULL, NULL);
-		return;
+		return UM_OK;
 	}
 	api_token_pair(req, resp, &u, sid, refresh);
+	return UM_OK;
 }
 
 enum { T_TOKEN, T__MAX };
@@ -164,7 +139,7 @@ static const struct field_spec refresh_spec[T__MAX] = {
 
 /* POST /api/v1/auth/refresh — 200 new pair; 401 invalid_token (unknown, expired, revoked,
  * reused after the grace window); 400; 415; 503. */
-void
+enum um_err
 api_refresh(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -175,18 +150,19 @@ api_refresh(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, refresh_spec, T__MAX, r) != 0)
-		return;
+		return UM_OK;
 	if ((rc = refresh_rotate(&req->ctx, r[T_TOKEN].val, &uid, &sid, &refresh)) != UM_OK ||
 	    (rc = user_by_id(req->rt->db, req->arena, uid, &u)) != UM_OK) {
 		problem_send(req, resp, rc == UM_ENOTFOUND ? UM_ETOKEN : rc, 0, NULL, NULL);
-		return;
+		return UM_OK;
 	}
 	api_token_pair(req, resp, &u, sid, refresh);
+	return UM_OK;
 }
 
 /* POST /api/v1/auth/logout — 204 (the token's family is revoked; unknown tokens too); 400;
  * 415; 503. */
-void
+enum um_err
 api_logout(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -194,12 +170,11 @@ api_logout(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, refresh_spec, T__MAX, r) != 0)
-		return;
-	if ((rc = refresh_revoke_token(&req->ctx, r[T_TOKEN].val)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+		return UM_OK;
+	if ((rc = refresh_revoke_token(&req->ctx, r[T_TOKEN].val)) != UM_OK)
+		return rc;
 	response_empty(resp, 204);
+	return UM_OK;
 }
 
 enum { V_TOKEN, V__MAX };
@@ -209,7 +184,7 @@ static const struct field_spec token_spec[V__MAX] = {
 };
 
 /* POST /api/v1/auth/verify-email — 200 user; 400 invalid_token / token_expired; 503. */
-void
+enum um_err
 api_verify_email(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -219,15 +194,16 @@ api_verify_email(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, token_spec, V__MAX, r) != 0)
-		return;
+		return UM_OK;
 	if ((rc = account_verify_email(&req->ctx, r[V_TOKEN].val, &id)) != UM_OK ||
 	    (rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK) {
 		/* Mailed-link tokens answer 400, not 401 (API.md §7). */
 		problem_send(req, resp, rc == UM_ENOTFOUND ? UM_ETOKEN : rc,
 		    rc == UM_ETOKEN || rc == UM_EEXPIRED || rc == UM_ENOTFOUND ? 400 : 0, NULL, NULL);
-		return;
+		return UM_OK;
 	}
 	api_user(req, resp, 200, &u, NULL);
+	return UM_OK;
 }
 
 enum { E_EMAIL, E__MAX };
@@ -237,7 +213,7 @@ static const struct field_spec email_spec[E__MAX] = {
 };
 
 /* POST /api/v1/auth/verify-email/resend — 202 always for a well-formed address; 400; 429. */
-void
+enum um_err
 api_verify_resend(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -245,16 +221,15 @@ api_verify_resend(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
-		return;
-	if ((rc = account_resend_verification(&req->ctx, r[E_EMAIL].val)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+		return UM_OK;
+	if ((rc = account_resend_verification(&req->ctx, r[E_EMAIL].val)) != UM_OK)
+		return rc;
 	api_accepted(resp, "accepted");
+	return UM_OK;
 }
 
 /* POST /api/v1/auth/password/forgot — 202 always for a well-formed address; 400; 429. */
-void
+enum um_err
 api_password_forgot(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -262,12 +237,11 @@ api_password_forgot(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
-		return;
-	if ((rc = account_send_reset(&req->ctx, r[E_EMAIL].val)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+		return UM_OK;
+	if ((rc = account_send_reset(&req->ctx, r[E_EMAIL].val)) != UM_OK)
+		return rc;
 	api_accepted(resp, "accepted");
+	return UM_OK;
 }
 
 enum { P_TOKEN, P_PASSWORD, P__MAX };
@@ -279,7 +253,7 @@ static const struct field_spec reset_spec[P__MAX] = {
 
 /* POST /api/v1/auth/password/reset — 204; 400 invalid_token / token_expired /
  * validation_failed; 415; 503. */
-void
+enum um_err
 api_password_reset(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
@@ -289,20 +263,19 @@ api_password_reset(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, reset_spec, P__MAX, r) != 0)
-		return;
+		return UM_OK;
 	if ((rc = account_check_reset(&req->ctx, r[P_TOKEN].val, &u)) != UM_OK) {
 		problem_send(req, resp, rc, rc == UM_ETOKEN || rc == UM_EEXPIRED ? 400 : 0, NULL,
 		    NULL);
-		return;
+		return UM_OK;
 	}
-	validate_password_username(r, P_PASSWORD, u.username);
+	(void)validate_password_username(r, P_PASSWORD, u.username);
 	if (api_invalid(req, resp, reset_spec, P__MAX, r) != 0)
-		return;
+		return UM_OK;
 	if ((rc = password_hash(&req->rt->conf, r[P_PASSWORD].val, r[P_PASSWORD].len,
 	    hash)) != UM_OK ||
-	    (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) != UM_OK)
+		return rc;
 	response_empty(resp, 204);
+	return UM_OK;
 }

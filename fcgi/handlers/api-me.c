@@ -23,10 +23,11 @@
 #include "validate.h"
 
 /* GET /api/v1/me — 200 user; 401. */
-void
+enum um_err
 api_me(struct request *req, struct response *resp)
 {
 	api_user(req, resp, 200, &req->auth->user, json_incref(req->auth->roles));
+	return UM_OK;
 }
 
 enum { M_DISPLAY_NAME, M_BIO, M__MAX };
@@ -38,7 +39,7 @@ static const struct field_spec patch_spec[M__MAX] = {
 
 /* PATCH /api/v1/me — 200 user; 400 (a field too long, of the wrong type, with control
  * characters); 401; 415; 503.  Absent fields keep their value; null or "" clears. */
-void
+enum um_err
 api_me_patch(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -48,15 +49,14 @@ api_me_patch(struct request *req, struct response *resp)
 	enum um_err		 rc;
 
 	if (api_fields(req, resp, &vctx, patch_spec, M__MAX, r) != 0)
-		return;
+		return UM_OK;
 	dn = r[M_DISPLAY_NAME].present ? r[M_DISPLAY_NAME].val : u->display_name;
 	bio = r[M_BIO].present ? r[M_BIO].val : u->bio;
 	if ((rc = user_update_profile(req->rt->db, req->arena, u->id, dn, bio)) != UM_OK ||
-	    (rc = user_by_id(req->rt->db, req->arena, u->id, u)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    (rc = user_by_id(req->rt->db, req->arena, u->id, u)) != UM_OK)
+		return rc;
 	api_user(req, resp, 200, u, json_incref(req->auth->roles));
+	return UM_OK;
 }
 
 /*
@@ -80,7 +80,7 @@ static const struct field_spec delete_spec[D__MAX] = {
 };
 
 /* DELETE /api/v1/me — 204; 400; 401; 403 invalid_credentials; 415; 503. */
-void
+enum um_err
 api_me_delete(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -89,12 +89,11 @@ api_me_delete(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, delete_spec, D__MAX, r) != 0 ||
 	    recheck(req, resp, &r[D_PASSWORD]) != 0)
-		return;
-	if ((rc = account_delete(&req->ctx, &req->auth->user)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+		return UM_OK;
+	if ((rc = account_delete(&req->ctx, &req->auth->user)) != UM_OK)
+		return rc;
 	response_empty(resp, 204);
+	return UM_OK;
 }
 
 enum { C_CURRENT, C_NEW, C__MAX };
@@ -106,7 +105,7 @@ static const struct field_spec password_spec[C__MAX] = {
 
 /* POST /api/v1/me/password — 204 (every refresh family and browser session ends); 400;
  * 401; 403 invalid_credentials; 415; 503. */
-void
+enum um_err
 api_me_password(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { req->rt->conf.password_min_length,
@@ -117,14 +116,13 @@ api_me_password(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, password_spec, C__MAX, r) != 0 ||
 	    recheck(req, resp, &r[C_CURRENT]) != 0)
-		return;
+		return UM_OK;
 	if ((rc = password_hash(&req->rt->conf, r[C_NEW].val, r[C_NEW].len, hash)) != UM_OK ||
 	    (rc = account_set_password(&req->ctx, &req->auth->user, hash, NULL,
-	    AUDIT_PASSWORD_CHANGED)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    AUDIT_PASSWORD_CHANGED)) != UM_OK)
+		return rc;
 	response_empty(resp, 204);
+	return UM_OK;
 }
 
 enum { A_PASSWORD, A_EMAIL, A__MAX };
@@ -136,7 +134,7 @@ static const struct field_spec email_spec[A__MAX] = {
 
 /* POST /api/v1/me/email — 202 (the change completes when the mailed link is followed);
  * 400; 401; 403 invalid_credentials; 409 taken (unless enumeration prevention); 415; 503. */
-void
+enum um_err
 api_me_email(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -146,25 +144,24 @@ api_me_email(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, email_spec, A__MAX, r) != 0 ||
 	    recheck(req, resp, &r[A_PASSWORD]) != 0)
-		return;
+		return UM_OK;
 	rc = user_by_email(req->rt->db, req->arena, r[A_EMAIL].val, &other);
 	if (rc == UM_OK && !req->rt->conf.prevent_enumeration) {
 		problem_send(req, resp, UM_ECONFLICT, 0, "Already taken.", json_pack("[{s:s, s:s}]",
 		    "field", "email", "message", "is already registered"));
-		return;
+		return UM_OK;
 	}
 	/* With enumeration prevention a taken address answers 202 and nothing is sent. */
 	if (rc == UM_ENOTFOUND)
 		rc = account_request_email_change(&req->ctx, &req->auth->user, r[A_EMAIL].val);
-	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if (rc != UM_OK)
+		return rc;
 	api_accepted(resp, "verification_sent");
+	return UM_OK;
 }
 
 /* GET /api/v1/me/sessions — 200 {sessions: [...]}; 401; 503. */
-void
+enum um_err
 api_me_sessions(struct request *req, struct response *resp)
 {
 	json_t	*list, *v;
@@ -172,15 +169,16 @@ api_me_sessions(struct request *req, struct response *resp)
 	if ((list = session_list(req->rt->db, req->arena, req->auth->user.id,
 	    req->auth->sid)) == NULL) {
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
-		return;
+		return UM_OK;
 	}
 	v = json_pack("{s:o}", "sessions", list);
 	response_json(resp, 200, v);
 	json_decref(v);
+	return UM_OK;
 }
 
 /* DELETE /api/v1/me/sessions/{id} — 204; 401; 404 not one of the caller's sessions; 503. */
-void
+enum um_err
 api_me_session_delete(struct request *req, struct response *resp)
 {
 	long long	 id = validate_id(req->params[0]);
@@ -189,19 +187,18 @@ api_me_session_delete(struct request *req, struct response *resp)
 
 	if (id == 0) {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);
-		return;
+		return UM_OK;
 	}
 	if ((rc = session_revoke(req->rt->db, req->arena, req->auth->user.id, id, &found)) !=
-	    UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    UM_OK)
+		return rc;
 	if (!found) {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);
-		return;
+		return UM_OK;
 	}
 	(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, req->auth->user.id,
 	    req->auth->user.id, json_pack("{s:I}", "session_id",
 	    (json_int_t)id));
 	response_empty(resp, 204);
+	return UM_OK;
 }

@@ -42,7 +42,7 @@ join_roles(struct arena *a, const json_t *roles)
  * X-User-Roles for a valid session cookie or bearer token; 401 without one (or with an
  * invalid one); 403 without the role; 503.  A bearer header wins over a cookie.
  */
-void
+enum um_err
 auth_check(struct request *req, struct response *resp)
 {
 	struct auth	 auth;
@@ -51,22 +51,18 @@ auth_check(struct request *req, struct response *resp)
 	enum um_err	 rc;
 
 	if (request_env(req, "HTTP_AUTHORIZATION") != NULL) {
-		if ((rc = access_verify(&req->ctx, request_bearer(req), &auth)) != UM_OK) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
+		if ((rc = access_verify(&req->ctx, request_bearer(req), &auth)) != UM_OK)
+			return rc;
 		id = auth.user.id;
 		name = auth.user.username;
 		email = auth.user.email;
 		roles = join_roles(req->arena, auth.roles);
 	} else {
-		if ((rc = browser_session_load(req)) != UM_OK) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
+		if ((rc = browser_session_load(req)) != UM_OK)
+			return rc;
 		if (req->session == NULL || req->session->mfa_pending) {
 			problem_send(req, resp, UM_EUNAUTH, 0, NULL, NULL);
-			return;
+			return UM_OK;
 		}
 		id = req->session->user_id;
 		name = req->session->username;
@@ -75,7 +71,7 @@ auth_check(struct request *req, struct response *resp)
 	}
 	if ((role = kv_get(&req->query_params, "role")) != NULL && !role_listed(roles, role)) {
 		problem_send(req, resp, UM_EFORBIDDEN, 0, "The role is missing.", NULL);
-		return;
+		return UM_OK;
 	}
 	response_empty(resp, 204);
 	response_header(resp, "X-User-Id", arena_printf(req->arena, "%lld", id));
@@ -83,4 +79,5 @@ auth_check(struct request *req, struct response *resp)
 	response_header(resp, "X-User-Name", name);
 	response_header(resp, "X-User-Email", email);
 	response_header(resp, "X-User-Roles", roles);
+	return UM_OK;
 }

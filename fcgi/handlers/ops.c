@@ -23,21 +23,23 @@ status_ok(struct response *resp)
 }
 
 /* GET /healthz — 200 while this worker can answer at all; touches nothing else. */
-void
+enum um_err
 ops_healthz(struct request *req, struct response *resp)
 {
 	status_ok(resp);
+	return UM_OK;
 }
 
 /* GET /readyz — 200 when MariaDB answers, 503 service_unavailable within 5 s otherwise. */
-void
+enum um_err
 ops_readyz(struct request *req, struct response *resp)
 {
 	if (db_ping(req->rt->db) != UM_OK) {
 		problem_send(req, resp, UM_EUNAVAIL, 0, "The database does not answer.", NULL);
-		return;
+		return UM_OK;
 	}
 	status_ok(resp);
+	return UM_OK;
 }
 
 static const char sql_metrics[] =
@@ -57,7 +59,7 @@ static const char sql_metrics[] =
  * Gauges come from MariaDB, so every worker answers the same: workers keep no state a
  * scrape could see only half of.  nginx serves it to loopback only (deploy/nginx/).
  */
-void
+enum um_err
 ops_metrics(struct request *req, struct response *resp)
 {
 	static const char *const names[] = {
@@ -94,7 +96,7 @@ ops_metrics(struct request *req, struct response *resp)
 	if ((rc = db_exec(req->rt->db, req->arena, sql_metrics, NULL, 0, &res)) != UM_OK ||
 	    res.nrows != 1) {
 		problem_send(req, resp, rc != UM_OK ? rc : UM_EINTERNAL, 0, NULL, NULL);
-		return;
+		return UM_OK;
 	}
 	resp->status = 200;
 	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -103,4 +105,5 @@ ops_metrics(struct request *req, struct response *resp)
 		    DB_CELL(&res, 0, i)->i);
 	buf_puts(&resp->body, "# HELP usermgr_up The worker answers.\n# TYPE usermgr_up gauge\n"
 	    "usermgr_up 1\n");
+	return UM_OK;
 }

@@ -85,7 +85,7 @@ event_view(const json_t *e)
 }
 
 /* GET /account/security — 200 the newest 50 events about the account; 503. */
-void
+enum um_err
 page_account_security(struct request *req, struct response *resp)
 {
 	json_t	*events, *view, *e;
@@ -94,7 +94,7 @@ page_account_security(struct request *req, struct response *resp)
 	if ((events = events_of(req->rt->db, req->arena, req->session->user_id,
 	    SECURITY_EVENTS)) == NULL) {
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
-		return;
+		return UM_OK;
 	}
 	view = json_array();
 	json_array_foreach(events, i, e)
@@ -104,6 +104,7 @@ page_account_security(struct request *req, struct response *resp)
 	    " s:{s:b}}", "title", "Security activity", "events", view,
 	    "has_events", json_array_size(view) > 0, "limit", SECURITY_EVENTS,
 	    "nav", "security", 1));
+	return UM_OK;
 }
 
 /* --- /account/sessions ------------------------------------------------------------------- */
@@ -145,27 +146,22 @@ show_sessions(struct request *req, struct response *resp, int status, json_t *fl
 	    "flash", flash != NULL ? flash : json_array()));
 }
 
-static json_t *
-flash(const char *kind, const char *message)
-{
-	return json_pack("[{s:s, s:s}]", "kind", kind, "message", message);
-}
-
 /*
  * GET /account/sessions — 200; ?done=one or ?done=others (where the revoke POST sends the
  * browser) adds the message saying what was done; 503.
  */
-void
+enum um_err
 page_account_sessions(struct request *req, struct response *resp)
 {
 	const char	*done = kv_get(&req->query_params, "done");
 	json_t		*f = NULL;
 
 	if (done != NULL && strcmp(done, "one") == 0)
-		f = flash("success", "The session was signed out.");
+		f = page_flash("success", "The session was signed out.");
 	else if (done != NULL && strcmp(done, "others") == 0)
-		f = flash("success", "All your other sessions were signed out.");
+		f = page_flash("success", "All your other sessions were signed out.");
 	show_sessions(req, resp, 200, f);
+	return UM_OK;
 }
 
 enum { R_SESSION_ID, R_ALL, R__MAX };
@@ -182,7 +178,7 @@ static const struct field_spec revoke_spec[R__MAX] = {
  * answer is 303 to /.  400 no session named; 404 not one of the user's live sessions;
  * 403 CSRF; 503.
  */
-void
+enum um_err
 page_account_revoke(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -194,39 +190,34 @@ page_account_revoke(struct request *req, struct response *resp)
 
 	if (validate_form(req->arena, &vctx, revoke_spec, R__MAX, &req->form, r) == UM_OK &&
 	    r[R_ALL].val != NULL && strcmp(r[R_ALL].val, "1") == 0) {
-		if ((rc = session_end_all(db, req->arena, uid, req->session->hash)) != UM_OK) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
+		if ((rc = session_end_all(db, req->arena, uid, req->session->hash)) != UM_OK)
+			return rc;
 		(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, uid, uid, json_pack("{s:b}", "all_others", 1));
 		response_redirect(resp, 303, "/account/sessions?done=others");
-		return;
+		return UM_OK;
 	}
 	if ((id = validate_id(r[R_SESSION_ID].val)) == 0) {
-		show_sessions(req, resp, 400, flash("error", "Choose a session to sign out."));
-		return;
+		show_sessions(req, resp, 400, page_flash("error", "Choose a session to sign out."));
+		return UM_OK;
 	}
 	if (id == req->session->id) {
 		/* This browser's own session: the same as the Log out button. */
-		if ((rc = browser_session_end(req, resp)) != UM_OK) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
+		if ((rc = browser_session_end(req, resp)) != UM_OK)
+			return rc;
 		(void)audit_log(&req->ctx, AUDIT_LOGOUT, uid, uid, NULL);
 		response_redirect(resp, 303, "/");
-		return;
+		return UM_OK;
 	}
-	if ((rc = session_revoke(db, req->arena, uid, id, &found)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if ((rc = session_revoke(db, req->arena, uid, id, &found)) != UM_OK)
+		return rc;
 	if (!found) {
-		show_sessions(req, resp, 404, flash("error", "That session has already ended."));
-		return;
+		show_sessions(req, resp, 404, page_flash("error", "That session has already ended."));
+		return UM_OK;
 	}
 	(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, uid, uid,
 	    json_pack("{s:I}", "session_id", (json_int_t)id));
 	response_redirect(resp, 303, "/account/sessions?done=one");
+	return UM_OK;
 }
 
 /* --- /account/export --------------------------------------------------------------------- */
@@ -235,7 +226,7 @@ page_account_revoke(struct request *req, struct response *resp)
  * GET /account/export — 200 application/json download {user, sessions, audit_events}
  * (API.md §7 "Export"); 503.  The user object holds no secret (API.md §4).
  */
-void
+enum um_err
 page_account_export(struct request *req, struct response *resp)
 {
 	struct db	*db = req->rt->db;
@@ -261,10 +252,9 @@ page_account_export(struct request *req, struct response *resp)
 	    "attachment; filename=\"usermgr-export.json\"");
 	rc = UM_OK;
 out:
-	if (rc != UM_OK)
-		problem_send(req, resp, rc, 0, NULL, NULL);
 	json_decref(v);
 	json_decref(events);
 	json_decref(sessions);
 	json_decref(user);
+	return rc;
 }

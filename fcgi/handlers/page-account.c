@@ -25,18 +25,13 @@
 #define M_WRONG_PASSWORD	"is not correct"
 
 /*
- * The signed-in user, fresh from the database (the session row holds no password hash).
- * Returns 0, or answers the request (503, or 404 when the account went meanwhile) and -1.
+ * The signed-in user, fresh from the database (the session row holds no password hash):
+ * UM_OK, UM_EUNAVAIL, or UM_ENOTFOUND when the account went meanwhile.
  */
-static int
-load_user(struct request *req, struct response *resp, struct user *u)
+static enum um_err
+load_user(struct request *req, struct user *u)
 {
-	enum um_err	 rc;
-
-	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, u)) == UM_OK)
-		return 0;
-	problem_send(req, resp, rc, 0, NULL, NULL);
-	return -1;
+	return user_by_id(req->rt->db, req->arena, req->session->user_id, u);
 }
 
 /*
@@ -51,13 +46,6 @@ recheck(struct request *req, const struct user *u, struct field_result *r)
 		return 0;
 	r->error = M_WRONG_PASSWORD;
 	return -1;
-}
-
-/* The flash of a page that did what was asked. */
-static json_t *
-flash_success(const char *message)
-{
-	return json_pack("[{s:s, s:s}]", "kind", "success", "message", message);
 }
 
 /* --- /account/password ------------------------------------------------------------------ */
@@ -88,7 +76,7 @@ show_password(struct request *req, struct response *resp, int status,
 	    "fields", page_fields(password_view, P__MAX, r),
 	    "errors", page_errors(req, password_spec, P__MAX, r),
 	    "changed", changed,
-	    "flash", changed ? flash_success("Your password was changed. Your other sessions "
+	    "flash", changed ? page_flash("success", "Your password was changed. Your other sessions "
 	    "and app sign-ins were signed out; this one stays signed in.") : json_array()));
 }
 
@@ -98,7 +86,7 @@ show_password(struct request *req, struct response *resp, int status,
  * password or confirmation, or no current password; 403 wrong current password (API.md
  * §7: whatever else is wrong, with every message shown) or CSRF; 503.
  */
-void
+enum um_err
 page_account_password(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
@@ -110,10 +98,10 @@ page_account_password(struct request *req, struct response *resp)
 
 	if (req->method != HTTP_POST) {
 		show_password(req, resp, 200, NULL, 0);
-		return;
+		return UM_OK;
 	}
-	if (load_user(req, resp, &u) != 0)
-		return;
+	if ((rc = load_user(req, &u)) != UM_OK)
+		return rc;
 	vctx.username = u.username;
 	invalid = validate_form(req->arena, &vctx, password_spec, P__MAX, &req->form, r) !=
 	    UM_OK;
@@ -121,19 +109,18 @@ page_account_password(struct request *req, struct response *resp)
 	    UM_OK;
 	if (r[P_CURRENT].val != NULL && recheck(req, &u, &r[P_CURRENT]) != 0) {
 		show_password(req, resp, 403, r, 0);
-		return;
+		return UM_OK;
 	}
 	if (invalid) {
 		show_password(req, resp, 400, r, 0);
-		return;
+		return UM_OK;
 	}
 	if ((rc = password_hash(&req->rt->conf, r[P_PASSWORD].val, r[P_PASSWORD].len, hash)) !=
 	    UM_OK || (rc = account_set_password(&req->ctx, &u, hash, req->session->hash,
-	    AUDIT_PASSWORD_CHANGED)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    AUDIT_PASSWORD_CHANGED)) != UM_OK)
+		return rc;
 	show_password(req, resp, 200, NULL, 1);
+	return UM_OK;
 }
 
 /* --- /account/email ---------------------------------------------------------------------- */
@@ -171,7 +158,7 @@ show_email(struct request *req, struct response *resp, int status, const struct 
  * except with enumeration prevention, which answers as for a free address and sends
  * nothing (DECISIONS.md); 503.
  */
-void
+enum um_err
 page_account_email(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -180,39 +167,38 @@ page_account_email(struct request *req, struct response *resp)
 	int			 invalid;
 	enum um_err		 rc;
 
-	if (load_user(req, resp, &u) != 0)
-		return;
+	if ((rc = load_user(req, &u)) != UM_OK)
+		return rc;
 	if (req->method != HTTP_POST) {
 		show_email(req, resp, 200, &u, NULL, NULL);
-		return;
+		return UM_OK;
 	}
 	invalid = validate_form(req->arena, &vctx, email_spec, E__MAX, &req->form, r) != UM_OK;
 	if (r[E_PASSWORD].val != NULL && recheck(req, &u, &r[E_PASSWORD]) != 0) {
 		show_email(req, resp, 403, &u, r, NULL);
-		return;
+		return UM_OK;
 	}
 	if (invalid) {
 		show_email(req, resp, 400, &u, r, NULL);
-		return;
+		return UM_OK;
 	}
 	rc = user_by_email(req->rt->db, req->arena, r[E_EMAIL].val, &other);
 	if (rc == UM_OK && other.id == u.id) {
 		r[E_EMAIL].error = "is already your address";
 		show_email(req, resp, 400, &u, r, NULL);
-		return;
+		return UM_OK;
 	}
 	if (rc == UM_OK && !req->rt->conf.prevent_enumeration) {
 		r[E_EMAIL].error = "is already registered";
 		show_email(req, resp, 409, &u, r, NULL);
-		return;
+		return UM_OK;
 	}
 	if (rc == UM_ENOTFOUND)
 		rc = account_request_email_change(&req->ctx, &u, r[E_EMAIL].val);
-	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if (rc != UM_OK)
+		return rc;
 	show_email(req, resp, 200, &u, NULL, r[E_EMAIL].val);
+	return UM_OK;
 }
 
 /* --- /account/delete --------------------------------------------------------------------- */
@@ -244,7 +230,7 @@ show_delete(struct request *req, struct response *resp, int status, struct field
  * tokens are gone, the cookie is cleared; the audit events stay, DECISIONS.md); 400 no
  * password; 403 wrong password or CSRF; 503.
  */
-void
+enum um_err
 page_account_delete(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -254,23 +240,22 @@ page_account_delete(struct request *req, struct response *resp)
 
 	if (req->method != HTTP_POST) {
 		show_delete(req, resp, 200, NULL, 0);
-		return;
+		return UM_OK;
 	}
-	if (load_user(req, resp, &u) != 0)
-		return;
+	if ((rc = load_user(req, &u)) != UM_OK)
+		return rc;
 	if (validate_form(req->arena, &vctx, delete_spec, D__MAX, &req->form, r) != UM_OK) {
 		show_delete(req, resp, 400, r, 0);
-		return;
+		return UM_OK;
 	}
 	if (recheck(req, &u, &r[D_PASSWORD]) != 0) {
 		show_delete(req, resp, 403, r, 0);
-		return;
+		return UM_OK;
 	}
-	if ((rc = account_delete(&req->ctx, &u)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if ((rc = account_delete(&req->ctx, &u)) != UM_OK)
+		return rc;
 	/* The row went with the account (ON DELETE CASCADE); this clears the cookie. */
 	(void)browser_session_end(req, resp);
 	show_delete(req, resp, 200, NULL, 1);
+	return UM_OK;
 }

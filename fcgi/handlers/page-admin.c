@@ -27,18 +27,12 @@
 #define USER_EVENTS	20	/* the newest events shown on a user's page */
 #define QUERY_MAX	254
 
-static json_t *
-flash(const char *kind, const char *message)
-{
-	return json_pack("[{s:s, s:s}]", "kind", kind, "message", message);
-}
-
 /* An error flash in place of the one a page had so far (the last refusal is the one shown). */
 static json_t *
 refusal(json_t *before, const char *message)
 {
 	json_decref(before);
-	return flash("error", message);
+	return page_flash("error", message);
 }
 
 /* "a, b" from a JSON array of strings, for tables. */
@@ -77,7 +71,7 @@ done_flash(const struct request *req)
 
 	for (i = 0; done != NULL && i < sizeof(done_messages) / sizeof(done_messages[0]); i++)
 		if (strcmp(done, done_messages[i].action) == 0)
-			return flash("success", done_messages[i].message);
+			return page_flash("success", done_messages[i].message);
 	return NULL;
 }
 
@@ -88,7 +82,7 @@ done_flash(const struct request *req)
  * page, with a link to the next page (keyset: after = the last id shown); 400 an unknown
  * status or an overlong search; 503.
  */
-void
+enum um_err
 page_admin_users(struct request *req, struct response *resp)
 {
 	struct dir_query	 q;
@@ -133,7 +127,7 @@ page_admin_users(struct request *req, struct response *resp)
 		json_decref(users);
 		json_decref(f);
 		problem_send(req, resp, rc != UM_OK ? rc : UM_EUNAVAIL, 0, NULL, NULL);
-		return;
+		return UM_OK;
 	}
 	json_array_foreach(users, i, u) {
 		json_object_set_new(u, "roles_text", json_string(joined(req->arena,
@@ -162,6 +156,7 @@ page_admin_users(struct request *req, struct response *resp)
 	    "next_url", next_url, "first_page", q.after == 0,
 	    "has_pages", next_url != NULL || q.after != 0,
 	    "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+	return UM_OK;
 }
 
 /* --- /admin/users/{id} ------------------------------------------------------------------- */
@@ -205,14 +200,15 @@ show_user(struct request *req, struct response *resp, int status, const struct u
 }
 
 /* GET /admin/users/{id} — 200 the account, its roles, actions and newest events; 404; 503. */
-void
+enum um_err
 page_admin_user(struct request *req, struct response *resp)
 {
 	struct user	 u;
 
 	if (admin_target(req, resp, &u) != 0)
-		return;
+		return UM_OK;
 	show_user(req, resp, 200, &u, done_flash(req));
+	return UM_OK;
 }
 
 /* The `roles` checkboxes of the form (repeatable): every value, in order. */
@@ -237,7 +233,7 @@ form_roles(struct request *req, size_t *n)
  * unknown role; 404 no such user or action; 409 an admin disabling, deleting or force-resetting
  * their own account or taking the admin role from themselves; 403 CSRF (front door); 503.
  */
-void
+enum um_err
 page_admin_action(struct request *req, struct response *resp)
 {
 	const char	*action = req->params[1], **names, *unknown = NULL;
@@ -248,33 +244,33 @@ page_admin_action(struct request *req, struct response *resp)
 	enum um_err	 rc;
 
 	if (admin_target(req, resp, &u) != 0)
-		return;
+		return UM_OK;
 	if (strcmp(action, "roles") == 0) {
 		names = form_roles(req, &n);
 		for (i = 0; i < n; i++)
 			if (strcmp(names[i], "admin") == 0)
 				keeps_admin = 1;
 		if (u.id == actor && !keeps_admin) {
-			show_user(req, resp, 409, &u, flash("error",
+			show_user(req, resp, 409, &u, page_flash("error",
 			    "You cannot take the admin role from yourself."));
-			return;
+			return UM_OK;
 		}
 		rc = directory_set_roles(&req->ctx, &u, names, n, &unknown);
 		if (rc == UM_EINVAL && unknown != NULL) {
-			show_user(req, resp, 400, &u, flash("error", arena_printf(req->arena,
+			show_user(req, resp, 400, &u, page_flash("error", arena_printf(req->arena,
 			    "There is no role named \"%s\".", unknown)));
-			return;
+			return UM_OK;
 		}
 	} else if (strcmp(action, "disable") == 0 || strcmp(action, "delete") == 0 ||
 	    strcmp(action, "force-password-reset") == 0) {
 		/* Each would lock the acting admin out (DECISIONS.md, Admin area). */
 		if (u.id == actor) {
-			show_user(req, resp, 409, &u, flash("error", strcmp(action, "delete") == 0 ?
+			show_user(req, resp, 409, &u, page_flash("error", strcmp(action, "delete") == 0 ?
 			    "You cannot delete your own account here." :
 			    strcmp(action, "disable") == 0 ? "You cannot disable your own account." :
 			    "You cannot force a reset of your own password: change it on the "
 			    "password page."));
-			return;
+			return UM_OK;
 		}
 		rc = strcmp(action, "delete") == 0 ? directory_delete(&req->ctx, &u) :
 		    strcmp(action, "disable") == 0 ? directory_disable(&req->ctx, &u) :
@@ -287,17 +283,16 @@ page_admin_action(struct request *req, struct response *resp)
 		rc = directory_resend_verification(&req->ctx, &u);
 	else {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such action.", NULL);
-		return;
+		return UM_OK;
 	}
-	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if (rc != UM_OK)
+		return rc;
 	if (strcmp(action, "delete") == 0)
 		response_redirect(resp, 303, "/admin/users?done=deleted");
 	else
 		response_redirect(resp, 303, arena_printf(req->arena, "/admin/users/%lld?done=%s",
 		    u.id, form_escape(req->arena, action)));
+	return UM_OK;
 }
 
 /* --- /admin/audit ------------------------------------------------------------------------ */
@@ -306,7 +301,7 @@ page_admin_action(struct request *req, struct response *resp)
  * GET /admin/audit?user_id=&event=&before= — 200 security events, newest first, 50 a page
  * (before = the last id shown); 400 a malformed filter; 503.
  */
-void
+enum um_err
 page_admin_audit(struct request *req, struct response *resp)
 {
 	const char	*uid = kv_get(&req->query_params, "user_id");
@@ -340,8 +335,7 @@ page_admin_audit(struct request *req, struct response *resp)
 	if ((rc = directory_audit(req->rt->db, req->arena, user_id, event, below, PAGE_EVENTS,
 	    &events, &next)) != UM_OK) {
 		json_decref(f);
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
+		return rc;
 	}
 	json_array_foreach(events, i, e) {
 		const json_t	*d = json_object_get(e, "details");
@@ -360,6 +354,7 @@ page_admin_audit(struct request *req, struct response *resp)
 	    " s:o, s:{s:b}}", "title", "Audit log", "user_id", uid, "event", event,
 	    "events", events, "has_events", json_array_size(events) > 0, "next_url", next_url,
 	    "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+	return UM_OK;
 }
 
 /* --- /admin/roles ------------------------------------------------------------------------ */
@@ -399,7 +394,7 @@ show_roles(struct request *req, struct response *resp, int status,
  * 303 back here with a message; 400 a bad name (form re-rendered); 409 the name is taken;
  * 403 CSRF (front door); 503.
  */
-void
+enum um_err
 page_admin_roles(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -409,23 +404,22 @@ page_admin_roles(struct request *req, struct response *resp)
 
 	if (req->method != HTTP_POST) {
 		show_roles(req, resp, 200, NULL, done != NULL && strcmp(done, "created") == 0 ?
-		    flash("success", "The role was created.") : NULL);
-		return;
+		    page_flash("success", "The role was created.") : NULL);
+		return UM_OK;
 	}
 	if (validate_form(req->arena, &vctx, role_spec, R__MAX, &req->form, r) != UM_OK) {
 		show_roles(req, resp, 400, r, NULL);
-		return;
+		return UM_OK;
 	}
 	rc = directory_role_create(&req->ctx, r[R_NAME].val,
 	    r[R_DESCRIPTION].val != NULL ? r[R_DESCRIPTION].val : "");
 	if (rc == UM_ECONFLICT) {
 		r[R_NAME].error = "is already taken";
 		show_roles(req, resp, 409, r, NULL);
-		return;
+		return UM_OK;
 	}
-	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if (rc != UM_OK)
+		return rc;
 	response_redirect(resp, 303, "/admin/roles?done=created");
+	return UM_OK;
 }

@@ -30,7 +30,7 @@ show(struct request *req, struct response *resp, enum um_err rc, const char *tok
  * 503.  No login is needed (API.md §7); the GET changes nothing, since mail scanners fetch
  * every link (API.md §5).
  */
-void
+enum um_err
 page_confirm_email(struct request *req, struct response *resp)
 {
 	const char	*token, *new_email = NULL;
@@ -39,18 +39,15 @@ page_confirm_email(struct request *req, struct response *resp)
 	if (req->method != HTTP_POST) {
 		token = kv_get(&req->query_params, "token");
 		rc = account_check_email_change(&req->ctx, token, &new_email);
-		if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
+		if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED)
+			return rc;
 		show(req, resp, rc, rc == UM_OK ? token : NULL, new_email, 0);
-		return;
+		return UM_OK;
 	}
 	token = kv_get(&req->form, "token");
 	rc = account_confirm_email_change(&req->ctx, token);
-	if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED && rc != UM_ECONFLICT) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED && rc != UM_ECONFLICT)
+		return rc;
 	show(req, resp, rc, NULL, NULL, rc == UM_OK);
+	return UM_OK;
 }

@@ -9,8 +9,9 @@
 #include "response.h"
 
 /* GET / — 200. */
-void
+enum um_err
 page_home(struct request *req, struct response *resp)
 {
 	page_render(req, resp, 200, "home", json_pack("{s:s}", "title", "Welcome"));
+	return UM_OK;
 }

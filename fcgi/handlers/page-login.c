@@ -94,7 +94,7 @@ locked_out(struct request *req, struct response *resp, struct login_view *v,
 /* GET /login — 200.  POST — 303 to next or /profile (to /login/mfa, next carried, when
  * two-step verification is on); 400 wrong credentials; 403
  * unverified or disabled; 429 locked out or per-IP limit; 403 CSRF; 503. */
-void
+enum um_err
 page_login(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -107,7 +107,7 @@ page_login(struct request *req, struct response *resp)
 	if (req->method != HTTP_POST) {
 		v.next = page_safe_next(kv_get(&req->query_params, "next"));
 		show_form(req, resp, &v, NULL);
-		return;
+		return UM_OK;
 	}
 	/* The password is read from the body only: a query-string one is never used. */
 	v.next = page_safe_next(kv_get(&req->form, "next"));
@@ -115,7 +115,7 @@ page_login(struct request *req, struct response *resp)
 	if (validate_form(req->arena, &vctx, spec, F__MAX, &req->form, r) != UM_OK) {
 		v.status = 400;
 		show_form(req, resp, &v, r);
-		return;
+		return UM_OK;
 	}
 	rc = login_password(&req->ctx, r[F_LOGIN].val, r[F_PASSWORD].val, r[F_PASSWORD].len, &u,
 	    &retry);
@@ -124,27 +124,26 @@ page_login(struct request *req, struct response *resp)
 		break;
 	case UM_ERATE:
 		locked_out(req, resp, &v, r, retry);
-		return;
+		return UM_OK;
 	case UM_ECREDS:
 		v.status = 400;
 		v.error = "The username, e-mail address or password is not correct.";
 		show_form(req, resp, &v, r);
-		return;
+		return UM_OK;
 	case UM_EDISABLED:
 		v.status = 403;
 		v.notice = "disabled";
 		v.error = "This account is disabled.";
 		show_form(req, resp, &v, r);
-		return;
+		return UM_OK;
 	case UM_EUNVERIFIED:
 		v.status = 403;
 		v.notice = "unverified";
 		v.error = "Your e-mail address is not verified yet.";
 		show_form(req, resp, &v, r);
-		return;
+		return UM_OK;
 	default:
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
+		return rc;
 	}
 	/*
 	 * With two-step verification on, the password opens only a session that waits for
@@ -152,34 +151,30 @@ page_login(struct request *req, struct response *resp)
 	 * audited, at /login/mfa.
 	 */
 	if (u.mfa_enabled) {
-		if ((rc = browser_session_start(req, resp, u.id, v.remember, 1)) != UM_OK) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
+		if ((rc = browser_session_start(req, resp, u.id, v.remember, 1)) != UM_OK)
+			return rc;
 		response_redirect(resp, 303, v.next != NULL ? arena_printf(req->arena,
 		    "/login/mfa?next=%s", form_escape(req->arena, v.next)) : "/login/mfa");
-		return;
+		return UM_OK;
 	}
 	if ((rc = browser_session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
-	    (rc = login_succeeded(&req->ctx, &u, "browser")) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    (rc = login_succeeded(&req->ctx, &u, "browser")) != UM_OK)
+		return rc;
 	response_redirect(resp, 303, v.next != NULL ? v.next : "/profile");
+	return UM_OK;
 }
 
 /* POST /logout — 303 to /; 403 CSRF. */
-void
+enum um_err
 page_logout(struct request *req, struct response *resp)
 {
 	long long	 uid = req->session != NULL ? req->session->user_id : 0;
 	enum um_err	 rc;
 
-	if ((rc = browser_session_end(req, resp)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if ((rc = browser_session_end(req, resp)) != UM_OK)
+		return rc;
 	if (uid > 0)
 		(void)audit_log(&req->ctx, AUDIT_LOGOUT, uid, uid, NULL);
 	response_redirect(resp, 303, "/");
+	return UM_OK;
 }

@@ -66,7 +66,7 @@ show_login(struct request *req, struct response *resp, int status, const char *n
  * POST — 303 to next or /profile with a new session id (API.md §7); 400 missing or wrong
  * code (counted towards the lockout, like a wrong password); 429 locked out; 403 CSRF; 503.
  */
-void
+enum um_err
 page_login_mfa(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -78,45 +78,41 @@ page_login_mfa(struct request *req, struct response *resp)
 
 	if (req->session == NULL || !req->session->mfa_pending) {
 		response_redirect(resp, 303, "/login");
-		return;
+		return UM_OK;
 	}
 	if (req->method != HTTP_POST) {
 		show_login(req, resp, 200, page_safe_next(kv_get(&req->query_params, "next")),
 		    NULL, 0);
-		return;
+		return UM_OK;
 	}
 	next = page_safe_next(kv_get(&req->form, "next"));
 	if (validate_form(req->arena, &vctx, login_spec, L__MAX, &req->form, r) != UM_OK) {
 		show_login(req, resp, 400, next, r, 0);
-		return;
+		return UM_OK;
 	}
-	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK)
+		return rc;
 	switch ((rc = mfa_login(&req->ctx, &u, r[L_CODE].val, &retry))) {
 	case UM_OK:
 		break;
 	case UM_EMFA:
 		r[L_CODE].error = M_WRONG_CODE;
 		show_login(req, resp, 400, next, r, 0);
-		return;
+		return UM_OK;
 	case UM_ERATE:
 		show_login(req, resp, 429, next, NULL, 1);
 		response_header(resp, "Retry-After", arena_printf(req->arena, "%lld",
 		    retry > 0 ? retry : 1));
-		return;
+		return UM_OK;
 	default:
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
+		return rc;
 	}
 	/* The login is complete only now: a fresh id for the full session, then the audit. */
 	if ((rc = browser_session_start(req, resp, u.id, req->session->remember, 0)) != UM_OK ||
-	    (rc = login_succeeded(&req->ctx, &u, "browser")) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    (rc = login_succeeded(&req->ctx, &u, "browser")) != UM_OK)
+		return rc;
 	response_redirect(resp, 303, next != NULL ? next : "/profile");
+	return UM_OK;
 }
 
 /* --- /account/mfa ------------------------------------------------------------------------ */
@@ -325,7 +321,7 @@ do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
  * action=disable — 200 off; 400 wrong or missing code; 403 wrong password.  400 unknown
  * action; 403 CSRF; 503.
  */
-void
+enum um_err
 page_account_mfa(struct request *req, struct response *resp)
 {
 	struct field_result	 rconf[C__MAX], rd[D__MAX];
@@ -361,8 +357,8 @@ page_account_mfa(struct request *req, struct response *resp)
 	show_mfa(req, resp, &v, v.state == MFA_PENDING ? rconf : NULL,
 	    v.state == MFA_ON && v.codes == NULL ? rd : NULL);
 	OPENSSL_cleanse(b32, sizeof(b32));
-	return;
+	return UM_OK;
 fail:
 	OPENSSL_cleanse(b32, sizeof(b32));
-	problem_send(req, resp, rc, 0, NULL, NULL);
+	return rc;
 }

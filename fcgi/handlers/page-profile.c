@@ -59,7 +59,7 @@ show(struct request *req, struct response *resp, int status, const struct user *
 
 /* GET /profile — 200 (303 to /login without a session).  POST — 200 saved; 400 invalid;
  * 403 CSRF; 503. */
-void
+enum um_err
 page_profile(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { 0, NULL };
@@ -68,23 +68,20 @@ page_profile(struct request *req, struct response *resp)
 	long long		 id = req->session->user_id;
 	enum um_err		 rc;
 
-	if ((rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if ((rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK)
+		return rc;
 	if (req->method != HTTP_POST) {
 		show(req, resp, 200, &u, NULL, 0);
-		return;
+		return UM_OK;
 	}
 	if (validate_form(req->arena, &vctx, spec, F__MAX, &req->form, r) != UM_OK) {
 		show(req, resp, 400, &u, r, 0);
-		return;
+		return UM_OK;
 	}
 	if ((rc = user_update_profile(req->rt->db, req->arena, id, r[F_DISPLAY_NAME].val,
 	    r[F_BIO].val)) != UM_OK || (rc = user_by_id(req->rt->db, req->arena, id, &u)) !=
-	    UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    UM_OK)
+		return rc;
 	show(req, resp, 200, &u, NULL, 1);
+	return UM_OK;
 }

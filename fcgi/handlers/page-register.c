@@ -9,12 +9,10 @@
 #include "handlers.h"
 #include "log.h"
 #include "page.h"
-#include "password.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
 #include "runtime.h"
-#include "user.h"
 #include "validate.h"
 
 enum { F_USERNAME, F_EMAIL, F_PASSWORD, F_CONFIRM, F__MAX };
@@ -58,19 +56,18 @@ show_done(struct request *req, struct response *resp, const char *email)
 
 /* GET /register — 200.  POST — 200 (check your mail), 400 invalid input, 409 taken,
  * 403 CSRF, 429 per-IP limit, 503 database down. */
-void
+enum um_err
 page_register(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
 	struct field_result	 r[F__MAX];
-	char			 hash[PASSWORD_HASH_MAX];
-	long long		 id;
-	int			 utaken = 0, etaken = 0, invalid;
+	struct signup		 su;
+	int			 invalid;
 	enum um_err		 rc;
 
 	if (req->method != HTTP_POST) {
 		show_form(req, resp, 200, NULL);
-		return;
+		return UM_OK;
 	}
 	invalid = validate_form(req->arena, &vctx, spec, F__MAX, &req->form, r) != UM_OK;
 	invalid |= validate_same(r, F_CONFIRM, F_PASSWORD, "does not match the password") !=
@@ -79,51 +76,24 @@ page_register(struct request *req, struct response *resp)
 		invalid |= validate_password_username(r, F_PASSWORD, r[F_USERNAME].val) != UM_OK;
 	if (invalid) {
 		show_form(req, resp, 400, r);
-		return;
+		return UM_OK;
 	}
-	if ((rc = user_taken(req->rt->db, req->arena, r[F_USERNAME].val, r[F_EMAIL].val,
-	    &utaken, &etaken)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
-	/* Usernames are public, so a taken one is always said; a taken address only when
-	 * enumeration prevention is off. */
-	if (utaken || (etaken && !req->rt->conf.prevent_enumeration)) {
-		if (utaken)
-			r[F_USERNAME].error = "is already taken";
-		if (etaken && !req->rt->conf.prevent_enumeration)
-			r[F_EMAIL].error = "is already registered — log in or reset your password";
-		show_form(req, resp, 409, r);
-		return;
-	}
-	if (etaken) {
-		if ((rc = account_notify_taken(&req->ctx, r[F_EMAIL].val)) != UM_OK) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
-		show_done(req, resp, r[F_EMAIL].val);
-		return;
-	}
-	if ((rc = password_hash(&req->rt->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
-	    UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
-	rc = account_create(&req->ctx, r[F_USERNAME].val, r[F_EMAIL].val, hash, &id);
+	rc = account_register(&req->ctx, r[F_USERNAME].val, r[F_EMAIL].val, r[F_PASSWORD].val,
+	    r[F_PASSWORD].len, &su);
 	if (rc == UM_ECONFLICT) {
-		/* Someone took it between the check and the insert: say which, as above. */
-		if (user_taken(req->rt->db, req->arena, r[F_USERNAME].val, r[F_EMAIL].val,
-		    &utaken, &etaken) == UM_OK && utaken)
+		if (su.username_taken)
 			r[F_USERNAME].error = "is already taken";
-		else
+		/* Neither named: a concurrent sign-up took one of them twice over. */
+		if (su.email_taken || (!su.username_taken && !req->rt->conf.prevent_enumeration))
 			r[F_EMAIL].error = "is already registered — log in or reset your password";
 		show_form(req, resp, 409, r);
-		return;
+		return UM_OK;
 	}
-	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
-	log_info("registered %s", r[F_USERNAME].val);
+	if (rc != UM_OK)
+		return rc;
+	/* The same page for a new account and (enumeration prevention) a taken address. */
+	if (su.id != 0)
+		log_info("registered %s", r[F_USERNAME].val);
 	show_done(req, resp, r[F_EMAIL].val);
+	return UM_OK;
 }

@@ -24,7 +24,7 @@
 
 /* GET /forgot-password — 200.  POST — 200 always for a well-formed address; 400
  * malformed; 403 CSRF; 429 per-IP limit; 503. */
-void
+enum um_err
 page_forgot_password(struct request *req, struct response *resp)
 {
 	const char	*email;
@@ -32,15 +32,14 @@ page_forgot_password(struct request *req, struct response *resp)
 
 	if (req->method != HTTP_POST) {
 		page_email_form(req, resp, 200, "forgot", FORGOT_TITLE, 0, NULL);
-		return;
+		return UM_OK;
 	}
 	if ((email = page_email_field(req, resp, "forgot", FORGOT_TITLE)) == NULL)
-		return;
-	if ((rc = account_send_reset(&req->ctx, email)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+		return UM_OK;
+	if ((rc = account_send_reset(&req->ctx, email)) != UM_OK)
+		return rc;
 	page_email_form(req, resp, 200, "forgot", FORGOT_TITLE, 1, NULL);
+	return UM_OK;
 }
 
 enum { F_PASSWORD, F_CONFIRM, F__MAX };
@@ -81,7 +80,7 @@ show(struct request *req, struct response *resp, const struct reset_view *v,
 /* GET /reset-password?token= — 200 form; 400 invalid or expired link.  POST — 200 done;
  * 400 invalid input or link; 403 CSRF; 503.  The GET consumes nothing: mail scanners
  * fetch links (API.md §5). */
-void
+enum um_err
 page_reset_password(struct request *req, struct response *resp)
 {
 	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
@@ -98,19 +97,17 @@ page_reset_password(struct request *req, struct response *resp)
 	if (v.token == NULL)
 		v.token = kv_get(&req->query_params, "token");
 	if ((rc = account_check_reset(&req->ctx, v.token, &u)) != UM_OK) {
-		if (rc != UM_ETOKEN && rc != UM_EEXPIRED) {
-			problem_send(req, resp, rc, 0, NULL, NULL);
-			return;
-		}
+		if (rc != UM_ETOKEN && rc != UM_EEXPIRED)
+			return rc;
 		v.status = 400;
 		v.token_rc = rc;
 		v.token = NULL;
 		show(req, resp, &v, NULL);
-		return;
+		return UM_OK;
 	}
 	if (req->method != HTTP_POST) {
 		show(req, resp, &v, NULL);
-		return;
+		return UM_OK;
 	}
 	vctx.username = u.username;
 	invalid = validate_form(req->arena, &vctx, spec, F__MAX, &req->form, r) != UM_OK;
@@ -119,18 +116,17 @@ page_reset_password(struct request *req, struct response *resp)
 	if (invalid) {
 		v.status = 400;
 		show(req, resp, &v, r);
-		return;
+		return UM_OK;
 	}
 	if ((rc = password_hash(&req->rt->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
 	    UM_OK || (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) !=
-	    UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	    UM_OK)
+		return rc;
 	/* Never logged in by itself (API.md §5); this browser's session ended with the rest. */
 	if (req->session != NULL && req->session->user_id == u.id)
 		(void)browser_session_end(req, resp);
 	v.done = 1;
 	v.token = NULL;
 	show(req, resp, &v, NULL);
+	return UM_OK;
 }

@@ -27,18 +27,17 @@ show_result(struct request *req, struct response *resp, enum um_err rc)
 
 /* GET /verify-email?token= — 200 verified (again: harmless); 400 invalid or expired; 503.
  * Verifies at once on GET (API.md §5): the link only marks the address the user owns. */
-void
+enum um_err
 page_verify_email(struct request *req, struct response *resp)
 {
 	long long	 id;
 	enum um_err	 rc;
 
 	rc = account_verify_email(&req->ctx, kv_get(&req->query_params, "token"), &id);
-	if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+	if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED)
+		return rc;
 	show_result(req, resp, rc);
+	return UM_OK;
 }
 
 enum { F_EMAIL, F__MAX };
@@ -85,7 +84,7 @@ page_email_field(struct request *req, struct response *resp, const char *tmpl,
 
 /* GET /verify-email/resend — 200.  POST — 200 always for a well-formed address (sent or
  * not); 400 malformed address; 403 CSRF; 429 per-IP limit; 503. */
-void
+enum um_err
 page_verify_resend(struct request *req, struct response *resp)
 {
 	const char	*email;
@@ -93,13 +92,12 @@ page_verify_resend(struct request *req, struct response *resp)
 
 	if (req->method != HTTP_POST) {
 		page_email_form(req, resp, 200, "resend", RESEND_TITLE, 0, NULL);
-		return;
+		return UM_OK;
 	}
 	if ((email = page_email_field(req, resp, "resend", RESEND_TITLE)) == NULL)
-		return;
-	if ((rc = account_resend_verification(&req->ctx, email)) != UM_OK) {
-		problem_send(req, resp, rc, 0, NULL, NULL);
-		return;
-	}
+		return UM_OK;
+	if ((rc = account_resend_verification(&req->ctx, email)) != UM_OK)
+		return rc;
 	page_email_form(req, resp, 200, "resend", RESEND_TITLE, 1, NULL);
+	return UM_OK;
 }

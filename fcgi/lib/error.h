@@ -5,8 +5,10 @@
 /*
  * Never renumber: values may appear in logs.  Each has one row in the table in error.c
  * giving its HTTP status, its RFC 9457 problem `code` (API.md §2) and a title.
+ * nodiscard (C23): a call that drops the result does not compile under --enable-werror; a
+ * result ignored on purpose is cast to void, which says so at the call.
  */
-enum um_err {
+enum [[nodiscard]] um_err {
 	UM_OK = 0,		/* success */
 	UM_EINVAL,		/* 400 validation_failed */
 	UM_EJSON,		/* 400 invalid_json */

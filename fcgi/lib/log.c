@@ -97,3 +97,12 @@ log_msg(enum log_level level, const char *fmt, ...)
 	/* One write(2) per line keeps lines whole when several workers share the log. */
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
+
+double
+log_elapsed_ms(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}

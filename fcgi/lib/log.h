@@ -22,6 +22,10 @@ void	log_set_level(enum log_level);
  */
 void	log_msg(enum log_level, const char *, ...) __attribute__((format(printf, 2, 3)));
 
+struct timespec;
+/* Milliseconds of CLOCK_MONOTONIC since t0, for durations in log lines and slow-call checks. */
+double	log_elapsed_ms(const struct timespec *);
+
 #define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)

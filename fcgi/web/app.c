@@ -187,6 +187,7 @@ app_handle(struct request *req, struct response *resp)
 {
 	const struct route	*rt = NULL;
 	unsigned		 allow;
+	enum um_err		 rc;
 
 	if (req->method == HTTP_HEAD)
 		resp->flags |= RESP_HEAD;
@@ -207,7 +208,13 @@ app_handle(struct request *req, struct response *resp)
 	if (check_session(req, resp) || check_bearer(req, resp) || check_input(req, resp) ||
 	    check_post(req, resp))
 		return;
-	rt->handler(req, resp);
+	if ((rc = rt->handler(req, resp)) != UM_OK) {
+		if (resp->status == 0)
+			problem_send(req, resp, rc, 0, NULL, NULL);
+		else
+			log_err("handler for %s answered %d and failed: %s", rt->pattern,
+			    resp->status, um_strerror(rc));
+	}
 	if (resp->status == 0) {
 		log_err("handler for %s left no status", rt->pattern);
 		problem_send(req, resp, UM_EINTERNAL, 0, NULL, NULL);

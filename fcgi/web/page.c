@@ -150,3 +150,9 @@ page_errors(struct request *req, const struct field_spec *spec, size_t n,
 	/* validate_errors ties its array to the arena; the page context takes a reference. */
 	return errors != NULL ? json_incref(errors) : json_array();
 }
+
+json_t *
+page_flash(const char *kind, const char *message)
+{
+	return json_pack("[{s:s, s:s}]", "kind", kind, "message", message);
+}

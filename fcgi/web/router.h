@@ -4,11 +4,18 @@
 
 #include <stddef.h>
 
+#include "error.h"
+
 struct arena;
 struct request;
 struct response;
 
-typedef void	route_handler(struct request *, struct response *);
+/*
+ * A handler answers into the response and returns UM_OK, or returns an error for the front
+ * door to answer with that error's problem (JSON or HTML page, problem.c) — so handlers do
+ * not repeat the generic refusals.
+ */
+typedef enum um_err	route_handler(struct request *, struct response *);
 
 enum route_flag {
 	ROUTE_SESSION = 1 << 0,	/* needs a logged-in browser session (else 303 to /login) */

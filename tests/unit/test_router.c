@@ -10,9 +10,9 @@
 #include "router.h"
 #include "unit.h"
 
-static void h_a(struct request *q, struct response *s) { (void)q; (void)s; }
-static void h_b(struct request *q, struct response *s) { (void)q; (void)s; }
-static void h_c(struct request *q, struct response *s) { (void)q; (void)s; }
+static enum um_err h_a(struct request *q, struct response *s) { (void)q; (void)s; return UM_OK; }
+static enum um_err h_b(struct request *q, struct response *s) { (void)q; (void)s; return UM_OK; }
+static enum um_err h_c(struct request *q, struct response *s) { (void)q; (void)s; return UM_OK; }
 
 static const struct route tab[] = {
 	{ HTTP_GET, "/", h_a, 0 },
