@@ -285,99 +285,138 @@ parse_ll(const char *s)
 	return v;
 }
 
+/* The result buffers of one statement's columns, bound with mysql_stmt_bind_result(). */
+struct binds {
+	size_t		 ncols;
+	MYSQL_BIND	*b;
+	unsigned long	*lens;
+	my_bool		*nulls, *errs;
+	char		**bufs;
+};
+
+static void
+binds_free(struct binds *bd)
+{
+	size_t	 c;
+
+	if (bd->bufs != NULL)
+		for (c = 0; c < bd->ncols; c++)
+			free(bd->bufs[c]);
+	free(bd->bufs);
+	free(bd->errs);
+	free(bd->nulls);
+	free(bd->lens);
+	free(bd->b);
+}
+
+/* Buffers sized by the stored result's longest value of each column; -1 when out of memory. */
+static int
+binds_init(struct binds *bd, const MYSQL_FIELD *fields, size_t ncols)
+{
+	size_t	 c, sz;
+
+	memset(bd, 0, sizeof(*bd));
+	bd->ncols = ncols;
+	bd->b = calloc(ncols, sizeof(*bd->b));
+	bd->lens = calloc(ncols, sizeof(*bd->lens));
+	bd->nulls = calloc(ncols, sizeof(*bd->nulls));
+	bd->errs = calloc(ncols, sizeof(*bd->errs));
+	bd->bufs = calloc(ncols, sizeof(*bd->bufs));
+	if (ncols == 0 || bd->b == NULL || bd->lens == NULL || bd->nulls == NULL ||
+	    bd->errs == NULL || bd->bufs == NULL)
+		return -1;
+	for (c = 0; c < ncols; c++) {
+		sz = fields[c].max_length + 1;
+		if (sz < DB_COL_MIN_BUF)
+			sz = DB_COL_MIN_BUF;
+		if ((bd->bufs[c] = malloc(sz)) == NULL)
+			return -1;
+		bd->b[c].buffer_type = is_blob_field(&fields[c]) ? MYSQL_TYPE_BLOB :
+		    MYSQL_TYPE_STRING;
+		bd->b[c].buffer = bd->bufs[c];
+		bd->b[c].buffer_length = (unsigned long)sz;
+		bd->b[c].length = &bd->lens[c];
+		bd->b[c].is_null = &bd->nulls[c];
+		bd->b[c].error = &bd->errs[c];
+	}
+	return 0;
+}
+
+/*
+ * Column c of the row just fetched into *v, copied into the arena and typed by the field.
+ * A value longer than its buffer (MYSQL_DATA_TRUNCATED) is read again whole.  -1 on error.
+ */
+static int
+read_cell(MYSQL_STMT *st, const MYSQL_FIELD *field, const struct binds *bd, size_t c,
+    struct arena *a, struct db_val *v)
+{
+	MYSQL_BIND	 one;
+	char		*p;
+
+	if (bd->nulls[c]) {
+		v->type = DB_NULL;
+		return 0;
+	}
+	p = arena_alloc(a, (size_t)bd->lens[c] + 1);
+	if (bd->lens[c] <= bd->b[c].buffer_length)
+		memcpy(p, bd->bufs[c], bd->lens[c]);
+	else {
+		memset(&one, 0, sizeof(one));
+		one.buffer_type = bd->b[c].buffer_type;
+		one.buffer = p;
+		one.buffer_length = bd->lens[c];
+		if (mysql_stmt_fetch_column(st, &one, (unsigned int)c, 0) != 0)
+			return -1;
+	}
+	p[bd->lens[c]] = '\0';
+	v->s = p;
+	v->len = bd->lens[c];
+	if (is_blob_field(field))
+		v->type = DB_BLOB;
+	else if (is_int_field(field)) {
+		v->type = DB_INT;
+		v->i = parse_ll(p);
+	} else
+		v->type = DB_TEXT;
+	return 0;
+}
+
 /*
  * Copies every row of the executed statement's result set into res, from the arena.
- * Columns are fetched as text (the server renders numbers and datetimes); a value longer
- * than its buffer is fetched again whole with mysql_stmt_fetch_column().
+ * Columns are fetched as text (the server renders numbers and datetimes).
  */
 static enum um_err
 fetch_all(struct db *db, MYSQL_STMT *st, MYSQL_RES *meta, struct arena *a, struct db_res *res,
     unsigned int *err)
 {
 	MYSQL_FIELD	*fields;
-	MYSQL_BIND	*b = NULL;
-	unsigned long	*lens = NULL;
-	my_bool		*nulls = NULL, *errs = NULL;
-	char		**bufs = NULL;
+	struct binds	 bd;
 	size_t		 ncols, nrows, r, c;
-	struct db_val	*v;
-	char		*p;
 	int		 f;
 	enum um_err	 rc = UM_EINTERNAL;
 
 	*err = 0;
+	memset(&bd, 0, sizeof(bd));
 	if (mysql_stmt_store_result(st) != 0)
 		goto out;
 	ncols = mysql_num_fields(meta);
 	fields = mysql_fetch_fields(meta);
 	nrows = (size_t)mysql_stmt_num_rows(st);
-	b = calloc(ncols, sizeof(*b));
-	lens = calloc(ncols, sizeof(*lens));
-	nulls = calloc(ncols, sizeof(*nulls));
-	errs = calloc(ncols, sizeof(*errs));
-	bufs = calloc(ncols, sizeof(*bufs));
-	if (ncols == 0 || b == NULL || lens == NULL || nulls == NULL || errs == NULL ||
-	    bufs == NULL)
-		goto out;
-	for (c = 0; c < ncols; c++) {
-		size_t	 sz = fields[c].max_length + 1;
-
-		if (sz < DB_COL_MIN_BUF)
-			sz = DB_COL_MIN_BUF;
-		if ((bufs[c] = malloc(sz)) == NULL)
-			goto out;
-		b[c].buffer_type = is_blob_field(&fields[c]) ? MYSQL_TYPE_BLOB :
-		    MYSQL_TYPE_STRING;
-		b[c].buffer = bufs[c];
-		b[c].buffer_length = (unsigned long)sz;
-		b[c].length = &lens[c];
-		b[c].is_null = &nulls[c];
-		b[c].error = &errs[c];
-	}
-	if (mysql_stmt_bind_result(st, b) != 0)
+	if (binds_init(&bd, fields, ncols) != 0 || mysql_stmt_bind_result(st, bd.b) != 0)
 		goto out;
 	res->ncols = ncols;
 	res->nrows = nrows;
 	res->cells = arena_calloc(a, nrows * ncols + 1, sizeof(*res->cells));
 	for (r = 0; r < nrows; r++) {
-		f = mysql_stmt_fetch(st);
-		if (f == MYSQL_NO_DATA) {
+		if ((f = mysql_stmt_fetch(st)) == MYSQL_NO_DATA) {
 			res->nrows = r;
 			break;
 		}
 		if (f == 1)
 			goto out;
-		for (c = 0; c < ncols; c++) {
-			v = DB_CELL(res, r, c);
-			if (nulls[c]) {
-				v->type = DB_NULL;
-				continue;
-			}
-			p = arena_alloc(a, (size_t)lens[c] + 1);
-			if (lens[c] <= b[c].buffer_length) {
-				memcpy(p, bufs[c], lens[c]);
-			} else {
-				MYSQL_BIND	 one;
-
-				/* MYSQL_DATA_TRUNCATED: read the whole value into the arena. */
-				memset(&one, 0, sizeof(one));
-				one.buffer_type = b[c].buffer_type;
-				one.buffer = p;
-				one.buffer_length = lens[c];
-				if (mysql_stmt_fetch_column(st, &one, (unsigned int)c, 0) != 0)
-					goto out;
-			}
-			p[lens[c]] = '\0';
-			v->s = p;
-			v->len = lens[c];
-			if (is_blob_field(&fields[c]))
-				v->type = DB_BLOB;
-			else if (is_int_field(&fields[c])) {
-				v->type = DB_INT;
-				v->i = parse_ll(p);
-			} else
-				v->type = DB_TEXT;
-		}
+		for (c = 0; c < ncols; c++)
+			if (read_cell(st, &fields[c], &bd, c, a, DB_CELL(res, r, c)) != 0)
+				goto out;
 	}
 	rc = UM_OK;
 out:
@@ -386,14 +425,7 @@ out:
 		(void)snprintf(db->errmsg, sizeof(db->errmsg), "%s", mysql_stmt_error(st));
 	}
 	(void)mysql_stmt_free_result(st);
-	if (bufs != NULL)
-		for (c = 0; c < ncols; c++)
-			free(bufs[c]);
-	free(bufs);
-	free(errs);
-	free(nulls);
-	free(lens);
-	free(b);
+	binds_free(&bd);
 	return rc;
 }
 

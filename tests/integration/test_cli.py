@@ -180,6 +180,58 @@ def test_set_roles_disable_and_enable_take_effect_at_once(stack):
     assert status == 1 and "no user" in text.lower()
 
 
+def test_the_cli_refuses_bad_input_with_the_apis_codes_and_words(stack):
+    """A bad username, an unknown role and a taken address: the same problem code and field
+    message from usermgr-admin as from the JSON API, since both go through one data layer."""
+    boss, boss_password = unique_name("cli"), new_password()
+    assert admin(stack, "create-user", "--username", boss, "--email", boss + "@example.org",
+                 "--role", "admin", "--verified", USERMGR_NEW_PASSWORD=boss_password)[0] == 0
+    token = api_login(stack, boss, boss_password).json()["access_token"]
+    client = Client(stack)
+
+    # A username the API refuses: 400 validation_failed naming username, in the same words.
+    r = client.post("/api/v1/users", {"username": "a b", "email": unique_name() + "@example.org",
+                                      "password": new_password()})
+    assert r.status_code == 400 and r.json()["code"] == "validation_failed", r.text
+    message = [e["message"] for e in r.json()["errors"] if e["field"] == "username"][0]
+    status, text = admin(stack, "create-user", "--username", "a b", "--email",
+                         unique_name() + "@example.org", USERMGR_NEW_PASSWORD=new_password())
+    assert status == 2 and "validation_failed: username " + message in text, text
+
+    # An unknown role: 400 validation_failed, "unknown role: NAME", from both.
+    target = unique_name("cli")
+    assert admin(stack, "create-user", "--username", target, "--email", target + "@example.org",
+                 "--verified", USERMGR_NEW_PASSWORD=new_password())[0] == 0
+    uid = int(sql(stack, "SELECT id FROM users WHERE username = %s" % sql_quote(target))[0][0])
+    r = client.json("PUT", "/api/v1/admin/users/%d/roles" % uid, {"roles": ["no-such-role"]},
+                    token=token)
+    assert r.status_code == 400 and r.json()["code"] == "validation_failed", r.text
+    message = r.json()["errors"][0]["message"]
+    assert message == "unknown role: no-such-role"
+    for args in (("set-roles", target, "user", "no-such-role"),
+                 ("create-user", "--username", unique_name("cli"), "--email",
+                  unique_name() + "@example.org", "--role", "no-such-role")):
+        status, text = admin(stack, *args, USERMGR_NEW_PASSWORD=new_password())
+        assert status == 1 and "validation_failed: roles " + message in text, text
+
+    # A taken address: 409 conflict from the API, conflict from the CLI; nothing written.
+    r = client.post("/api/v1/users", {"username": unique_name(), "email": target + "@example.org",
+                                      "password": new_password()})
+    assert r.status_code == 409 and r.json()["code"] == "conflict", r.text
+    other = unique_name("cli")
+    status, text = admin(stack, "create-user", "--username", other, "--email",
+                         target + "@example.org", USERMGR_NEW_PASSWORD=new_password())
+    assert status == 1 and "conflict: the e-mail address is taken" in text, text
+    assert sql(stack, "SELECT COUNT(*) FROM users WHERE username = %s" % sql_quote(other)) == [["0"]]
+
+    # The CLI's events are members of the audit event list, with a label and "via".
+    rows = sql(stack, "SELECT event, JSON_VALUE(details, '$.via') FROM audit_events"
+                      " WHERE user_id = %d ORDER BY id" % uid)
+    assert rows[0] == ["user_created", "usermgr-admin"], rows
+    r = client.get("/api/v1/admin/audit?user_id=%d" % uid, token=token)
+    assert [e["event"] for e in r.json()["events"]] == ["user_created"], r.text
+
+
 # --- import-legacy ---------------------------------------------------------------------------
 
 def legacy_users(n, verified=True):
