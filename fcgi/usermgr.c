@@ -12,13 +12,13 @@
 
 #include "app.h"
 #include "arena.h"
-#include "runtime.h"
-#include "buf.h"
 #include "bounds.h"
+#include "buf.h"
 #include "log.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
+#include "runtime.h"
 
 static volatile sig_atomic_t	stopping;
 static volatile sig_atomic_t	busy;

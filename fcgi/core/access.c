@@ -6,41 +6,32 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
 #include "access.h"
+#include "conf.h"
 #include "ctx.h"
-#include "arena.h"
-#include "b64.h"
 #include "jwt.h"
 #include "keys.h"
 #include "validate.h"
 
-#define ACCESS_AUD	"usermgr"
+#define ACCESS_AUD		"usermgr"
+#define ACCESS_JTI_BYTES	16
 
 char *
 access_issue(struct ctx *ctx, const struct user *u, const json_t *roles, long long sid,
     long long *ttl)
 {
-	const struct keyset	*ks = &ctx->keys->set[0];
-	struct jwt_key		 k = { ks->kid, ks->k[KEY_JWT], KEY_LEN };
-	unsigned char		 jti[16];
-	char			 sub[24], sids[24], jtis[B64URL_LEN(16) + 1];
-	long long		 now = (long long)time(NULL);
-	json_t			*claims;
-	char			*tok;
+	char		 sub[24], sids[24];
+	long long	 now = (long long)time(NULL);
+	json_t		*claims;
+	char		*tok;
 
-	if (RAND_bytes(jti, sizeof(jti)) != 1)
-		return NULL;
-	(void)b64url_encode(jtis, jti, sizeof(jti));
 	(void)snprintf(sub, sizeof(sub), "%lld", u->id);
 	(void)snprintf(sids, sizeof(sids), "%lld", sid);
 	*ttl = ctx->conf->access_token_seconds;
-	claims = json_pack("{s:s, s:s, s:s, s:O, s:I, s:I, s:s, s:s, s:I}", "iss", "usermgr",
+	claims = json_pack("{s:s, s:s, s:s, s:O, s:I, s:I, s:s, s:I}", "iss", "usermgr",
 	    "aud", ACCESS_AUD, "sub", sub, "roles", roles, "iat", (json_int_t)now,
-	    "exp", (json_int_t)(now + *ttl), "jti", jtis, "sid", sids,
-	    "ver", (json_int_t)u->token_version);
-	tok = jwt_sign(ctx->arena, &k, claims);
+	    "exp", (json_int_t)(now + *ttl), "sid", sids, "ver", (json_int_t)u->token_version);
+	tok = jwt_sign_ring(ctx->arena, ctx->keys, claims, ACCESS_JTI_BYTES);
 	json_decref(claims);
 	return tok;
 }
@@ -57,23 +48,14 @@ id_claim(const json_t *v)
 enum um_err
 access_verify(struct ctx *ctx, const char *token, struct auth *out)
 {
-	const struct keyring	*r = ctx->keys;
-	struct jwt_key		 keys[1 + CONF_OLD_KEYS_MAX];
 	json_t			*claims, *roles, *ver;
 	long long		 uid, sid;
-	size_t			 i;
 	int			 live;
 	enum um_err		 rc;
 
 	if (token == NULL || *token == '\0')
 		return UM_EUNAUTH;
-	for (i = 0; i < r->n; i++) {
-		keys[i].kid = r->set[i].kid;
-		keys[i].key = r->set[i].k[KEY_JWT];
-		keys[i].len = KEY_LEN;
-	}
-	if ((rc = jwt_verify(ctx->arena, token, keys, r->n, ACCESS_AUD, (long long)time(NULL),
-	    &claims)) != UM_OK)
+	if ((rc = jwt_verify_ring(ctx->arena, ctx->keys, token, ACCESS_AUD, &claims)) != UM_OK)
 		return rc;
 	uid = id_claim(json_object_get(claims, "sub"));
 	sid = id_claim(json_object_get(claims, "sid"));

@@ -9,13 +9,13 @@
 #include <jansson.h>
 
 #include "account.h"
-#include "ctx.h"
 #include "audit.h"
+#include "conf.h"
+#include "ctx.h"
 #include "db.h"
 #include "link.h"
 #include "notify.h"
 #include "password.h"
-#include "conf.h"
 #include "session.h"
 #include "user.h"
 

@@ -8,13 +8,13 @@
 #include <jansson.h>
 
 #include "account.h"
-#include "ctx.h"
 #include "arena.h"
 #include "audit.h"
 #include "b64.h"
+#include "conf.h"
+#include "ctx.h"
 #include "db.h"
 #include "directory.h"
-#include "conf.h"
 #include "session.h"
 #include "token.h"
 #include "user.h"

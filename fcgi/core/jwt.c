@@ -3,9 +3,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "arena.h"
 #include "b64.h"
@@ -166,3 +168,37 @@ jwt_verify(struct arena *a, const char *tok, const struct jwt_key *keys, size_t 
 	*claims = body;
 	return UM_OK;
 }
+
+#define JTI_MAX	32	/* bytes of randomness a jti may ask for */
+
+char *
+jwt_sign_ring(struct arena *a, const struct keyring *r, json_t *claims, size_t n)
+{
+	const struct keyset	*ks = &r->set[0];
+	struct jwt_key		 k = { ks->kid, ks->k[KEY_JWT], KEY_LEN };
+	unsigned char		 jti[JTI_MAX];
+	char			 jtis[B64URL_LEN(JTI_MAX) + 1];
+
+	if (n > sizeof(jti) || RAND_bytes(jti, (int)n) != 1)
+		return NULL;
+	(void)b64url_encode(jtis, jti, n);
+	if (json_object_set_new(claims, "jti", json_string(jtis)) != 0)
+		return NULL;
+	return jwt_sign(a, &k, claims);
+}
+
+enum um_err
+jwt_verify_ring(struct arena *a, const struct keyring *r, const char *tok, const char *aud,
+    json_t **claims)
+{
+	struct jwt_key	 keys[1 + CONF_OLD_KEYS_MAX];
+	size_t		 i;
+
+	for (i = 0; i < r->n; i++) {
+		keys[i].kid = r->set[i].kid;
+		keys[i].key = r->set[i].k[KEY_JWT];
+		keys[i].len = KEY_LEN;
+	}
+	return jwt_verify(a, tok, keys, r->n, aud, (long long)time(NULL), claims);
+}
+

@@ -9,6 +9,7 @@
 #include "error.h"
 
 struct arena;
+struct keyring;
 
 #define JWT_MAX		4096	/* bytes: anything longer is refused unread */
 
@@ -35,5 +36,15 @@ char		*jwt_sign(struct arena *, const struct jwt_key *, const json_t *);
  */
 enum um_err	 jwt_verify(struct arena *, const char *, const struct jwt_key *, size_t,
 		    const char *, long long, json_t **);
+
+/*
+ * The same with a keyring (keys.h), as usermgr's own tokens use it: jwt_sign_ring adds a
+ * random "jti" of n bytes (base64url) to claims and signs with the ring's current JWT key;
+ * NULL when randomness or signing fails.  jwt_verify_ring accepts a token signed by any key
+ * of the ring (a retired key still verifies), checked at the current time.
+ */
+char		*jwt_sign_ring(struct arena *, const struct keyring *, json_t *, size_t);
+enum um_err	 jwt_verify_ring(struct arena *, const struct keyring *, const char *,
+		    const char *, json_t **);
 
 #endif

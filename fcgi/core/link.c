@@ -6,16 +6,14 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
-
-#include "ctx.h"
 #include "arena.h"
-#include "b64.h"
-#include "jwt.h"
-#include "keys.h"
-#include "link.h"
 #include "conf.h"
+#include "ctx.h"
+#include "jwt.h"
+#include "link.h"
 #include "validate.h"
+
+#define LINK_JTI_BYTES	12
 
 static const struct {
 	const char	*aud;	/* API.md §5 */
@@ -31,22 +29,16 @@ char *
 link_token(struct ctx *ctx, enum link_purpose p, long long user_id, const char *email,
     const char *bind)
 {
-	const struct keyset	*ks = &ctx->keys->set[0];
-	struct jwt_key		 k = { ks->kid, ks->k[KEY_JWT], KEY_LEN };
-	unsigned char		 jti[12];
-	char			 sub[24], jtis[B64URL_LEN(12) + 1];
-	long long		 now = (long long)time(NULL);
-	json_t			*claims;
-	char			*tok;
+	char		 sub[24];
+	long long	 now = (long long)time(NULL);
+	json_t		*claims;
+	char		*tok;
 
-	if (RAND_bytes(jti, sizeof(jti)) != 1)
-		return NULL;
-	(void)b64url_encode(jtis, jti, sizeof(jti));
 	(void)snprintf(sub, sizeof(sub), "%lld", user_id);
-	claims = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "iss", "usermgr",
+	claims = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "iss", "usermgr",
 	    "aud", purposes[p].aud, "sub", sub, "email", email, "bind", bind,
-	    "iat", (json_int_t)now, "exp", (json_int_t)(now + purposes[p].ttl), "jti", jtis);
-	tok = jwt_sign(ctx->arena, &k, claims);
+	    "iat", (json_int_t)now, "exp", (json_int_t)(now + purposes[p].ttl));
+	tok = jwt_sign_ring(ctx->arena, ctx->keys, claims, LINK_JTI_BYTES);
 	json_decref(claims);
 	return tok;
 }
@@ -63,20 +55,12 @@ enum um_err
 link_verify(struct ctx *ctx, enum link_purpose p, const char *token, long long *user_id,
     const char **email, const char **bind)
 {
-	const struct keyring	*r = ctx->keys;
-	struct jwt_key		 keys[1 + CONF_OLD_KEYS_MAX];
-	json_t			*claims, *sub, *em, *bd;
-	long long		 id;
-	size_t			 i;
-	enum um_err		 rc;
+	json_t		*claims, *sub, *em, *bd;
+	long long	 id;
+	enum um_err	 rc;
 
-	for (i = 0; i < r->n; i++) {
-		keys[i].kid = r->set[i].kid;
-		keys[i].key = r->set[i].k[KEY_JWT];
-		keys[i].len = KEY_LEN;
-	}
-	if ((rc = jwt_verify(ctx->arena, token, keys, r->n, purposes[p].aud,
-	    (long long)time(NULL), &claims)) != UM_OK)
+	if ((rc = jwt_verify_ring(ctx->arena, ctx->keys, token, purposes[p].aud, &claims)) !=
+	    UM_OK)
 		return rc;
 	sub = json_object_get(claims, "sub");
 	em = json_object_get(claims, "email");

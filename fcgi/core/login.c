@@ -5,11 +5,11 @@
 
 #include <jansson.h>
 
-#include "ctx.h"
 #include "audit.h"
+#include "conf.h"
+#include "ctx.h"
 #include "login.h"
 #include "password.h"
-#include "conf.h"
 #include "user.h"
 
 enum um_err

@@ -11,8 +11,8 @@
 #include <openssl/rand.h>
 
 #include "arena.h"
-#include "buf.h"
 #include "bounds.h"
+#include "buf.h"
 #include "mail.h"
 #include "utf8.h"
 

@@ -12,12 +12,12 @@
 #include <jansson.h>
 
 #include "aead.h"
-#include "ctx.h"
 #include "audit.h"
+#include "conf.h"
+#include "ctx.h"
 #include "db.h"
 #include "log.h"
 #include "mfa.h"
-#include "conf.h"
 #include "token.h"
 #include "totp.h"
 #include "user.h"

@@ -5,14 +5,14 @@
 
 #include <jansson.h>
 
-#include "ctx.h"
 #include "arena.h"
 #include "buf.h"
+#include "conf.h"
+#include "ctx.h"
 #include "log.h"
 #include "mail.h"
 #include "notify.h"
 #include "outbox.h"
-#include "conf.h"
 #include "template.h"
 
 static enum um_err

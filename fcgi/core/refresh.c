@@ -3,12 +3,12 @@
 
 #include <string.h>
 
-#include "ctx.h"
 #include "arena.h"
+#include "conf.h"
+#include "ctx.h"
 #include "db.h"
 #include "log.h"
 #include "refresh.h"
-#include "conf.h"
 #include "token.h"
 
 static const char sql_next_id[] = "SELECT NEXT VALUE FOR session_ids";

@@ -12,10 +12,10 @@
 #include <jansson.h>
 
 #include "arena.h"
+#include "bounds.h"
 #include "error.h"
 #include "json.h"
 #include "kv.h"
-#include "bounds.h"
 #include "utf8.h"
 #include "validate.h"
 

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "arena.h"
+#include "bounds.h"
 #include "form.h"
 #include "kv.h"
-#include "bounds.h"
 #include "utf8.h"
 
 static int

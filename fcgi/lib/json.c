@@ -6,9 +6,9 @@
 #include <jansson.h>
 
 #include "arena.h"
+#include "bounds.h"
 #include "buf.h"
 #include "json.h"
-#include "bounds.h"
 #include "utf8.h"
 
 /*

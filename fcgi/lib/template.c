@@ -15,9 +15,9 @@
 #include <jansson.h>
 
 #include "arena.h"
+#include "bounds.h"
 #include "buf.h"
 #include "error.h"
-#include "bounds.h"
 #include "template.h"
 
 /*

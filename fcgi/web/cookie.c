@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "arena.h"
+#include "bounds.h"
 #include "cookie.h"
 #include "kv.h"
-#include "bounds.h"
 #include "utf8.h"
 
 /* RFC 6265 §5.4 step 4 joins pairs with "; "; browsers and proxies also send bare tabs. */

@@ -6,10 +6,10 @@
 
 #include <jansson.h>
 
+#include "bounds.h"
 #include "ctx.h"
 #include "error.h"
 #include "kv.h"
-#include "bounds.h"
 
 struct auth;
 struct arena;

@@ -6,8 +6,8 @@
 
 #include <jansson.h>
 
-#include "buf.h"
 #include "bounds.h"
+#include "buf.h"
 
 struct arena;
 
