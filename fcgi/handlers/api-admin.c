@@ -287,10 +287,8 @@ api_admin_roles(struct request *req, struct response *resp)
 {
 	json_t	*list, *v;
 
-	if ((list = directory_roles(req->rt->db, req->arena)) == NULL) {
-		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
-		return UM_OK;
-	}
+	if ((list = directory_roles(req->rt->db, req->arena)) == NULL)
+		return UM_EUNAVAIL;
 	v = json_pack("{s:o}", "roles", list);
 	response_json(resp, 200, v);
 	json_decref(v);

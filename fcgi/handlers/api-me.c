@@ -167,10 +167,8 @@ api_me_sessions(struct request *req, struct response *resp)
 	json_t	*list, *v;
 
 	if ((list = session_list(req->rt->db, req->arena, req->auth->user.id,
-	    req->auth->sid)) == NULL) {
-		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
-		return UM_OK;
-	}
+	    req->auth->sid)) == NULL)
+		return UM_EUNAVAIL;
 	v = json_pack("{s:o}", "sessions", list);
 	response_json(resp, 200, v);
 	json_decref(v);

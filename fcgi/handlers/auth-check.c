@@ -60,10 +60,8 @@ auth_check(struct request *req, struct response *resp)
 	} else {
 		if ((rc = browser_session_load(req)) != UM_OK)
 			return rc;
-		if (req->session == NULL || req->session->mfa_pending) {
-			problem_send(req, resp, UM_EUNAUTH, 0, NULL, NULL);
-			return UM_OK;
-		}
+		if (req->session == NULL || req->session->mfa_pending)
+			return UM_EUNAUTH;
 		id = req->session->user_id;
 		name = req->session->username;
 		email = req->session->email;

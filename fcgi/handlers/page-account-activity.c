@@ -92,10 +92,8 @@ page_account_security(struct request *req, struct response *resp)
 	size_t	 i;
 
 	if ((events = events_of(req->rt->db, req->arena, req->session->user_id,
-	    SECURITY_EVENTS)) == NULL) {
-		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
-		return UM_OK;
-	}
+	    SECURITY_EVENTS)) == NULL)
+		return UM_EUNAVAIL;
 	view = json_array();
 	json_array_foreach(events, i, e)
 		json_array_append_new(view, event_view(e));
