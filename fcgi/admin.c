@@ -229,9 +229,10 @@ static int
 cmd_check_config(struct cli *x, int argc, char **argv)
 {
 	struct runtime	 rt;
-	char		 h[PASSWORD_HASH_MAX], err[512];
+	char		 h[PASSWORD_HASH_MAX], err[512], num[16];
 	int		 offline = 0, ok = 1;
 	enum um_err	 rc;
+	size_t		 i;
 
 	if (argc == 2 && strcmp(argv[1], "--offline") == 0)
 		offline = 1;
@@ -259,6 +260,11 @@ cmd_check_config(struct cli *x, int argc, char **argv)
 		(void)db_failed("database", rc);
 		ok = 0;
 	}
+	/* Every setting as the programs see it; secrets only as (set) or (not set). */
+	for (i = 0; i < conf_nvars; i++)
+		printf("%s=%s\n", conf_vars[i].name, conf_show(&x->conf, &conf_vars[i], num,
+		    sizeof(num)));
+	fflush(stdout);
 	fprintf(stderr, "usermgr-admin: check-config: %s\n", ok ? "ok" : "FAILED");
 	return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

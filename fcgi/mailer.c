@@ -185,26 +185,16 @@ deliver(struct db *db, struct transport *t, struct arena *a, const struct conf *
 	record(db, transport_name(t), r, res, err, c->mail_max_attempts);
 }
 
-int
-main(int argc, char *argv[])
+/* Reads the options (-v sets level); returns -1 to go on, else the exit status. */
+static int
+options(int argc, char *argv[], int *once)
 {
-	struct conf		 conf;
-	struct sigaction	 sa;
-	struct transport	*t = NULL;
-	struct db		*db = NULL;
-	struct arena		*a = NULL;
-	struct outbox_row	*rows;
-	struct timespec		 claimed;
-	char			 err[256];
-	size_t			 n, i;
-	int			 ch, once = 0, db_down = 0, have_conf = 0, curl_up = 0;
-	int			 rc = EXIT_FAILURE;
-	enum um_err		 e;
+	int	 ch;
 
 	while ((ch = getopt(argc, argv, "1vh")) != -1) {
 		switch (ch) {
 		case '1':
-			once = 1;
+			*once = 1;
 			break;
 		case 'v':
 			level = LOG_DEBUG;
@@ -219,6 +209,121 @@ main(int argc, char *argv[])
 		usage();
 		return EXIT_FAILURE;
 	}
+	return -1;
+}
+
+/*
+ * SIGTERM/SIGINT only set a flag: the message in flight finishes and its result is
+ * recorded before the loop ends.  SA_RESTART keeps MariaDB and curl I/O going;
+ * nanosleep is never restarted, so an idle mailer stops at once.
+ */
+static void
+catch_signals(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	(void)sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+}
+
+/*
+ * Claims the next batch into *rows and *n.  Returns outbox_claim's result; *db_down
+ * remembers an outage so that it is reported once, and its end too.
+ */
+static enum um_err
+claim(struct db *db, struct arena *a, struct outbox_row **rows, size_t *n, int *db_down,
+    int once)
+{
+	enum um_err	 e;
+
+	/* During an outage db.c's per-attempt warnings would repeat every second. */
+	if (*db_down)
+		log_set_level(LOG_ERR);
+	e = outbox_claim(db, a, BATCH, rows, n);
+	log_set_level(level);
+	if (e != UM_OK && once)
+		log_err("mailer: cannot claim mail: %s", um_strerror(e));
+	else if (e != UM_OK) {
+		/* MariaDB restarting is routine: say so once, then keep trying each second. */
+		if (e == UM_EUNAVAIL && !*db_down)
+			log_warn("mailer: database unavailable, retrying every second");
+		else if (e != UM_EUNAVAIL)
+			log_err("mailer: cannot claim mail: %s", um_strerror(e));
+		*db_down = e == UM_EUNAVAIL;
+	} else if (*db_down) {
+		log_info("mailer: database reachable again");
+		*db_down = 0;
+	}
+	return e;
+}
+
+/* Sends the claimed rows while their lease lasts; the rest go back at once, not after it. */
+static void
+deliver_all(struct db *db, struct transport *t, struct arena *a, const struct conf *c,
+    const struct outbox_row *rows, size_t n)
+{
+	struct timespec	 claimed;
+	size_t		 i;
+
+	log_debug("mailer: claimed %zu message(s)", n);
+	(void)clock_gettime(CLOCK_MONOTONIC, &claimed);
+	for (i = 0; i < n; i++) {
+		if (stopping || seconds_since(&claimed) > OUTBOX_LEASE - LEASE_MARGIN)
+			break;
+		deliver(db, t, a, c, &rows[i]);
+	}
+	for (; i < n; i++)
+		(void)outbox_release(db, rows[i].id);
+}
+
+/* Delivers until a signal, or with once until nothing is due; returns the exit status. */
+static int
+run(struct db *db, struct transport *t, struct arena *a, const struct conf *c, int once)
+{
+	struct outbox_row	*rows;
+	size_t			 n;
+	int			 db_down = 0;
+
+	log_info("mailer: started, transport %s", transport_name(t));
+	while (!stopping) {
+		arena_reset(a);
+		if (claim(db, a, &rows, &n, &db_down, once) != UM_OK) {
+			if (once)
+				return EXIT_FAILURE;
+			nap(DB_RETRY_MS, 1);
+			continue;
+		}
+		if (n == 0) {
+			if (once)
+				break;
+			nap(IDLE_MS, 1);
+			continue;
+		}
+		deliver_all(db, t, a, c, rows, n);
+	}
+	log_info("mailer: stopped");
+	return EXIT_SUCCESS;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct conf		 conf;
+	struct transport	*t = NULL;
+	struct db		*db = NULL;
+	struct arena		*a = NULL;
+	char			 err[256];
+	int			 once = 0, have_conf = 0, curl_up = 0, rc;
+
+	if ((rc = options(argc, argv, &once)) >= 0)
+		return rc;
+	rc = EXIT_FAILURE;
 	log_set_level(level);
 	log_context("mailer", NULL);
 
@@ -241,66 +346,8 @@ main(int argc, char *argv[])
 		log_err("mailer: out of memory");
 		goto out;
 	}
-
-	/*
-	 * SIGTERM/SIGINT only set a flag: the message in flight finishes and its result is
-	 * recorded before the loop ends.  SA_RESTART keeps MariaDB and curl I/O going;
-	 * nanosleep is never restarted, so an idle mailer stops at once.
-	 */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	(void)sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGPIPE, &sa, NULL);
-
-	log_info("mailer: started, transport %s", transport_name(t));
-	while (!stopping) {
-		arena_reset(a);
-		/* During an outage db.c's per-attempt warnings would repeat every second. */
-		if (db_down)
-			log_set_level(LOG_ERR);
-		e = outbox_claim(db, a, BATCH, &rows, &n);
-		log_set_level(level);
-		if (e != UM_OK && once) {
-			log_err("mailer: cannot claim mail: %s", um_strerror(e));
-			goto out;
-		}
-		if (e != UM_OK) {
-			/* MariaDB restarting is routine: say so once, then keep trying each second. */
-			if (e == UM_EUNAVAIL && !db_down)
-				log_warn("mailer: database unavailable, retrying every second");
-			else if (e != UM_EUNAVAIL)
-				log_err("mailer: cannot claim mail: %s", um_strerror(e));
-			db_down = e == UM_EUNAVAIL;
-			nap(DB_RETRY_MS, 1);
-			continue;
-		}
-		if (db_down) {
-			log_info("mailer: database reachable again");
-			db_down = 0;
-		}
-		if (n == 0) {
-			if (once)
-				break;
-			nap(IDLE_MS, 1);
-			continue;
-		}
-		log_debug("mailer: claimed %zu message(s)", n);
-		(void)clock_gettime(CLOCK_MONOTONIC, &claimed);
-		for (i = 0; i < n; i++) {
-			if (stopping || seconds_since(&claimed) > OUTBOX_LEASE - LEASE_MARGIN)
-				break;
-			deliver(db, t, a, &conf, &rows[i]);
-		}
-		/* Rows claimed but not tried go back at once rather than after the lease. */
-		for (; i < n; i++)
-			(void)outbox_release(db, rows[i].id);
-	}
-	log_info("mailer: stopped");
-	rc = EXIT_SUCCESS;
+	catch_signals();
+	rc = run(db, t, a, &conf, once);
 out:
 	arena_free(a);
 	db_close(db);

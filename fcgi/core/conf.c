@@ -1,7 +1,8 @@
-/* conf: reads API.md §1 configuration once — defaults, then X, then X_FILE — and checks ranges. */
+/* conf: API.md §1 settings as one table — it drives loading (default, X, X_FILE), checks and listing. */
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +10,14 @@
 #include <openssl/evp.h>
 
 #include "conf.h"
+#include "log.h"
 
 #ifndef UM_DATADIR
 #define UM_DATADIR "/usr/local/share/usermgr"
 #endif
 
 #define CONF_FILE_MAX	65536	/* a secret file larger than this is a mistake */
+#define KEY_MIN		32	/* characters of a secret key, current or old */
 
 int
 conf_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
@@ -104,42 +107,6 @@ lookup(conf_getenv_fn *get, const char *var, char **out, char *err, size_t errle
 	return 0;
 }
 
-/* A string setting with a default: returns -1 on error. */
-static int
-str_opt(conf_getenv_fn *get, const char *var, const char *def, char **out, char *err,
-    size_t errlen)
-{
-	int	 rc;
-
-	free(*out);
-	*out = NULL;
-	if ((rc = lookup(get, var, out, err, errlen)) < 0)
-		return -1;
-	if (rc == 0 && def != NULL)
-		*out = xstrdup(def);
-	return 0;
-}
-
-static int
-uint_opt(conf_getenv_fn *get, const char *var, unsigned def, unsigned min, unsigned max,
-    unsigned *out, char *err, size_t errlen)
-{
-	char	*s = NULL;
-	int	 rc;
-
-	*out = def;
-	if ((rc = lookup(get, var, &s, err, errlen)) < 0)
-		return -1;
-	if (rc == 1 && conf_parse_uint(s, min, max, out) != 0) {
-		(void)snprintf(err, errlen, "%s must be a whole number from %u to %u", var, min,
-		    max);
-		free(s);
-		return -1;
-	}
-	free(s);
-	return 0;
-}
-
 /* Decodes standard base64 of exactly 32 bytes (USERMGR_DATA_KEY). */
 static int
 decode_key(const char *b64, unsigned char out[32])
@@ -164,209 +131,6 @@ decode_key(const char *b64, unsigned char out[32])
 	return 0;
 }
 
-static int
-split_old_keys(struct conf *c, char *list, char *err, size_t errlen)
-{
-	char	*p, *comma;
-
-	for (p = list; p != NULL && *p != '\0'; p = comma) {
-		if ((comma = strchr(p, ',')) != NULL)
-			*comma++ = '\0';
-		if (*p == '\0')
-			continue;
-		if (strlen(p) < 32) {
-			(void)snprintf(err, errlen,
-			    "USERMGR_SECRET_KEY_OLD: every key needs at least 32 characters");
-			return -1;
-		}
-		if (c->nold_keys == CONF_OLD_KEYS_MAX) {
-			(void)snprintf(err, errlen, "USERMGR_SECRET_KEY_OLD: more than %d keys",
-			    CONF_OLD_KEYS_MAX);
-			return -1;
-		}
-		c->old_keys[c->nold_keys++] = xstrdup(p);
-	}
-	return 0;
-}
-
-enum um_err
-conf_load(struct conf *c, conf_getenv_fn *get, int require_keys, char *err, size_t errlen)
-{
-	char		*s = NULL, *def_url = NULL;
-	unsigned	 httpport;
-	enum um_err	 rc = UM_EINVAL;
-	size_t		 n;
-
-	memset(c, 0, sizeof(*c));
-	err[0] = '\0';
-
-	if (uint_opt(get, "USERMGR_HTTP_PORT", 8080, 1, 65535, &httpport, err, errlen) != 0)
-		goto out;
-	if ((n = (size_t)snprintf(NULL, 0, "http://127.0.0.1:%u", httpport)) == 0)
-		goto out;
-	def_url = malloc(n + 1);
-	if (def_url == NULL)
-		abort();
-	(void)snprintf(def_url, n + 1, "http://127.0.0.1:%u", httpport);
-	if (str_opt(get, "USERMGR_BASE_URL", def_url, &c->base_url, err, errlen) != 0)
-		goto out;
-	n = strlen(c->base_url);
-	while (n > 0 && c->base_url[n - 1] == '/')
-		c->base_url[--n] = '\0';
-	if (strncmp(c->base_url, "https://", 8) == 0)
-		c->https = 1;
-	else if (strncmp(c->base_url, "http://", 7) != 0) {
-		(void)snprintf(err, errlen, "USERMGR_BASE_URL must start with http:// or https://");
-		goto out;
-	}
-	if (strpbrk(c->base_url, "\"'<> \t\r\n") != NULL) {
-		(void)snprintf(err, errlen, "USERMGR_BASE_URL holds a character not allowed in a URL");
-		goto out;
-	}
-
-	if (str_opt(get, "USERMGR_TEMPLATE_DIR", UM_DATADIR "/templates", &c->template_dir,
-	    err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_SQL_DIR", UM_DATADIR "/sql", &c->sql_dir, err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_COMMON_PASSWORDS", UM_DATADIR "/common-passwords.txt",
-	    &c->common_passwords, err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_DB_SOCKET", "/run/mysqld/mysqld.sock", &c->db_socket, err,
-	    errlen) != 0 ||
-	    str_opt(get, "USERMGR_DB_HOST", NULL, &c->db_host, err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_DB_NAME", "usermgr", &c->db_name, err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_DB_USER", "usermgr", &c->db_user, err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_DB_PASSWORD", NULL, &c->db_password, err, errlen) != 0)
-		goto out;
-	if (uint_opt(get, "USERMGR_DB_PORT", 3306, 1, 65535, &c->db_port, err, errlen) != 0)
-		goto out;
-
-	/* Keys. */
-	if (str_opt(get, "USERMGR_SECRET_KEY", NULL, &c->secret_key, err, errlen) != 0)
-		goto out;
-	if (c->secret_key != NULL && strlen(c->secret_key) < 32) {
-		(void)snprintf(err, errlen, "USERMGR_SECRET_KEY needs at least 32 characters");
-		goto out;
-	}
-	if (c->secret_key == NULL && require_keys) {
-		(void)snprintf(err, errlen, "USERMGR_SECRET_KEY (or USERMGR_SECRET_KEY_FILE) is not set");
-		goto out;
-	}
-	if (str_opt(get, "USERMGR_SECRET_KEY_OLD", NULL, &s, err, errlen) != 0 ||
-	    split_old_keys(c, s, err, errlen) != 0)
-		goto out;
-	free(s);
-	s = NULL;
-	if (str_opt(get, "USERMGR_DATA_KEY", NULL, &s, err, errlen) != 0)
-		goto out;
-	if (s != NULL) {
-		if (decode_key(s, c->data_key) != 0) {
-			(void)snprintf(err, errlen,
-			    "USERMGR_DATA_KEY must be the base64 of exactly 32 bytes");
-			goto out;
-		}
-		c->have_data_key = 1;
-	} else if (require_keys) {
-		(void)snprintf(err, errlen, "USERMGR_DATA_KEY (or USERMGR_DATA_KEY_FILE) is not set");
-		goto out;
-	}
-
-	/* Mail. */
-	free(s);
-	s = NULL;
-	if (str_opt(get, "USERMGR_MAIL_TRANSPORT", "file", &s, err, errlen) != 0)
-		goto out;
-	if (strcmp(s, "file") == 0)
-		c->mail_transport = MAIL_FILE;
-	else if (strcmp(s, "mailjet") == 0)
-		c->mail_transport = MAIL_MAILJET;
-	else if (strcmp(s, "smtp") == 0)
-		c->mail_transport = MAIL_SMTP;
-	else {
-		(void)snprintf(err, errlen, "USERMGR_MAIL_TRANSPORT must be file, mailjet or smtp");
-		goto out;
-	}
-	if (str_opt(get, "USERMGR_MAIL_DIR", "mail", &c->mail_dir, err, errlen) != 0 ||
-	    str_opt(get, "MAILJET_API_URL", "https://api.mailjet.com/v3.1/send",
-	    &c->mailjet_url, err, errlen) != 0 ||
-	    str_opt(get, "MAILJET_API_KEY", NULL, &c->mailjet_key, err, errlen) != 0 ||
-	    str_opt(get, "MAILJET_API_SECRET", NULL, &c->mailjet_secret, err, errlen) != 0 ||
-	    str_opt(get, "SENDER_EMAIL", "no-reply@localhost", &c->sender_email, err,
-	    errlen) != 0 ||
-	    str_opt(get, "SENDER_NAME", "usermgr", &c->sender_name, err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_SMTP_URL", NULL, &c->smtp_url, err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_SMTP_USER", NULL, &c->smtp_user, err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_SMTP_PASSWORD", NULL, &c->smtp_password, err, errlen) != 0)
-		goto out;
-	/* The seed apps' variable names are accepted as fallbacks (API.md §1). */
-	if (c->mailjet_key == NULL &&
-	    str_opt(get, "API_KEY", NULL, &c->mailjet_key, err, errlen) != 0)
-		goto out;
-	if (c->mailjet_secret == NULL &&
-	    str_opt(get, "API_SECRET", NULL, &c->mailjet_secret, err, errlen) != 0)
-		goto out;
-	if (strpbrk(c->sender_email, "\r\n") != NULL || strpbrk(c->sender_name, "\r\n") != NULL) {
-		(void)snprintf(err, errlen, "SENDER_EMAIL and SENDER_NAME must be one line each");
-		goto out;
-	}
-
-	/*
-	 * Besides the 24 h of API.md §7: 40 attempts of the 30 s-doubling-to-1 h schedule take
-	 * about 30 h, so by default the age rule decides; a smaller value gives up sooner.
-	 */
-	if (uint_opt(get, "USERMGR_MAIL_MAX_ATTEMPTS", 40, 1, 1000, &c->mail_max_attempts, err,
-	    errlen) != 0)
-		goto out;
-
-	/* Policy. */
-	if (uint_opt(get, "USERMGR_LOGIN_MAX_FAILURES", 5, 1, 1000, &c->login_max_failures,
-	    err, errlen) != 0 ||
-	    uint_opt(get, "USERMGR_LOGIN_LOCKOUT_SECONDS", 900, 1, 86400 * 30,
-	    &c->login_lockout_seconds, err, errlen) != 0 ||
-	    uint_opt(get, "USERMGR_RATE_PER_IP_PER_MIN", 30, 1, 1000000,
-	    &c->rate_per_ip_per_min, err, errlen) != 0 ||
-	    uint_opt(get, "USERMGR_ARGON2_MEMORY_KIB", 19456, 8, 4194304,
-	    &c->argon2_memory_kib, err, errlen) != 0 ||
-	    uint_opt(get, "USERMGR_ARGON2_ITERATIONS", 2, 1, 100, &c->argon2_iterations, err,
-	    errlen) != 0 ||
-	    /* libsodium's Argon2id is single-lane: any other parallelism cannot be honoured. */
-	    uint_opt(get, "USERMGR_ARGON2_PARALLELISM", 1, 1, 1, &c->argon2_parallelism, err,
-	    errlen) != 0 ||
-	    uint_opt(get, "USERMGR_PASSWORD_MIN_LENGTH", 8, 1, 128, &c->password_min_length,
-	    err, errlen) != 0 ||
-	    uint_opt(get, "USERMGR_PREVENT_ENUMERATION", 0, 0, 1,
-	    (unsigned *)&c->prevent_enumeration, err, errlen) != 0 ||
-	    uint_opt(get, "USERMGR_ACCESS_TOKEN_SECONDS", 900, 10, 86400,
-	    &c->access_token_seconds, err, errlen) != 0 ||
-	    uint_opt(get, "USERMGR_REFRESH_TOKEN_DAYS", 30, 1, 3650, &c->refresh_token_days,
-	    err, errlen) != 0 ||
-	    str_opt(get, "USERMGR_BOOTSTRAP_ADMIN_EMAIL", "admin@localhost",
-	    &c->bootstrap_admin_email, err, errlen) != 0)
-		goto out;
-	free(s);
-	s = NULL;
-	if (str_opt(get, "USERMGR_LOG_LEVEL", "info", &s, err, errlen) != 0)
-		goto out;
-	/* Parallel to enum log_level (log.h). */
-	if (strcmp(s, "error") == 0)
-		c->log_level = 0;
-	else if (strcmp(s, "warn") == 0)
-		c->log_level = 1;
-	else if (strcmp(s, "info") == 0)
-		c->log_level = 2;
-	else if (strcmp(s, "debug") == 0)
-		c->log_level = 3;
-	else {
-		(void)snprintf(err, errlen, "USERMGR_LOG_LEVEL must be error, warn, info or debug");
-		goto out;
-	}
-	rc = UM_OK;
-out:
-	free(s);
-	free(def_url);
-	if (rc != UM_OK)
-		conf_free(c);
-	return rc;
-}
-
 static void
 free_secret(char **p)
 {
@@ -377,6 +141,326 @@ free_secret(char **p)
 	}
 }
 
+/* USERMGR_DATA_KEY: the AES-256-GCM key of the sealed fields. */
+static int
+data_key(struct conf *c, char *err, size_t errlen)
+{
+	if (c->data_key_text == NULL)
+		return 0;
+	if (decode_key(c->data_key_text, c->data_key) != 0) {
+		(void)snprintf(err, errlen,
+		    "USERMGR_DATA_KEY must be the base64 of exactly 32 bytes");
+		return -1;
+	}
+	c->have_data_key = 1;
+	return 0;
+}
+
+/* USERMGR_SECRET_KEY_OLD: retired keys, comma-separated, empty items skipped. */
+static int
+old_keys(struct conf *c, char *err, size_t errlen)
+{
+	char	*list, *p, *comma;
+	int	 rc = -1;
+
+	if (c->old_keys_text == NULL)
+		return 0;
+	list = xstrdup(c->old_keys_text);
+	for (p = list; p != NULL && *p != '\0'; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		if (*p == '\0')
+			continue;
+		if (strlen(p) < KEY_MIN) {
+			(void)snprintf(err, errlen,
+			    "USERMGR_SECRET_KEY_OLD: every key needs at least %d characters",
+			    KEY_MIN);
+			goto out;
+		}
+		if (c->nold_keys == CONF_OLD_KEYS_MAX) {
+			(void)snprintf(err, errlen, "USERMGR_SECRET_KEY_OLD: more than %d keys",
+			    CONF_OLD_KEYS_MAX);
+			goto out;
+		}
+		c->old_keys[c->nold_keys++] = xstrdup(p);
+	}
+	rc = 0;
+out:
+	free_secret(&list);
+	return rc;
+}
+
+/* USERMGR_BASE_URL: http://127.0.0.1:USERMGR_HTTP_PORT by default; https:// for Secure cookies. */
+static int
+base_url(struct conf *c, char *err, size_t errlen)
+{
+	char	 def[sizeof("http://127.0.0.1:65535")];
+	size_t	 n;
+
+	if (c->base_url == NULL) {
+		(void)snprintf(def, sizeof(def), "http://127.0.0.1:%u", c->http_port);
+		c->base_url = xstrdup(def);
+	}
+	n = strlen(c->base_url);
+	while (n > 0 && c->base_url[n - 1] == '/')
+		c->base_url[--n] = '\0';
+	c->https = strncmp(c->base_url, "https://", 8) == 0;
+	if (!c->https && strncmp(c->base_url, "http://", 7) != 0) {
+		(void)snprintf(err, errlen, "USERMGR_BASE_URL must start with http:// or https://");
+		return -1;
+	}
+	if (strpbrk(c->base_url, "\"'<> \t\r\n") != NULL) {
+		(void)snprintf(err, errlen,
+		    "USERMGR_BASE_URL holds a character not allowed in a URL");
+		return -1;
+	}
+	return 0;
+}
+
+/* Parallel to enum mail_transport (conf.h) and enum log_level (log.h). */
+static const char *const transports[MAIL__MAX + 1] = {
+	[MAIL_FILE] = "file", [MAIL_MAILJET] = "mailjet", [MAIL_SMTP] = "smtp",
+};
+static const char *const levels[LOG__MAX + 1] = {
+	[LOG_ERR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+};
+_Static_assert(sizeof(enum mail_transport) == sizeof(unsigned), "CONF_ENUM stores an unsigned");
+
+/* The settings of API.md §1, in the order they are read (base_url needs http_port). */
+const struct conf_var conf_vars[] = {
+	{ "USERMGR_HTTP_PORT", CONF_UINT, offsetof(struct conf, http_port), 1, 65535,
+	    .def = "8080", .description = "nginx listens on 127.0.0.1 at this port" },
+	{ "USERMGR_BASE_URL", CONF_STRING, offsetof(struct conf, base_url), .check = base_url,
+	    .readme_default = "http://127.0.0.1:$USERMGR_HTTP_PORT",
+	    .description = "absolute URL used in mailed links; https:// turns on secure cookies" },
+	{ "USERMGR_TEMPLATE_DIR", CONF_STRING, offsetof(struct conf, template_dir),
+	    .def = UM_DATADIR "/templates", .flags = CONF_INTERNAL,
+	    .description = "the page and mail templates" },
+	{ "USERMGR_SQL_DIR", CONF_STRING, offsetof(struct conf, sql_dir),
+	    .def = UM_DATADIR "/sql", .flags = CONF_INTERNAL,
+	    .description = "the migrations usermgr-admin migrate applies" },
+	{ "USERMGR_COMMON_PASSWORDS", CONF_STRING, offsetof(struct conf, common_passwords),
+	    .def = UM_DATADIR "/common-passwords.txt", .flags = CONF_INTERNAL,
+	    .description = "passwords refused as too common, one a line" },
+	{ "USERMGR_DB_SOCKET", CONF_STRING, offsetof(struct conf, db_socket),
+	    .def = "/run/mysqld/mysqld.sock", .flags = CONF_INTERNAL,
+	    .description = "MariaDB's unix socket" },
+	{ "USERMGR_DB_HOST", CONF_STRING, offsetof(struct conf, db_host), .flags = CONF_INTERNAL,
+	    .description = "MariaDB over TCP instead of the socket" },
+	{ "USERMGR_DB_NAME", CONF_STRING, offsetof(struct conf, db_name), .def = "usermgr",
+	    .flags = CONF_INTERNAL, .description = "the database" },
+	{ "USERMGR_DB_USER", CONF_STRING, offsetof(struct conf, db_user), .def = "usermgr",
+	    .flags = CONF_INTERNAL, .description = "the database user" },
+	{ "USERMGR_DB_PASSWORD", CONF_STRING, offsetof(struct conf, db_password),
+	    .flags = CONF_INTERNAL | CONF_SECRET, .description = "the database user's password" },
+	{ "USERMGR_DB_PORT", CONF_UINT, offsetof(struct conf, db_port), 1, 65535, .def = "3306",
+	    .flags = CONF_INTERNAL, .description = "MariaDB's TCP port" },
+	{ "USERMGR_SECRET_KEY", CONF_STRING, offsetof(struct conf, secret_key), KEY_MIN,
+	    .flags = CONF_SECRET | CONF_REQUIRED, .readme_default = "generated into the state dir",
+	    .description = "master key; HKDF sub-keys for JWT, CSRF, cookies" },
+	{ "USERMGR_SECRET_KEY_OLD", CONF_STRING, offsetof(struct conf, old_keys_text),
+	    .flags = CONF_SECRET, .check = old_keys,
+	    .description = "comma-separated retired keys: still verify, never sign" },
+	{ "USERMGR_DATA_KEY", CONF_STRING, offsetof(struct conf, data_key_text),
+	    .flags = CONF_SECRET | CONF_REQUIRED, .check = data_key,
+	    .readme_default = "generated into the state dir",
+	    .description = "base64 of 32 bytes, AES-256-GCM key for sensitive fields" },
+	{ "USERMGR_MAIL_TRANSPORT", CONF_ENUM, offsetof(struct conf, mail_transport),
+	    .def = "file", .choices = transports, .description = "how mail leaves" },
+	{ "USERMGR_MAIL_DIR", CONF_STRING, offsetof(struct conf, mail_dir), .def = "mail",
+	    .readme_default = "$USERMGR_STATE_DIR/mail",
+	    .description = "file transport: one .eml per message" },
+	{ "MAILJET_API_URL", CONF_STRING, offsetof(struct conf, mailjet_url),
+	    .def = "https://api.mailjet.com/v3.1/send",
+	    .description = "Mailjet Send API v3.1 endpoint" },
+	{ "MAILJET_API_KEY", CONF_STRING, offsetof(struct conf, mailjet_key),
+	    .flags = CONF_SECRET, .fallback = "API_KEY", .description = "Mailjet basic auth" },
+	{ "MAILJET_API_SECRET", CONF_STRING, offsetof(struct conf, mailjet_secret),
+	    .flags = CONF_SECRET, .fallback = "API_SECRET", .description = "Mailjet basic auth" },
+	{ "SENDER_EMAIL", CONF_STRING, offsetof(struct conf, sender_email),
+	    .def = "no-reply@localhost", .flags = CONF_ONE_LINE, .description = "From address" },
+	{ "SENDER_NAME", CONF_STRING, offsetof(struct conf, sender_name), .def = "usermgr",
+	    .flags = CONF_ONE_LINE, .description = "From name" },
+	{ "USERMGR_SMTP_URL", CONF_STRING, offsetof(struct conf, smtp_url),
+	    .description = "SMTP transport: smtp:// (STARTTLS when offered) or smtps://" },
+	{ "USERMGR_SMTP_USER", CONF_STRING, offsetof(struct conf, smtp_user),
+	    .description = "SMTP transport: user" },
+	{ "USERMGR_SMTP_PASSWORD", CONF_STRING, offsetof(struct conf, smtp_password),
+	    .flags = CONF_SECRET, .description = "SMTP transport: password" },
+	/*
+	 * Besides the 24 h of API.md §7: 40 attempts of the 30 s-doubling-to-1 h schedule take
+	 * about 30 h, so by default the age rule decides; a smaller value gives up sooner.
+	 */
+	{ "USERMGR_MAIL_MAX_ATTEMPTS", CONF_UINT, offsetof(struct conf, mail_max_attempts), 1,
+	    1000, .def = "40", .description = "a message fails after this many attempts" },
+	{ "USERMGR_LOGIN_MAX_FAILURES", CONF_UINT, offsetof(struct conf, login_max_failures), 1,
+	    1000, .def = "5", .description = "failed logins before the account locks" },
+	{ "USERMGR_LOGIN_LOCKOUT_SECONDS", CONF_UINT,
+	    offsetof(struct conf, login_lockout_seconds), 1, 86400 * 30, .def = "900",
+	    .description = "how long a locked account stays locked" },
+	{ "USERMGR_RATE_PER_IP_PER_MIN", CONF_UINT, offsetof(struct conf, rate_per_ip_per_min),
+	    1, 1000000, .def = "30",
+	    .description = "per-IP limit on login, register, forgot-password, resend" },
+	{ "USERMGR_ARGON2_MEMORY_KIB", CONF_UINT, offsetof(struct conf, argon2_memory_kib), 8,
+	    4194304, .def = "19456", .description = "password hashing memory" },
+	{ "USERMGR_ARGON2_ITERATIONS", CONF_UINT, offsetof(struct conf, argon2_iterations), 1,
+	    100, .def = "2", .description = "password hashing passes" },
+	/* libsodium's Argon2id is single-lane: any other parallelism cannot be honoured. */
+	{ "USERMGR_ARGON2_PARALLELISM", CONF_UINT, offsetof(struct conf, argon2_parallelism), 1,
+	    1, .def = "1", .description = "password hashing lanes (must be 1)" },
+	{ "USERMGR_PASSWORD_MIN_LENGTH", CONF_UINT, offsetof(struct conf, password_min_length),
+	    1, 128, .def = "8", .description = "minimum password length in characters" },
+	{ "USERMGR_PREVENT_ENUMERATION", CONF_BOOL, offsetof(struct conf, prevent_enumeration),
+	    .def = "0", .description = "1: a sign-up with a taken address looks like a success" },
+	{ "USERMGR_ACCESS_TOKEN_SECONDS", CONF_UINT,
+	    offsetof(struct conf, access_token_seconds), 10, 86400, .def = "900",
+	    .description = "API access token lifetime" },
+	{ "USERMGR_REFRESH_TOKEN_DAYS", CONF_UINT, offsetof(struct conf, refresh_token_days), 1,
+	    3650, .def = "30", .description = "API refresh token lifetime" },
+	{ "USERMGR_BOOTSTRAP_ADMIN_EMAIL", CONF_STRING,
+	    offsetof(struct conf, bootstrap_admin_email), .def = "admin@localhost",
+	    .description = "the bootstrap admin's address" },
+	{ "USERMGR_LOG_LEVEL", CONF_ENUM, offsetof(struct conf, log_level), .def = "info",
+	    .choices = levels, .description = "error, warn, info (refusals, failures) or debug" },
+};
+const size_t	 conf_nvars = sizeof(conf_vars) / sizeof(conf_vars[0]);
+
+/* The field of c that setting v fills, as a pointer to type. */
+#define FIELD(c, v, type)	((type *)(void *)((char *)(c) + (v)->offset))
+#define CFIELD(c, v, type)	((const type *)(const void *)((const char *)(c) + (v)->offset))
+
+static int
+parse_string(struct conf *c, const struct conf_var *v, const char *text, char *err,
+    size_t errlen)
+{
+	if (text == NULL)
+		return 0;
+	if (strlen(text) < v->min) {
+		(void)snprintf(err, errlen, "%s needs at least %u characters", v->name, v->min);
+		return -1;
+	}
+	if ((v->flags & CONF_ONE_LINE) && strpbrk(text, "\r\n") != NULL) {
+		(void)snprintf(err, errlen, "%s must be one line", v->name);
+		return -1;
+	}
+	*FIELD(c, v, char *) = xstrdup(text);
+	return 0;
+}
+
+static int
+parse_uint(struct conf *c, const struct conf_var *v, const char *text, char *err,
+    size_t errlen)
+{
+	if (conf_parse_uint(text, v->min, v->max, FIELD(c, v, unsigned)) != 0) {
+		(void)snprintf(err, errlen, "%s must be a whole number from %u to %u", v->name,
+		    v->min, v->max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_bool(struct conf *c, const struct conf_var *v, const char *text, char *err,
+    size_t errlen)
+{
+	unsigned	 b;
+
+	if (conf_parse_uint(text, 0, 1, &b) != 0) {
+		(void)snprintf(err, errlen, "%s must be 0 or 1", v->name);
+		return -1;
+	}
+	*FIELD(c, v, int) = (int)b;
+	return 0;
+}
+
+/* The message lists the words: "X must be a, b or c". */
+static int
+parse_enum(struct conf *c, const struct conf_var *v, const char *text, char *err,
+    size_t errlen)
+{
+	unsigned	 i;
+	size_t		 n;
+
+	for (i = 0; v->choices[i] != NULL; i++)
+		if (strcmp(text, v->choices[i]) == 0) {
+			memcpy(FIELD(c, v, unsigned), &i, sizeof(i));
+			return 0;
+		}
+	(void)snprintf(err, errlen, "%s must be", v->name);
+	for (i = 0; v->choices[i] != NULL && (n = strlen(err)) + 1 < errlen; i++)
+		(void)snprintf(err + n, errlen - n, "%s %s", i == 0 ? "" :
+		    v->choices[i + 1] != NULL ? "," : " or", v->choices[i]);
+	return -1;
+}
+
+static int (*const parse[CONF__MAX])(struct conf *, const struct conf_var *, const char *,
+    char *, size_t) = {
+	[CONF_STRING] = parse_string,
+	[CONF_UINT] = parse_uint,
+	[CONF_BOOL] = parse_bool,
+	[CONF_ENUM] = parse_enum,
+};
+
+/* One setting: X, else X_FILE, else the fallback's, else the default; then its check. */
+static int
+load_var(struct conf *c, const struct conf_var *v, conf_getenv_fn *get, int require_keys,
+    char *err, size_t errlen)
+{
+	char	*s = NULL;
+	int	 rc;
+
+	if ((rc = lookup(get, v->name, &s, err, errlen)) == 0 && v->fallback != NULL)
+		rc = lookup(get, v->fallback, &s, err, errlen);
+	if (rc < 0)
+		return -1;
+	if (s == NULL && (v->flags & CONF_REQUIRED) && require_keys) {
+		(void)snprintf(err, errlen, "%s (or %s_FILE) is not set", v->name, v->name);
+		return -1;
+	}
+	rc = parse[v->type](c, v, s != NULL ? s : v->def, err, errlen);
+	free_secret(&s);
+	if (rc == 0 && v->check != NULL)
+		rc = v->check(c, err, errlen);
+	return rc;
+}
+
+enum um_err
+conf_load(struct conf *c, conf_getenv_fn *get, int require_keys, char *err, size_t errlen)
+{
+	size_t	 i;
+
+	memset(c, 0, sizeof(*c));
+	err[0] = '\0';
+	for (i = 0; i < conf_nvars; i++)
+		if (load_var(c, &conf_vars[i], get, require_keys, err, errlen) != 0) {
+			conf_free(c);
+			return UM_EINVAL;
+		}
+	return UM_OK;
+}
+
+const char *
+conf_show(const struct conf *c, const struct conf_var *v, char *buf, size_t n)
+{
+	const char	*s;
+	unsigned	 u;
+
+	switch (v->type) {
+	case CONF_STRING:
+		if ((s = *CFIELD(c, v, char *)) == NULL)
+			return "(not set)";
+		return v->flags & CONF_SECRET ? "(set)" : s;
+	case CONF_BOOL:
+		return *CFIELD(c, v, int) ? "1" : "0";
+	case CONF_ENUM:
+		memcpy(&u, CFIELD(c, v, unsigned), sizeof(u));
+		return v->choices[u];
+	default:
+		(void)snprintf(buf, n, "%u", *CFIELD(c, v, unsigned));
+		return buf;
+	}
+}
+
 void
 conf_free(struct conf *c)
 {
@@ -384,28 +468,13 @@ conf_free(struct conf *c)
 
 	if (c == NULL)
 		return;
-	free(c->base_url);
-	free(c->template_dir);
-	free(c->sql_dir);
-	free(c->common_passwords);
-	free(c->db_socket);
-	free(c->db_host);
-	free(c->db_name);
-	free(c->db_user);
-	free_secret(&c->db_password);
-	free_secret(&c->secret_key);
+	for (i = 0; i < conf_nvars; i++)
+		if (conf_vars[i].type == CONF_STRING && (conf_vars[i].flags & CONF_SECRET))
+			free_secret(FIELD(c, &conf_vars[i], char *));
+		else if (conf_vars[i].type == CONF_STRING)
+			free(*FIELD(c, &conf_vars[i], char *));
 	for (i = 0; i < c->nold_keys; i++)
 		free_secret(&c->old_keys[i]);
 	OPENSSL_cleanse(c->data_key, sizeof(c->data_key));
-	free(c->mail_dir);
-	free(c->mailjet_url);
-	free_secret(&c->mailjet_key);
-	free_secret(&c->mailjet_secret);
-	free(c->sender_email);
-	free(c->sender_name);
-	free(c->smtp_url);
-	free(c->smtp_user);
-	free_secret(&c->smtp_password);
-	free(c->bootstrap_admin_email);
 	memset(c, 0, sizeof(*c));
 }

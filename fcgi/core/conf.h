@@ -17,6 +17,7 @@ enum mail_transport {
 
 struct conf {
 	/* where things are */
+	unsigned	 http_port;		/* USERMGR_HTTP_PORT: only for base_url's default */
 	char		*base_url;		/* USERMGR_BASE_URL, no trailing slash */
 	int		 https;			/* base_url starts with https:// */
 	char		*template_dir;		/* USERMGR_TEMPLATE_DIR, default UM_DATADIR/templates */
@@ -32,9 +33,11 @@ struct conf {
 	char		*db_password;		/* USERMGR_DB_PASSWORD(_FILE) */
 	/* keys */
 	char		*secret_key;		/* USERMGR_SECRET_KEY(_FILE), >= 32 characters */
-	char		*old_keys[CONF_OLD_KEYS_MAX];	/* USERMGR_SECRET_KEY_OLD, comma-separated */
+	char		*old_keys_text;		/* USERMGR_SECRET_KEY_OLD, comma-separated, */
+	char		*old_keys[CONF_OLD_KEYS_MAX];	/* ... split into these */
 	size_t		 nold_keys;
-	unsigned char	 data_key[32];		/* USERMGR_DATA_KEY(_FILE), base64 of 32 bytes */
+	char		*data_key_text;		/* USERMGR_DATA_KEY(_FILE), base64 of 32 bytes, */
+	unsigned char	 data_key[32];		/* ... decoded */
 	int		 have_data_key;
 	/* mail */
 	enum mail_transport mail_transport;
@@ -58,6 +61,42 @@ struct conf {
 	unsigned	 log_level;		/* USERMGR_LOG_LEVEL: error, warn, info (default), debug */
 };
 
+/* How a setting's text becomes its value; conf.c parses each type, check-config shows each. */
+enum conf_type {
+	CONF_STRING = 0,	/* char *, malloc'd; min is its least length */
+	CONF_UINT,		/* unsigned in [min, max] */
+	CONF_BOOL,		/* int, 0 or 1 */
+	CONF_ENUM,		/* an unsigned-sized enum: the index of the word among choices */
+	CONF__MAX
+};
+
+#define CONF_SECRET	0x01	/* shown as (set) or (not set), wiped when freed */
+#define CONF_REQUIRED	0x02	/* must be set when conf_load's require_keys is */
+#define CONF_ONE_LINE	0x04	/* no CR or LF: it goes into a mail header */
+#define CONF_INTERNAL	0x08	/* set by the deployment: named in the README, not in its table */
+
+/*
+ * One setting of API.md §1.  The README's configuration table is checked against these rows
+ * (tests/unit/test_conf.c), so the loader, check-config and the README cannot drift apart.
+ */
+struct conf_var {
+	const char	*name;		/* X; X_FILE is read when X is unset or empty */
+	enum conf_type	 type;
+	size_t		 offset;	/* offsetof(struct conf, field) */
+	unsigned	 min, max;	/* CONF_UINT bounds; CONF_STRING least length */
+	const char	*def;		/* the default, parsed like a value; NULL: none */
+	unsigned	 flags;		/* CONF_SECRET, ... */
+	const char *const *choices;	/* CONF_ENUM: the words, parallel to the enum */
+	const char	*fallback;	/* read when X and X_FILE are not (the seed apps' names) */
+	/* Checks or derives more once the value is in place (base URL, keys); 0 or -1. */
+	int		(*check)(struct conf *, char *, size_t);
+	const char	*readme_default;	/* the README's words for the default, if not def */
+	const char	*description;	/* one line, as in the README */
+};
+
+extern const struct conf_var	 conf_vars[];	/* in loading order */
+extern const size_t		 conf_nvars;
+
 /*
  * Signature of the environment lookup, so tests can feed a table instead of getenv().
  */
@@ -72,6 +111,12 @@ typedef const char *conf_getenv_fn(const char *);
  */
 enum um_err	conf_load(struct conf *, conf_getenv_fn *, int, char *, size_t);
 void		conf_free(struct conf *);
+
+/*
+ * The value of the setting as check-config prints it: secrets only as "(set)" or "(not set)",
+ * an unset string as "(not set)".  Returns buf (of size n) or a constant.
+ */
+const char	*conf_show(const struct conf *, const struct conf_var *, char *, size_t);
 
 /* Parses a decimal unsigned integer in [min, max] with nothing trailing; -1 on error. */
 int		conf_parse_uint(const char *, unsigned, unsigned, unsigned *);

@@ -304,92 +304,119 @@ set_delims(struct parser *p, int line, const char *s, size_t n, char *otag, size
 	return 0;
 }
 
+/* The delimiters in force: {{ }} until a Set Delimiter tag changes them. */
+struct delims {
+	char		 open[DELIM_MAX];
+	size_t		 olen;
+	char		 close[DELIM_MAX + 1];
+	size_t		 clen;
+};
+
+static void
+text_token(struct parser *p, size_t from, size_t to, int *line, size_t *ls)
+{
+	struct token	*t = tok_push(p);
+
+	t->type = T_TEXT;
+	t->start = from;
+	t->end = to;
+	t->line = *line;
+	count_lines(p->src, from, to, line, ls);
+}
+
+/* The type of a tag from the sigil after its opening delimiter, which *s and *n then skip. */
+static void
+tag_type(struct token *t, const char **s, size_t *n)
+{
+	while (*n > 0 && isspace_c(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	switch (*n > 0 ? **s : '\0') {
+	case '!': t->type = T_COMMENT; break;
+	case '#': t->type = T_SECTION; break;
+	case '^': t->type = T_INVERTED; break;
+	case '/': t->type = T_CLOSE; break;
+	case '>': t->type = T_PARTIAL; break;
+	case '<': t->type = T_PARENT; break;
+	case '$': t->type = T_BLOCK; break;
+	case '&': t->type = T_VAR; t->raw = 1; break;
+	case '=': t->type = T_DELIM; break;
+	default: t->type = T_VAR; break;
+	}
+	if (t->type != T_VAR || t->raw) {
+		(*s)++;
+		(*n)--;
+	}
+}
+
+/* The tag opening at tstart: its extent, type and trimmed name.  NULL when it is not closed. */
+static struct token *
+tag_token(struct parser *p, const struct delims *d, size_t tstart, int line, size_t ls)
+{
+	char		 closer[DELIM_MAX + 1];
+	size_t		 q = tstart + d->olen, closelen = 0, cs, ce, nl;
+	const char	*hit, *s;
+	struct token	*t;
+	int		 raw;
+
+	/* Triple mustache: {{{name}}} closes with '}' before the closing delimiter. */
+	raw = q < p->len && p->src[q] == '{';
+	if (raw)
+		closer[closelen++] = '}';
+	memcpy(closer + closelen, d->close, d->clen);
+	closelen += d->clen;
+	cs = raw ? q + 1 : q;
+	hit = memmem(p->src + cs, p->len - cs, closer, closelen);
+	if (hit == NULL) {
+		perr(p, line, "unclosed tag: no \"%.*s\" after \"%.*s\"", (int)closelen, closer,
+		    (int)d->olen, d->open);
+		return NULL;
+	}
+	ce = (size_t)(hit - p->src);
+	t = tok_push(p);
+	t->start = tstart;
+	t->end = ce + closelen;
+	t->ls = ls;
+	t->line = line;
+	s = p->src + cs;
+	nl = ce - cs;
+	if (raw) {
+		t->type = T_VAR;
+		t->raw = 1;
+	} else
+		tag_type(t, &s, &nl);
+	trim(&s, &nl);
+	t->name = s;
+	t->namelen = nl;
+	return t;
+}
+
 static int
 tokenize(struct parser *p)
 {
-	char		 otag[DELIM_MAX] = "{{", ctag[DELIM_MAX + 1] = "}}";
-	char		 closer[DELIM_MAX + 1];
-	size_t		 olen = 2, clen = 2, closelen;
-	size_t		 pos = 0, ls = 0, tstart, cs, ce, q, nl;
-	const char	*hit, *s;
+	struct delims	 d = { "{{", 2, "}}", 2 };
+	size_t		 pos = 0, ls = 0, tstart;
+	const char	*hit;
 	struct token	*t;
-	int		 line = 1, raw, tline;
-	char		 sigil;
+	int		 line = 1;
 
 	while (pos < p->len) {
-		hit = memmem(p->src + pos, p->len - pos, otag, olen);
+		hit = memmem(p->src + pos, p->len - pos, d.open, d.olen);
 		tstart = hit != NULL ? (size_t)(hit - p->src) : p->len;
-		if (tstart > pos) {
-			t = tok_push(p);
-			t->type = T_TEXT;
-			t->start = pos;
-			t->end = tstart;
-			t->line = line;
-			count_lines(p->src, pos, tstart, &line, &ls);
-		}
+		if (tstart > pos)
+			text_token(p, pos, tstart, &line, &ls);
 		if (hit == NULL)
 			break;
-		tline = line;
-		q = tstart + olen;
-		/* Triple mustache: {{{name}}} closes with '}' before the closing delimiter. */
-		raw = q < p->len && p->src[q] == '{';
-		if (raw) {
-			closer[0] = '}';
-			memcpy(closer + 1, ctag, clen);
-			closelen = clen + 1;
-			cs = q + 1;
-		} else {
-			memcpy(closer, ctag, clen);
-			closelen = clen;
-			cs = q;
-		}
-		hit = memmem(p->src + cs, p->len - cs, closer, closelen);
-		if (hit == NULL)
-			return perr(p, tline, "unclosed tag: no \"%.*s\" after \"%.*s\"",
-			    (int)closelen, closer, (int)olen, otag);
-		ce = (size_t)(hit - p->src);
-		t = tok_push(p);
-		t->start = tstart;
-		t->end = ce + closelen;
-		t->ls = ls;
-		t->line = tline;
-		s = p->src + cs;
-		nl = ce - cs;
-		if (raw) {
-			t->type = T_VAR;
-			t->raw = 1;
-		} else {
-			while (nl > 0 && isspace_c(*s)) {
-				s++;
-				nl--;
-			}
-			sigil = nl > 0 ? *s : '\0';
-			switch (sigil) {
-			case '!': t->type = T_COMMENT; break;
-			case '#': t->type = T_SECTION; break;
-			case '^': t->type = T_INVERTED; break;
-			case '/': t->type = T_CLOSE; break;
-			case '>': t->type = T_PARTIAL; break;
-			case '<': t->type = T_PARENT; break;
-			case '$': t->type = T_BLOCK; break;
-			case '&': t->type = T_VAR; t->raw = 1; break;
-			case '=': t->type = T_DELIM; break;
-			default: t->type = T_VAR; break;
-			}
-			if (t->type != T_VAR || t->raw) {
-				s++;
-				nl--;
-			}
-		}
-		trim(&s, &nl);
-		t->name = s;
-		t->namelen = nl;
+		if ((t = tag_token(p, &d, tstart, line, ls)) == NULL)
+			return -1;
 		count_lines(p->src, tstart, t->end, &line, &ls);
 		if (t->type == T_DELIM) {
-			if (set_delims(p, tline, s, nl, otag, &olen, ctag, &clen) == -1)
+			if (set_delims(p, t->line, t->name, t->namelen, d.open, &d.olen, d.close,
+			    &d.clen) == -1)
 				return -1;
-		} else if (t->type != T_COMMENT && nl == 0)
-			return perr(p, tline, "empty tag name");
+		} else if (t->type != T_COMMENT && t->namelen == 0)
+			return perr(p, t->line, "empty tag name");
 		pos = t->end;
 	}
 	return 0;
@@ -729,106 +756,125 @@ block_indent(struct parser *p, struct node *b)
 	}
 }
 
+/* The node each kind of tag becomes; comments, delimiters and closers become none. */
+static const enum ntype	 node_type[] = {
+	[T_VAR] = N_VAR,
+	[T_SECTION] = N_SECTION,
+	[T_INVERTED] = N_INVERTED,
+	[T_PARTIAL] = N_PARTIAL,
+	[T_PARENT] = N_PARENT,
+	[T_BLOCK] = N_BLOCK,
+};
+
+static int	build(struct parser *, size_t *, const struct token *, int, struct node **,
+		    size_t *);
+
+/* A {{/name}} must close the innermost open section, by the same name. */
+static int
+check_close(struct parser *p, const struct token *t, const struct token *open)
+{
+	if (open == NULL)
+		return perr(p, t->line, "{{/%.*s}} closes nothing", shown(t->namelen), t->name);
+	if (!sameword(t->name, t->namelen, open->name, open->namelen))
+		return perr(p, t->line, "{{/%.*s}} does not close \"%.*s\" opened on line %d",
+		    shown(t->namelen), t->name, shown(open->namelen), open->name, open->line);
+	return 0;
+}
+
+static void
+text_node(struct parser *p, struct nvec *v, const struct token *t)
+{
+	struct node	*n;
+
+	if (t->start == t->end)
+		return;
+	n = nvec_push(v);
+	n->type = N_TEXT;
+	n->str = p->src + t->start;
+	n->len = t->end - t->start;
+	if (t->start == 0 || p->src[t->start - 1] == '\n')
+		n->flags |= NF_BOL;
+}
+
+/* Once its content is built: what each kind of section does with it. */
+static void
+close_section(struct parser *p, struct node *n)
+{
+	size_t	 j, k;
+
+	if (n->type == N_SECTION || n->type == N_INVERTED)
+		split_name(p->arena, n);
+	else if (n->type == N_PARENT) {
+		/* Inheritance spec: only blocks count inside a parent tag. */
+		for (j = k = 0; j < n->nkids; j++)
+			if (n->kids[j].type == N_BLOCK)
+				n->kids[k++] = n->kids[j];
+		n->nkids = k;
+	} else if (n->flags & NF_STANDALONE)
+		block_indent(p, n);
+}
+
+/* The node of tag t; a section's content up to its {{/name}} is built into its kids. */
+static int
+tag_node(struct parser *p, struct nvec *v, const struct token *t, size_t *ip, int depth)
+{
+	struct node	*n = nvec_push(v), *kids;
+	size_t		 nkids;
+
+	n->type = node_type[t->type];
+	n->str = t->name;
+	n->len = t->namelen;
+	n->line = t->line;
+	if (t->standalone) {
+		n->flags |= NF_STANDALONE;
+		n->indent = p->src + t->ls;
+		n->indentlen = t->start - t->ls;
+		if (t->linestart)
+			n->flags |= NF_LINE;
+		else
+			n->indentlen = 0;
+	}
+	if (n->type == N_VAR) {
+		if (t->raw)
+			n->flags |= NF_RAW;
+		split_name(p->arena, n);
+		return 0;
+	}
+	if (n->type == N_PARTIAL)
+		return 0;
+	if (depth >= UM_TEMPLATE_DEPTH_MAX)
+		return perr(p, t->line, "sections nested deeper than %d", UM_TEMPLATE_DEPTH_MAX);
+	if (build(p, ip, t, depth + 1, &kids, &nkids) == -1)
+		return -1;
+	/* build() may have grown v: find the node again by index. */
+	n = &v->v[v->n - 1];
+	n->kids = kids;
+	n->nkids = nkids;
+	close_section(p, n);
+	return 0;
+}
+
+/* The nodes from token *ip up to the {{/name}} that closes open (the end when open is NULL). */
 static int
 build(struct parser *p, size_t *ip, const struct token *open, int depth,
     struct node **kidsp, size_t *nkidsp)
 {
 	struct nvec	 v = { NULL, 0, 0 };
-	struct node	*n, *kids;
 	const struct token *t;
-	size_t		 nkids, j, k;
 	int		 rc = -1;
 
 	while (*ip < p->ntoks) {
 		t = &p->toks[(*ip)++];
-		switch (t->type) {
-		case T_COMMENT:
-		case T_DELIM:
-			continue;
-		case T_CLOSE:
-			if (open == NULL) {
-				perr(p, t->line, "{{/%.*s}} closes nothing", shown(t->namelen),
-				    t->name);
+		if (t->type == T_CLOSE) {
+			if (check_close(p, t, open) == -1)
 				goto out;
-			}
-			if (!sameword(t->name, t->namelen, open->name, open->namelen)) {
-				perr(p, t->line, "{{/%.*s}} does not close \"%.*s\" opened on "
-				    "line %d", shown(t->namelen), t->name, shown(open->namelen),
-				    open->name, open->line);
-				goto out;
-			}
 			goto done;
-		case T_TEXT:
-			if (t->start == t->end)
-				continue;
-			n = nvec_push(&v);
-			n->type = N_TEXT;
-			n->str = p->src + t->start;
-			n->len = t->end - t->start;
-			if (t->start == 0 || p->src[t->start - 1] == '\n')
-				n->flags |= NF_BOL;
-			continue;
-		default:
-			break;
 		}
-		n = nvec_push(&v);
-		n->str = t->name;
-		n->len = t->namelen;
-		n->line = t->line;
-		if (t->standalone) {
-			n->flags |= NF_STANDALONE;
-			n->indent = p->src + t->ls;
-			n->indentlen = t->start - t->ls;
-			if (t->linestart)
-				n->flags |= NF_LINE;
-			else
-				n->indentlen = 0;
-		}
-		switch (t->type) {
-		case T_VAR:
-			n->type = N_VAR;
-			if (t->raw)
-				n->flags |= NF_RAW;
-			split_name(p->arena, n);
-			continue;
-		case T_PARTIAL:
-			n->type = N_PARTIAL;
-			continue;
-		case T_SECTION:
-			n->type = N_SECTION;
-			break;
-		case T_INVERTED:
-			n->type = N_INVERTED;
-			break;
-		case T_PARENT:
-			n->type = N_PARENT;
-			break;
-		case T_BLOCK:
-			n->type = N_BLOCK;
-			break;
-		default:
-			continue;
-		}
-		if (depth >= UM_TEMPLATE_DEPTH_MAX) {
-			perr(p, t->line, "sections nested deeper than %d", UM_TEMPLATE_DEPTH_MAX);
+		if (t->type == T_TEXT)
+			text_node(p, &v, t);
+		else if (t->type != T_COMMENT && t->type != T_DELIM &&
+		    tag_node(p, &v, t, ip, depth) == -1)
 			goto out;
-		}
-		if (build(p, ip, t, depth + 1, &kids, &nkids) == -1)
-			goto out;
-		/* build() may have grown v: find the node again by index. */
-		n = &v.v[v.n - 1];
-		n->kids = kids;
-		n->nkids = nkids;
-		if (n->type == N_SECTION || n->type == N_INVERTED)
-			split_name(p->arena, n);
-		else if (n->type == N_PARENT) {
-			/* Inheritance spec: only blocks count inside a parent tag. */
-			for (j = k = 0; j < nkids; j++)
-				if (kids[j].type == N_BLOCK)
-					kids[k++] = kids[j];
-			n->nkids = k;
-		} else if (n->flags & NF_STANDALONE)
-			block_indent(p, n);
 	}
 	if (open != NULL) {
 		perr(p, open->line, "section \"%.*s\" is never closed", shown(open->namelen),

@@ -11,6 +11,10 @@
 #include "conf.h"
 #include "unit.h"
 
+#ifndef UM_SRCDIR
+#define UM_SRCDIR	"/work/main"
+#endif
+
 #define KEY64	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define DATAKEY	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
@@ -205,6 +209,177 @@ START_TEST(test_uint_parsing_is_strict)
 }
 END_TEST
 
+/* A whole file, NUL-terminated, in a static buffer. */
+static const char *
+slurp(const char *path)
+{
+	static char	 buf[2][65536];
+	static int	 k;
+	FILE		*f;
+	size_t		 n;
+
+	k ^= 1;
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "cannot open %s", path);
+	n = fread(buf[k], 1, sizeof(buf[k]) - 1, f);
+	ck_assert_msg(feof(f), "%s is larger than the test's buffer", path);
+	fclose(f);
+	buf[k][n] = '\0';
+	return buf[k];
+}
+
+/*
+ * The `...` words of a README table cell, or (when it has none) the cell's text as one word.
+ * Returns how many, at most max.
+ */
+static int
+cell_words(const char *cell, size_t len, char words[][128], int max)
+{
+	const char	*p = cell, *end = cell + len, *q;
+	int		 n = 0;
+
+	while ((p = memchr(p, '`', (size_t)(end - p))) != NULL && n < max) {
+		ck_assert_msg((q = memchr(p + 1, '`', (size_t)(end - p - 1))) != NULL,
+		    "unbalanced ` in %.*s", (int)len, cell);
+		(void)snprintf(words[n++], sizeof(words[0]), "%.*s", (int)(q - p - 1), p + 1);
+		p = q + 1;
+	}
+	if (n == 0) {
+		while (len > 0 && cell[len - 1] == ' ')
+			len--;
+		while (len > 0 && *cell == ' ')
+			cell++, len--;
+		(void)snprintf(words[n++], sizeof(words[0]), "%.*s", (int)len, cell);
+	}
+	return n;
+}
+
+/* What the README's default column says for v. */
+static const char *
+readme_wording(const struct conf_var *v)
+{
+	if (v->readme_default != NULL)
+		return v->readme_default;
+	return v->def != NULL ? v->def : "—";
+}
+
+/* Settings of the README's table that deploy/local/run reads and the C programs do not. */
+static const char *const deploy_only[] = {
+	"USERMGR_STATE_DIR", "USERMGR_WORKERS", "USERMGR_BOOTSTRAP_ADMIN_PASSWORD", NULL
+};
+
+static const struct conf_var *
+find_var(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < conf_nvars; i++)
+		if (strcmp(conf_vars[i].name, name) == 0)
+			return &conf_vars[i];
+	return NULL;
+}
+
+/* Checks one row of the README's table; marks the settings it names in seen[]. */
+static void
+check_row(const char *row, size_t len, const char *run, char *seen)
+{
+	char			 names[8][128], defs[8][128];
+	const char		*c1, *c2, *c3;
+	const struct conf_var	*v;
+	int			 nn, nd, i, j;
+
+	ck_assert_msg((c1 = memchr(row + 1, '|', len - 1)) != NULL &&
+	    (c2 = memchr(c1 + 1, '|', (size_t)(row + len - c1 - 1))) != NULL &&
+	    (c3 = memchr(c2 + 1, '|', (size_t)(row + len - c2 - 1))) != NULL,
+	    "README row without three cells: %.*s", (int)len, row);
+	nn = cell_words(row + 1, (size_t)(c1 - row - 1), names, 8);
+	nd = cell_words(c1 + 1, (size_t)(c2 - c1 - 1), defs, 8);
+	ck_assert_msg(nd == nn || nd == 1, "README row with %d names and %d defaults: %.*s", nn,
+	    nd, (int)len, row);
+	for (i = 0; i < nn; i++) {
+		j = nd == 1 ? 0 : i;
+		if ((v = find_var(names[i])) == NULL) {
+			for (j = 0; deploy_only[j] != NULL; j++)
+				if (strcmp(deploy_only[j], names[i]) == 0)
+					break;
+			ck_assert_msg(deploy_only[j] != NULL, "README lists %s, which no program "
+			    "reads", names[i]);
+			ck_assert_msg(strstr(run, names[i]) != NULL, "deploy/local/run does not "
+			    "read %s", names[i]);
+			continue;
+		}
+		ck_assert_msg(!(v->flags & CONF_INTERNAL), "README's table lists %s, which is "
+		    "marked internal", v->name);
+		ck_assert_msg(strcmp(defs[j], readme_wording(v)) == 0, "%s: README says %s, "
+		    "conf.c %s", v->name, defs[j], readme_wording(v));
+		seen[v - conf_vars] = 1;
+	}
+}
+
+START_TEST(test_the_readme_table_lists_every_setting_with_its_default)
+{
+	static const char	 header[] = "| variable | default | meaning |\n";
+	const char		*readme = slurp(UM_SRCDIR "/README.md");
+	const char		*run = slurp(UM_SRCDIR "/deploy/local/run");
+	const char		*p, *eol;
+	char			 seen[64] = { 0 };
+	size_t			 i;
+
+	ck_assert_uint_le(conf_nvars, sizeof(seen));
+	ck_assert_msg((p = strstr(readme, header)) != NULL, "README has no configuration table");
+	p = strchr(p + sizeof(header) - 1, '\n') + 1;	/* past the | --- | line */
+	for (; *p == '|' && (eol = strchr(p, '\n')) != NULL; p = eol + 1)
+		check_row(p, (size_t)(eol - p), run, seen);
+	for (i = 0; i < conf_nvars; i++) {
+		if (conf_vars[i].flags & CONF_INTERNAL)
+			ck_assert_msg(strstr(readme, conf_vars[i].name) != NULL,
+			    "README does not name %s", conf_vars[i].name);
+		else
+			ck_assert_msg(seen[i], "README's table lacks %s", conf_vars[i].name);
+		if (conf_vars[i].fallback != NULL)
+			ck_assert_msg(strstr(readme, conf_vars[i].fallback) != NULL,
+			    "README does not name %s", conf_vars[i].fallback);
+	}
+}
+END_TEST
+
+/* check-config prints every setting; a secret only as (set) or (not set). */
+START_TEST(test_settings_show_their_values_and_secrets_only_whether_they_are_set)
+{
+	static const char *const env[] = { "USERMGR_SECRET_KEY", KEY64, "USERMGR_DATA_KEY",
+	    DATAKEY, "USERMGR_MAIL_TRANSPORT", "smtp", "USERMGR_DB_PORT", "3307", NULL };
+	struct conf	 c;
+	char		 err[256], buf[32];
+	size_t		 i;
+
+	set_env(env);
+	ck_assert_int_eq(conf_load(&c, fake_getenv, 1, err, sizeof(err)), UM_OK);
+	for (i = 0; i < conf_nvars; i++) {
+		const struct conf_var	*v = &conf_vars[i];
+		const char		*shown = conf_show(&c, v, buf, sizeof(buf));
+
+		if (strcmp(v->name, "USERMGR_SECRET_KEY") == 0 ||
+		    strcmp(v->name, "USERMGR_DATA_KEY") == 0)
+			ck_assert_str_eq(shown, "(set)");
+		else if (strcmp(v->name, "USERMGR_SMTP_PASSWORD") == 0 ||
+		    strcmp(v->name, "USERMGR_DB_HOST") == 0)
+			ck_assert_str_eq(shown, "(not set)");
+		else if (strcmp(v->name, "USERMGR_MAIL_TRANSPORT") == 0)
+			ck_assert_str_eq(shown, "smtp");
+		else if (strcmp(v->name, "USERMGR_DB_PORT") == 0)
+			ck_assert_str_eq(shown, "3307");
+		else if (strcmp(v->name, "USERMGR_PREVENT_ENUMERATION") == 0)
+			ck_assert_str_eq(shown, "0");
+		else if (strcmp(v->name, "USERMGR_BASE_URL") == 0)
+			ck_assert_str_eq(shown, "http://127.0.0.1:8080");
+		else if (v->def != NULL && v->type != CONF_UINT)
+			ck_assert_str_eq(shown, v->def);
+		ck_assert_msg(strstr(shown, KEY64) == NULL && strstr(shown, DATAKEY) == NULL,
+		    "%s shows a key", v->name);
+	}
+	conf_free(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -219,6 +394,8 @@ main(void)
 	tcase_add_test(tc, test_workers_refuse_to_start_without_keys);
 	tcase_add_test(tc, test_old_keys_are_split_on_commas_and_mailjet_falls_back_to_the_seed_names);
 	tcase_add_test(tc, test_uint_parsing_is_strict);
+	tcase_add_test(tc, test_the_readme_table_lists_every_setting_with_its_default);
+	tcase_add_test(tc, test_settings_show_their_values_and_secrets_only_whether_they_are_set);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
