@@ -10,15 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "arena.h"
 #include "bounds.h"
 #include "conf.h"
 #include "ctx.h"
 #include "db.h"
 #include "directory.h"
-#include "dsn.h"
+#include "legacy.h"
 #include "log.h"
 #include "migrate.h"
 #include "password.h"
@@ -29,8 +27,6 @@
 
 #define EXIT_USAGE	2
 #define SECRET_MAX	4096		/* bytes read from --password-file */
-#define CSV_LINE_MAX	8192		/* one line of an import file */
-#define CSV_HEADER	"username,email,password_sha256,verified"
 
 /*
  * The CLI's state: its configuration and database, and the service context over them —
@@ -498,134 +494,40 @@ cmd_enable(struct cli *x, int argc, char **argv)
 	return set_status(x, argc, argv, 0);
 }
 
-/*
- * Splits one CSV record (RFC 4180, without line breaks inside quoted fields) in place.
- * Returns the number of fields, or -1 when malformed or more than max.
- */
-static int
-csv_split(char *line, char **f, int max)
-{
-	char	*r = line, *w;
-	int	 n = 0;
-
-	for (;;) {
-		if (n == max)
-			return -1;
-		if (*r == '"') {
-			w = ++r;
-			f[n++] = w;
-			for (;;) {
-				if (*r == '\0')
-					return -1;
-				if (*r == '"' && r[1] == '"') {
-					*w++ = '"';
-					r += 2;
-				} else if (*r == '"') {
-					r++;
-					break;
-				} else
-					*w++ = *r++;
-			}
-			if (*r != ',' && *r != '\0')
-				return -1;
-			if (*r == '\0') {
-				*w = '\0';
-				return n;
-			}
-			*w = '\0';
-			r++;
-		} else {
-			f[n++] = r;
-			while (*r != ',' && *r != '\0' && *r != '"')
-				r++;
-			if (*r == '"')
-				return -1;
-			if (*r == '\0')
-				return n;
-			*r++ = '\0';
-		}
-	}
-}
-
-/* 1 / 0 for the verified column; -1 when it is neither. */
-static int
-parse_flag(const char *s)
-{
-	static const char *const yes[] = { "1", "true", "t", "yes", "y" };
-	static const char *const no[] = { "0", "false", "f", "no", "n", "" };
-	size_t	 i;
-
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		if (strcasecmp(s, yes[i]) == 0)
-			return 1;
-	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		if (strcasecmp(s, no[i]) == 0)
-			return 0;
-	return -1;
-}
-
-/* Lower-cases a 64-digit hex SHA-256 in place; -1 when it is not one. */
-static int
-legacy_hex(char *s)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] >= 'A' && s[i] <= 'F')
-			s[i] = (char)(s[i] - 'A' + 'a');
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return -1;
-	}
-	return i == 64 ? 0 : -1;
-}
-
-static void
-chomp(char *s)
-{
-	size_t	 n = strlen(s);
-
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-}
-
 /* What an import did, reported at the end and by row as it goes. */
 struct tally {
 	unsigned long	 imported, taken, invalid;
 };
 
 /*
- * Imports one seed-app user (API.md §6-7): the SHA-256 hex becomes the stored hash as is, so
- * password_verify() accepts the old password once and the login re-hashes it with Argon2id.
- * Invalid and taken rows are reported by position (never their content) and skipped.
- * fld holds username, email, password_sha256 and verified (0/1, or -1 when unreadable);
- * the hex is lower-cased in place.  -1 only when the database failed.
+ * Imports one seed-app user (API.md §6-7) through the admin API's account creation: the
+ * SHA-256 hex becomes the stored hash as is, so password_verify() accepts the old password
+ * once and the login re-hashes it with Argon2id.  Invalid and taken rows are reported by
+ * position (never their content) and skipped.  -1 only when the database failed.
  */
 static int
-import_row(struct cli *x, struct tally *t, const char *unit, unsigned long pos,
-    const char *username, const char *raw_email, char *hex, int verified)
+import_row(struct cli *x, struct tally *t, const char *where, struct legacy_row *row)
 {
 	struct new_account	 na;
-	const char		*where = arena_printf(x->a, "%s %lu", unit, pos), *unknown, *bad;
+	const char		*unknown, *bad;
 	long long		 id;
 	enum um_err		 rc;
 
 	memset(&na, 0, sizeof(na));
 	if ((na.username = check_field(x, where, "username", validate_username,
-	    username)) == NULL ||
+	    row->username)) == NULL ||
 	    (na.email = check_field(x, where, "e-mail address", validate_email,
-	    raw_email)) == NULL) {
+	    row->email)) == NULL) {
 		t->invalid++;
 		return 0;
 	}
-	bad = hex == NULL || legacy_hex(hex) != 0 ? "password_sha256 is not 64 hex digits" :
-	    verified < 0 ? "verified is not 0/1/true/false" : NULL;
-	if (bad != NULL) {
+	if ((bad = legacy_check(row)) != NULL) {
 		fprintf(stderr, "%s: %s: %s\n", where, um_errcode(UM_EINVAL), bad);
 		t->invalid++;
 		return 0;
 	}
-	na.password_hash = hex;
-	na.verified = verified;
+	na.password_hash = row->password_sha256;
+	na.verified = row->verified;
 	na.event = AUDIT_USER_IMPORTED;
 	rc = directory_create(&x->ctx, &na, &id, &unknown);
 	if (rc == UM_ECONFLICT) {
@@ -643,177 +545,58 @@ import_row(struct cli *x, struct tally *t, const char *unit, unsigned long pos,
 	return 0;
 }
 
-/* import-legacy FILE.csv: RFC 4180 lines under the header CSV_HEADER. */
+/* Imports every row of src; -1 when the source or the database failed. */
 static int
-import_csv(struct cli *x, const char *path, struct tally *t)
+import_all(struct cli *x, struct legacy *src, struct tally *t)
 {
-	FILE		*f;
-	char		*line = NULL, *fld[5];
-	size_t		 cap = 0;
-	ssize_t		 len;
-	unsigned long	 lineno = 0;
-	int		 ret = -1;
+	struct legacy_row	 row;
+	const char		*where;
+	char			 err[256];
+	enum um_err		 rc;
 
-	if ((f = fopen(path, "re")) == NULL) {
-		fprintf(stderr, "usermgr-admin: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	if ((len = getline(&line, &cap, f)) <= 0) {
-		fprintf(stderr, "usermgr-admin: %s is empty\n", path);
-		goto out;
-	}
-	lineno++;
-	chomp(line);
-	/* A UTF-8 byte order mark, as spreadsheets write it. */
-	if (strncmp(line, "\xef\xbb\xbf", 3) == 0)
-		memmove(line, line + 3, strlen(line + 3) + 1);
-	if (strcmp(line, CSV_HEADER) != 0) {
-		fprintf(stderr, "usermgr-admin: the first line must be " CSV_HEADER "\n");
-		goto out;
-	}
-	while ((len = getline(&line, &cap, f)) > 0) {
-		lineno++;
+	while ((rc = legacy_next(src, &row, err, sizeof(err))) == UM_OK) {
 		arena_reset(x->a);
-		if (len > CSV_LINE_MAX || memchr(line, '\0', (size_t)len) != NULL) {
-			fprintf(stderr, "line %lu: too long or holds a NUL byte\n", lineno);
+		where = arena_printf(x->a, "%s %lu", legacy_unit(src), row.pos);
+		if (row.error != NULL) {
+			fprintf(stderr, "%s: %s: %s\n", where, um_errcode(UM_EINVAL), row.error);
 			t->invalid++;
-			continue;
-		}
-		chomp(line);
-		if (line[0] == '\0')
-			continue;
-		if (csv_split(line, fld, 5) != 4) {
-			fprintf(stderr, "line %lu: not four CSV fields\n", lineno);
-			t->invalid++;
-			continue;
-		}
-		if (import_row(x, t, "line", lineno, fld[0], fld[1], fld[2],
-		    parse_flag(fld[3])) != 0)
-			goto out;
+		} else if (import_row(x, t, where, &row) != 0)
+			return -1;
 	}
-	if (ferror(f)) {
-		fprintf(stderr, "usermgr-admin: %s: read error\n", path);
-		goto out;
-	}
-	ret = 0;
-out:
-	free(line);
-	(void)fclose(f);
-	return ret;
-}
-
-/* A legacy verified column: TINYINT/BOOLEAN, BIT(1), or text; NULL counts as not verified. */
-static int
-db_flag(const struct db_val *v)
-{
-	if (v->type == DB_NULL)
+	if (rc == UM_ENOTFOUND)
 		return 0;
-	if (v->type == DB_INT)
-		return v->i == 0 ? 0 : v->i == 1 ? 1 : -1;
-	if (v->len == 1 && (v->s[0] == '\0' || v->s[0] == '\1'))
-		return v->s[0];
-	return v->len == strlen(v->s) ? parse_flag(v->s) : -1;
+	fprintf(stderr, "usermgr-admin: %s\n", err);
+	return -1;
 }
-
-/* A text cell as a C string; NULL for SQL NULL or bytes with a NUL inside. */
-static char *
-db_text(const struct db_val *v)
-{
-	if (v->type == DB_NULL || v->s == NULL || strlen(v->s) != v->len)
-		return NULL;
-	return (char *)v->s;
-}
-
-#define IMPORT_BATCH	500
 
 /*
- * import-legacy --dsn URL: the same four columns from a table of the seed app's MariaDB,
- * read in batches so a large table never sits in memory whole.  The password may stay out of
- * the URL (and so out of ps) in $USERMGR_LEGACY_DB_PASSWORD.
+ * import-legacy FILE.csv | --dsn URL (API.md §6-7).  A password not in the URL (so not in
+ * ps) comes from $USERMGR_LEGACY_DB_PASSWORD.
  */
-static int
-import_dsn(struct cli *x, const char *url, struct tally *t)
-{
-	static char	 sql[256];	/* db_exec caches statements by pointer: process-lived */
-	struct arena	*da;
-	struct conf	 lc;
-	struct dsn	 d;
-	struct db	*src = NULL;
-	struct db_res	 res;
-	struct db_val	 p[2];
-	char		 err[256];
-	unsigned long	 row = 0;
-	size_t		 r;
-	enum um_err	 rc;
-	int		 ret = -1;
-
-	if ((da = arena_new()) == NULL)
-		return -1;
-	if (dsn_parse(da, url, &d, err, sizeof(err)) != UM_OK) {
-		fprintf(stderr, "usermgr-admin: --dsn: %s\n", err);
-		arena_free(da);
-		return -1;
-	}
-	if (d.password == NULL)
-		d.password = getenv("USERMGR_LEGACY_DB_PASSWORD");
-	/*
-	 * An identifier cannot be a statement parameter: the table name is the one formatted
-	 * part, and dsn_parse() let through only [A-Za-z0-9_$]{1,64}, which backquotes make inert.
-	 */
-	(void)snprintf(sql, sizeof(sql), "SELECT username, email, password_sha256, verified"
-	    " FROM `%s` ORDER BY username, email LIMIT ? OFFSET ?", d.table);
-	lc = x->conf;
-	lc.db_host = (char *)d.host;
-	lc.db_port = d.port;
-	lc.db_socket = (char *)d.socket;
-	lc.db_name = (char *)d.database;
-	lc.db_user = (char *)d.user;
-	lc.db_password = (char *)d.password;
-	if ((src = db_open(&lc)) == NULL)
-		goto out;
-	for (;;) {
-		arena_reset(x->a);
-		p[0] = DBV_INT(IMPORT_BATCH);
-		p[1] = DBV_INT(row);
-		if ((rc = db_exec(src, x->a, sql, p, 2, &res)) != UM_OK) {
-			fprintf(stderr, "usermgr-admin: cannot read `%s` from the legacy database"
-			    " (the log line above says why)\n", d.table);
-			goto out;
-		}
-		for (r = 0; r < res.nrows; r++) {
-			row++;
-			if (import_row(x, t, "row", row, db_text(DB_CELL(&res, r, 0)),
-			    db_text(DB_CELL(&res, r, 1)), db_text(DB_CELL(&res, r, 2)),
-			    db_flag(DB_CELL(&res, r, 3))) != 0)
-				goto out;
-		}
-		if (res.nrows < IMPORT_BATCH)
-			break;
-	}
-	ret = 0;
-out:
-	db_close(src);
-	arena_free(da);
-	return ret;
-}
-
-/* import-legacy FILE.csv | --dsn URL (API.md §6-7). */
 static int
 cmd_import_legacy(struct cli *x, int argc, char **argv)
 {
 	struct tally	 t = { 0, 0, 0 };
-	int		 rc;
+	struct legacy	*src;
+	const char	*dsn = NULL;
+	char		 err[256];
+	int		 rc = -1;
 
 	if (argc == 2 && strncmp(argv[1], "--dsn=", 6) == 0)
-		rc = import_dsn(x, argv[1] + 6, &t);
+		dsn = argv[1] + 6;
 	else if (argc == 3 && strcmp(argv[1], "--dsn") == 0)
-		rc = import_dsn(x, argv[2], &t);
-	else if (argc == 2 && argv[1][0] != '-')
-		rc = import_csv(x, argv[1], &t);
-	else {
+		dsn = argv[2];
+	else if (argc != 2 || argv[1][0] == '-') {
 		usage();
 		return EXIT_USAGE;
 	}
+	src = dsn != NULL ? legacy_open_dsn(dsn, getenv("USERMGR_LEGACY_DB_PASSWORD"), &x->conf,
+	    err, sizeof(err)) : legacy_open_csv(argv[1], err, sizeof(err));
+	if (src == NULL)
+		fprintf(stderr, "usermgr-admin: %s%s\n", dsn != NULL ? "--dsn: " : "", err);
+	else
+		rc = import_all(x, src, &t);
+	legacy_close(src);
 	fprintf(stderr, "usermgr-admin: import-legacy: %lu imported, %lu taken, %lu invalid\n",
 	    t.imported, t.taken, t.invalid);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
