@@ -428,13 +428,13 @@ def wait_until(predicate, timeout, interval=0.2):
         time.sleep(interval)
 
 
-def burst_in_one_window(send, n, window=60, margin=30):
+def burst_in_one_window(send, n, window=60, margin=10):
     """Calls send(i) for i in 0..n-1 inside one per-IP rate-limit window; returns the results.
 
     The server counts in windows of WINDOW seconds aligned to the Unix epoch (ratelimit.c:
     start = now - now % window), read from the same clock as ours. A burst starts at a window's
-    start unless more than MARGIN seconds of the current one are left (a burst takes a few
-    seconds; waiting for every window start would cost half a minute per burst). The clock is
+    start unless more than MARGIN seconds of the current one are left (31 requests take under a
+    second here; waiting for every window start would cost half a minute per burst). The clock is
     read before the first request and after the last answer: if the two fall in different
     windows, the server counted the burst in two, so it is sent again from the start of the
     next window, where the count begins afresh.
