@@ -85,7 +85,7 @@ export async function signUp(page, person) {
  * Waits up to timeoutMs for the newest mail to `to` that `wanted(mail)` accepts (an older mail to
  * the same address does not count) and returns it.
  */
-export async function waitForMailWhere(to, wanted, timeoutMs = 10_000) {
+export async function waitForMailWhere(to, wanted, timeoutMs = 20_000) {
 	const deadline = Date.now() + timeoutMs;
 	let last = null;
 	for (;;) {

@@ -92,12 +92,29 @@ describe('home page', () => {
 	});
 
 	test('the dark colour scheme swaps the palette', async () => {
-		const context = await browser.newContext({ colorScheme: 'dark', viewport: { width: 1280, height: 800 } });
-		const page = await context.newPage();
-		await page.goto(url('/'));
-		const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-		assert.equal(bg, 'rgb(15, 18, 23)', 'the body takes the dark background');
-		await page.screenshot({ path: shot('home-dark.png'), fullPage: true });
-		await context.close();
+		// static/style.css: :root's light colours, replaced as a set under prefers-color-scheme: dark.
+		const palettes = {
+			light: { background: 'rgb(244, 246, 249)', text: 'rgb(26, 31, 41)', surface: 'rgb(255, 255, 255)', link: 'rgb(31, 72, 181)' },
+			dark: { background: 'rgb(15, 18, 23)', text: 'rgb(231, 234, 240)', surface: 'rgb(24, 28, 35)', link: 'rgb(157, 188, 255)' },
+		};
+		for (const [scheme, want] of Object.entries(palettes)) {
+			const context = await browser.newContext({ colorScheme: scheme, viewport: { width: 1280, height: 800 } });
+			const page = await context.newPage();
+			await page.goto(url('/'));
+			const got = await page.evaluate(() => {
+				const body = getComputedStyle(document.body);
+				const card = document.querySelector('.card');
+				const link = document.querySelector('main a[href="/forgot-password"]');
+				return {
+					background: body.backgroundColor,
+					text: body.color,
+					surface: card ? getComputedStyle(card).backgroundColor : null,
+					link: link ? getComputedStyle(link).color : null,
+				};
+			});
+			assert.deepEqual(got, want, `the ${scheme} palette: body background and text, card surface, link colour`);
+			await page.screenshot({ path: shot(`home-${scheme}.png`), fullPage: true });
+			await context.close();
+		}
 	});
 });

@@ -4,9 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -91,11 +89,10 @@ export async function cspViolations(page) {
 // ---- Mail: reading what the stack sent -------------------------------------------------------
 
 // The stack's state dir (tests/run passes it): the file transport writes <id>.eml files to its
-// mail/ directory, and the private MariaDB listens on its run/mysqld.sock.
+// mail/ directory.
 export const stateDir = process.env.USERMGR_TEST_STATE_DIR || null;
 export const mailDir = process.env.USERMGR_TEST_MAIL_DIR || (stateDir ? path.join(stateDir, 'mail') : null);
 
-const execFileP = promisify(execFile);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Decodes a quoted-printable body (RFC 2045 §6.7): soft line breaks, then =XX octets, as UTF-8. */
@@ -191,68 +188,23 @@ function newestEml(to) {
 }
 
 /**
- * The newest email_outbox row for `to`, or null.  Used while there is no mailer to write .eml
- * files.  The address goes into the SQL as a hex literal, so no value can change the statement,
- * and the columns come back hex-encoded, so newlines and tabs in the bodies survive the batch output.
+ * Waits up to timeoutMs for a mail to `to` and returns {source, subject, text, html}: the .eml
+ * the mailer wrote, as a person would receive it (MIME encoding included).  A row waiting in
+ * email_outbox does not count: a dead mailer must fail these tests.  The mailer polls the outbox
+ * and retries, hence the generous default.
  */
-let outboxError = null;	/* the last failure of the outbox query, for the timeout message */
-
-async function newestOutboxRow(to) {
-	if (!stateDir)
-		return null;
-	const hex = Buffer.from(to, 'utf8').toString('hex');
-	// The _utf8mb4 introducer makes the literal coercible, so the column's case-insensitive
-	// collation decides the comparison (CONVERT(... USING) would clash with it: error 1267).
-	const sql = 'SELECT id, HEX(subject), HEX(text_body), HEX(html_body) FROM email_outbox ' +
-		`WHERE to_email = _utf8mb4 X'${hex}' ORDER BY id DESC LIMIT 1`;
-	const env = { ...process.env };
-	// deploy/local/run gives root a password kept in the state dir (or the OS root's socket login).
-	try {
-		env.MYSQL_PWD = readFileSync(path.join(stateDir, 'db_root_password'), 'utf8').trim();
-	} catch {
-		delete env.MYSQL_PWD;
-	}
-	let stdout;
-	try {
-		({ stdout } = await execFileP('mariadb', ['--no-defaults', `--socket=${path.join(stateDir, 'run', 'mysqld.sock')}`,
-			'-u', 'root', '--batch', '-N', 'usermgr', '-e', sql], { env, timeout: 5000 }));
-	} catch (err) {
-		// No client, no server yet, or no table yet: the caller polls again and reports this.
-		outboxError = (err.stderr || err.message || String(err)).trim().split('\n').pop();
-		return null;
-	}
-	outboxError = null;
-	const line = stdout.trim();
-	if (line === '')
-		return null;
-	const [id, subject, text, html] = line.split('\t');
-	const unhex = (h) => Buffer.from(h ?? '', 'hex').toString('utf8');
-	return { source: `email_outbox row ${id}`, subject: unhex(subject), text: unhex(text), html: unhex(html) };
-}
-
-/**
- * Waits up to timeoutMs for a mail to `to` and returns {source, subject, text, html}.  The .eml the
- * mailer writes is preferred: it shows what really left the system, MIME encoding included.  A row
- * in the outbox that no .eml follows within graceMs (no mailer running) is used instead.
- */
-export async function waitForMail(to, { timeoutMs = 10000, graceMs = 3000, intervalMs = 250 } = {}) {
+export async function waitForMail(to, { timeoutMs = 20000, intervalMs = 250 } = {}) {
 	const deadline = Date.now() + timeoutMs;
-	let row = null, rowSeen = 0;
 	for (;;) {
 		const eml = newestEml(to);
 		if (eml)
 			return eml;
-		if (!row && (row = await newestOutboxRow(to)))
-			rowSeen = Date.now();
-		if (row && (Date.now() - rowSeen >= graceMs || Date.now() >= deadline))
-			return row;
 		if (Date.now() >= deadline)
 			break;
 		await sleep(intervalMs);
 	}
-	throw new Error(`no mail to ${to} within ${timeoutMs} ms (mail dir: ${mailDir ?? 'unset'}, ` +
-		`state dir: ${stateDir ?? 'unset: set USERMGR_TEST_STATE_DIR'}` +
-		(outboxError ? `; outbox query: ${outboxError})` : ')'));
+	throw new Error(`no .eml to ${to} within ${timeoutMs} ms in ${mailDir ?? 'an unset mail dir: ' +
+		'set USERMGR_TEST_MAIL_DIR or USERMGR_TEST_STATE_DIR'} (is usermgr-mailer running?)`);
 }
 
 /** The first absolute link in text whose path is one of paths (e.g. '/verify-email'), as a URL, or null. */

@@ -307,17 +307,6 @@ def with_cookie(stack, value, path="/profile"):
     return b.get(path, headers={"Cookie": "%s=%s" % (SESSION_COOKIE, value)})
 
 
-def wait_for_fresh_minute(margin=15):
-    """Sleeps into the next minute when fewer than MARGIN seconds of this one are left.
-
-    The per-IP limit counts in windows aligned to the wall-clock minute; a burst that crosses
-    a boundary would be counted in two windows.
-    """
-    left = 60 - time.time() % 60
-    if left < margin:
-        time.sleep(left + 0.5)
-
-
 # --- keys and JWTs (API.md §1 USERMGR_SECRET_KEY, §5) --------------------------------------
 
 

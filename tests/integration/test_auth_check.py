@@ -4,7 +4,10 @@ It answers for a bearer token and for a browser session cookie alike; a revoked 
 refused at once, since nginx asks it on every request to the protected site.
 """
 
-from api_lib import Client, browser_login, csrf_of, disable_user, login, register, verified_login
+import time
+
+from api_lib import (Client, browser_login, csrf_of, decode_access, disable_user, login, register,
+                     sign, verified_login)
 from stack import ADMIN_PASSWORD, ADMIN_USERNAME
 
 CHECK = "/auth/check"
@@ -55,10 +58,18 @@ def test_no_credentials_get_a_401(stack):
     assert "X-User-Id" not in r.headers
 
 
-def test_an_invalid_or_expired_looking_bearer_token_gets_a_401(stack):
+def test_an_invalid_truncated_or_expired_bearer_token_gets_a_401(stack):
     account, pair = verified_login(stack)
     c = Client(stack)
-    for value in ("Bearer garbage", "Bearer " + pair["access_token"][:-2], "Bearer "):
+    claims = decode_access(stack, pair["access_token"])
+    now = int(time.time())
+    # Signed with the stack's real key, so exp is the only thing wrong with it; the same
+    # claims re-signed with a live exp pass, which shows the signing itself is right.
+    expired = sign(stack, dict(claims, iat=now - 1000, exp=now - 100))
+    live = sign(stack, dict(claims, iat=now, exp=now + 300))
+    assert_identity(c.get(CHECK, headers={"Authorization": "Bearer " + live}), account, ["user"])
+    for value in ("Bearer garbage", "Bearer " + pair["access_token"][:-2], "Bearer ",
+                  "Bearer " + expired):
         r = c.get(CHECK, headers={"Authorization": value})
         assert r.status_code == 401, (value, r.status_code)
         assert "X-User-Id" not in r.headers

@@ -3,7 +3,7 @@
 
 Codes are computed here from the secret the setup page shows (RFC 6238, HMAC-SHA-1, 30 s, 6
 digits). The server accepts one step either side of now and never a step twice per user, so a
-Totp object hands out codes for increasing steps inside that window.
+Totp object hands out codes for increasing steps inside that window, starting from now.
 """
 
 import base64
@@ -45,10 +45,18 @@ class Totp:
         self.last = None
 
     def code(self):
-        now = int(time.time() // 30)
-        step = now - 1 if self.last is None else max(self.last + 1, now - 1)
+        """The code of the current step, or of the next unspent one.
+
+        Never a step before now: the server reads its clock when the request arrives, and a
+        request that crosses a 30 s boundary meets a server one step later, where `now` is still
+        inside its window (now-1..now+1) but `now - 1` would be out.  A step ahead of now+1 is
+        not in the window yet: then this waits for the clock to get there.
+        """
+        step = int(time.time() // 30)
+        if self.last is not None:
+            step = max(self.last + 1, step)
         while step > int(time.time() // 30) + 1:
-            time.sleep(1)  # the window has no fresh step left: wait for the next one
+            time.sleep(30 - time.time() % 30 + 0.1)
         self.last = step
         return hotp(self.key, step)
 

@@ -1,7 +1,7 @@
 """test_resilience.py: the stack survives a dead worker and a stopped or hung MariaDB (DESIGN.md, API.md §6-7).
 
 These tests break the shared stack on purpose and put it back before they return (MariaDB is
-restarted or continued in a finally), so they run last: pytest takes files in name order.
+restarted or continued in a finally), so they run last: conftest.py moves them to the end.
 """
 
 import concurrent.futures

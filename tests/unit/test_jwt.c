@@ -1,6 +1,8 @@
 /* test_jwt: HS256 reproduces RFC 7515 A.1 and refuses every token it should (issue 3, item 2). */
 #include "config.h"
 
+#include <glob.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <check.h>
@@ -189,6 +191,112 @@ START_TEST(test_an_expired_token_is_reported_expired_and_a_tampered_one_invalid)
 }
 END_TEST
 
+/*
+ * The signature alone: tokens right in every other way (header, aud, iat, exp), which the
+ * control below accepts, so nothing but the MAC comparison can refuse them.
+ */
+START_TEST(test_a_token_right_in_all_but_its_signature_is_refused)
+{
+	struct arena	*a = arena_new();
+	struct jwt_key	 ka = { "kidA", key_a, 32 }, kb = { "kidA", key_b, 32 };
+	struct jwt_key	 plain_a = { NULL, key_a, 32 }, plain_b = { NULL, key_b, 32 };
+	json_t		*claims;
+
+	/* Control: the same claims under the right key pass. */
+	ck_assert_int_eq(jwt_verify(a, make(a, &ka, "usermgr", NOW + 900), &ka, 1, "usermgr",
+	    NOW, &claims), UM_OK);
+	ck_assert_int_eq(jwt_verify(a, make(a, &plain_a, "usermgr", NOW + 900), &plain_a, 1,
+	    "usermgr", NOW, &claims), UM_OK);
+	/* Another key's signature, with the kid of ours and without a kid. */
+	claims = (json_t *)1;
+	ck_assert_int_eq(jwt_verify(a, make(a, &kb, "usermgr", NOW + 900), &ka, 1, "usermgr",
+	    NOW, &claims), UM_ETOKEN);
+	ck_assert_ptr_null(claims);
+	claims = (json_t *)1;
+	ck_assert_int_eq(jwt_verify(a, make(a, &plain_b, "usermgr", NOW + 900), &plain_a, 1,
+	    "usermgr", NOW, &claims), UM_ETOKEN);
+	ck_assert_ptr_null(claims);
+	arena_free(a);
+}
+END_TEST
+
+START_TEST(test_a_signature_with_any_single_bit_flipped_is_refused)
+{
+	struct arena	*a = arena_new();
+	struct jwt_key	 k = { "kidA", key_a, 32 };
+	char		*t = make(a, &k, "usermgr", NOW + 900), *dot, *bad;
+	unsigned char	 mac[32];
+	json_t		*claims;
+	size_t		 bit;
+
+	ck_assert_int_eq(jwt_verify(a, t, &k, 1, "usermgr", NOW, &claims), UM_OK);
+	dot = strrchr(t, '.');
+	ck_assert_int_eq(b64url_decode(mac, dot + 1, strlen(dot + 1)), 32);
+	bad = arena_strdup(a, t);
+	for (bit = 0; bit < 8 * sizeof(mac); bit++) {
+		mac[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		(void)b64url_encode(bad + (dot + 1 - t), mac, sizeof(mac));
+		claims = (json_t *)1;
+		ck_assert_msg(jwt_verify(a, bad, &k, 1, "usermgr", NOW, &claims) == UM_ETOKEN,
+		    "signature bit %zu flipped: not refused", bit);
+		ck_assert_ptr_null(claims);
+		mac[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+	}
+	arena_free(a);
+}
+END_TEST
+
+/*
+ * The fuzz target's seeds (tests/fuzz/make-jwt-seeds) must get past the signature, or the
+ * fuzzer never reaches the claims: accepted-* verify with its key at its clock, refused-* not.
+ */
+#define FUZZ_KEY	"fuzz-key-fuzz-key-fuzz-key-fuzz!"	/* fuzz_jwt.c */
+#define FUZZ_NOW	1700000000LL
+
+static char *
+slurp(struct arena *a, const char *path)
+{
+	FILE	*f = fopen(path, "re");
+	char	*s = arena_alloc(a, JWT_MAX + 2);
+	size_t	 n;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	n = fread(s, 1, JWT_MAX + 1, f);
+	fclose(f);
+	s[n] = '\0';
+	return s;
+}
+
+START_TEST(test_the_fuzz_seeds_are_signed_with_the_fuzz_key)
+{
+	static const unsigned char	 fk[] = FUZZ_KEY;
+	struct jwt_key			 k[2] = { { "k1", fk, 32 }, { NULL, fk, 32 } };
+	struct arena			*a = arena_new();
+	glob_t				 g;
+	json_t				*claims;
+	size_t				 i, naccepted = 0, nrefused = 0;
+	const char			*name;
+
+	ck_assert_int_eq(glob(UM_SRCDIR "/tests/fuzz/corpus/jwt/*", 0, NULL, &g), 0);
+	for (i = 0; i < g.gl_pathc; i++) {
+		name = strrchr(g.gl_pathv[i], '/') + 1;
+		if (strncmp(name, "accepted-", 9) == 0) {
+			ck_assert_msg(jwt_verify(a, slurp(a, g.gl_pathv[i]), k, 2, "usermgr",
+			    FUZZ_NOW, &claims) == UM_OK, "%s is not accepted", name);
+			naccepted++;
+		} else if (strncmp(name, "refused-", 8) == 0) {
+			ck_assert_msg(jwt_verify(a, slurp(a, g.gl_pathv[i]), k, 2, "usermgr",
+			    FUZZ_NOW, &claims) != UM_OK, "%s is accepted", name);
+			nrefused++;
+		}
+	}
+	globfree(&g);
+	ck_assert_uint_ge(naccepted, 2);
+	ck_assert_uint_ge(nrefused, 2);
+	arena_free(a);
+}
+END_TEST
+
 START_TEST(test_base64url_is_strict_and_round_trips)
 {
 	unsigned char	 out[16], in[5] = { 0xfb, 0xff, 0x00, 0x41, 0x7e };
@@ -219,6 +327,9 @@ main(void)
 	    sizeof(refused) / sizeof(refused[0]));
 	tcase_add_test(tc, test_a_forged_control_token_with_the_same_key_is_accepted);
 	tcase_add_test(tc, test_an_expired_token_is_reported_expired_and_a_tampered_one_invalid);
+	tcase_add_test(tc, test_a_token_right_in_all_but_its_signature_is_refused);
+	tcase_add_test(tc, test_a_signature_with_any_single_bit_flipped_is_refused);
+	tcase_add_test(tc, test_the_fuzz_seeds_are_signed_with_the_fuzz_key);
 	tcase_add_test(tc, test_base64url_is_strict_and_round_trips);
 	suite_add_tcase(s, tc);
 	return unit_run(s);

@@ -8,6 +8,9 @@
 #include <check.h>
 
 #include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "error.h"
 #include "outbox.h"
 #include "unit.h"
 
@@ -129,6 +132,52 @@ START_TEST(test_enqueue_refuses_header_injection_before_touching_the_database)
 }
 END_TEST
 
+/*
+ * The other side of the refusals above: messages at the edges of what is allowed pass every
+ * check and reach the database, which is a handle with nothing behind it here, so enqueueing
+ * fails there (UM_EUNAVAIL) and only there, never with UM_EINVAL.
+ */
+START_TEST(test_enqueue_takes_a_well_formed_message_up_to_its_limits_to_the_database)
+{
+	static const struct {
+		const char	*email, *name, *subject, *text, *html;
+	} cases[] = {
+		{ "alice@example.com", "Alice", "Hi", "t", "h" },
+		{ "alice@example.com", NULL, "Hi", "t", "h" },
+		{ "alice@example.com", "", "Hi", "", "" },
+		{ "zoe@example.com", "Zo\xc3\xab \xe2\x82\xac", "Gr\xc3\xbc\xc3\x9f",
+		    "line one\r\nline two\n", "<p>\xe2\x82\xac</p>\n" },
+		{ "a.b+tag@sub.example.org", "O'Brien, \"Al\"", "Reset: 100% <ok>", "t", "h" },
+	};
+	static char	 sock[] = "/nonexistent/usermgr-test_outbox.sock";
+	struct conf	 c;
+	struct db	*db;
+	struct arena	*a = arena_new();
+	char		 sub255[256];
+	long long	 id = -1;
+	size_t		 i;
+	enum um_err	 rc;
+
+	memset(&c, 0, sizeof(c));
+	c.db_socket = sock;
+	ck_assert_ptr_nonnull(db = db_open(&c));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rc = outbox_enqueue(db, a, cases[i].email, cases[i].name, cases[i].subject,
+		    cases[i].text, cases[i].html, &id);
+		ck_assert_msg(rc == UM_EUNAVAIL, "case %zu: %s instead of reaching the database",
+		    i, um_strerror(rc));
+	}
+	/* 255 characters is the subject column's width: allowed (256 is refused above). */
+	memset(sub255, 'x', 255);
+	sub255[255] = '\0';
+	ck_assert_int_eq(outbox_enqueue(db, a, "alice@example.com", "", sub255, "t", "h", &id),
+	    UM_EUNAVAIL);
+	ck_assert_int_eq(id, -1);
+	db_close(db);
+	arena_free(a);
+}
+END_TEST
+
 static Suite *
 outbox_suite(void)
 {
@@ -140,6 +189,7 @@ outbox_suite(void)
 	tcase_add_test(tc, test_jitter_stays_within_ten_percent_and_actually_varies);
 	tcase_add_test(tc, test_the_delay_grows_monotonically_with_the_same_jitter);
 	tcase_add_test(tc, test_enqueue_refuses_header_injection_before_touching_the_database);
+	tcase_add_test(tc, test_enqueue_takes_a_well_formed_message_up_to_its_limits_to_the_database);
 	suite_add_tcase(s, tc);
 	return s;
 }

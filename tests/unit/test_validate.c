@@ -508,8 +508,12 @@ START_TEST(test_the_shipped_common_password_list_loads_with_over_ten_thousand_en
 	ck_assert_int_eq(validate_is_common("123456", 6), 1);
 	ck_assert_int_eq(validate_is_common("x7#Kp2!qLm9z", 12), 0);
 	ck_assert_int_eq(validate_is_common("", 0), 0);
-	/* Its first and last entries, so the search reaches both ends. */
+	/* Its first and last entries (the file is sorted), so the search reaches both ends. */
 	ck_assert_int_eq(validate_is_common("!@#$%", 5), 1);
+	ck_assert_int_eq(validate_is_common("zzzzzzz1", 8), 1);
+	/* Just outside both ends. */
+	ck_assert_int_eq(validate_is_common("!@#$", 4), 0);
+	ck_assert_int_eq(validate_is_common("zzzzzzz2", 8), 0);
 	validate_unload_common();
 	ck_assert_int_eq(validate_common_count(), 0);
 	ck_assert_int_eq(validate_is_common("password", 8), 0);
