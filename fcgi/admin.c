@@ -25,8 +25,8 @@
 #include "utf8.h"
 #include "validate.h"
 
-#define EXIT_USAGE	2
-#define SECRET_MAX	4096		/* bytes read from --password-file */
+#define EXIT_USAGE 2
+#define SECRET_MAX 4096 /* bytes read from --password-file */
 
 /*
  * The CLI's state: its configuration and database, and the service context over them —
@@ -34,16 +34,17 @@
  * "via": "usermgr-admin" in every audit event.
  */
 struct cli {
-	struct conf	 conf;
-	struct db	*db;
-	struct arena	*a;
-	struct ctx	 ctx;
+	struct conf   conf;
+	struct db    *db;
+	struct arena *a;
+	struct ctx    ctx;
 };
 
 static void
 usage(void)
 {
-	fputs("usage: usermgr-admin migrate\n"
+	fputs(
+	    "usage: usermgr-admin migrate\n"
 	    "       usermgr-admin check-config [--offline]\n"
 	    "       usermgr-admin create-user --username U --email E [--password-file F]\n"
 	    "                     [--role R]... [--verified] [--if-absent]\n"
@@ -53,7 +54,8 @@ usage(void)
 	    "       usermgr-admin enable USERNAME\n"
 	    "       usermgr-admin import-legacy FILE.csv | --dsn mariadb://USER@HOST/DB[?table=T]\n"
 	    "                     (a password not in the URL is $USERMGR_LEGACY_DB_PASSWORD)\n"
-	    "Configuration comes from the USERMGR_* environment (API.md section 1).\n", stderr);
+	    "Configuration comes from the USERMGR_* environment (API.md section 1).\n",
+	    stderr);
 }
 
 /* conf_getenv_fn wants a const result; getenv's is not. */
@@ -72,7 +74,7 @@ static const char *
 check_field(struct cli *x, const char *prefix, const char *label, validate_fn *fn,
     const char *in)
 {
-	struct field_result	 r;
+	struct field_result r;
 
 	memset(&r, 0, sizeof(r));
 	if (in != NULL && fn(x->a, NULL, in, strlen(in), &r) == UM_OK)
@@ -94,7 +96,7 @@ unknown_role(const char *cmd, const char *name)
 static const char *
 taken_what(struct cli *x, const char *username, const char *email)
 {
-	int	 u = 0, e = 0;
+	int u = 0, e = 0;
 
 	if (user_taken(x->db, x->a, username, email, &u, &e) != UM_OK || (!u && !e))
 		return "username or e-mail address is";
@@ -111,13 +113,13 @@ taken_what(struct cli *x, const char *username, const char *email)
 static char *
 read_password(struct arena *a, const struct conf *c, const char *username, const char *file)
 {
-	struct validate_ctx	 vctx;
-	struct field_result	 r;
-	char		*pw = NULL;
-	const char	*src;
-	FILE		*f;
-	size_t		 n, cap;
-	long		 cp;
+	struct validate_ctx vctx;
+	struct field_result r;
+	char               *pw = NULL;
+	const char         *src;
+	FILE               *f;
+	size_t              n, cap;
+	long                cp;
 
 	if (file != NULL) {
 		if ((f = fopen(file, "re")) == NULL) {
@@ -142,7 +144,8 @@ read_password(struct arena *a, const struct conf *c, const char *username, const
 		pw[n] = '\0';
 	} else {
 		if ((src = getenv("USERMGR_NEW_PASSWORD")) == NULL || src[0] == '\0') {
-			fprintf(stderr, "usermgr-admin: give --password-file or set "
+			fprintf(stderr,
+			    "usermgr-admin: give --password-file or set "
 			    "USERMGR_NEW_PASSWORD\n");
 			return NULL;
 		}
@@ -154,8 +157,10 @@ read_password(struct arena *a, const struct conf *c, const char *username, const
 	/* API.md §2: counted in code points, USERMGR_PASSWORD_MIN_LENGTH..128. */
 	cp = utf8_count(pw, n);
 	if (cp < 0 || cp < (long)c->password_min_length || cp > UM_PASSWORD_MAX) {
-		fprintf(stderr, "usermgr-admin: the password must be valid UTF-8 of %u to %d "
-		    "characters\n", c->password_min_length, UM_PASSWORD_MAX);
+		fprintf(stderr,
+		    "usermgr-admin: the password must be valid UTF-8 of %u to %d "
+		    "characters\n",
+		    c->password_min_length, UM_PASSWORD_MAX);
 		goto bad;
 	}
 	/*
@@ -179,7 +184,7 @@ bad:
 static enum um_err
 find_user(struct cli *x, const char *cmd, const char *username, struct user *u)
 {
-	enum um_err	 rc;
+	enum um_err rc;
 
 	if ((rc = user_by_login(x->db, x->a, username, u)) == UM_ENOTFOUND)
 		fprintf(stderr, "usermgr-admin: %s: %s: no user named %s\n", cmd,
@@ -190,16 +195,16 @@ find_user(struct cli *x, const char *cmd, const char *username, struct user *u)
 static int
 db_failed(const char *what, enum um_err e)
 {
-	fprintf(stderr, "usermgr-admin: %s: %s\n", what, e == UM_EUNAVAIL ?
-	    "the database cannot be reached" : um_strerror(e));
+	fprintf(stderr, "usermgr-admin: %s: %s\n", what,
+	    e == UM_EUNAVAIL ? "the database cannot be reached" : um_strerror(e));
 	return EXIT_FAILURE;
 }
 
 static int
 cmd_migrate(struct cli *x, int argc, char **argv)
 {
-	enum um_err	 rc;
-	int		 n = 0;
+	enum um_err rc;
+	int         n = 0;
 
 	if (argc != 1) {
 		usage();
@@ -209,14 +214,15 @@ cmd_migrate(struct cli *x, int argc, char **argv)
 		fprintf(stderr, "usermgr-admin: migrate: %d applied before the failure\n", n);
 		return db_failed("migrate", rc);
 	}
-	fprintf(stderr, "usermgr-admin: migrate: %d migration%s applied\n", n, n == 1 ? "" : "s");
+	fprintf(stderr, "usermgr-admin: migrate: %d migration%s applied\n", n,
+	    n == 1 ? "" : "s");
 	return EXIT_SUCCESS;
 }
 
 static int
 is_dir(const char *p)
 {
-	struct stat	 st;
+	struct stat st;
 
 	return p != NULL && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
@@ -224,11 +230,11 @@ is_dir(const char *p)
 static int
 cmd_check_config(struct cli *x, int argc, char **argv)
 {
-	struct runtime	 rt;
-	char		 h[PASSWORD_HASH_MAX], err[512], num[16];
-	int		 offline = 0, ok = 1;
-	enum um_err	 rc;
-	size_t		 i;
+	struct runtime rt;
+	char           h[PASSWORD_HASH_MAX], err[512], num[16];
+	int            offline = 0, ok = 1;
+	enum um_err    rc;
+	size_t         i;
 
 	if (argc == 2 && strcmp(argv[1], "--offline") == 0)
 		offline = 1;
@@ -258,28 +264,26 @@ cmd_check_config(struct cli *x, int argc, char **argv)
 	}
 	/* Every setting as the programs see it; secrets only as (set) or (not set). */
 	for (i = 0; i < conf_nvars; i++)
-		printf("%s=%s\n", conf_vars[i].name, conf_show(&x->conf, &conf_vars[i], num,
-		    sizeof(num)));
+		printf("%s=%s\n", conf_vars[i].name,
+		    conf_show(&x->conf, &conf_vars[i], num, sizeof(num)));
 	fflush(stdout);
 	fprintf(stderr, "usermgr-admin: check-config: %s\n", ok ? "ok" : "FAILED");
 	return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
-static const struct option create_opts[] = {
-	{ "username",		required_argument,	NULL,	'u' },
-	{ "email",		required_argument,	NULL,	'e' },
-	{ "password-file",	required_argument,	NULL,	'p' },
-	{ "role",		required_argument,	NULL,	'r' },
-	{ "verified",		no_argument,		NULL,	'v' },
-	{ "if-absent",		no_argument,		NULL,	'i' },
-	{ NULL,			0,			NULL,	0 }
-};
+/* clang-format off: a table read by columns */
+static const struct option create_opts[] = { { "username", required_argument, NULL, 'u' },
+	{ "email", required_argument, NULL, 'e' },
+	{ "password-file", required_argument, NULL, 'p' },
+	{ "role", required_argument, NULL, 'r' }, { "verified", no_argument, NULL, 'v' },
+	{ "if-absent", no_argument, NULL, 'i' }, { NULL, 0, NULL, 0 } };
+/* clang-format on */
 
 /* Adds r to the set unless present; -1 when the set is full. */
 static int
 add_role(const char **roles, size_t *n, const char *r)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < *n; i++)
 		if (strcmp(roles[i], r) == 0)
@@ -294,44 +298,32 @@ add_role(const char **roles, size_t *n, const char *r)
 
 /* create-user's command line. */
 struct create_args {
-	const char	*username, *email, *pwfile;
-	const char	*roles[UM_ROLES_MAX];
-	size_t		 nroles;
-	int		 verified, if_absent;
+	const char *username, *email, *pwfile;
+	const char *roles[UM_ROLES_MAX];
+	size_t      nroles;
+	int         verified, if_absent;
 };
 
 /* Reads create-user's options into a; EXIT_USAGE (after the usage text) or 0. */
 static int
 create_args(int argc, char **argv, struct create_args *a)
 {
-	int	 ch;
+	int ch;
 
 	memset(a, 0, sizeof(*a));
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", create_opts, NULL)) != -1) {
 		switch (ch) {
-		case 'u':
-			a->username = optarg;
-			break;
-		case 'e':
-			a->email = optarg;
-			break;
-		case 'p':
-			a->pwfile = optarg;
-			break;
+		case 'u': a->username = optarg; break;
+		case 'e': a->email = optarg; break;
+		case 'p': a->pwfile = optarg; break;
 		case 'r':
 			if (add_role(a->roles, &a->nroles, optarg) != 0)
 				return EXIT_USAGE;
 			break;
-		case 'v':
-			a->verified = 1;
-			break;
-		case 'i':
-			a->if_absent = 1;
-			break;
-		default:
-			usage();
-			return EXIT_USAGE;
+		case 'v': a->verified = 1; break;
+		case 'i': a->if_absent = 1; break;
+		default: usage(); return EXIT_USAGE;
 		}
 	}
 	if (optind != argc || a->username == NULL || a->email == NULL) {
@@ -359,23 +351,23 @@ exists(const char *username)
 static int
 cmd_create_user(struct cli *x, int argc, char **argv)
 {
-	struct create_args	 a;
-	struct new_account	 na;
-	struct user		 u;
-	char			 hash[PASSWORD_HASH_MAX];
-	const char		*unknown;
-	char			*pw;
-	long long		 id;
-	int			 ret;
-	enum um_err		 rc;
+	struct create_args a;
+	struct new_account na;
+	struct user        u;
+	char               hash[PASSWORD_HASH_MAX];
+	const char        *unknown;
+	char              *pw;
+	long long          id;
+	int                ret;
+	enum um_err        rc;
 
 	if ((ret = create_args(argc, argv, &a)) != 0)
 		return ret;
 	memset(&na, 0, sizeof(na));
 	if ((na.username = check_field(x, "usermgr-admin: create-user", "username",
-	    validate_username, a.username)) == NULL ||
+	         validate_username, a.username)) == NULL ||
 	    (na.email = check_field(x, "usermgr-admin: create-user", "e-mail address",
-	    validate_email, a.email)) == NULL)
+	         validate_email, a.email)) == NULL)
 		return EXIT_USAGE;
 	if (a.if_absent) {
 		if ((rc = user_by_login(x->db, x->a, na.username, &u)) == UM_OK)
@@ -389,7 +381,8 @@ cmd_create_user(struct cli *x, int argc, char **argv)
 	explicit_bzero(pw, strlen(pw));
 	free(pw);
 	if (rc != UM_OK) {
-		fprintf(stderr, "usermgr-admin: cannot hash the password "
+		fprintf(stderr,
+		    "usermgr-admin: cannot hash the password "
 		    "(check USERMGR_ARGON2_*)\n");
 		return EXIT_FAILURE;
 	}
@@ -405,9 +398,7 @@ cmd_create_user(struct cli *x, int argc, char **argv)
 		fprintf(stderr, "usermgr-admin: created user %s (id %lld)\n", na.username, id);
 		puts("created");
 		return EXIT_SUCCESS;
-	case UM_EINVAL:
-		unknown_role("create-user", unknown);
-		return EXIT_FAILURE;
+	case UM_EINVAL: unknown_role("create-user", unknown); return EXIT_FAILURE;
 	case UM_ECONFLICT:
 		/* Another process may have created it between the check and the insert. */
 		if (a.if_absent && user_by_login(x->db, x->a, na.username, &u) == UM_OK)
@@ -415,8 +406,7 @@ cmd_create_user(struct cli *x, int argc, char **argv)
 		fprintf(stderr, "usermgr-admin: create-user: %s: the %s taken\n",
 		    um_errcode(rc), taken_what(x, na.username, na.email));
 		return EXIT_FAILURE;
-	default:
-		return db_failed("create-user", rc);
+	default: return db_failed("create-user", rc);
 	}
 }
 
@@ -428,11 +418,11 @@ cmd_create_user(struct cli *x, int argc, char **argv)
 static int
 cmd_set_roles(struct cli *x, int argc, char **argv)
 {
-	const char	*roles[UM_ROLES_MAX], *unknown;
-	struct user	 u;
-	size_t		 nroles = 0;
-	int		 i;
-	enum um_err	 rc;
+	const char *roles[UM_ROLES_MAX], *unknown;
+	struct user u;
+	size_t      nroles = 0;
+	int         i;
+	enum um_err rc;
 
 	if (argc < 3) {
 		usage();
@@ -462,10 +452,10 @@ cmd_set_roles(struct cli *x, int argc, char **argv)
 static int
 set_status(struct cli *x, int argc, char **argv, int disable)
 {
-	struct user	 u;
-	const char	*cmd = disable ? "disable" : "enable";
-	int		 was_disabled;
-	enum um_err	 rc;
+	struct user u;
+	const char *cmd = disable ? "disable" : "enable";
+	int         was_disabled;
+	enum um_err rc;
 
 	if (argc != 2) {
 		usage();
@@ -477,7 +467,8 @@ set_status(struct cli *x, int argc, char **argv, int disable)
 	rc = disable ? directory_disable(&x->ctx, &u) : directory_enable(&x->ctx, &u);
 	if (rc != UM_OK)
 		return db_failed(cmd, rc);
-	fprintf(stderr, "usermgr-admin: %s %s%s\n", u.username, disable ? "disabled" : "enabled",
+	fprintf(stderr, "usermgr-admin: %s %s%s\n", u.username,
+	    disable ? "disabled" : "enabled",
 	    was_disabled == disable ? " (it already was)" : "");
 	return EXIT_SUCCESS;
 }
@@ -496,7 +487,7 @@ cmd_enable(struct cli *x, int argc, char **argv)
 
 /* What an import did, reported at the end and by row as it goes. */
 struct tally {
-	unsigned long	 imported, taken, invalid;
+	unsigned long imported, taken, invalid;
 };
 
 /*
@@ -508,16 +499,16 @@ struct tally {
 static int
 import_row(struct cli *x, struct tally *t, const char *where, struct legacy_row *row)
 {
-	struct new_account	 na;
-	const char		*unknown, *bad;
-	long long		 id;
-	enum um_err		 rc;
+	struct new_account na;
+	const char        *unknown, *bad;
+	long long          id;
+	enum um_err        rc;
 
 	memset(&na, 0, sizeof(na));
 	if ((na.username = check_field(x, where, "username", validate_username,
-	    row->username)) == NULL ||
-	    (na.email = check_field(x, where, "e-mail address", validate_email,
-	    row->email)) == NULL) {
+	         row->username)) == NULL ||
+	    (na.email = check_field(x, where, "e-mail address", validate_email, row->email)) ==
+	        NULL) {
 		t->invalid++;
 		return 0;
 	}
@@ -549,16 +540,17 @@ import_row(struct cli *x, struct tally *t, const char *where, struct legacy_row 
 static int
 import_all(struct cli *x, struct legacy *src, struct tally *t)
 {
-	struct legacy_row	 row;
-	const char		*where;
-	char			 err[256];
-	enum um_err		 rc;
+	struct legacy_row row;
+	const char       *where;
+	char              err[256];
+	enum um_err       rc;
 
 	while ((rc = legacy_next(src, &row, err, sizeof(err))) == UM_OK) {
 		arena_reset(x->a);
 		where = arena_printf(x->a, "%s %lu", legacy_unit(src), row.pos);
 		if (row.error != NULL) {
-			fprintf(stderr, "%s: %s: %s\n", where, um_errcode(UM_EINVAL), row.error);
+			fprintf(stderr, "%s: %s: %s\n", where, um_errcode(UM_EINVAL),
+			    row.error);
 			t->invalid++;
 		} else if (import_row(x, t, where, &row) != 0)
 			return -1;
@@ -576,11 +568,11 @@ import_all(struct cli *x, struct legacy *src, struct tally *t)
 static int
 cmd_import_legacy(struct cli *x, int argc, char **argv)
 {
-	struct tally	 t = { 0, 0, 0 };
-	struct legacy	*src;
-	const char	*dsn = NULL;
-	char		 err[256];
-	int		 rc = -1;
+	struct tally   t = { 0, 0, 0 };
+	struct legacy *src;
+	const char    *dsn = NULL;
+	char           err[256];
+	int            rc = -1;
 
 	if (argc == 2 && strncmp(argv[1], "--dsn=", 6) == 0)
 		dsn = argv[1] + 6;
@@ -591,7 +583,8 @@ cmd_import_legacy(struct cli *x, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	src = dsn != NULL ? legacy_open_dsn(dsn, getenv("USERMGR_LEGACY_DB_PASSWORD"), &x->conf,
-	    err, sizeof(err)) : legacy_open_csv(argv[1], err, sizeof(err));
+	                        err, sizeof(err)) :
+	                    legacy_open_csv(argv[1], err, sizeof(err));
 	if (src == NULL)
 		fprintf(stderr, "usermgr-admin: %s%s\n", dsn != NULL ? "--dsn: " : "", err);
 	else
@@ -602,28 +595,30 @@ cmd_import_legacy(struct cli *x, int argc, char **argv)
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* clang-format off: a table read by columns */
 static const struct command {
-	const char	*name;
-	int		(*fn)(struct cli *, int, char **);
-	int		 require_keys;	/* conf_load's: only the check of the whole config */
+	const char *name;
+	int (*fn)(struct cli *, int, char **);
+	int require_keys; /* conf_load's: only the check of the whole config */
 } commands[] = {
-	{ "migrate",		cmd_migrate,		0 },
-	{ "check-config",	cmd_check_config,	1 },
-	{ "create-user",	cmd_create_user,	0 },
-	{ "set-roles",		cmd_set_roles,		0 },
-	{ "disable",		cmd_disable,		0 },
-	{ "enable",		cmd_enable,		0 },
-	{ "import-legacy",	cmd_import_legacy,	0 },
+	{ "migrate", cmd_migrate, 0 },
+	{ "check-config", cmd_check_config, 1 },
+	{ "create-user", cmd_create_user, 0 },
+	{ "set-roles", cmd_set_roles, 0 },
+	{ "disable", cmd_disable, 0 },
+	{ "enable", cmd_enable, 0 },
+	{ "import-legacy", cmd_import_legacy, 0 },
 };
+/* clang-format on */
 
 int
 main(int argc, char *argv[])
 {
-	const struct command	*cmd = NULL;
-	struct cli		 x;
-	char			 err[512];
-	size_t			 i;
-	int			 ret = EXIT_FAILURE;
+	const struct command *cmd = NULL;
+	struct cli            x;
+	char                  err[512];
+	size_t                i;
+	int                   ret = EXIT_FAILURE;
 
 	memset(&x, 0, sizeof(x));
 	if (argc < 2) {

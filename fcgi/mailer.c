@@ -28,20 +28,20 @@
  * lease give each row to one of them at a time.
  */
 
-#define BATCH		10	/* rows claimed at once */
+#define BATCH 10 /* rows claimed at once */
 /*
  * A row is sent only while its lease has at least this long to run: more than the
  * slowest transport's timeout (SMTP, 60 s), so another mailer never takes it mid-send.
  * Rows left when time runs short go back and are claimed afresh.
  */
-#define LEASE_MARGIN	90	/* seconds */
-#define IDLE_MS		500	/* poll interval when nothing is due */
-#define DB_RETRY_MS	1000	/* wait after the database failed */
-#define RECORD_TRIES	150	/* seconds spent trying to record a result (half the lease) */
-#define RECORD_TRIES_STOPPING 10 /* the same while stopping: systemd's stop timeout is near */
+#define LEASE_MARGIN          90   /* seconds */
+#define IDLE_MS               500  /* poll interval when nothing is due */
+#define DB_RETRY_MS           1000 /* wait after the database failed */
+#define RECORD_TRIES          150 /* seconds spent trying to record a result (half the lease) */
+#define RECORD_TRIES_STOPPING 10  /* the same while stopping: systemd's stop timeout is near */
 
-static volatile sig_atomic_t	 stopping;
-static enum log_level		 level = LOG_INFO;	/* -v raises it to LOG_DEBUG */
+static volatile sig_atomic_t stopping;
+static enum log_level        level = LOG_INFO; /* -v raises it to LOG_DEBUG */
 
 static void
 on_signal(int sig)
@@ -54,7 +54,7 @@ on_signal(int sig)
 static void
 nap(long ms, int interruptible)
 {
-	struct timespec	 ts, rem;
+	struct timespec ts, rem;
 
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (ms % 1000) * 1000000L;
@@ -75,7 +75,7 @@ env(const char *name)
 static long
 seconds_since(const struct timespec *t0)
 {
-	struct timespec	 now;
+	struct timespec now;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	return (long)(now.tv_sec - t0->tv_sec);
@@ -84,7 +84,8 @@ seconds_since(const struct timespec *t0)
 static void
 usage(void)
 {
-	fputs("usage: usermgr-mailer [-1v]\n"
+	fputs(
+	    "usage: usermgr-mailer [-1v]\n"
 	    "  -1  deliver what is due, then exit (tests, cron); 1 if the database is down\n"
 	    "  -v  debug logging\n"
 	    "Configuration comes from the environment (API.md section 1): USERMGR_DB_*,\n"
@@ -100,42 +101,39 @@ static void
 record(struct db *db, const char *tname, const struct outbox_row *r, enum send_result res,
     const char *err, unsigned max_attempts)
 {
-	char		 why[TRANSPORT_ERR_MAX + 64];
-	long long	 delay = 0;
-	int		 tries;
-	enum um_err	 rc = UM_EINTERNAL;
+	char        why[TRANSPORT_ERR_MAX + 64];
+	long long   delay = 0;
+	int         tries;
+	enum um_err rc = UM_EINTERNAL;
 
 	if (res == SEND_RETRY && r->old) {
-		(void)snprintf(why, sizeof(why), "undelivered after %d h: %s", OUTBOX_MAX_AGE / 3600,
-		    err);
+		(void)snprintf(why, sizeof(why), "undelivered after %d h: %s",
+		    OUTBOX_MAX_AGE / 3600, err);
 		res = SEND_FAIL;
 		err = why;
 	} else if (res == SEND_RETRY && (unsigned)r->attempts + 1 >= max_attempts) {
-		(void)snprintf(why, sizeof(why), "undelivered after %u attempts "
-		    "(USERMGR_MAIL_MAX_ATTEMPTS): %s", max_attempts, err);
+		(void)snprintf(why, sizeof(why),
+		    "undelivered after %u attempts "
+		    "(USERMGR_MAIL_MAX_ATTEMPTS): %s",
+		    max_attempts, err);
 		res = SEND_FAIL;
 		err = why;
 	}
 	if (res == SEND_RETRY)
 		delay = outbox_backoff_random_ms(r->attempts + 1);
-	for (tries = 0; ; tries++) {
+	for (tries = 0;; tries++) {
 		switch (res) {
-		case SEND_OK:
-			rc = outbox_mark_sent(db, r->id);
-			break;
-		case SEND_RETRY:
-			rc = outbox_mark_retry(db, r->id, err, delay);
-			break;
+		case SEND_OK: rc = outbox_mark_sent(db, r->id); break;
+		case SEND_RETRY: rc = outbox_mark_retry(db, r->id, err, delay); break;
 		case SEND_FAIL:
-		default:
-			rc = outbox_mark_failed(db, r->id, err);
-			break;
+		default: rc = outbox_mark_failed(db, r->id, err); break;
 		}
 		if (rc != UM_EUNAVAIL ||
 		    tries >= (stopping ? RECORD_TRIES_STOPPING : RECORD_TRIES))
 			break;
 		if (tries == 0) {
-			log_warn("mailer: database unavailable, holding the result of mail %lld",
+			log_warn(
+			    "mailer: database unavailable, holding the result of mail %lld",
 			    r->id);
 			log_set_level(LOG_ERR);
 		}
@@ -144,7 +142,8 @@ record(struct db *db, const char *tname, const struct outbox_row *r, enum send_r
 	log_set_level(level);
 	if (rc != UM_OK) {
 		log_err("mailer: cannot record the result of mail %lld (%s); it is due again "
-		    "when its lease ends", r->id, um_strerror(rc));
+		        "when its lease ends",
+		    r->id, um_strerror(rc));
 		return;
 	}
 	switch (res) {
@@ -168,9 +167,9 @@ static void
 deliver(struct db *db, struct transport *t, struct arena *a, const struct conf *c,
     const struct outbox_row *r)
 {
-	struct mail_msg		 m;
-	char			 err[TRANSPORT_ERR_MAX];
-	enum send_result	 res;
+	struct mail_msg  m;
+	char             err[TRANSPORT_ERR_MAX];
+	enum send_result res;
 
 	memset(&m, 0, sizeof(m));
 	m.id = r->id;
@@ -189,20 +188,14 @@ deliver(struct db *db, struct transport *t, struct arena *a, const struct conf *
 static int
 options(int argc, char *argv[], int *once)
 {
-	int	 ch;
+	int ch;
 
 	while ((ch = getopt(argc, argv, "1vh")) != -1) {
 		switch (ch) {
-		case '1':
-			*once = 1;
-			break;
-		case 'v':
-			level = LOG_DEBUG;
-			break;
+		case '1': *once = 1; break;
+		case 'v': level = LOG_DEBUG; break;
 		case 'h':
-		default:
-			usage();
-			return ch == 'h' ? EXIT_SUCCESS : EXIT_FAILURE;
+		default: usage(); return ch == 'h' ? EXIT_SUCCESS : EXIT_FAILURE;
 		}
 	}
 	if (optind != argc) {
@@ -220,7 +213,7 @@ options(int argc, char *argv[], int *once)
 static void
 catch_signals(void)
 {
-	struct sigaction	 sa;
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -240,7 +233,7 @@ static enum um_err
 claim(struct db *db, struct arena *a, struct outbox_row **rows, size_t *n, int *db_down,
     int once)
 {
-	enum um_err	 e;
+	enum um_err e;
 
 	/* During an outage db.c's per-attempt warnings would repeat every second. */
 	if (*db_down)
@@ -268,8 +261,8 @@ static void
 deliver_all(struct db *db, struct transport *t, struct arena *a, const struct conf *c,
     const struct outbox_row *rows, size_t n)
 {
-	struct timespec	 claimed;
-	size_t		 i;
+	struct timespec claimed;
+	size_t          i;
 
 	log_debug("mailer: claimed %zu message(s)", n);
 	(void)clock_gettime(CLOCK_MONOTONIC, &claimed);
@@ -286,9 +279,9 @@ deliver_all(struct db *db, struct transport *t, struct arena *a, const struct co
 static int
 run(struct db *db, struct transport *t, struct arena *a, const struct conf *c, int once)
 {
-	struct outbox_row	*rows;
-	size_t			 n;
-	int			 db_down = 0;
+	struct outbox_row *rows;
+	size_t             n;
+	int                db_down = 0;
 
 	log_info("mailer: started, transport %s", transport_name(t));
 	while (!stopping) {
@@ -314,12 +307,12 @@ run(struct db *db, struct transport *t, struct arena *a, const struct conf *c, i
 int
 main(int argc, char *argv[])
 {
-	struct conf		 conf;
-	struct transport	*t = NULL;
-	struct db		*db = NULL;
-	struct arena		*a = NULL;
-	char			 err[256];
-	int			 once = 0, have_conf = 0, curl_up = 0, rc;
+	struct conf       conf;
+	struct transport *t = NULL;
+	struct db        *db = NULL;
+	struct arena     *a = NULL;
+	char              err[256];
+	int               once = 0, have_conf = 0, curl_up = 0, rc;
 
 	if ((rc = options(argc, argv, &once)) >= 0)
 		return rc;

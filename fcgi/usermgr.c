@@ -20,8 +20,8 @@
 #include "response.h"
 #include "runtime.h"
 
-static volatile sig_atomic_t	stopping;
-static volatile sig_atomic_t	busy;
+static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t busy;
 
 static void
 on_term(int sig)
@@ -49,8 +49,8 @@ env_get(const char *name)
 static enum um_err
 read_body(struct request *req, FCGX_Stream *in)
 {
-	char	*p;
-	int	 got;
+	char *p;
+	int   got;
 
 	if (req->content_length <= 0)
 		return UM_OK;
@@ -69,11 +69,11 @@ read_body(struct request *req, FCGX_Stream *in)
 static void
 serve(struct runtime *rt, struct arena *arena, FCGX_Request *fr)
 {
-	struct request	 req;
-	struct response	 resp;
-	struct buf	 out;
-	struct timespec	 t0;
-	enum um_err	 rc;
+	struct request  req;
+	struct response resp;
+	struct buf      out;
+	struct timespec t0;
+	enum um_err     rc;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	request_init(&req, arena, rt, fr->envp);
@@ -82,8 +82,9 @@ serve(struct runtime *rt, struct arena *arena, FCGX_Request *fr)
 	if ((rc = read_body(&req, fr->in)) != UM_OK) {
 		if (req.method == HTTP_HEAD)
 			resp.flags |= RESP_HEAD;
-		problem_send(&req, &resp, rc, 0, rc == UM_ETOOBIG ?
-		    "The body is larger than 65536 bytes." : "The body is shorter than announced.",
+		problem_send(&req, &resp, rc, 0,
+		    rc == UM_ETOOBIG ? "The body is larger than 65536 bytes." :
+		                       "The body is shorter than announced.",
 		    NULL);
 	} else
 		app_handle(&req, &resp);
@@ -102,15 +103,15 @@ serve(struct runtime *rt, struct arena *arena, FCGX_Request *fr)
 int
 main(void)
 {
-	struct runtime	 rt;
-	struct arena	*arena;
-	FCGX_Request	 fr;
+	struct runtime   rt;
+	struct arena    *arena;
+	FCGX_Request     fr;
 	struct sigaction sa;
-	char		 err[512];
+	char             err[512];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
-	(void)sigaction(SIGPIPE, &sa, NULL);	/* a closed socket is an error code, not death */
+	(void)sigaction(SIGPIPE, &sa, NULL); /* a closed socket is an error code, not death */
 	sa.sa_handler = on_term;
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);

@@ -13,24 +13,24 @@
 #include "keys.h"
 #include "validate.h"
 
-#define ACCESS_AUD		"usermgr"
-#define ACCESS_JTI_BYTES	16
+#define ACCESS_AUD       "usermgr"
+#define ACCESS_JTI_BYTES 16
 
 char *
 access_issue(struct ctx *ctx, const struct user *u, const json_t *roles, long long sid,
     long long *ttl)
 {
-	char		 sub[24], sids[24];
-	long long	 now = (long long)time(NULL);
-	json_t		*claims;
-	char		*tok;
+	char      sub[24], sids[24];
+	long long now = (long long)time(NULL);
+	json_t   *claims;
+	char     *tok;
 
 	(void)snprintf(sub, sizeof(sub), "%lld", u->id);
 	(void)snprintf(sids, sizeof(sids), "%lld", sid);
 	*ttl = ctx->conf->access_token_seconds;
-	claims = json_pack("{s:s, s:s, s:s, s:O, s:I, s:I, s:s, s:I}", "iss", "usermgr",
-	    "aud", ACCESS_AUD, "sub", sub, "roles", roles, "iat", (json_int_t)now,
-	    "exp", (json_int_t)(now + *ttl), "sid", sids, "ver", (json_int_t)u->token_version);
+	claims = json_pack("{s:s, s:s, s:s, s:O, s:I, s:I, s:s, s:I}", "iss", "usermgr", "aud",
+	    ACCESS_AUD, "sub", sub, "roles", roles, "iat", (json_int_t)now, "exp",
+	    (json_int_t)(now + *ttl), "sid", sids, "ver", (json_int_t)u->token_version);
 	tok = jwt_sign_ring(ctx->arena, ctx->keys, claims, ACCESS_JTI_BYTES);
 	json_decref(claims);
 	return tok;
@@ -40,7 +40,7 @@ access_issue(struct ctx *ctx, const struct user *u, const json_t *roles, long lo
 static long long
 id_claim(const json_t *v)
 {
-	long long	 id;
+	long long id;
 
 	return json_is_string(v) && (id = validate_id(json_string_value(v))) > 0 ? id : -1;
 }
@@ -48,10 +48,10 @@ id_claim(const json_t *v)
 enum um_err
 access_verify(struct ctx *ctx, const char *token, struct auth *out)
 {
-	json_t			*claims, *roles, *ver;
-	long long		 uid, sid;
-	int			 live;
-	enum um_err		 rc;
+	json_t     *claims, *roles, *ver;
+	long long   uid, sid;
+	int         live;
+	enum um_err rc;
 
 	if (token == NULL || *token == '\0')
 		return UM_EUNAUTH;
@@ -77,11 +77,10 @@ access_verify(struct ctx *ctx, const char *token, struct auth *out)
 int
 access_has_role(const struct auth *a, const char *role)
 {
-	json_t	*v;
-	size_t	 i;
+	json_t *v;
+	size_t  i;
 
-	json_array_foreach(a->roles, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), role) == 0)
-			return 1;
+	json_array_foreach(a->roles, i,
+	    v) if (json_is_string(v) && strcmp(json_string_value(v), role) == 0) return 1;
 	return 0;
 }

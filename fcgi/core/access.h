@@ -11,9 +11,9 @@ struct ctx;
 
 /* Who a valid bearer token speaks for (request lifetime). */
 struct auth {
-	struct user	 user;	/* loaded by primary key on this request */
-	long long	 sid;	/* refresh family of the token (API session id) */
-	json_t		*roles;	/* role names from the token, current while token_version holds */
+	struct user user;  /* loaded by primary key on this request */
+	long long   sid;   /* refresh family of the token (API session id) */
+	json_t     *roles; /* role names from the token, current while token_version holds */
 };
 
 /*
@@ -21,8 +21,7 @@ struct auth {
  * jti, sid, and ver (the user's token_version, so a password change or disable kills it).
  * Returned in the arena; *ttl gets its lifetime in seconds.
  */
-char		*access_issue(struct ctx *, const struct user *, const json_t *, long long,
-		    long long *);
+char *access_issue(struct ctx *, const struct user *, const json_t *, long long, long long *);
 
 /*
  * Checks a bearer token (API.md §7): none (NULL or empty) → UM_EUNAUTH; forged, malformed,
@@ -30,8 +29,8 @@ char		*access_issue(struct ctx *, const struct user *, const json_t *, long long
  * expired → UM_EEXPIRED.
  * UM_EUNAVAIL when the database is down.  Fills *out on UM_OK.
  */
-enum um_err	 access_verify(struct ctx *, const char *, struct auth *);
+enum um_err access_verify(struct ctx *, const char *, struct auth *);
 /* 1 when the token's roles (current while its token_version holds) include role. */
-int		 access_has_role(const struct auth *, const char *);
+int access_has_role(const struct auth *, const char *);
 
 #endif

@@ -31,27 +31,27 @@ static enum um_err
 queue_verification(struct ctx *ctx, long long id, const char *username, const char *name,
     const char *email)
 {
-	char	*tok;
+	char *tok;
 
 	if ((tok = link_token(ctx, LINK_VERIFY_EMAIL, id, email, email)) == NULL)
 		return UM_EINTERNAL;
-	return notify_queue(ctx, "verify", email, name, json_pack("{s:s, s:s, s:i}",
-	    "username", username, "url", link_url(ctx, LINK_VERIFY_EMAIL, tok), "hours", 24));
+	return notify_queue(ctx, "verify", email, name,
+	    json_pack("{s:s, s:s, s:i}", "username", username, "url",
+	        link_url(ctx, LINK_VERIFY_EMAIL, tok), "hours", 24));
 }
 
 enum um_err
-account_create(struct ctx *ctx, const char *username, const char *email,
-    const char *hash, long long *id)
+account_create(struct ctx *ctx, const char *username, const char *email, const char *hash,
+    long long *id)
 {
-	struct db	*db = ctx->db;
-	enum um_err	 rc;
+	struct db  *db = ctx->db;
+	enum um_err rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = user_create(db, ctx->arena, username, email, hash, 0, id)) != UM_OK ||
 	    (rc = queue_verification(ctx, *id, username, username, email)) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_REGISTERED, *id, *id,
-	    NULL)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_REGISTERED, *id, *id, NULL)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
@@ -60,28 +60,28 @@ account_create(struct ctx *ctx, const char *username, const char *email,
 enum um_err
 account_notify_taken(struct ctx *ctx, const char *email)
 {
-	struct user	 u;
-	enum um_err	 rc;
+	struct user u;
+	enum um_err rc;
 
 	if ((rc = user_by_email(ctx->db, ctx->arena, email, &u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
-	return notify_queue(ctx, "email-taken", u.email, to_name(&u), json_pack("{s:s}",
-	    "username", u.username));
+	return notify_queue(ctx, "email-taken", u.email, to_name(&u),
+	    json_pack("{s:s}", "username", u.username));
 }
 
 enum um_err
-account_register(struct ctx *ctx, const char *username, const char *email,
-    const char *password, size_t len, struct signup *out)
+account_register(struct ctx *ctx, const char *username, const char *email, const char *password,
+    size_t len, struct signup *out)
 {
-	char		 hash[PASSWORD_HASH_MAX];
-	int		 utaken, etaken, tries;
-	enum um_err	 rc;
+	char        hash[PASSWORD_HASH_MAX];
+	int         utaken, etaken, tries;
+	enum um_err rc;
 
 	memset(out, 0, sizeof(*out));
 	/* A second look only after a concurrent sign-up won the race for the name or address. */
 	for (tries = 0; tries < 2; tries++) {
-		if ((rc = user_taken(ctx->db, ctx->arena, username, email, &utaken,
-		    &etaken)) != UM_OK)
+		if ((rc = user_taken(ctx->db, ctx->arena, username, email, &utaken, &etaken)) !=
+		    UM_OK)
 			return rc;
 		/* Usernames are public (API.md §7); addresses only without enumeration prevention. */
 		out->username_taken = utaken;
@@ -103,9 +103,9 @@ account_register(struct ctx *ctx, const char *username, const char *email,
 enum um_err
 account_resend_verification(struct ctx *ctx, const char *email)
 {
-	struct db	*db = ctx->db;
-	struct user	 u;
-	enum um_err	 rc;
+	struct db  *db = ctx->db;
+	struct user u;
+	enum um_err rc;
 
 	if ((rc = user_by_email(db, ctx->arena, email, &u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
@@ -123,9 +123,9 @@ account_resend_verification(struct ctx *ctx, const char *email)
 enum um_err
 account_verify_email(struct ctx *ctx, const char *token, long long *user_id)
 {
-	const char	*email, *bind;
-	int		 ok = 0;
-	enum um_err	 rc;
+	const char *email, *bind;
+	int         ok = 0;
+	enum um_err rc;
 
 	if ((rc = link_verify(ctx, LINK_VERIFY_EMAIL, token, user_id, &email, &bind)) != UM_OK)
 		return rc;
@@ -140,10 +140,10 @@ account_verify_email(struct ctx *ctx, const char *token, long long *user_id)
 enum um_err
 account_send_reset(struct ctx *ctx, const char *email)
 {
-	struct db	*db = ctx->db;
-	struct user	 u;
-	char		*tok;
-	enum um_err	 rc;
+	struct db  *db = ctx->db;
+	struct user u;
+	char       *tok;
+	enum um_err rc;
 
 	if ((rc = user_by_email(db, ctx->arena, email, &u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
@@ -151,15 +151,14 @@ account_send_reset(struct ctx *ctx, const char *email)
 		return UM_OK;
 	/* A locked-out account may still reset (API.md §5): no lock check here. */
 	if ((tok = link_token(ctx, LINK_RESET_PASSWORD, u.id, u.email,
-	    user_password_fingerprint(ctx->arena, &u))) == NULL)
+	         user_password_fingerprint(ctx->arena, &u))) == NULL)
 		return UM_EINTERNAL;
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = notify_queue(ctx, "reset", u.email, to_name(&u), json_pack("{s:s, s:s, s:i}",
-	    "username", u.username, "url", link_url(ctx, LINK_RESET_PASSWORD, tok),
-	    "minutes", 60))) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_RESET_REQUESTED, u.id, u.id,
-	    NULL)) != UM_OK ||
+	if ((rc = notify_queue(ctx, "reset", u.email, to_name(&u),
+	         json_pack("{s:s, s:s, s:i}", "username", u.username, "url",
+	             link_url(ctx, LINK_RESET_PASSWORD, tok), "minutes", 60))) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_RESET_REQUESTED, u.id, u.id, NULL)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
@@ -168,9 +167,9 @@ account_send_reset(struct ctx *ctx, const char *email)
 enum um_err
 account_check_reset(struct ctx *ctx, const char *token, struct user *u)
 {
-	const char	*email, *bind;
-	long long	 id;
-	enum um_err	 rc;
+	const char *email, *bind;
+	long long   id;
+	enum um_err rc;
 
 	if ((rc = link_verify(ctx, LINK_RESET_PASSWORD, token, &id, &email, &bind)) != UM_OK)
 		return rc;
@@ -186,15 +185,15 @@ enum um_err
 account_set_password(struct ctx *ctx, const struct user *u, const char *hash,
     const unsigned char *keep, enum audit_event event)
 {
-	struct db	*db = ctx->db;
-	enum um_err	 rc;
+	struct db  *db = ctx->db;
+	enum um_err rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
 	    (rc = session_end_all(db, ctx->arena, u->id, keep)) != UM_OK ||
 	    (rc = notify_queue(ctx, "password-changed", u->email, to_name(u),
-	    json_pack("{s:s}", "username", u->username))) != UM_OK ||
+	         json_pack("{s:s}", "username", u->username))) != UM_OK ||
 	    (rc = audit_log(ctx, event, u->id, u->id, NULL)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
@@ -209,11 +208,11 @@ static const char sql_change_add[] =
 enum um_err
 account_request_email_change(struct ctx *ctx, const struct user *u, const char *new_email)
 {
-	struct db	*db = ctx->db;
-	struct db_val	 p[2] = { DBV_INT(u->id), dbv_text(new_email) };
-	struct db_res	 res;
-	char		 bind[24], *tok;
-	enum um_err	 rc;
+	struct db    *db = ctx->db;
+	struct db_val p[2] = { DBV_INT(u->id), dbv_text(new_email) };
+	struct db_res res;
+	char          bind[24], *tok;
+	enum um_err   rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
@@ -227,10 +226,11 @@ account_request_email_change(struct ctx *ctx, const struct user *u, const char *
 		goto out;
 	}
 	if ((rc = notify_queue(ctx, "change-email", new_email, to_name(u),
-	    json_pack("{s:s, s:s, s:i}", "username", u->username, "url",
-	    link_url(ctx, LINK_CHANGE_EMAIL, tok), "hours", 24))) != UM_OK ||
+	         json_pack("{s:s, s:s, s:i}", "username", u->username, "url",
+	             link_url(ctx, LINK_CHANGE_EMAIL, tok), "hours", 24))) != UM_OK ||
 	    (rc = notify_queue(ctx, "email-change-notice", u->email, to_name(u),
-	    json_pack("{s:s, s:s}", "username", u->username, "new_email", new_email))) != UM_OK ||
+	         json_pack("{s:s, s:s}", "username", u->username, "new_email", new_email))) !=
+	        UM_OK ||
 	    (rc = audit_log(ctx, AUDIT_EMAIL_CHANGE_REQUESTED, u->id, u->id, NULL)) != UM_OK)
 		goto out;
 	rc = db_commit(db);
@@ -253,11 +253,11 @@ static enum um_err
 find_change(struct ctx *ctx, const char *token, const char *sql, long long *user_id,
     long long *change_id, const char **new_email)
 {
-	struct db_val	 p[2];
-	struct db_res	 res;
-	const char	*email, *bind;
-	char		*end;
-	enum um_err	 rc;
+	struct db_val p[2];
+	struct db_res res;
+	const char   *email, *bind;
+	char         *end;
+	enum um_err   rc;
 
 	if ((rc = link_verify(ctx, LINK_CHANGE_EMAIL, token, user_id, &email, &bind)) != UM_OK)
 		return rc;
@@ -278,9 +278,9 @@ find_change(struct ctx *ctx, const char *token, const char *sql, long long *user
 enum um_err
 account_check_email_change(struct ctx *ctx, const char *token, const char **new_email)
 {
-	long long	 uid, cid;
-	const char	*email;
-	enum um_err	 rc;
+	long long   uid, cid;
+	const char *email;
+	enum um_err rc;
 
 	rc = find_change(ctx, token, sql_change_find, &uid, &cid, &email);
 	if (rc == UM_OK && new_email != NULL)
@@ -291,11 +291,11 @@ account_check_email_change(struct ctx *ctx, const char *token, const char **new_
 enum um_err
 account_confirm_email_change(struct ctx *ctx, const char *token)
 {
-	struct db	*db = ctx->db;
-	struct db_val	 p[1];
-	long long	 uid, cid;
-	const char	*email;
-	enum um_err	 rc;
+	struct db    *db = ctx->db;
+	struct db_val p[1];
+	long long     uid, cid;
+	const char   *email;
+	enum um_err   rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
@@ -304,8 +304,7 @@ account_confirm_email_change(struct ctx *ctx, const char *token)
 		goto out;
 	p[0] = DBV_INT(cid);
 	if ((rc = db_exec(db, ctx->arena, sql_change_done, p, 1, NULL)) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_EMAIL_CHANGED, uid, uid,
-	    NULL)) != UM_OK)
+	    (rc = audit_log(ctx, AUDIT_EMAIL_CHANGED, uid, uid, NULL)) != UM_OK)
 		goto out;
 	rc = db_commit(db);
 out:
@@ -317,15 +316,15 @@ out:
 enum um_err
 account_delete(struct ctx *ctx, const struct user *u)
 {
-	struct db	*db = ctx->db;
-	enum um_err	 rc;
+	struct db  *db = ctx->db;
+	enum um_err rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	/* The audit row outlives the account on purpose: it has no foreign key. */
-	if ((rc = audit_log(ctx, AUDIT_ACCOUNT_DELETED, u->id, u->id, json_pack("{s:s}", "username", u->username))) != UM_OK ||
-	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK ||
-	    (rc = db_commit(db)) != UM_OK)
+	if ((rc = audit_log(ctx, AUDIT_ACCOUNT_DELETED, u->id, u->id,
+	         json_pack("{s:s}", "username", u->username))) != UM_OK ||
+	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK || (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
 }

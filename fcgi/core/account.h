@@ -14,18 +14,17 @@ struct ctx;
  * Creates an unverified account and queues its verification mail in one transaction;
  * *id gets the new id.  UM_ECONFLICT when a concurrent sign-up took the name or address.
  */
-enum um_err	account_create(struct ctx *, const char *, const char *, const char *,
-		    long long *);
+enum um_err account_create(struct ctx *, const char *, const char *, const char *, long long *);
 /*
  * With enumeration prevention a sign-up with a taken address queues a notice to its owner
  * (no link that changes the account) instead of an account (API.md §7).
  */
-enum um_err	account_notify_taken(struct ctx *, const char *);
+enum um_err account_notify_taken(struct ctx *, const char *);
 /* What a sign-up came to (account_register). */
 struct signup {
-	long long	 id;		/* the new account; 0 when none was made */
-	int		 username_taken;	/* on UM_ECONFLICT: what to name as taken */
-	int		 email_taken;	/* never set with enumeration prevention */
+	long long id;             /* the new account; 0 when none was made */
+	int       username_taken; /* on UM_ECONFLICT: what to name as taken */
+	int       email_taken;    /* never set with enumeration prevention */
 };
 
 /*
@@ -35,47 +34,46 @@ struct signup {
  * nothing tells the two apart.  Otherwise the password is hashed and the account created
  * with its verification mail (account_create): UM_OK with out->id set.
  */
-enum um_err	account_register(struct ctx *, const char *, const char *, const char *, size_t,
-		    struct signup *);
+enum um_err account_register(struct ctx *, const char *, const char *, const char *, size_t,
+    struct signup *);
 /* Queues a new verification link if an active, unverified account has the address. */
-enum um_err	account_resend_verification(struct ctx *, const char *);
+enum um_err account_resend_verification(struct ctx *, const char *);
 /*
  * Follows a verification link: UM_OK (verified now or before), UM_ETOKEN (forged, other
  * purpose, or the address changed since), UM_EEXPIRED.  *user_id is set on UM_OK.
  */
-enum um_err	account_verify_email(struct ctx *, const char *, long long *);
+enum um_err account_verify_email(struct ctx *, const char *, long long *);
 /* Mails a reset link bound to the current password, if an active account has the address. */
-enum um_err	account_send_reset(struct ctx *, const char *);
+enum um_err account_send_reset(struct ctx *, const char *);
 /*
  * Checks a reset link: it must be authentic, unexpired, and made for the password the
  * account has now (so it works once).  Fills *u.  UM_ETOKEN / UM_EEXPIRED otherwise.
  */
-enum um_err	account_check_reset(struct ctx *, const char *, struct user *);
+enum um_err account_check_reset(struct ctx *, const char *, struct user *);
 /*
  * Sets a new password (hash given) and ends every session and refresh family of the user
  * except the browser session whose hash is keep (NULL: all), mails the notice, audits
  * event — one transaction.  Lifts a lockout.
  */
-enum um_err	account_set_password(struct ctx *, const struct user *, const char *,
-		    const unsigned char *, enum audit_event);
+enum um_err account_set_password(struct ctx *, const struct user *, const char *,
+    const unsigned char *, enum audit_event);
 
 /*
  * Records a pending change of u's address to new_email — replacing an older request, whose
  * link dies — and mails the link to the new address and a notice to the old one.
  */
-enum um_err	account_request_email_change(struct ctx *, const struct user *,
-		    const char *);
+enum um_err account_request_email_change(struct ctx *, const struct user *, const char *);
 /*
  * Checks a change-of-address link without using it (the GET page): UM_OK, UM_ETOKEN (also
  * when replaced by a newer request), UM_EEXPIRED.  *new_email (may be NULL) is set on UM_OK.
  */
-enum um_err	account_check_email_change(struct ctx *, const char *, const char **);
+enum um_err account_check_email_change(struct ctx *, const char *, const char **);
 /*
  * Follows it: the new address becomes the verified address, the pending row goes.
  * UM_ECONFLICT when someone registered the address meanwhile.
  */
-enum um_err	account_confirm_email_change(struct ctx *, const char *);
+enum um_err account_confirm_email_change(struct ctx *, const char *);
 /* Deletes the account of u (sessions and tokens go with it) and audits it. */
-enum um_err	account_delete(struct ctx *, const struct user *);
+enum um_err account_delete(struct ctx *, const struct user *);
 
 #endif

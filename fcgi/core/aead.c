@@ -14,10 +14,10 @@ enum um_err
 aead_seal(const unsigned char key[AEAD_KEY_LEN], const void *pt, size_t n, const void *ad,
     size_t adlen, unsigned char *out, size_t outlen, size_t *written)
 {
-	EVP_CIPHER_CTX	*ctx = NULL;
-	unsigned char	*nonce = out, *ct = out + AEAD_NONCE_LEN;
-	int		 len, fin;
-	enum um_err	 rc = UM_EINTERNAL;
+	EVP_CIPHER_CTX *ctx = NULL;
+	unsigned char  *nonce = out, *ct = out + AEAD_NONCE_LEN;
+	int             len, fin;
+	enum um_err     rc = UM_EINTERNAL;
 
 	*written = 0;
 	if (n > INT_MAX - AEAD_OVERHEAD || adlen > INT_MAX || outlen < n + AEAD_OVERHEAD) {
@@ -25,8 +25,7 @@ aead_seal(const unsigned char key[AEAD_KEY_LEN], const void *pt, size_t n, const
 		goto out;
 	}
 	/* A random nonce: at a few writes per user, far below the 2^32 limit of SP 800-38D. */
-	if (RAND_bytes(nonce, AEAD_NONCE_LEN) != 1 ||
-	    (ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	if (RAND_bytes(nonce, AEAD_NONCE_LEN) != 1 || (ctx = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, AEAD_NONCE_LEN, NULL) != 1 ||
 	    EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) != 1)
@@ -50,11 +49,11 @@ enum um_err
 aead_open(const unsigned char key[AEAD_KEY_LEN], const unsigned char *in, size_t inlen,
     const void *ad, size_t adlen, unsigned char *out, size_t outlen, size_t *written)
 {
-	EVP_CIPHER_CTX	*ctx = NULL;
-	unsigned char	 tag[AEAD_TAG_LEN];
-	size_t		 n;
-	int		 len, fin;
-	enum um_err	 rc = UM_EINTERNAL;
+	EVP_CIPHER_CTX *ctx = NULL;
+	unsigned char   tag[AEAD_TAG_LEN];
+	size_t          n;
+	int             len, fin;
+	enum um_err     rc = UM_EINTERNAL;
 
 	*written = 0;
 	if (inlen < AEAD_OVERHEAD || inlen > INT_MAX || adlen > INT_MAX) {

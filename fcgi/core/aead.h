@@ -6,10 +6,10 @@
 
 #include "error.h"
 
-#define AEAD_KEY_LEN	32
-#define AEAD_NONCE_LEN	12	/* NIST SP 800-38D §8.2.2: 96-bit random IVs */
-#define AEAD_TAG_LEN	16
-#define AEAD_OVERHEAD	(AEAD_NONCE_LEN + AEAD_TAG_LEN)
+#define AEAD_KEY_LEN   32
+#define AEAD_NONCE_LEN 12 /* NIST SP 800-38D §8.2.2: 96-bit random IVs */
+#define AEAD_TAG_LEN   16
+#define AEAD_OVERHEAD  (AEAD_NONCE_LEN + AEAD_TAG_LEN)
 
 /*
  * Encrypts pt[0..n) under key with a fresh random nonce, authenticating ad too (which row
@@ -18,14 +18,14 @@
  * that) and sets *written.  UM_EINVAL when out is too small; UM_EINTERNAL on a crypto
  * failure.
  */
-enum um_err	aead_seal(const unsigned char [AEAD_KEY_LEN], const void *, size_t,
-		    const void *, size_t, unsigned char *, size_t, size_t *);
+enum um_err aead_seal(const unsigned char[AEAD_KEY_LEN], const void *, size_t, const void *,
+    size_t, unsigned char *, size_t, size_t *);
 /*
  * The reverse: checks the tag over the ciphertext and ad before anything is released.
  * UM_ETOKEN when the input is short, altered, or was sealed under another key or ad (out is
  * then wiped); UM_EINVAL when out is too small.
  */
-enum um_err	aead_open(const unsigned char [AEAD_KEY_LEN], const unsigned char *, size_t,
-		    const void *, size_t, unsigned char *, size_t, size_t *);
+enum um_err aead_open(const unsigned char[AEAD_KEY_LEN], const unsigned char *, size_t,
+    const void *, size_t, unsigned char *, size_t, size_t *);
 
 #endif

@@ -80,7 +80,7 @@ static const char *const labels[AUDIT__MAX] = {
 const char *
 audit_label(const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; name != NULL && i < AUDIT__MAX; i++)
 		if (strcmp(names[i], name) == 0)
@@ -101,9 +101,9 @@ enum um_err
 audit_log(struct ctx *ctx, enum audit_event e, long long user_id, long long actor_id,
     json_t *details)
 {
-	struct db_val	 p[5];
-	char		*js = NULL;
-	enum um_err	 rc;
+	struct db_val p[5];
+	char         *js = NULL;
+	enum um_err   rc;
 
 	/* What the CLI does is told apart from what a visitor or an admin did on the web. */
 	if (ctx->via != NULL) {

@@ -9,50 +9,50 @@
 struct ctx;
 
 enum audit_event {
-	AUDIT_REGISTERED = 0,		/* a sign-up created the account */
-	AUDIT_VERIFIED,			/* the address was verified through the mailed link */
-	AUDIT_LOGIN_SUCCEEDED,		/* password (and second factor) accepted */
-	AUDIT_LOGIN_FAILED,		/* wrong password for an existing account */
-	AUDIT_LOCKED_OUT,		/* failures reached the limit: the account is locked */
-	AUDIT_LOGOUT,			/* the user ended a session */
-	AUDIT_RESET_REQUESTED,		/* a reset link was mailed */
-	AUDIT_PASSWORD_RESET,		/* the password was set through a reset link */
-	AUDIT_PASSWORD_CHANGED,		/* the user changed the password while logged in */
-	AUDIT_VERIFICATION_RESENT,	/* a new verification link was mailed */
-	AUDIT_EMAIL_CHANGE_REQUESTED,	/* a change-of-address link was mailed */
-	AUDIT_EMAIL_CHANGED,		/* the new address was confirmed */
-	AUDIT_ACCOUNT_DELETED,		/* the user deleted the account */
-	AUDIT_SESSION_REVOKED,		/* the user ended one of their sessions */
+	AUDIT_REGISTERED = 0,         /* a sign-up created the account */
+	AUDIT_VERIFIED,               /* the address was verified through the mailed link */
+	AUDIT_LOGIN_SUCCEEDED,        /* password (and second factor) accepted */
+	AUDIT_LOGIN_FAILED,           /* wrong password for an existing account */
+	AUDIT_LOCKED_OUT,             /* failures reached the limit: the account is locked */
+	AUDIT_LOGOUT,                 /* the user ended a session */
+	AUDIT_RESET_REQUESTED,        /* a reset link was mailed */
+	AUDIT_PASSWORD_RESET,         /* the password was set through a reset link */
+	AUDIT_PASSWORD_CHANGED,       /* the user changed the password while logged in */
+	AUDIT_VERIFICATION_RESENT,    /* a new verification link was mailed */
+	AUDIT_EMAIL_CHANGE_REQUESTED, /* a change-of-address link was mailed */
+	AUDIT_EMAIL_CHANGED,          /* the new address was confirmed */
+	AUDIT_ACCOUNT_DELETED,        /* the user deleted the account */
+	AUDIT_SESSION_REVOKED,        /* the user ended one of their sessions */
 	/* Administrators' actions (directory.c): actor_id is the admin. */
-	AUDIT_ROLES_CHANGED,		/* the user's roles were replaced */
-	AUDIT_USER_DISABLED,		/* the account was disabled: sessions and tokens ended */
-	AUDIT_USER_ENABLED,		/* a disabled account was enabled again */
-	AUDIT_USER_VERIFIED,		/* the address was marked verified by an admin */
-	AUDIT_USER_UNVERIFIED,		/* the address was marked not verified by an admin */
-	AUDIT_USER_DELETED,		/* an admin deleted the account */
-	AUDIT_PASSWORD_RESET_FORCED,	/* the password was voided and a reset link mailed */
-	AUDIT_ROLE_CREATED,		/* a new role was defined (user_id NULL) */
+	AUDIT_ROLES_CHANGED,         /* the user's roles were replaced */
+	AUDIT_USER_DISABLED,         /* the account was disabled: sessions and tokens ended */
+	AUDIT_USER_ENABLED,          /* a disabled account was enabled again */
+	AUDIT_USER_VERIFIED,         /* the address was marked verified by an admin */
+	AUDIT_USER_UNVERIFIED,       /* the address was marked not verified by an admin */
+	AUDIT_USER_DELETED,          /* an admin deleted the account */
+	AUDIT_PASSWORD_RESET_FORCED, /* the password was voided and a reset link mailed */
+	AUDIT_ROLE_CREATED,          /* a new role was defined (user_id NULL) */
 	AUDIT_VERIFICATION_RESENT_BY_ADMIN, /* an admin had the verification link sent again */
-	AUDIT_PROFILE_CHANGED_BY_ADMIN,	/* an admin changed the display name */
-	AUDIT_MFA_ENABLED,		/* two-step verification confirmed with a first code */
-	AUDIT_MFA_DISABLED,		/* two-step verification turned off */
-	AUDIT_MFA_FAILED,		/* a wrong or replayed second-factor code */
-	AUDIT_RECOVERY_CODE_USED,	/* a one-time recovery code stood in for the TOTP code */
+	AUDIT_PROFILE_CHANGED_BY_ADMIN,     /* an admin changed the display name */
+	AUDIT_MFA_ENABLED,        /* two-step verification confirmed with a first code */
+	AUDIT_MFA_DISABLED,       /* two-step verification turned off */
+	AUDIT_MFA_FAILED,         /* a wrong or replayed second-factor code */
+	AUDIT_RECOVERY_CODE_USED, /* a one-time recovery code stood in for the TOTP code */
 	/* An operator's actions through usermgr-admin (details.via = "usermgr-admin"). */
-	AUDIT_USER_CREATED,		/* create-user made the account */
-	AUDIT_USER_IMPORTED,		/* import-legacy brought it from the seed app */
+	AUDIT_USER_CREATED,  /* create-user made the account */
+	AUDIT_USER_IMPORTED, /* import-legacy brought it from the seed app */
 	AUDIT__MAX
 };
 
 /* A person's description of a stored event name ("Signed in"); unknown names as they are. */
-const char	*audit_label(const char *);
+const char *audit_label(const char *);
 /* The snake_case name of an event, e.g. "login_succeeded". */
-const char	*audit_name(enum audit_event);
+const char *audit_name(enum audit_event);
 /*
  * Appends an event for user_id by actor_id, from ctx's client address (and with ctx->via
  * in the details when set).  Ids 0 are stored as NULL; details (reference stolen) may be
  * NULL.  Runs inside the caller's transaction when there is one.
  */
-enum um_err	 audit_log(struct ctx *, enum audit_event, long long, long long, json_t *);
+enum um_err audit_log(struct ctx *, enum audit_event, long long, long long, json_t *);
 
 #endif

@@ -16,14 +16,14 @@
 #define UM_DATADIR "/usr/local/share/usermgr"
 #endif
 
-#define CONF_FILE_MAX	65536	/* a secret file larger than this is a mistake */
-#define KEY_MIN		32	/* characters of a secret key, current or old */
+#define CONF_FILE_MAX 65536 /* a secret file larger than this is a mistake */
+#define KEY_MIN       32    /* characters of a secret key, current or old */
 
 int
 conf_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 {
-	unsigned long	 v;
-	char		*end;
+	unsigned long v;
+	char         *end;
 
 	if (s == NULL || *s < '0' || *s > '9')
 		return -1;
@@ -38,7 +38,7 @@ conf_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 static char *
 xstrdup(const char *s)
 {
-	char	*p;
+	char *p;
 
 	if ((p = strdup(s)) == NULL) {
 		fputs("usermgr: out of memory\n", stderr);
@@ -51,9 +51,9 @@ xstrdup(const char *s)
 static char *
 read_file(const char *path, char *err, size_t errlen, const char *var)
 {
-	FILE	*f;
-	char	*data = NULL;
-	size_t	 n;
+	FILE  *f;
+	char  *data = NULL;
+	size_t n;
 
 	if ((f = fopen(path, "re")) == NULL) {
 		(void)snprintf(err, errlen, "%s_FILE: cannot open %s: %s", var, path,
@@ -91,8 +91,8 @@ read_file(const char *path, char *err, size_t errlen, const char *var)
 static int
 lookup(conf_getenv_fn *get, const char *var, char **out, char *err, size_t errlen)
 {
-	char		 name[128];
-	const char	*v, *path;
+	char        name[128];
+	const char *v, *path;
 
 	if ((v = get(var)) != NULL && *v != '\0') {
 		*out = xstrdup(v);
@@ -111,9 +111,9 @@ lookup(conf_getenv_fn *get, const char *var, char **out, char *err, size_t errle
 static int
 decode_key(const char *b64, unsigned char out[32])
 {
-	unsigned char	 tmp[64];
-	size_t		 len = strlen(b64);
-	int		 n, pad = 0;
+	unsigned char tmp[64];
+	size_t        len = strlen(b64);
+	int           n, pad = 0;
 
 	if (len != 44)
 		return -1;
@@ -160,8 +160,8 @@ data_key(struct conf *c, char *err, size_t errlen)
 static int
 old_keys(struct conf *c, char *err, size_t errlen)
 {
-	char	*list, *p, *comma;
-	int	 rc = -1;
+	char *list, *p, *comma;
+	int   rc = -1;
 
 	if (c->old_keys_text == NULL)
 		return 0;
@@ -194,8 +194,8 @@ out:
 static int
 base_url(struct conf *c, char *err, size_t errlen)
 {
-	char	 def[sizeof("http://127.0.0.1:65535")];
-	size_t	 n;
+	char   def[sizeof("http://127.0.0.1:65535")];
+	size_t n;
 
 	if (c->base_url == NULL) {
 		(void)snprintf(def, sizeof(def), "http://127.0.0.1:%u", c->http_port);
@@ -206,7 +206,8 @@ base_url(struct conf *c, char *err, size_t errlen)
 		c->base_url[--n] = '\0';
 	c->https = strncmp(c->base_url, "https://", 8) == 0;
 	if (!c->https && strncmp(c->base_url, "http://", 7) != 0) {
-		(void)snprintf(err, errlen, "USERMGR_BASE_URL must start with http:// or https://");
+		(void)snprintf(err, errlen,
+		    "USERMGR_BASE_URL must start with http:// or https://");
 		return -1;
 	}
 	if (strpbrk(c->base_url, "\"'<> \t\r\n") != NULL) {
@@ -219,10 +220,15 @@ base_url(struct conf *c, char *err, size_t errlen)
 
 /* Parallel to enum mail_transport (conf.h) and enum log_level (log.h). */
 static const char *const transports[MAIL__MAX + 1] = {
-	[MAIL_FILE] = "file", [MAIL_MAILJET] = "mailjet", [MAIL_SMTP] = "smtp",
+	[MAIL_FILE] = "file",
+	[MAIL_MAILJET] = "mailjet",
+	[MAIL_SMTP] = "smtp",
 };
 static const char *const levels[LOG__MAX + 1] = {
-	[LOG_ERR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+	[LOG_ERR] = "error",
+	[LOG_WARN] = "warn",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
 };
 _Static_assert(sizeof(enum mail_transport) == sizeof(unsigned), "CONF_ENUM stores an unsigned");
 
@@ -232,7 +238,8 @@ const struct conf_var conf_vars[] = {
 	    .def = "8080", .description = "nginx listens on 127.0.0.1 at this port" },
 	{ "USERMGR_BASE_URL", CONF_STRING, offsetof(struct conf, base_url), .check = base_url,
 	    .readme_default = "http://127.0.0.1:$USERMGR_HTTP_PORT",
-	    .description = "absolute URL used in mailed links; https:// turns on secure cookies" },
+	    .description =
+	        "absolute URL used in mailed links; https:// turns on secure cookies" },
 	{ "USERMGR_TEMPLATE_DIR", CONF_STRING, offsetof(struct conf, template_dir),
 	    .def = UM_DATADIR "/templates", .flags = CONF_INTERNAL,
 	    .description = "the page and mail templates" },
@@ -245,18 +252,20 @@ const struct conf_var conf_vars[] = {
 	{ "USERMGR_DB_SOCKET", CONF_STRING, offsetof(struct conf, db_socket),
 	    .def = "/run/mysqld/mysqld.sock", .flags = CONF_INTERNAL,
 	    .description = "MariaDB's unix socket" },
-	{ "USERMGR_DB_HOST", CONF_STRING, offsetof(struct conf, db_host), .flags = CONF_INTERNAL,
-	    .description = "MariaDB over TCP instead of the socket" },
+	{ "USERMGR_DB_HOST", CONF_STRING, offsetof(struct conf, db_host),
+	    .flags = CONF_INTERNAL, .description = "MariaDB over TCP instead of the socket" },
 	{ "USERMGR_DB_NAME", CONF_STRING, offsetof(struct conf, db_name), .def = "usermgr",
 	    .flags = CONF_INTERNAL, .description = "the database" },
 	{ "USERMGR_DB_USER", CONF_STRING, offsetof(struct conf, db_user), .def = "usermgr",
 	    .flags = CONF_INTERNAL, .description = "the database user" },
 	{ "USERMGR_DB_PASSWORD", CONF_STRING, offsetof(struct conf, db_password),
-	    .flags = CONF_INTERNAL | CONF_SECRET, .description = "the database user's password" },
+	    .flags = CONF_INTERNAL | CONF_SECRET,
+	    .description = "the database user's password" },
 	{ "USERMGR_DB_PORT", CONF_UINT, offsetof(struct conf, db_port), 1, 65535, .def = "3306",
 	    .flags = CONF_INTERNAL, .description = "MariaDB's TCP port" },
 	{ "USERMGR_SECRET_KEY", CONF_STRING, offsetof(struct conf, secret_key), KEY_MIN,
-	    .flags = CONF_SECRET | CONF_REQUIRED, .readme_default = "generated into the state dir",
+	    .flags = CONF_SECRET | CONF_REQUIRED,
+	    .readme_default = "generated into the state dir",
 	    .description = "master key; HKDF sub-keys for JWT, CSRF, cookies" },
 	{ "USERMGR_SECRET_KEY_OLD", CONF_STRING, offsetof(struct conf, old_keys_text),
 	    .flags = CONF_SECRET, .check = old_keys,
@@ -276,9 +285,11 @@ const struct conf_var conf_vars[] = {
 	{ "MAILJET_API_KEY", CONF_STRING, offsetof(struct conf, mailjet_key),
 	    .flags = CONF_SECRET, .fallback = "API_KEY", .description = "Mailjet basic auth" },
 	{ "MAILJET_API_SECRET", CONF_STRING, offsetof(struct conf, mailjet_secret),
-	    .flags = CONF_SECRET, .fallback = "API_SECRET", .description = "Mailjet basic auth" },
+	    .flags = CONF_SECRET, .fallback = "API_SECRET",
+	    .description = "Mailjet basic auth" },
 	{ "SENDER_EMAIL", CONF_STRING, offsetof(struct conf, sender_email),
-	    .def = "no-reply@localhost", .flags = CONF_ONE_LINE, .description = "From address" },
+	    .def = "no-reply@localhost", .flags = CONF_ONE_LINE,
+	    .description = "From address" },
 	{ "SENDER_NAME", CONF_STRING, offsetof(struct conf, sender_name), .def = "usermgr",
 	    .flags = CONF_ONE_LINE, .description = "From name" },
 	{ "USERMGR_SMTP_URL", CONF_STRING, offsetof(struct conf, smtp_url),
@@ -311,7 +322,8 @@ const struct conf_var conf_vars[] = {
 	{ "USERMGR_PASSWORD_MIN_LENGTH", CONF_UINT, offsetof(struct conf, password_min_length),
 	    1, 128, .def = "8", .description = "minimum password length in characters" },
 	{ "USERMGR_PREVENT_ENUMERATION", CONF_BOOL, offsetof(struct conf, prevent_enumeration),
-	    .def = "0", .description = "1: a sign-up with a taken address looks like a success" },
+	    .def = "0",
+	    .description = "1: a sign-up with a taken address looks like a success" },
 	{ "USERMGR_ACCESS_TOKEN_SECONDS", CONF_UINT,
 	    offsetof(struct conf, access_token_seconds), 10, 86400, .def = "900",
 	    .description = "API access token lifetime" },
@@ -321,13 +333,14 @@ const struct conf_var conf_vars[] = {
 	    offsetof(struct conf, bootstrap_admin_email), .def = "admin@localhost",
 	    .description = "the bootstrap admin's address" },
 	{ "USERMGR_LOG_LEVEL", CONF_ENUM, offsetof(struct conf, log_level), .def = "info",
-	    .choices = levels, .description = "error, warn, info (refusals, failures) or debug" },
+	    .choices = levels,
+	    .description = "error, warn, info (refusals, failures) or debug" },
 };
-const size_t	 conf_nvars = sizeof(conf_vars) / sizeof(conf_vars[0]);
+const size_t conf_nvars = sizeof(conf_vars) / sizeof(conf_vars[0]);
 
 /* The field of c that setting v fills, as a pointer to type. */
-#define FIELD(c, v, type)	((type *)(void *)((char *)(c) + (v)->offset))
-#define CFIELD(c, v, type)	((const type *)(const void *)((const char *)(c) + (v)->offset))
+#define FIELD(c, v, type)  ((type *)(void *)((char *)(c) + (v)->offset))
+#define CFIELD(c, v, type) ((const type *)(const void *)((const char *)(c) + (v)->offset))
 
 static int
 parse_string(struct conf *c, const struct conf_var *v, const char *text, char *err,
@@ -348,8 +361,7 @@ parse_string(struct conf *c, const struct conf_var *v, const char *text, char *e
 }
 
 static int
-parse_uint(struct conf *c, const struct conf_var *v, const char *text, char *err,
-    size_t errlen)
+parse_uint(struct conf *c, const struct conf_var *v, const char *text, char *err, size_t errlen)
 {
 	if (conf_parse_uint(text, v->min, v->max, FIELD(c, v, unsigned)) != 0) {
 		(void)snprintf(err, errlen, "%s must be a whole number from %u to %u", v->name,
@@ -360,10 +372,9 @@ parse_uint(struct conf *c, const struct conf_var *v, const char *text, char *err
 }
 
 static int
-parse_bool(struct conf *c, const struct conf_var *v, const char *text, char *err,
-    size_t errlen)
+parse_bool(struct conf *c, const struct conf_var *v, const char *text, char *err, size_t errlen)
 {
-	unsigned	 b;
+	unsigned b;
 
 	if (conf_parse_uint(text, 0, 1, &b) != 0) {
 		(void)snprintf(err, errlen, "%s must be 0 or 1", v->name);
@@ -375,11 +386,10 @@ parse_bool(struct conf *c, const struct conf_var *v, const char *text, char *err
 
 /* The message lists the words: "X must be a, b or c". */
 static int
-parse_enum(struct conf *c, const struct conf_var *v, const char *text, char *err,
-    size_t errlen)
+parse_enum(struct conf *c, const struct conf_var *v, const char *text, char *err, size_t errlen)
 {
-	unsigned	 i;
-	size_t		 n;
+	unsigned i;
+	size_t   n;
 
 	for (i = 0; v->choices[i] != NULL; i++)
 		if (strcmp(text, v->choices[i]) == 0) {
@@ -388,8 +398,11 @@ parse_enum(struct conf *c, const struct conf_var *v, const char *text, char *err
 		}
 	(void)snprintf(err, errlen, "%s must be", v->name);
 	for (i = 0; v->choices[i] != NULL && (n = strlen(err)) + 1 < errlen; i++)
-		(void)snprintf(err + n, errlen - n, "%s %s", i == 0 ? "" :
-		    v->choices[i + 1] != NULL ? "," : " or", v->choices[i]);
+		(void)snprintf(err + n, errlen - n, "%s %s",
+		    i == 0                        ? "" :
+		        v->choices[i + 1] != NULL ? "," :
+		                                    " or",
+		    v->choices[i]);
 	return -1;
 }
 
@@ -406,8 +419,8 @@ static int
 load_var(struct conf *c, const struct conf_var *v, conf_getenv_fn *get, int require_keys,
     char *err, size_t errlen)
 {
-	char	*s = NULL;
-	int	 rc;
+	char *s = NULL;
+	int   rc;
 
 	if ((rc = lookup(get, v->name, &s, err, errlen)) == 0 && v->fallback != NULL)
 		rc = lookup(get, v->fallback, &s, err, errlen);
@@ -427,7 +440,7 @@ load_var(struct conf *c, const struct conf_var *v, conf_getenv_fn *get, int requ
 enum um_err
 conf_load(struct conf *c, conf_getenv_fn *get, int require_keys, char *err, size_t errlen)
 {
-	size_t	 i;
+	size_t i;
 
 	memset(c, 0, sizeof(*c));
 	err[0] = '\0';
@@ -442,29 +455,24 @@ conf_load(struct conf *c, conf_getenv_fn *get, int require_keys, char *err, size
 const char *
 conf_show(const struct conf *c, const struct conf_var *v, char *buf, size_t n)
 {
-	const char	*s;
-	unsigned	 u;
+	const char *s;
+	unsigned    u;
 
 	switch (v->type) {
 	case CONF_STRING:
 		if ((s = *CFIELD(c, v, char *)) == NULL)
 			return "(not set)";
 		return v->flags & CONF_SECRET ? "(set)" : s;
-	case CONF_BOOL:
-		return *CFIELD(c, v, int) ? "1" : "0";
-	case CONF_ENUM:
-		memcpy(&u, CFIELD(c, v, unsigned), sizeof(u));
-		return v->choices[u];
-	default:
-		(void)snprintf(buf, n, "%u", *CFIELD(c, v, unsigned));
-		return buf;
+	case CONF_BOOL: return *CFIELD(c, v, int) ? "1" : "0";
+	case CONF_ENUM: memcpy(&u, CFIELD(c, v, unsigned), sizeof(u)); return v->choices[u];
+	default: (void)snprintf(buf, n, "%u", *CFIELD(c, v, unsigned)); return buf;
 	}
 }
 
 void
 conf_free(struct conf *c)
 {
-	size_t	 i;
+	size_t i;
 
 	if (c == NULL)
 		return;

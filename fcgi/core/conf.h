@@ -7,95 +7,95 @@
 #include "error.h"
 
 enum mail_transport {
-	MAIL_FILE = 0,		/* .eml files in mail_dir */
-	MAIL_MAILJET,		/* Mailjet Send API v3.1 */
-	MAIL_SMTP,		/* libcurl SMTP */
+	MAIL_FILE = 0, /* .eml files in mail_dir */
+	MAIL_MAILJET,  /* Mailjet Send API v3.1 */
+	MAIL_SMTP,     /* libcurl SMTP */
 	MAIL__MAX
 };
 
-#define CONF_OLD_KEYS_MAX	8
+#define CONF_OLD_KEYS_MAX 8
 
 struct conf {
 	/* where things are */
-	unsigned	 http_port;		/* USERMGR_HTTP_PORT: only for base_url's default */
-	char		*base_url;		/* USERMGR_BASE_URL, no trailing slash */
-	int		 https;			/* base_url starts with https:// */
-	char		*template_dir;		/* USERMGR_TEMPLATE_DIR, default UM_DATADIR/templates */
-	char		*sql_dir;		/* USERMGR_SQL_DIR, default UM_DATADIR/sql */
-	char		*common_passwords;	/* USERMGR_COMMON_PASSWORDS, default
+	unsigned http_port;        /* USERMGR_HTTP_PORT: only for base_url's default */
+	char    *base_url;         /* USERMGR_BASE_URL, no trailing slash */
+	int      https;            /* base_url starts with https:// */
+	char    *template_dir;     /* USERMGR_TEMPLATE_DIR, default UM_DATADIR/templates */
+	char    *sql_dir;          /* USERMGR_SQL_DIR, default UM_DATADIR/sql */
+	char    *common_passwords; /* USERMGR_COMMON_PASSWORDS, default
 						 * UM_DATADIR/common-passwords.txt */
 	/* database (internal to the deployment; deploy/local/run sets them) */
-	char		*db_socket;		/* USERMGR_DB_SOCKET */
-	char		*db_host;		/* USERMGR_DB_HOST: TCP instead of the socket */
-	unsigned	 db_port;		/* USERMGR_DB_PORT */
-	char		*db_name;		/* USERMGR_DB_NAME, default usermgr */
-	char		*db_user;		/* USERMGR_DB_USER, default usermgr */
-	char		*db_password;		/* USERMGR_DB_PASSWORD(_FILE) */
+	char    *db_socket;   /* USERMGR_DB_SOCKET */
+	char    *db_host;     /* USERMGR_DB_HOST: TCP instead of the socket */
+	unsigned db_port;     /* USERMGR_DB_PORT */
+	char    *db_name;     /* USERMGR_DB_NAME, default usermgr */
+	char    *db_user;     /* USERMGR_DB_USER, default usermgr */
+	char    *db_password; /* USERMGR_DB_PASSWORD(_FILE) */
 	/* keys */
-	char		*secret_key;		/* USERMGR_SECRET_KEY(_FILE), >= 32 characters */
-	char		*old_keys_text;		/* USERMGR_SECRET_KEY_OLD, comma-separated, */
-	char		*old_keys[CONF_OLD_KEYS_MAX];	/* ... split into these */
-	size_t		 nold_keys;
-	char		*data_key_text;		/* USERMGR_DATA_KEY(_FILE), base64 of 32 bytes, */
-	unsigned char	 data_key[32];		/* ... decoded */
-	int		 have_data_key;
+	char         *secret_key;    /* USERMGR_SECRET_KEY(_FILE), >= 32 characters */
+	char         *old_keys_text; /* USERMGR_SECRET_KEY_OLD, comma-separated, */
+	char         *old_keys[CONF_OLD_KEYS_MAX]; /* ... split into these */
+	size_t        nold_keys;
+	char         *data_key_text; /* USERMGR_DATA_KEY(_FILE), base64 of 32 bytes, */
+	unsigned char data_key[32];  /* ... decoded */
+	int           have_data_key;
 	/* mail */
 	enum mail_transport mail_transport;
-	char		*mail_dir;
-	char		*mailjet_url, *mailjet_key, *mailjet_secret;
-	char		*sender_email, *sender_name;
-	char		*smtp_url, *smtp_user, *smtp_password;
-	unsigned	 mail_max_attempts;	/* USERMGR_MAIL_MAX_ATTEMPTS, 40: then failed */
+	char               *mail_dir;
+	char               *mailjet_url, *mailjet_key, *mailjet_secret;
+	char               *sender_email, *sender_name;
+	char               *smtp_url, *smtp_user, *smtp_password;
+	unsigned            mail_max_attempts; /* USERMGR_MAIL_MAX_ATTEMPTS, 40: then failed */
 	/* policy */
-	unsigned	 login_max_failures;	/* 5 */
-	unsigned	 login_lockout_seconds;	/* 900 */
-	unsigned	 rate_per_ip_per_min;	/* 30 */
-	unsigned	 argon2_memory_kib;	/* 19456 */
-	unsigned	 argon2_iterations;	/* 2 */
-	unsigned	 argon2_parallelism;	/* 1 */
-	unsigned	 password_min_length;	/* 8 */
-	int		 prevent_enumeration;	/* 0 */
-	unsigned	 access_token_seconds;	/* 900 */
-	unsigned	 refresh_token_days;	/* 30 */
-	char		*bootstrap_admin_email;	/* admin@localhost */
-	unsigned	 log_level;		/* USERMGR_LOG_LEVEL: error, warn, info (default), debug */
+	unsigned login_max_failures;    /* 5 */
+	unsigned login_lockout_seconds; /* 900 */
+	unsigned rate_per_ip_per_min;   /* 30 */
+	unsigned argon2_memory_kib;     /* 19456 */
+	unsigned argon2_iterations;     /* 2 */
+	unsigned argon2_parallelism;    /* 1 */
+	unsigned password_min_length;   /* 8 */
+	int      prevent_enumeration;   /* 0 */
+	unsigned access_token_seconds;  /* 900 */
+	unsigned refresh_token_days;    /* 30 */
+	char    *bootstrap_admin_email; /* admin@localhost */
+	unsigned log_level; /* USERMGR_LOG_LEVEL: error, warn, info (default), debug */
 };
 
 /* How a setting's text becomes its value; conf.c parses each type, check-config shows each. */
 enum conf_type {
-	CONF_STRING = 0,	/* char *, malloc'd; min is its least length */
-	CONF_UINT,		/* unsigned in [min, max] */
-	CONF_BOOL,		/* int, 0 or 1 */
-	CONF_ENUM,		/* an unsigned-sized enum: the index of the word among choices */
+	CONF_STRING = 0, /* char *, malloc'd; min is its least length */
+	CONF_UINT,       /* unsigned in [min, max] */
+	CONF_BOOL,       /* int, 0 or 1 */
+	CONF_ENUM,       /* an unsigned-sized enum: the index of the word among choices */
 	CONF__MAX
 };
 
-#define CONF_SECRET	0x01	/* shown as (set) or (not set), wiped when freed */
-#define CONF_REQUIRED	0x02	/* must be set when conf_load's require_keys is */
-#define CONF_ONE_LINE	0x04	/* no CR or LF: it goes into a mail header */
-#define CONF_INTERNAL	0x08	/* set by the deployment: named in the README, not in its table */
+#define CONF_SECRET   0x01 /* shown as (set) or (not set), wiped when freed */
+#define CONF_REQUIRED 0x02 /* must be set when conf_load's require_keys is */
+#define CONF_ONE_LINE 0x04 /* no CR or LF: it goes into a mail header */
+#define CONF_INTERNAL 0x08 /* set by the deployment: named in the README, not in its table */
 
 /*
  * One setting of API.md §1.  The README's configuration table is checked against these rows
  * (tests/unit/test_conf.c), so the loader, check-config and the README cannot drift apart.
  */
 struct conf_var {
-	const char	*name;		/* X; X_FILE is read when X is unset or empty */
-	enum conf_type	 type;
-	size_t		 offset;	/* offsetof(struct conf, field) */
-	unsigned	 min, max;	/* CONF_UINT bounds; CONF_STRING least length */
-	const char	*def;		/* the default, parsed like a value; NULL: none */
-	unsigned	 flags;		/* CONF_SECRET, ... */
-	const char *const *choices;	/* CONF_ENUM: the words, parallel to the enum */
-	const char	*fallback;	/* read when X and X_FILE are not (the seed apps' names) */
+	const char        *name; /* X; X_FILE is read when X is unset or empty */
+	enum conf_type     type;
+	size_t             offset;   /* offsetof(struct conf, field) */
+	unsigned           min, max; /* CONF_UINT bounds; CONF_STRING least length */
+	const char        *def;      /* the default, parsed like a value; NULL: none */
+	unsigned           flags;    /* CONF_SECRET, ... */
+	const char *const *choices;  /* CONF_ENUM: the words, parallel to the enum */
+	const char        *fallback; /* read when X and X_FILE are not (the seed apps' names) */
 	/* Checks or derives more once the value is in place (base URL, keys); 0 or -1. */
-	int		(*check)(struct conf *, char *, size_t);
-	const char	*readme_default;	/* the README's words for the default, if not def */
-	const char	*description;	/* one line, as in the README */
+	int (*check)(struct conf *, char *, size_t);
+	const char *readme_default; /* the README's words for the default, if not def */
+	const char *description;    /* one line, as in the README */
 };
 
-extern const struct conf_var	 conf_vars[];	/* in loading order */
-extern const size_t		 conf_nvars;
+extern const struct conf_var conf_vars[]; /* in loading order */
+extern const size_t          conf_nvars;
 
 /*
  * Signature of the environment lookup, so tests can feed a table instead of getenv().
@@ -109,16 +109,16 @@ typedef const char *conf_getenv_fn(const char *);
  * writes a message naming the variable into err (never its value).  Strings are malloc'd;
  * conf_free() releases them.
  */
-enum um_err	conf_load(struct conf *, conf_getenv_fn *, int, char *, size_t);
-void		conf_free(struct conf *);
+enum um_err conf_load(struct conf *, conf_getenv_fn *, int, char *, size_t);
+void        conf_free(struct conf *);
 
 /*
  * The value of the setting as check-config prints it: secrets only as "(set)" or "(not set)",
  * an unset string as "(not set)".  Returns buf (of size n) or a constant.
  */
-const char	*conf_show(const struct conf *, const struct conf_var *, char *, size_t);
+const char *conf_show(const struct conf *, const struct conf_var *, char *, size_t);
 
 /* Parses a decimal unsigned integer in [min, max] with nothing trailing; -1 on error. */
-int		conf_parse_uint(const char *, unsigned, unsigned, unsigned *);
+int conf_parse_uint(const char *, unsigned, unsigned, unsigned *);
 
 #endif

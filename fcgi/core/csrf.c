@@ -16,8 +16,8 @@ static int
 mac(const unsigned char *key, const char *kind, const void *binding, size_t n,
     unsigned char out[32])
 {
-	unsigned char	 msg[128];
-	size_t		 k = strlen(kind) + 1;
+	unsigned char msg[128];
+	size_t        k = strlen(kind) + 1;
 
 	/* Bindings are session seeds or cookie values: far below the buffer. */
 	if (k + n > sizeof(msg))
@@ -31,8 +31,8 @@ char *
 csrf_token(struct arena *a, const struct keyring *r, const char *kind, const void *binding,
     size_t n)
 {
-	unsigned char	 m[32];
-	char		*s;
+	unsigned char m[32];
+	char         *s;
 
 	if (!mac(r->set[0].k[KEY_CSRF], kind, binding, n, m))
 		return NULL;
@@ -45,8 +45,8 @@ int
 csrf_valid(const struct keyring *r, const char *kind, const void *binding, size_t n,
     const char *presented)
 {
-	unsigned char	 want[32], got[33];
-	size_t		 i;
+	unsigned char want[32], got[33];
+	size_t        i;
 
 	if (presented == NULL || strlen(presented) != B64URL_LEN(32) ||
 	    b64url_decode(got, presented, B64URL_LEN(32)) != 32)

@@ -13,16 +13,16 @@ struct tmpl_set;
  * and the mailer once.  Everything is borrowed; what a service returns lives in arena.
  */
 struct ctx {
-	struct arena		*arena;
-	struct db		*db;
-	const struct conf	*conf;
-	const struct keyring	*keys;
-	const struct tmpl_set	*tmpl;		/* mail templates (notify.c) */
-	long long		 actor;		/* the signed-in user acting; 0 for nobody */
-	const char		*ip;		/* client address for audit and limits; NULL outside
+	struct arena          *arena;
+	struct db             *db;
+	const struct conf     *conf;
+	const struct keyring  *keys;
+	const struct tmpl_set *tmpl;       /* mail templates (notify.c) */
+	long long              actor;      /* the signed-in user acting; 0 for nobody */
+	const char            *ip;         /* client address for audit and limits; NULL outside
 						 * a request (the CLI) */
-	const char		*user_agent;	/* recorded with new sessions and API logins */
-	const char		*via;		/* set by the CLI: added to audit details as "via" */
+	const char            *user_agent; /* recorded with new sessions and API logins */
+	const char            *via;        /* set by the CLI: added to audit details as "via" */
 };
 
 #endif

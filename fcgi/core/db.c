@@ -23,13 +23,13 @@
  * string literals).  Open addressing with linear probing; the table is emptied and every
  * statement closed when it is half full, which a fixed set of literals never reaches.
  */
-#define STMT_SLOTS		512
-#define STMT_LOAD_MAX		(STMT_SLOTS / 2)
-#define DB_PARAMS_MAX		64	/* placeholders in one statement */
-#define DB_COL_MIN_BUF		64	/* room for any number or datetime rendered as text */
-#define DB_CONNECT_TIMEOUT	2	/* seconds: /readyz must answer within 5 s (API.md §7) */
-#define DB_IO_TIMEOUT		3	/* seconds, each read and write */
-#define DB_PING_FAST_MS		1000	/* a ping that failed faster than this did not time out */
+#define STMT_SLOTS         512
+#define STMT_LOAD_MAX      (STMT_SLOTS / 2)
+#define DB_PARAMS_MAX      64   /* placeholders in one statement */
+#define DB_COL_MIN_BUF     64   /* room for any number or datetime rendered as text */
+#define DB_CONNECT_TIMEOUT 2    /* seconds: /readyz must answer within 5 s (API.md §7) */
+#define DB_IO_TIMEOUT      3    /* seconds, each read and write */
+#define DB_PING_FAST_MS    1000 /* a ping that failed faster than this did not time out */
 
 /*
  * Run at every (re)connect.  UTC so DATETIME(6) columns hold UTC (DESIGN.md "Data"); strict
@@ -40,18 +40,18 @@ static const char init_sql[] =
     "NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
 
 struct stmt_slot {
-	const char	*sql;
-	MYSQL_STMT	*stmt;
+	const char *sql;
+	MYSQL_STMT *stmt;
 };
 
 struct db {
-	const struct conf	*conf;		/* borrowed; outlives the handle */
-	MYSQL			*my;		/* NULL while disconnected */
-	int			 in_tx;		/* between db_begin and commit/rollback */
-	int			 tx_broken;	/* the connection died inside the transaction */
-	char			 errmsg[256];	/* MariaDB's message for the last failure */
-	size_t			 nstmts;
-	struct stmt_slot	 stmts[STMT_SLOTS];
+	const struct conf *conf;        /* borrowed; outlives the handle */
+	MYSQL             *my;          /* NULL while disconnected */
+	int                in_tx;       /* between db_begin and commit/rollback */
+	int                tx_broken;   /* the connection died inside the transaction */
+	char               errmsg[256]; /* MariaDB's message for the last failure */
+	size_t             nstmts;
+	struct stmt_slot   stmts[STMT_SLOTS];
 };
 
 /* Errors after which the connection is unusable: drop it and connect afresh. */
@@ -67,17 +67,15 @@ is_gone(unsigned int e)
 	case CR_UNKNOWN_HOST:
 	case ER_CONNECTION_KILLED:
 	case ER_SERVER_SHUTDOWN:
-	case ER_CON_COUNT_ERROR:
-		return 1;
-	default:
-		return 0;
+	case ER_CON_COUNT_ERROR: return 1;
+	default: return 0;
 	}
 }
 
 static void
 stmts_clear(struct db *db)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < STMT_SLOTS; i++) {
 		if (db->stmts[i].stmt != NULL)
@@ -103,13 +101,13 @@ disconnect(struct db *db)
 static enum um_err
 connect_db(struct db *db)
 {
-	const struct conf	*c = db->conf;
-	MYSQL			*my;
-	unsigned int		 ct = DB_CONNECT_TIMEOUT, io = DB_IO_TIMEOUT;
-	my_bool			 off = 0;
-	const char		*host, *sock;
-	unsigned int		 port;
-	enum um_err		 rc = UM_EUNAVAIL;
+	const struct conf *c = db->conf;
+	MYSQL             *my;
+	unsigned int       ct = DB_CONNECT_TIMEOUT, io = DB_IO_TIMEOUT;
+	my_bool            off = 0;
+	const char        *host, *sock;
+	unsigned int       port;
+	enum um_err        rc = UM_EUNAVAIL;
 
 	if (db->my != NULL)
 		return UM_OK;
@@ -139,7 +137,7 @@ connect_db(struct db *db)
 		    &(unsigned int){ MYSQL_PROTOCOL_SOCKET });
 	}
 	if (mysql_real_connect(my, host, c->db_user, c->db_password, c->db_name, port, sock,
-	    0) == NULL) {
+	        0) == NULL) {
 		/* Access denied or an unknown database are configuration faults, not outages. */
 		if (is_gone(mysql_errno(my)))
 			log_warn("db: cannot connect: %u %s", mysql_errno(my), mysql_error(my));
@@ -157,7 +155,7 @@ out:
 struct db *
 db_open(const struct conf *conf)
 {
-	struct db	*db;
+	struct db *db;
 
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
@@ -180,7 +178,7 @@ db_close(struct db *db)
 static size_t
 slot_of(const char *sql)
 {
-	uintptr_t	 h = (uintptr_t)sql;
+	uintptr_t h = (uintptr_t)sql;
 
 	/* Literals are at least 8-aligned often: mix the high bits down (Fibonacci hashing). */
 	h = (h >> 3) * (uintptr_t)0x9E3779B97F4A7C15ULL;
@@ -194,9 +192,9 @@ slot_of(const char *sql)
 static MYSQL_STMT *
 stmt_get(struct db *db, const char *sql, unsigned int *err)
 {
-	MYSQL_STMT	*st;
-	size_t		 i;
-	my_bool		 one = 1;
+	MYSQL_STMT *st;
+	size_t      i;
+	my_bool     one = 1;
 
 	*err = 0;
 	for (i = slot_of(sql); db->stmts[i].sql != NULL; i = (i + 1) & (STMT_SLOTS - 1))
@@ -239,14 +237,12 @@ is_int_field(const MYSQL_FIELD *f)
 	case MYSQL_TYPE_INT24:
 	case MYSQL_TYPE_LONG:
 	case MYSQL_TYPE_LONGLONG:
-	case MYSQL_TYPE_YEAR:
-		return 1;
+	case MYSQL_TYPE_YEAR: return 1;
 	case MYSQL_TYPE_DECIMAL:
 	case MYSQL_TYPE_NEWDECIMAL:
 		/* SUM() of integers is a DECIMAL with no fraction. */
 		return f->decimals == 0;
-	default:
-		return 0;
+	default: return 0;
 	}
 }
 
@@ -264,10 +260,8 @@ is_blob_field(const MYSQL_FIELD *f)
 	case MYSQL_TYPE_VAR_STRING:
 	case MYSQL_TYPE_STRING:
 	case MYSQL_TYPE_VARCHAR:
-	case MYSQL_TYPE_BIT:
-		return 1;
-	default:
-		return 0;
+	case MYSQL_TYPE_BIT: return 1;
+	default: return 0;
 	}
 }
 
@@ -275,8 +269,8 @@ is_blob_field(const MYSQL_FIELD *f)
 static long long
 parse_ll(const char *s)
 {
-	char		*end;
-	long long	 v;
+	char     *end;
+	long long v;
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
@@ -287,17 +281,17 @@ parse_ll(const char *s)
 
 /* The result buffers of one statement's columns, bound with mysql_stmt_bind_result(). */
 struct binds {
-	size_t		 ncols;
-	MYSQL_BIND	*b;
-	unsigned long	*lens;
-	my_bool		*nulls, *errs;
-	char		**bufs;
+	size_t         ncols;
+	MYSQL_BIND    *b;
+	unsigned long *lens;
+	my_bool       *nulls, *errs;
+	char         **bufs;
 };
 
 static void
 binds_free(struct binds *bd)
 {
-	size_t	 c;
+	size_t c;
 
 	if (bd->bufs != NULL)
 		for (c = 0; c < bd->ncols; c++)
@@ -313,7 +307,7 @@ binds_free(struct binds *bd)
 static int
 binds_init(struct binds *bd, const MYSQL_FIELD *fields, size_t ncols)
 {
-	size_t	 c, sz;
+	size_t c, sz;
 
 	memset(bd, 0, sizeof(*bd));
 	bd->ncols = ncols;
@@ -332,7 +326,7 @@ binds_init(struct binds *bd, const MYSQL_FIELD *fields, size_t ncols)
 		if ((bd->bufs[c] = malloc(sz)) == NULL)
 			return -1;
 		bd->b[c].buffer_type = is_blob_field(&fields[c]) ? MYSQL_TYPE_BLOB :
-		    MYSQL_TYPE_STRING;
+		                                                   MYSQL_TYPE_STRING;
 		bd->b[c].buffer = bd->bufs[c];
 		bd->b[c].buffer_length = (unsigned long)sz;
 		bd->b[c].length = &bd->lens[c];
@@ -350,8 +344,8 @@ static int
 read_cell(MYSQL_STMT *st, const MYSQL_FIELD *field, const struct binds *bd, size_t c,
     struct arena *a, struct db_val *v)
 {
-	MYSQL_BIND	 one;
-	char		*p;
+	MYSQL_BIND one;
+	char      *p;
 
 	if (bd->nulls[c]) {
 		v->type = DB_NULL;
@@ -389,11 +383,11 @@ static enum um_err
 fetch_all(struct db *db, MYSQL_STMT *st, MYSQL_RES *meta, struct arena *a, struct db_res *res,
     unsigned int *err)
 {
-	MYSQL_FIELD	*fields;
-	struct binds	 bd;
-	size_t		 ncols, nrows, r, c;
-	int		 f;
-	enum um_err	 rc = UM_EINTERNAL;
+	MYSQL_FIELD *fields;
+	struct binds bd;
+	size_t       ncols, nrows, r, c;
+	int          f;
+	enum um_err  rc = UM_EINTERNAL;
 
 	*err = 0;
 	memset(&bd, 0, sizeof(bd));
@@ -434,16 +428,16 @@ out:
  * *err set to the MariaDB error number (0 for local faults such as a parameter mismatch).
  */
 static enum um_err
-run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *params,
-    size_t n, struct db_res *res, unsigned int *err)
+run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *params, size_t n,
+    struct db_res *res, unsigned int *err)
 {
-	MYSQL_STMT	*st;
-	MYSQL_RES	*meta = NULL;
-	MYSQL_BIND	 b[DB_PARAMS_MAX];
-	unsigned long	 lens[DB_PARAMS_MAX];
-	long long	 ints[DB_PARAMS_MAX];
-	size_t		 i;
-	enum um_err	 rc = UM_EINTERNAL;
+	MYSQL_STMT   *st;
+	MYSQL_RES    *meta = NULL;
+	MYSQL_BIND    b[DB_PARAMS_MAX];
+	unsigned long lens[DB_PARAMS_MAX];
+	long long     ints[DB_PARAMS_MAX];
+	size_t        i;
+	enum um_err   rc = UM_EINTERNAL;
 
 	*err = 0;
 	if ((st = stmt_get(db, sql, err)) == NULL)
@@ -465,16 +459,15 @@ run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *p
 		case DB_BLOB:
 			lens[i] = (unsigned long)params[i].len;
 			b[i].buffer_type = params[i].type == DB_TEXT ? MYSQL_TYPE_STRING :
-			    MYSQL_TYPE_BLOB;
+			                                               MYSQL_TYPE_BLOB;
 			/* The library only reads parameter buffers. */
-			b[i].buffer = (void *)(uintptr_t)(params[i].s != NULL ? params[i].s : "");
+			b[i].buffer = (void *)(uintptr_t)(params[i].s != NULL ? params[i].s :
+			                                                        "");
 			b[i].buffer_length = lens[i];
 			b[i].length = &lens[i];
 			break;
 		case DB_NULL:
-		default:
-			b[i].buffer_type = MYSQL_TYPE_NULL;
-			break;
+		default: b[i].buffer_type = MYSQL_TYPE_NULL; break;
 		}
 	}
 	if (n > 0 && mysql_stmt_bind_param(st, b) != 0)
@@ -527,12 +520,12 @@ map_err(struct db *db, unsigned int e, const char *what)
 }
 
 enum um_err
-db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *params,
-    size_t n, struct db_res *res)
+db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *params, size_t n,
+    struct db_res *res)
 {
-	unsigned int	 e = 0;
-	int		 attempt;
-	enum um_err	 rc = UM_EUNAVAIL;
+	unsigned int e = 0;
+	int          attempt;
+	enum um_err  rc = UM_EUNAVAIL;
 
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
@@ -578,9 +571,9 @@ simple(struct db *db, const char *sql, unsigned int *err)
 enum um_err
 db_begin(struct db *db)
 {
-	unsigned int	 e;
-	int		 attempt;
-	enum um_err	 rc = UM_EINTERNAL;
+	unsigned int e;
+	int          attempt;
+	enum um_err  rc = UM_EINTERNAL;
 
 	if (db->in_tx) {
 		log_err("db: nested transaction");
@@ -612,8 +605,8 @@ out:
 enum um_err
 db_commit(struct db *db)
 {
-	unsigned int	 e;
-	enum um_err	 rc = UM_EINTERNAL;
+	unsigned int e;
+	enum um_err  rc = UM_EINTERNAL;
 
 	if (!db->in_tx) {
 		log_err("db: commit outside a transaction");
@@ -644,7 +637,7 @@ out:
 void
 db_rollback(struct db *db)
 {
-	unsigned int	 e;
+	unsigned int e;
 
 	if (db == NULL || !db->in_tx)
 		return;
@@ -661,9 +654,9 @@ db_rollback(struct db *db)
 enum um_err
 db_ping(struct db *db)
 {
-	struct timespec	 t0;
-	unsigned int	 e;
-	enum um_err	 rc = UM_EUNAVAIL;
+	struct timespec t0;
+	unsigned int    e;
+	enum um_err     rc = UM_EUNAVAIL;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (db->my != NULL) {
@@ -692,10 +685,10 @@ out:
 enum um_err
 db_exec_script(struct db *db, const char *sql, size_t len)
 {
-	MYSQL_RES	*r;
-	unsigned int	 e = 0;
-	int		 st, on = 0, nstmt = 1;
-	enum um_err	 rc = UM_EINTERNAL;
+	MYSQL_RES   *r;
+	unsigned int e = 0;
+	int          st, on = 0, nstmt = 1;
+	enum um_err  rc = UM_EINTERNAL;
 
 	if (db->tx_broken) {
 		rc = UM_EUNAVAIL;

@@ -3,7 +3,7 @@
 #define UM_DB_H
 
 #include <stddef.h>
-#include <string.h>	/* strlen in dbv_text */
+#include <string.h> /* strlen in dbv_text */
 
 #include "error.h"
 
@@ -13,24 +13,24 @@ struct db;
 
 enum db_type {
 	DB_NULL = 0,
-	DB_INT,		/* signed 64-bit */
-	DB_TEXT,	/* UTF-8 string, not NUL-containing */
-	DB_BLOB,	/* bytes */
+	DB_INT,  /* signed 64-bit */
+	DB_TEXT, /* UTF-8 string, not NUL-containing */
+	DB_BLOB, /* bytes */
 	DB__MAX
 };
 
 struct db_val {
-	enum db_type	 type;
-	long long	 i;	/* DB_INT; also parsed from numeric result columns */
-	const char	*s;	/* DB_TEXT / DB_BLOB; result strings are NUL-terminated */
-	size_t		 len;
+	enum db_type type;
+	long long    i; /* DB_INT; also parsed from numeric result columns */
+	const char  *s; /* DB_TEXT / DB_BLOB; result strings are NUL-terminated */
+	size_t       len;
 };
 
 /* Parameter constructors. */
-#define DBV_INT(x)	((struct db_val){ .type = DB_INT, .i = (long long)(x) })
-#define DBV_TEXTN(x, n)	((struct db_val){ .type = DB_TEXT, .s = (x), .len = (n) })
-#define DBV_BLOB(x, n)	((struct db_val){ .type = DB_BLOB, .s = (const char *)(x), .len = (n) })
-#define DBV_NULL	((struct db_val){ .type = DB_NULL })
+#define DBV_INT(x)      ((struct db_val){ .type = DB_INT, .i = (long long)(x) })
+#define DBV_TEXTN(x, n) ((struct db_val){ .type = DB_TEXT, .s = (x), .len = (n) })
+#define DBV_BLOB(x, n)  ((struct db_val){ .type = DB_BLOB, .s = (const char *)(x), .len = (n) })
+#define DBV_NULL        ((struct db_val){ .type = DB_NULL })
 
 /* A NUL-terminated string parameter; a function, so s is evaluated once. */
 static inline struct db_val
@@ -40,13 +40,13 @@ dbv_text(const char *s)
 }
 
 struct db_res {
-	size_t			 nrows, ncols;
-	struct db_val		*cells;		/* row-major, arena-owned */
-	unsigned long long	 affected;	/* rows changed (INSERT/UPDATE/DELETE) */
-	unsigned long long	 insert_id;	/* AUTO_INCREMENT of an INSERT */
+	size_t             nrows, ncols;
+	struct db_val     *cells;     /* row-major, arena-owned */
+	unsigned long long affected;  /* rows changed (INSERT/UPDATE/DELETE) */
+	unsigned long long insert_id; /* AUTO_INCREMENT of an INSERT */
 };
 
-#define DB_CELL(res, row, col)	(&(res)->cells[(row) * (res)->ncols + (col)])
+#define DB_CELL(res, row, col) (&(res)->cells[(row) * (res)->ncols + (col)])
 
 /* A text cell's string, or NULL for SQL NULL. */
 static inline const char *
@@ -59,8 +59,8 @@ db_cell_text(const struct db_val *v)
  * Creates the handle; connecting happens on first use, so a worker starts even while
  * MariaDB is down.  The caller owns it; db_close() accepts NULL.
  */
-struct db	*db_open(const struct conf *);
-void		 db_close(struct db *);
+struct db *db_open(const struct conf *);
+void       db_close(struct db *);
 
 /*
  * Runs one statement.  sql must be a string literal (or otherwise live as long as the
@@ -70,15 +70,15 @@ void		 db_close(struct db *);
  * statement outside a transaction is retried once on the new connection), UM_EINTERNAL
  * otherwise, logged with the MariaDB error.
  */
-enum um_err	 db_exec(struct db *, struct arena *, const char *, const struct db_val *, size_t,
-		    struct db_res *);
+enum um_err db_exec(struct db *, struct arena *, const char *, const struct db_val *, size_t,
+    struct db_res *);
 /* Transactions: a lost connection inside one fails the whole transaction (UM_EUNAVAIL). */
-enum um_err	 db_begin(struct db *);
-enum um_err	 db_commit(struct db *);
-void		 db_rollback(struct db *);		/* safe to call after a failure */
+enum um_err db_begin(struct db *);
+enum um_err db_commit(struct db *);
+void        db_rollback(struct db *); /* safe to call after a failure */
 /* Checks the server answers within the configured timeouts (for /readyz). */
-enum um_err	 db_ping(struct db *);
+enum um_err db_ping(struct db *);
 /* Runs a multi-statement SQL script (migrations only; no parameters). */
-enum um_err	 db_exec_script(struct db *, const char *, size_t);
+enum um_err db_exec_script(struct db *, const char *, size_t);
 
 #endif

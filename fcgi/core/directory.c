@@ -31,7 +31,7 @@ static const char *const status_names[DIR__MAX] = {
 int
 directory_status(const char *s)
 {
-	int	 i;
+	int i;
 
 	for (i = DIR_ACTIVE; s != NULL && i < DIR__MAX; i++)
 		if (strcmp(s, status_names[i]) == 0)
@@ -40,13 +40,13 @@ directory_status(const char *s)
 }
 
 /* A cursor holds at most a 19-digit id. */
-#define CURSOR_DIGITS	19
+#define CURSOR_DIGITS 19
 
 const char *
 directory_cursor(struct arena *a, long long id)
 {
-	const char	*digits = arena_printf(a, "%lld", id);
-	char		*s;
+	const char *digits = arena_printf(a, "%lld", id);
+	char       *s;
 
 	s = arena_alloc(a, B64URL_LEN(strlen(digits)) + 1);
 	(void)b64url_encode(s, (const unsigned char *)digits, strlen(digits));
@@ -56,11 +56,11 @@ directory_cursor(struct arena *a, long long id)
 long long
 directory_parse_cursor(const char *s)
 {
-	unsigned char	 raw[CURSOR_DIGITS + 3];
-	char		 digits[CURSOR_DIGITS + 1], *end;
-	size_t		 n;
-	long		 len;
-	long long	 id;
+	unsigned char raw[CURSOR_DIGITS + 3];
+	char          digits[CURSOR_DIGITS + 1], *end;
+	size_t        n;
+	long          len;
+	long long     id;
 
 	if (s == NULL || (n = strlen(s)) == 0 || n > B64URL_LEN(CURSOR_DIGITS))
 		return -1;
@@ -83,7 +83,9 @@ directory_parse_cursor(const char *s)
  * then the user's role names, comma-separated and sorted: role names never hold a comma
  * (API.md §7 `[a-z][a-z0-9_-]{1,31}`).
  */
-#define DIR_USER_COLUMNS USER_COLUMNS "," \
+#define DIR_USER_COLUMNS \
+	USER_COLUMNS \
+	"," \
 	" (SELECT GROUP_CONCAT(r.name ORDER BY r.name SEPARATOR ',') FROM user_roles ur" \
 	"  JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = users.id)"
 
@@ -105,9 +107,9 @@ static const char sql_search[] =
 static json_t *
 row_json(struct db *db, struct arena *a, const struct db_res *res, size_t i)
 {
-	struct user	 u;
-	json_t		*roles = json_array();
-	const char	*list, *p, *comma;
+	struct user u;
+	json_t     *roles = json_array();
+	const char *list, *p, *comma;
 
 	user_from_row(res, i, &u);
 	list = db_cell_text(DB_CELL(res, i, USER_NCOLUMNS));
@@ -125,8 +127,8 @@ row_json(struct db *db, struct arena *a, const struct db_res *res, size_t i)
 static const char *
 like_prefix(struct arena *a, const char *s)
 {
-	size_t	 n = strlen(s), i, j = 0;
-	char	*out = arena_alloc(a, n * 2 + 2);
+	size_t n = strlen(s), i, j = 0;
+	char  *out = arena_alloc(a, n * 2 + 2);
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '!' || s[i] == '%' || s[i] == '_')
@@ -142,12 +144,12 @@ enum um_err
 directory_search(struct db *db, struct arena *a, const struct dir_query *q, json_t **users,
     long long *next)
 {
-	struct db_val	 p[11];
-	struct db_res	 res;
-	const char	*text = q->q != NULL ? q->q : "", *role = q->role != NULL ? q->role : "";
-	const char	*pattern = like_prefix(a, text);
-	size_t		 i, shown;
-	enum um_err	 rc;
+	struct db_val p[11];
+	struct db_res res;
+	const char   *text = q->q != NULL ? q->q : "", *role = q->role != NULL ? q->role : "";
+	const char   *pattern = like_prefix(a, text);
+	size_t        i, shown;
+	enum um_err   rc;
 
 	*users = NULL;
 	*next = 0;
@@ -183,7 +185,7 @@ static const char sql_audit[] =
 static json_t *
 cell_string(const struct db_val *v)
 {
-	json_t	*s;
+	json_t *s;
 
 	if (v->type == DB_NULL || v->s == NULL || (s = json_string(v->s)) == NULL)
 		return json_null();
@@ -194,7 +196,7 @@ cell_string(const struct db_val *v)
 static json_t *
 cell_details(const struct db_val *v)
 {
-	json_t	*d;
+	json_t *d;
 
 	if (v->type == DB_NULL || v->s == NULL)
 		return json_null();
@@ -207,10 +209,10 @@ enum um_err
 directory_audit(struct db *db, struct arena *a, long long user_id, const char *event,
     long long before, unsigned limit, json_t **events, long long *next)
 {
-	struct db_val	 p[7];
-	struct db_res	 res;
-	size_t		 i, shown;
-	enum um_err	 rc;
+	struct db_val p[7];
+	struct db_res res;
+	size_t        i, shown;
+	enum um_err   rc;
 
 	*events = NULL;
 	*next = 0;
@@ -228,14 +230,15 @@ directory_audit(struct db *db, struct arena *a, long long user_id, const char *e
 	shown = res.nrows > limit ? limit : res.nrows;
 	*events = json_array();
 	for (i = 0; i < shown; i++)
-		json_array_append_new(*events, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-		    "id", cell_string(DB_CELL(&res, i, 0)),
-		    "event", cell_string(DB_CELL(&res, i, 1)),
-		    "user_id", cell_string(DB_CELL(&res, i, 2)),
-		    "actor_id", cell_string(DB_CELL(&res, i, 3)),
-		    "ip", cell_string(DB_CELL(&res, i, 4)),
-		    "created_at", cell_string(DB_CELL(&res, i, 5)),
-		    "details", cell_details(DB_CELL(&res, i, 6))));
+		json_array_append_new(*events,
+		    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+		        cell_string(DB_CELL(&res, i, 0)), "event",
+		        cell_string(DB_CELL(&res, i, 1)), "user_id",
+		        cell_string(DB_CELL(&res, i, 2)), "actor_id",
+		        cell_string(DB_CELL(&res, i, 3)), "ip",
+		        cell_string(DB_CELL(&res, i, 4)), "created_at",
+		        cell_string(DB_CELL(&res, i, 5)), "details",
+		        cell_details(DB_CELL(&res, i, 6))));
 	if (res.nrows > limit && shown > 0)
 		*next = DB_CELL(&res, shown - 1, 0)->i;
 	return UM_OK;
@@ -248,36 +251,36 @@ static const char sql_roles[] = "SELECT name, description, builtin FROM roles OR
 json_t *
 directory_roles(struct db *db, struct arena *a)
 {
-	struct db_res	 res;
-	json_t		*list;
-	size_t		 i;
+	struct db_res res;
+	json_t       *list;
+	size_t        i;
 
 	if (db_exec(db, a, sql_roles, NULL, 0, &res) != UM_OK)
 		return NULL;
 	list = json_array();
 	for (i = 0; i < res.nrows; i++)
-		json_array_append_new(list, json_pack("{s:o, s:o, s:b}",
-		    "name", cell_string(DB_CELL(&res, i, 0)),
-		    "description", cell_string(DB_CELL(&res, i, 1)),
-		    "builtin", DB_CELL(&res, i, 2)->i != 0));
+		json_array_append_new(list,
+		    json_pack("{s:o, s:o, s:b}", "name", cell_string(DB_CELL(&res, i, 0)),
+		        "description", cell_string(DB_CELL(&res, i, 1)), "builtin",
+		        DB_CELL(&res, i, 2)->i != 0));
 	return list;
 }
 
 static const char sql_role_insert[] = "INSERT INTO roles (name, description) VALUES (?, ?)";
 
 enum um_err
-directory_role_create(struct ctx *ctx, const char *name,
-    const char *description)
+directory_role_create(struct ctx *ctx, const char *name, const char *description)
 {
-	struct db	*db = ctx->db;
-	struct db_val	 p[2] = { dbv_text(name), dbv_text(description != NULL ? description : "") };
-	enum um_err	 rc;
+	struct db    *db = ctx->db;
+	struct db_val p[2] = { dbv_text(name),
+		dbv_text(description != NULL ? description : "") };
+	enum um_err   rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(db, ctx->arena, sql_role_insert, p, 2, NULL)) != UM_OK ||
 	    (rc = audit_log(ctx, AUDIT_ROLE_CREATED, 0, ctx->actor,
-	    json_pack("{s:s}", "role", name))) != UM_OK ||
+	         json_pack("{s:s}", "role", name))) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
@@ -317,10 +320,10 @@ static enum um_err
 role_ids(struct ctx *ctx, const char *const *names, size_t n, long long **ids,
     const char **unknown)
 {
-	struct db_val	 p[1];
-	struct db_res	 res;
-	size_t		 i;
-	enum um_err	 rc;
+	struct db_val p[1];
+	struct db_res res;
+	size_t        i;
+	enum um_err   rc;
 
 	*unknown = NULL;
 	*ids = arena_calloc(ctx->arena, n + 1, sizeof(**ids));
@@ -342,9 +345,9 @@ role_ids(struct ctx *ctx, const char *const *names, size_t n, long long **ids,
 static enum um_err
 grant(struct ctx *ctx, long long user_id, const long long *ids, size_t n)
 {
-	struct db_val	 p[2];
-	size_t		 i;
-	enum um_err	 rc;
+	struct db_val p[2];
+	size_t        i;
+	enum um_err   rc;
 
 	p[0] = DBV_INT(user_id);
 	for (i = 0; i < n; i++) {
@@ -359,11 +362,11 @@ enum um_err
 directory_create(struct ctx *ctx, const struct new_account *na, long long *id,
     const char **unknown)
 {
-	struct db	*db = ctx->db;
-	long long	*ids;
-	json_t		*roles;
-	size_t		 i;
-	enum um_err	 rc;
+	struct db  *db = ctx->db;
+	long long  *ids;
+	json_t     *roles;
+	size_t      i;
+	enum um_err rc;
 
 	if ((rc = role_ids(ctx, na->roles, na->nroles, &ids, unknown)) != UM_OK)
 		return rc;
@@ -377,13 +380,14 @@ directory_create(struct ctx *ctx, const struct new_account *na, long long *id,
 		return rc;
 	}
 	if ((rc = user_create(db, ctx->arena, na->username, na->email, na->password_hash,
-	    na->verified, id)) != UM_OK ||
+	         na->verified, id)) != UM_OK ||
 	    (rc = grant(ctx, *id, ids, na->nroles)) != UM_OK) {
 		json_decref(roles);
 		goto fail;
 	}
-	if ((rc = audit_log(ctx, na->event, *id, ctx->actor, json_pack("{s:o}", "roles",
-	    roles))) != UM_OK || (rc = db_commit(db)) != UM_OK)
+	if ((rc = audit_log(ctx, na->event, *id, ctx->actor,
+	         json_pack("{s:o}", "roles", roles))) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
 		goto fail;
 	return UM_OK;
 fail:
@@ -396,16 +400,16 @@ static enum um_err
 status_change(struct ctx *ctx, const struct user *u, const char *sql, int end_sessions,
     enum audit_event e)
 {
-	struct db	*db = ctx->db;
-	struct db_val	 p[1] = { DBV_INT(u->id) };
-	enum um_err	 rc;
+	struct db    *db = ctx->db;
+	struct db_val p[1] = { DBV_INT(u->id) };
+	enum um_err   rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(db, ctx->arena, sql, p, 1, NULL)) != UM_OK ||
 	    (end_sessions && (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK) ||
 	    (rc = audit_log(ctx, e, u->id, ctx->actor,
-	    json_pack("{s:s}", "username", u->username))) != UM_OK ||
+	         json_pack("{s:s}", "username", u->username))) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
@@ -424,39 +428,37 @@ directory_enable(struct ctx *ctx, const struct user *u)
 }
 
 enum um_err
-directory_set_verified(struct ctx *ctx, const struct user *u,
-    int verified)
+directory_set_verified(struct ctx *ctx, const struct user *u, int verified)
 {
-	struct db	*db = ctx->db;
-	struct db_val	 p[2] = { DBV_INT(verified ? 1 : 0), DBV_INT(u->id) };
-	enum um_err	 rc;
+	struct db    *db = ctx->db;
+	struct db_val p[2] = { DBV_INT(verified ? 1 : 0), DBV_INT(u->id) };
+	enum um_err   rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(db, ctx->arena, sql_set_verified, p, 2, NULL)) != UM_OK ||
-	    (rc = audit_log(ctx, verified ? AUDIT_USER_VERIFIED :
-	    AUDIT_USER_UNVERIFIED, u->id, ctx->actor, json_pack("{s:s}", "email",
-	    u->email))) != UM_OK ||
+	    (rc = audit_log(ctx, verified ? AUDIT_USER_VERIFIED : AUDIT_USER_UNVERIFIED, u->id,
+	         ctx->actor, json_pack("{s:s}", "email", u->email))) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
 }
 
 enum um_err
-directory_set_display_name(struct ctx *ctx, const struct user *u,
-    const char *name)
+directory_set_display_name(struct ctx *ctx, const struct user *u, const char *name)
 {
-	struct db	*db = ctx->db;
-	struct db_val	 p[2];
-	enum um_err	 rc;
+	struct db    *db = ctx->db;
+	struct db_val p[2];
+	enum um_err   rc;
 
 	p[0] = name != NULL && *name != '\0' ? dbv_text(name) : DBV_NULL;
 	p[1] = DBV_INT(u->id);
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(db, ctx->arena, sql_display_name, p, 2, NULL)) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_PROFILE_CHANGED_BY_ADMIN, u->id, ctx->actor, json_pack("{s:s?}", "display_name", p[0].type == DB_NULL ? NULL :
-	    name))) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_PROFILE_CHANGED_BY_ADMIN, u->id, ctx->actor,
+	         json_pack("{s:s?}", "display_name", p[0].type == DB_NULL ? NULL : name))) !=
+	        UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
@@ -465,29 +467,29 @@ directory_set_display_name(struct ctx *ctx, const struct user *u,
 enum um_err
 directory_delete(struct ctx *ctx, const struct user *u)
 {
-	struct db	*db = ctx->db;
-	enum um_err	 rc;
+	struct db  *db = ctx->db;
+	enum um_err rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	/* Sessions, refresh families and roles go by ON DELETE CASCADE; the audit row stays. */
 	if ((rc = audit_log(ctx, AUDIT_USER_DELETED, u->id, ctx->actor,
-	    json_pack("{s:s, s:s}", "username", u->username, "email", u->email))) != UM_OK ||
-	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK ||
-	    (rc = db_commit(db)) != UM_OK)
+	         json_pack("{s:s, s:s}", "username", u->username, "email", u->email))) !=
+	        UM_OK ||
+	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK || (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
 }
 
 enum um_err
-directory_set_roles(struct ctx *ctx, const struct user *u,
-    const char *const *names, size_t n, const char **unknown)
+directory_set_roles(struct ctx *ctx, const struct user *u, const char *const *names, size_t n,
+    const char **unknown)
 {
-	struct db	*db = ctx->db;
-	struct db_val	 p[1];
-	long long	*ids;
-	json_t		*before, *after, *details = NULL;
-	enum um_err	 rc;
+	struct db    *db = ctx->db;
+	struct db_val p[1];
+	long long    *ids;
+	json_t       *before, *after, *details = NULL;
+	enum um_err   rc;
 
 	if ((rc = role_ids(ctx, names, n, &ids, unknown)) != UM_OK)
 		return rc;
@@ -507,8 +509,7 @@ directory_set_roles(struct ctx *ctx, const struct user *u,
 	if ((rc = db_exec(db, ctx->arena, sql_bump, p, 1, NULL)) != UM_OK ||
 	    (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK)
 		goto fail;
-	rc = audit_log(ctx, AUDIT_ROLES_CHANGED, u->id, ctx->actor,
-	    details);
+	rc = audit_log(ctx, AUDIT_ROLES_CHANGED, u->id, ctx->actor, details);
 	details = NULL;
 	if (rc != UM_OK || (rc = db_commit(db)) != UM_OK)
 		goto fail;
@@ -523,9 +524,9 @@ fail:
 enum um_err
 directory_force_reset(struct ctx *ctx, const struct user *u)
 {
-	struct db	*db = ctx->db;
-	const char	*hash;
-	enum um_err	 rc;
+	struct db  *db = ctx->db;
+	const char *hash;
+	enum um_err rc;
 
 	/*
 	 * '!' never starts a PHC string or a hex digest, so no password verifies against it
@@ -537,7 +538,8 @@ directory_force_reset(struct ctx *ctx, const struct user *u)
 		return rc;
 	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
 	    (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_PASSWORD_RESET_FORCED, u->id, ctx->actor, NULL)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_PASSWORD_RESET_FORCED, u->id, ctx->actor, NULL)) !=
+	        UM_OK ||
 	    (rc = db_commit(db)) != UM_OK) {
 		db_rollback(db);
 		return rc;
@@ -549,11 +551,10 @@ directory_force_reset(struct ctx *ctx, const struct user *u)
 enum um_err
 directory_resend_verification(struct ctx *ctx, const struct user *u)
 {
-	enum um_err	 rc;
+	enum um_err rc;
 
 	if ((rc = account_resend_verification(ctx, u->email)) != UM_OK)
 		return rc;
-	return audit_log(ctx, AUDIT_VERIFICATION_RESENT_BY_ADMIN, u->id,
-	    ctx->actor, json_pack("{s:b}", "sent", !u->email_verified &&
-	    strcmp(u->status, "active") == 0));
+	return audit_log(ctx, AUDIT_VERIFICATION_RESENT_BY_ADMIN, u->id, ctx->actor,
+	    json_pack("{s:b}", "sent", !u->email_verified && strcmp(u->status, "active") == 0));
 }

@@ -14,64 +14,64 @@ struct arena;
 struct db;
 struct ctx;
 
-#define DIRECTORY_LIMIT_DEFAULT	50	/* API.md §7: limit defaults to 50 ... */
-#define DIRECTORY_LIMIT_MAX	100	/* ... and is at most 100 */
+#define DIRECTORY_LIMIT_DEFAULT 50  /* API.md §7: limit defaults to 50 ... */
+#define DIRECTORY_LIMIT_MAX     100 /* ... and is at most 100 */
 
 /* status= of a user search (API.md §7 "Shapes"). */
 enum dir_status {
 	DIR_ANY = 0,
-	DIR_ACTIVE,		/* not disabled, verified or not */
+	DIR_ACTIVE, /* not disabled, verified or not */
 	DIR_DISABLED,
-	DIR_UNVERIFIED,		/* the address is not verified, whatever the status */
+	DIR_UNVERIFIED, /* the address is not verified, whatever the status */
 	DIR__MAX
 };
 
 /* A user search: every member may be empty/0, which means "no filter". */
 struct dir_query {
-	const char	*q;		/* username or address prefix, case-insensitive */
-	const char	*role;		/* a role name */
-	enum dir_status	 status;
-	long long	 after;		/* keyset cursor: only ids above it */
-	unsigned	 limit;		/* 1..DIRECTORY_LIMIT_MAX */
+	const char     *q;    /* username or address prefix, case-insensitive */
+	const char     *role; /* a role name */
+	enum dir_status status;
+	long long       after; /* keyset cursor: only ids above it */
+	unsigned        limit; /* 1..DIRECTORY_LIMIT_MAX */
 };
 
 /* The status filter named s ("active", "disabled", "unverified"), or -1. */
-int		 directory_status(const char *);
+int directory_status(const char *);
 
 /*
  * Opaque cursors (API.md §7): base64url of the decimal id the next page starts after.
  * directory_cursor returns an arena string; directory_parse_cursor answers the id, or -1
  * when s is not a cursor this code made.
  */
-const char	*directory_cursor(struct arena *, long long);
-long long	 directory_parse_cursor(const char *);
+const char *directory_cursor(struct arena *, long long);
+long long   directory_parse_cursor(const char *);
 
 /*
  * Users matching q in id order, as API.md §4 user objects (*users, caller owns it).
  * *next is the id to continue after, or 0 on the last page.
  */
-enum um_err	 directory_search(struct db *, struct arena *, const struct dir_query *,
-		    json_t **, long long *);
+enum um_err directory_search(struct db *, struct arena *, const struct dir_query *, json_t **,
+    long long *);
 
 /*
  * Audit events, newest first, in the API.md §7 shape; user_id 0 and event NULL/"" mean
  * any, before 0 means from the newest.  *next as for directory_search (an id to continue
  * below).
  */
-enum um_err	 directory_audit(struct db *, struct arena *, long long, const char *,
-		    long long, unsigned, json_t **, long long *);
+enum um_err directory_audit(struct db *, struct arena *, long long, const char *, long long,
+    unsigned, json_t **, long long *);
 
 /* Every role, [{name, description, builtin}] by name (caller owns it); NULL on failure. */
-json_t		*directory_roles(struct db *, struct arena *);
+json_t *directory_roles(struct db *, struct arena *);
 /* An account made by an operator (create-user) or brought from the seed app (import). */
 struct new_account {
-	const char		*username;	/* valid (validate_username) */
-	const char		*email;		/* normalised (validate_email) */
-	const char		*password_hash;	/* Argon2id PHC, or a legacy SHA-256 in hex */
-	int			 verified;
-	const char *const	*roles;		/* beside `user`, which every account has */
-	size_t			 nroles;
-	enum audit_event	 event;		/* AUDIT_USER_CREATED or AUDIT_USER_IMPORTED */
+	const char        *username;      /* valid (validate_username) */
+	const char        *email;         /* normalised (validate_email) */
+	const char        *password_hash; /* Argon2id PHC, or a legacy SHA-256 in hex */
+	int                verified;
+	const char *const *roles; /* beside `user`, which every account has */
+	size_t             nroles;
+	enum audit_event   event; /* AUDIT_USER_CREATED or AUDIT_USER_IMPORTED */
 };
 
 /*
@@ -79,34 +79,33 @@ struct new_account {
  * its id.  UM_EINVAL with *unknown set when a role does not exist; UM_ECONFLICT when the
  * username or address is taken.
  */
-enum um_err	 directory_create(struct ctx *, const struct new_account *, long long *,
-		    const char **);
+enum um_err directory_create(struct ctx *, const struct new_account *, long long *,
+    const char **);
 /* Creates a role (name already validated); audited.  UM_ECONFLICT when the name is taken. */
-enum um_err	 directory_role_create(struct ctx *, const char *, const char *);
+enum um_err directory_role_create(struct ctx *, const char *, const char *);
 
 /*
  * Actions on account u by the administrator ctx->actor (audited with its id and ctx's
  * client address), each in one transaction.  Disabling, deleting, changing roles
  * and forcing a reset end every browser session and API token of u at once (API.md §7).
  */
-enum um_err	 directory_disable(struct ctx *, const struct user *);
-enum um_err	 directory_enable(struct ctx *, const struct user *);
-enum um_err	 directory_set_verified(struct ctx *, const struct user *, int);
-enum um_err	 directory_set_display_name(struct ctx *, const struct user *,
-		    const char *);
-enum um_err	 directory_delete(struct ctx *, const struct user *);
+enum um_err directory_disable(struct ctx *, const struct user *);
+enum um_err directory_enable(struct ctx *, const struct user *);
+enum um_err directory_set_verified(struct ctx *, const struct user *, int);
+enum um_err directory_set_display_name(struct ctx *, const struct user *, const char *);
+enum um_err directory_delete(struct ctx *, const struct user *);
 /*
  * Replaces u's roles with names[0..n) (duplicates allowed).  UM_EINVAL when a name is not a
  * role: *unknown then names it.
  */
-enum um_err	 directory_set_roles(struct ctx *, const struct user *,
-		    const char *const *, size_t, const char **);
+enum um_err directory_set_roles(struct ctx *, const struct user *, const char *const *, size_t,
+    const char **);
 /*
  * The password stops working (its hash becomes '!' and random bytes, which no password
  * matches), sessions and tokens end, and a reset link is mailed (API.md §7).
  */
-enum um_err	 directory_force_reset(struct ctx *, const struct user *);
+enum um_err directory_force_reset(struct ctx *, const struct user *);
 /* Mails a new verification link when u is active and unverified; audited either way. */
-enum um_err	 directory_resend_verification(struct ctx *, const struct user *);
+enum um_err directory_resend_verification(struct ctx *, const struct user *);
 
 #endif

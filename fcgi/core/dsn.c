@@ -13,7 +13,7 @@
 static enum um_err
 refuse(char *err, size_t errlen, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(err, errlen, fmt, ap);
@@ -25,7 +25,7 @@ refuse(char *err, size_t errlen, const char *fmt, ...)
 static int
 scheme_ok(const char *s, size_t n)
 {
-	size_t	 base, i;
+	size_t base, i;
 
 	if (n >= 7 && strncmp(s, "mariadb", 7) == 0)
 		base = 7;
@@ -38,7 +38,8 @@ scheme_ok(const char *s, size_t n)
 	if (s[base] != '+' || n == base + 1)
 		return 0;
 	for (i = base + 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		        s[i] == '_'))
 			return 0;
 	return 1;
 }
@@ -47,13 +48,13 @@ scheme_ok(const char *s, size_t n)
 static int
 table_ok(const char *s)
 {
-	size_t	 n = strlen(s), i;
+	size_t n = strlen(s), i;
 
 	if (n == 0 || n > 64)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '$'))
+		        (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '$'))
 			return 0;
 	return 1;
 }
@@ -62,7 +63,7 @@ table_ok(const char *s)
 static const char *
 part(struct arena *a, const char *s, size_t n, int *bad)
 {
-	const char	*v;
+	const char *v;
 
 	if (n == 0)
 		return NULL;
@@ -74,8 +75,8 @@ part(struct arena *a, const char *s, size_t n, int *bad)
 static enum um_err
 parse_port(const char *s, size_t n, unsigned *port, char *err, size_t errlen)
 {
-	unsigned long	 v = 0;
-	size_t		 i;
+	unsigned long v = 0;
+	size_t        i;
 
 	if (n == 0 || n > 5)
 		return refuse(err, errlen, "the port must be a number from 1 to 65535");
@@ -94,9 +95,9 @@ parse_port(const char *s, size_t n, unsigned *port, char *err, size_t errlen)
 static enum um_err
 parse_host(struct arena *a, const char *s, size_t n, struct dsn *d, char *err, size_t errlen)
 {
-	const char	*colon = NULL, *h = s;
-	size_t		 hn = n;
-	int		 bad = 0;
+	const char *colon = NULL, *h = s;
+	size_t      hn = n;
+	int         bad = 0;
 
 	if (n > 0 && s[0] == '[') {
 		const char *close = memchr(s, ']', n);
@@ -113,8 +114,8 @@ parse_host(struct arena *a, const char *s, size_t n, struct dsn *d, char *err, s
 	} else if ((colon = memchr(s, ':', n)) != NULL)
 		hn = (size_t)(colon - s);
 	d->port = DSN_PORT_DEFAULT;
-	if (colon != NULL && parse_port(colon + 1, (size_t)(s + n - colon - 1), &d->port, err,
-	    errlen) != UM_OK)
+	if (colon != NULL &&
+	    parse_port(colon + 1, (size_t)(s + n - colon - 1), &d->port, err, errlen) != UM_OK)
 		return UM_EINVAL;
 	d->host = part(a, h, hn, &bad);
 	if (bad)
@@ -127,8 +128,8 @@ parse_host(struct arena *a, const char *s, size_t n, struct dsn *d, char *err, s
 static enum um_err
 parse_query(struct arena *a, const char *q, struct dsn *d, char *err, size_t errlen)
 {
-	struct kvlist	 kv;
-	size_t		 i;
+	struct kvlist kv;
+	size_t        i;
 
 	if (form_parse(a, q, strlen(q), &kv, NULL) != UM_OK)
 		return refuse(err, errlen, "the query part (after ?) is malformed");
@@ -143,7 +144,8 @@ parse_query(struct arena *a, const char *q, struct dsn *d, char *err, size_t err
 			continue;
 		else
 			return refuse(err, errlen,
-			    "unknown parameter '%.40s' (known: table, unix_socket, charset)", k);
+			    "unknown parameter '%.40s' (known: table, unix_socket, charset)",
+			    k);
 	}
 	return UM_OK;
 }
@@ -151,8 +153,8 @@ parse_query(struct arena *a, const char *q, struct dsn *d, char *err, size_t err
 enum um_err
 dsn_parse(struct arena *a, const char *url, struct dsn *d, char *err, size_t errlen)
 {
-	const char	*p, *auth, *slash, *q, *at, *colon;
-	int		 bad = 0;
+	const char *p, *auth, *slash, *q, *at, *colon;
+	int         bad = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->table = DSN_TABLE_DEFAULT;
@@ -169,21 +171,22 @@ dsn_parse(struct arena *a, const char *url, struct dsn *d, char *err, size_t err
 			at = p;
 	if (at != NULL) {
 		colon = memchr(auth, ':', (size_t)(at - auth));
-		d->user = part(a, auth, colon != NULL ? (size_t)(colon - auth) : (size_t)(at - auth),
-		    &bad);
+		d->user = part(a, auth,
+		    colon != NULL ? (size_t)(colon - auth) : (size_t)(at - auth), &bad);
 		if (colon != NULL && colon + 1 < at)
 			d->password = part(a, colon + 1, (size_t)(at - colon - 1), &bad);
 		else if (colon != NULL)
 			d->password = "";
 		if (bad)
-			return refuse(err, errlen, "the user or password holds a malformed %%-escape");
+			return refuse(err, errlen,
+			    "the user or password holds a malformed %%-escape");
 		auth = at + 1;
 	}
 	if (parse_host(a, auth, (size_t)(slash - auth), d, err, errlen) != UM_OK)
 		return UM_EINVAL;
 	q = strchr(slash + 1, '?');
-	d->database = part(a, slash + 1, q != NULL ? (size_t)(q - slash - 1) : strlen(slash + 1),
-	    &bad);
+	d->database = part(a, slash + 1,
+	    q != NULL ? (size_t)(q - slash - 1) : strlen(slash + 1), &bad);
 	if (bad || d->database == NULL || strchr(d->database, '/') != NULL)
 		return refuse(err, errlen, "the URL names no database (…/DATABASE)");
 	if (q != NULL && parse_query(a, q + 1, d, err, errlen) != UM_OK)
@@ -192,6 +195,7 @@ dsn_parse(struct arena *a, const char *url, struct dsn *d, char *err, size_t err
 		return refuse(err, errlen,
 		    "the table name must be 1-64 characters of letters, digits, _ and $");
 	if (d->host != NULL && d->socket != NULL)
-		return refuse(err, errlen, "unix_socket needs the host to be empty or localhost");
+		return refuse(err, errlen,
+		    "unix_socket needs the host to be empty or localhost");
 	return UM_OK;
 }

@@ -8,17 +8,17 @@
 
 struct arena;
 
-#define DSN_PORT_DEFAULT	3306
-#define DSN_TABLE_DEFAULT	"users"
+#define DSN_PORT_DEFAULT  3306
+#define DSN_TABLE_DEFAULT "users"
 
 struct dsn {
-	const char	*user;		/* NULL: the client library's default (the OS user) */
-	const char	*password;	/* NULL when the URL has none */
-	const char	*host;		/* NULL: unix socket */
-	unsigned	 port;		/* TCP only */
-	const char	*socket;	/* NULL with a NULL host: the client library's default */
-	const char	*database;
-	const char	*table;		/* [A-Za-z0-9_$]{1,64}: safe inside backquotes */
+	const char *user;     /* NULL: the client library's default (the OS user) */
+	const char *password; /* NULL when the URL has none */
+	const char *host;     /* NULL: unix socket */
+	unsigned    port;     /* TCP only */
+	const char *socket;   /* NULL with a NULL host: the client library's default */
+	const char *database;
+	const char *table; /* [A-Za-z0-9_$]{1,64}: safe inside backquotes */
 };
 
 /*
@@ -30,6 +30,6 @@ struct dsn {
  * UM_EINVAL with a message in err when it is not such a URL; the message never holds the
  * password.
  */
-enum um_err	 dsn_parse(struct arena *, const char *, struct dsn *, char *, size_t);
+enum um_err dsn_parse(struct arena *, const char *, struct dsn *, char *, size_t);
 
 #endif

@@ -16,7 +16,7 @@
 #include "jwt.h"
 #include "keys.h"
 
-#define IAT_SKEW	60	/* seconds a clock ahead of ours is forgiven */
+#define IAT_SKEW 60 /* seconds a clock ahead of ours is forgiven */
 
 static int
 hs256(const struct jwt_key *k, const char *msg, size_t len, unsigned char mac[32])
@@ -27,8 +27,8 @@ hs256(const struct jwt_key *k, const char *msg, size_t len, unsigned char mac[32
 static char *
 encode_json(struct arena *a, const json_t *v)
 {
-	char	*s, *out;
-	size_t	 n;
+	char  *s, *out;
+	size_t n;
 
 	if ((s = json_dumps(v, JSON_COMPACT)) == NULL)
 		return NULL;
@@ -42,10 +42,10 @@ encode_json(struct arena *a, const json_t *v)
 char *
 jwt_sign(struct arena *a, const struct jwt_key *k, const json_t *claims)
 {
-	json_t		*hdr;
-	char		*h, *p, sig[B64URL_LEN(32) + 1];
-	unsigned char	 mac[32];
-	struct buf	 b;
+	json_t       *hdr;
+	char         *h, *p, sig[B64URL_LEN(32) + 1];
+	unsigned char mac[32];
+	struct buf    b;
 
 	hdr = json_pack("{s:s, s:s}", "alg", "HS256", "typ", "JWT");
 	if (k->kid != NULL)
@@ -71,9 +71,9 @@ jwt_sign(struct arena *a, const struct jwt_key *k, const json_t *claims)
 static json_t *
 decode_object(struct arena *a, const char *s, size_t n)
 {
-	unsigned char	*raw;
-	long		 len;
-	json_t		*v = NULL;
+	unsigned char *raw;
+	long           len;
+	json_t        *v = NULL;
 
 	raw = arena_alloc(a, n);
 	if ((len = b64url_decode(raw, s, n)) <= 0)
@@ -87,15 +87,14 @@ decode_object(struct arena *a, const char *s, size_t n)
 static int
 aud_matches(const json_t *aud, const char *want)
 {
-	size_t	 i;
-	json_t	*v;
+	size_t  i;
+	json_t *v;
 
 	if (json_is_string(aud))
 		return strcmp(json_string_value(aud), want) == 0;
 	if (json_is_array(aud))
-		json_array_foreach(aud, i, v)
-			if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
-				return 1;
+		json_array_foreach(aud, i, v) if (json_is_string(v) &&
+		    strcmp(json_string_value(v), want) == 0) return 1;
 	return 0;
 }
 
@@ -103,11 +102,11 @@ enum um_err
 jwt_verify(struct arena *a, const char *tok, const struct jwt_key *keys, size_t nkeys,
     const char *aud, long long now, json_t **claims)
 {
-	const char	*dot1, *dot2, *kid = NULL;
-	json_t		*hdr, *body, *v;
-	unsigned char	 mac[32], sig[48];
-	size_t		 n, i, signed_len;
-	int		 ok = 0;
+	const char   *dot1, *dot2, *kid = NULL;
+	json_t       *hdr, *body, *v;
+	unsigned char mac[32], sig[48];
+	size_t        n, i, signed_len;
+	int           ok = 0;
 
 	*claims = NULL;
 	if (tok == NULL || (n = strlen(tok)) == 0 || n > JWT_MAX)
@@ -169,15 +168,15 @@ jwt_verify(struct arena *a, const char *tok, const struct jwt_key *keys, size_t 
 	return UM_OK;
 }
 
-#define JTI_MAX	32	/* bytes of randomness a jti may ask for */
+#define JTI_MAX 32 /* bytes of randomness a jti may ask for */
 
 char *
 jwt_sign_ring(struct arena *a, const struct keyring *r, json_t *claims, size_t n)
 {
-	const struct keyset	*ks = &r->set[0];
-	struct jwt_key		 k = { ks->kid, ks->k[KEY_JWT], KEY_LEN };
-	unsigned char		 jti[JTI_MAX];
-	char			 jtis[B64URL_LEN(JTI_MAX) + 1];
+	const struct keyset *ks = &r->set[0];
+	struct jwt_key       k = { ks->kid, ks->k[KEY_JWT], KEY_LEN };
+	unsigned char        jti[JTI_MAX];
+	char                 jtis[B64URL_LEN(JTI_MAX) + 1];
 
 	if (n > sizeof(jti) || RAND_bytes(jti, (int)n) != 1)
 		return NULL;
@@ -191,8 +190,8 @@ enum um_err
 jwt_verify_ring(struct arena *a, const struct keyring *r, const char *tok, const char *aud,
     json_t **claims)
 {
-	struct jwt_key	 keys[1 + CONF_OLD_KEYS_MAX];
-	size_t		 i;
+	struct jwt_key keys[1 + CONF_OLD_KEYS_MAX];
+	size_t         i;
 
 	for (i = 0; i < r->n; i++) {
 		keys[i].kid = r->set[i].kid;
@@ -201,4 +200,3 @@ jwt_verify_ring(struct arena *a, const struct keyring *r, const char *tok, const
 	}
 	return jwt_verify(a, tok, keys, r->n, aud, (long long)time(NULL), claims);
 }
-

@@ -11,19 +11,19 @@
 struct arena;
 struct keyring;
 
-#define JWT_MAX		4096	/* bytes: anything longer is refused unread */
+#define JWT_MAX 4096 /* bytes: anything longer is refused unread */
 
 struct jwt_key {
-	const char		*kid;	/* NULL: matches a token without kid only */
-	const unsigned char	*key;
-	size_t			 len;
+	const char          *kid; /* NULL: matches a token without kid only */
+	const unsigned char *key;
+	size_t               len;
 };
 
 /*
  * Signs claims (borrowed) as {"alg":"HS256","typ":"JWT","kid":kid}.  Returns the compact
  * serialisation in the arena.
  */
-char		*jwt_sign(struct arena *, const struct jwt_key *, const json_t *);
+char *jwt_sign(struct arena *, const struct jwt_key *, const json_t *);
 
 /*
  * Verifies a compact token against keys[0..n): the key whose kid the header names (a token
@@ -34,8 +34,8 @@ char		*jwt_sign(struct arena *, const struct jwt_key *, const json_t *);
  * ahead, aud not matching (when aud is not NULL).  Only an authentic token can be reported
  * UM_EEXPIRED (exp <= now).  On UM_OK *claims is the payload, tied to the arena.
  */
-enum um_err	 jwt_verify(struct arena *, const char *, const struct jwt_key *, size_t,
-		    const char *, long long, json_t **);
+enum um_err jwt_verify(struct arena *, const char *, const struct jwt_key *, size_t,
+    const char *, long long, json_t **);
 
 /*
  * The same with a keyring (keys.h), as usermgr's own tokens use it: jwt_sign_ring adds a
@@ -43,8 +43,8 @@ enum um_err	 jwt_verify(struct arena *, const char *, const struct jwt_key *, si
  * NULL when randomness or signing fails.  jwt_verify_ring accepts a token signed by any key
  * of the ring (a retired key still verifies), checked at the current time.
  */
-char		*jwt_sign_ring(struct arena *, const struct keyring *, json_t *, size_t);
-enum um_err	 jwt_verify_ring(struct arena *, const struct keyring *, const char *,
-		    const char *, json_t **);
+char       *jwt_sign_ring(struct arena *, const struct keyring *, json_t *, size_t);
+enum um_err jwt_verify_ring(struct arena *, const struct keyring *, const char *, const char *,
+    json_t **);
 
 #endif

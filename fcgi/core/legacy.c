@@ -13,28 +13,28 @@
 #include "dsn.h"
 #include "legacy.h"
 
-#define CSV_LINE_MAX	8192	/* bytes of one line of an export */
-#define CSV_FIELDS	4
-#define DSN_BATCH	500	/* rows read at once: a large table never sits in memory whole */
-#define DSN_SQL_MAX	256
+#define CSV_LINE_MAX 8192 /* bytes of one line of an export */
+#define CSV_FIELDS   4
+#define DSN_BATCH    500 /* rows read at once: a large table never sits in memory whole */
+#define DSN_SQL_MAX  256
 
 struct legacy {
 	/* CSV */
-	FILE		*f;
-	char		*line;
-	size_t		 cap;
-	char		 path[256];
+	FILE  *f;
+	char  *line;
+	size_t cap;
+	char   path[256];
 	/* a table */
-	struct arena	*url;		/* the parsed URL: the connection settings point into it */
-	struct arena	*a;		/* the current batch */
-	struct conf	 conn;		/* db_open() keeps a pointer to it */
-	struct db	*db;
-	char		 table[65];
-	char		 sql[DSN_SQL_MAX];	/* db_exec caches by pointer: lives with the source */
-	struct db_res	 res;
-	size_t		 next;		/* index in res of the next row */
-	int		 done;		/* the last batch was short */
-	unsigned long	 pos;
+	struct arena *url;  /* the parsed URL: the connection settings point into it */
+	struct arena *a;    /* the current batch */
+	struct conf   conn; /* db_open() keeps a pointer to it */
+	struct db    *db;
+	char          table[65];
+	char          sql[DSN_SQL_MAX]; /* db_exec caches by pointer: lives with the source */
+	struct db_res res;
+	size_t        next; /* index in res of the next row */
+	int           done; /* the last batch was short */
+	unsigned long pos;
 };
 
 /*
@@ -44,8 +44,8 @@ struct legacy {
 static int
 csv_split(char *line, char **f, int max)
 {
-	char	*r = line, *w;
-	int	 n = 0;
+	char *r = line, *w;
+	int   n = 0;
 
 	for (;;) {
 		if (n == max)
@@ -92,7 +92,7 @@ parse_flag(const char *s)
 {
 	static const char *const yes[] = { "1", "true", "t", "yes", "y" };
 	static const char *const no[] = { "0", "false", "f", "no", "n", "" };
-	size_t	 i;
+	size_t                   i;
 
 	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
 		if (strcasecmp(s, yes[i]) == 0)
@@ -106,7 +106,7 @@ parse_flag(const char *s)
 static void
 chomp(char *s)
 {
-	size_t	 n = strlen(s);
+	size_t n = strlen(s);
 
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
 		s[--n] = '\0';
@@ -115,8 +115,8 @@ chomp(char *s)
 struct legacy *
 legacy_open_csv(const char *path, char *err, size_t errlen)
 {
-	struct legacy	*l;
-	ssize_t		 len;
+	struct legacy *l;
+	ssize_t        len;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		abort();
@@ -147,8 +147,8 @@ fail:
 static enum um_err
 next_csv(struct legacy *l, struct legacy_row *row, char *err, size_t errlen)
 {
-	char	*fld[CSV_FIELDS + 1];
-	ssize_t	 len;
+	char   *fld[CSV_FIELDS + 1];
+	ssize_t len;
 
 	do {
 		if ((len = getline(&l->line, &l->cap, l->f)) <= 0) {
@@ -179,9 +179,9 @@ struct legacy *
 legacy_open_dsn(const char *url, const char *password, const struct conf *base, char *err,
     size_t errlen)
 {
-	struct legacy	*l;
-	struct conf	*lc;
-	struct dsn	 d;
+	struct legacy *l;
+	struct conf   *lc;
+	struct dsn     d;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL || (l->url = arena_new()) == NULL ||
 	    (l->a = arena_new()) == NULL)
@@ -195,8 +195,10 @@ legacy_open_dsn(const char *url, const char *password, const struct conf *base, 
 	 * An identifier cannot be a statement parameter: the table name is the one formatted
 	 * part, and dsn_parse() let through only [A-Za-z0-9_$]{1,64}, which backquotes make inert.
 	 */
-	(void)snprintf(l->sql, sizeof(l->sql), "SELECT username, email, password_sha256, verified"
-	    " FROM `%s` ORDER BY username, email LIMIT ? OFFSET ?", d.table);
+	(void)snprintf(l->sql, sizeof(l->sql),
+	    "SELECT username, email, password_sha256, verified"
+	    " FROM `%s` ORDER BY username, email LIMIT ? OFFSET ?",
+	    d.table);
 	lc = &l->conn;
 	*lc = *base;
 	lc->db_host = (char *)d.host;
@@ -206,7 +208,8 @@ legacy_open_dsn(const char *url, const char *password, const struct conf *base, 
 	lc->db_user = (char *)d.user;
 	lc->db_password = (char *)d.password;
 	if ((l->db = db_open(lc)) == NULL) {
-		(void)snprintf(err, errlen, "cannot set up a connection to the legacy database");
+		(void)snprintf(err, errlen,
+		    "cannot set up a connection to the legacy database");
 		goto fail;
 	}
 	return l;
@@ -240,8 +243,8 @@ db_text(const struct db_val *v)
 static enum um_err
 next_row(struct legacy *l, struct legacy_row *row, char *err, size_t errlen)
 {
-	struct db_val	 p[2];
-	size_t		 r;
+	struct db_val p[2];
+	size_t        r;
 
 	if (l->next == l->res.nrows) {
 		if (l->done)
@@ -250,8 +253,10 @@ next_row(struct legacy *l, struct legacy_row *row, char *err, size_t errlen)
 		p[0] = DBV_INT(DSN_BATCH);
 		p[1] = DBV_INT(l->pos);
 		if (db_exec(l->db, l->a, l->sql, p, 2, &l->res) != UM_OK) {
-			(void)snprintf(err, errlen, "cannot read `%s` from the legacy database"
-			    " (the log line above says why)", l->table);
+			(void)snprintf(err, errlen,
+			    "cannot read `%s` from the legacy database"
+			    " (the log line above says why)",
+			    l->table);
 			return UM_EUNAVAIL;
 		}
 		l->next = 0;
@@ -298,8 +303,8 @@ legacy_close(struct legacy *l)
 const char *
 legacy_check(struct legacy_row *row)
 {
-	char	*s = row->password_sha256;
-	size_t	 i;
+	char  *s = row->password_sha256;
+	size_t i;
 
 	for (i = 0; s != NULL && s[i] != '\0'; i++) {
 		if (s[i] >= 'A' && s[i] <= 'F')

@@ -13,12 +13,12 @@
 #include "link.h"
 #include "validate.h"
 
-#define LINK_JTI_BYTES	12
+#define LINK_JTI_BYTES 12
 
 static const struct {
-	const char	*aud;	/* API.md §5 */
-	const char	*path;
-	long long	 ttl;	/* seconds */
+	const char *aud; /* API.md §5 */
+	const char *path;
+	long long   ttl; /* seconds */
 } purposes[LINK__MAX] = {
 	[LINK_VERIFY_EMAIL] = { "usermgr:verify_email", "/verify-email", 24 * 3600 },
 	[LINK_RESET_PASSWORD] = { "usermgr:reset_password", "/reset-password", 3600 },
@@ -29,15 +29,15 @@ char *
 link_token(struct ctx *ctx, enum link_purpose p, long long user_id, const char *email,
     const char *bind)
 {
-	char		 sub[24];
-	long long	 now = (long long)time(NULL);
-	json_t		*claims;
-	char		*tok;
+	char      sub[24];
+	long long now = (long long)time(NULL);
+	json_t   *claims;
+	char     *tok;
 
 	(void)snprintf(sub, sizeof(sub), "%lld", user_id);
-	claims = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "iss", "usermgr",
-	    "aud", purposes[p].aud, "sub", sub, "email", email, "bind", bind,
-	    "iat", (json_int_t)now, "exp", (json_int_t)(now + purposes[p].ttl));
+	claims = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "iss", "usermgr", "aud",
+	    purposes[p].aud, "sub", sub, "email", email, "bind", bind, "iat", (json_int_t)now,
+	    "exp", (json_int_t)(now + purposes[p].ttl));
 	tok = jwt_sign_ring(ctx->arena, ctx->keys, claims, LINK_JTI_BYTES);
 	json_decref(claims);
 	return tok;
@@ -47,17 +47,17 @@ char *
 link_url(struct ctx *ctx, enum link_purpose p, const char *token)
 {
 	/* A JWT is base64url and dots: nothing in it needs percent-encoding in a query. */
-	return arena_printf(ctx->arena, "%s%s?token=%s", ctx->conf->base_url,
-	    purposes[p].path, token);
+	return arena_printf(ctx->arena, "%s%s?token=%s", ctx->conf->base_url, purposes[p].path,
+	    token);
 }
 
 enum um_err
 link_verify(struct ctx *ctx, enum link_purpose p, const char *token, long long *user_id,
     const char **email, const char **bind)
 {
-	json_t		*claims, *sub, *em, *bd;
-	long long	 id;
-	enum um_err	 rc;
+	json_t     *claims, *sub, *em, *bd;
+	long long   id;
+	enum um_err rc;
 
 	if ((rc = jwt_verify_ring(ctx->arena, ctx->keys, token, purposes[p].aud, &claims)) !=
 	    UM_OK)

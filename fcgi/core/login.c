@@ -13,14 +13,14 @@
 #include "user.h"
 
 enum um_err
-login_password(struct ctx *ctx, const char *login, const char *pw, size_t len,
-    struct user *u, long long *retry_after)
+login_password(struct ctx *ctx, const char *login, const char *pw, size_t len, struct user *u,
+    long long *retry_after)
 {
-	const struct conf	*c = ctx->conf;
-	struct db		*db = ctx->db;
-	char			 hash[PASSWORD_HASH_MAX];
-	int			 rehash = 0, locked = 0;
-	enum um_err		 rc;
+	const struct conf *c = ctx->conf;
+	struct db         *db = ctx->db;
+	char               hash[PASSWORD_HASH_MAX];
+	int                rehash = 0, locked = 0;
+	enum um_err        rc;
 
 	*retry_after = 0;
 	if ((rc = user_by_login(db, ctx->arena, login, u)) == UM_ENOTFOUND) {
@@ -39,10 +39,10 @@ login_password(struct ctx *ctx, const char *login, const char *pw, size_t len,
 	}
 	if (password_verify(c, u->password_hash, pw, len, &rehash) != UM_OK) {
 		if ((rc = user_login_failed(db, ctx->arena, u->id, c->login_max_failures,
-		    c->login_lockout_seconds, &locked)) != UM_OK)
+		         c->login_lockout_seconds, &locked)) != UM_OK)
 			return rc;
-		(void)audit_log(ctx, locked ? AUDIT_LOCKED_OUT : AUDIT_LOGIN_FAILED,
-		    u->id, u->id, NULL);
+		(void)audit_log(ctx, locked ? AUDIT_LOCKED_OUT : AUDIT_LOGIN_FAILED, u->id,
+		    u->id, NULL);
 		if (locked) {
 			*retry_after = c->login_lockout_seconds;
 			return UM_ERATE;
@@ -63,11 +63,12 @@ login_password(struct ctx *ctx, const char *login, const char *pw, size_t len,
 enum um_err
 login_succeeded(struct ctx *ctx, struct user *u, const char *via)
 {
-	struct db	*db = ctx->db;
-	enum um_err	 rc;
+	struct db  *db = ctx->db;
+	enum um_err rc;
 
 	if ((rc = user_login_succeeded(db, ctx->arena, u->id)) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_LOGIN_SUCCEEDED, u->id, u->id, json_pack("{s:s}", "via", via))) != UM_OK)
+	    (rc = audit_log(ctx, AUDIT_LOGIN_SUCCEEDED, u->id, u->id,
+	         json_pack("{s:s}", "via", via))) != UM_OK)
 		return rc;
 	/* API.md §7: last_login_at in the answer is the time of this login. */
 	return user_by_id(db, ctx->arena, u->id, u);

@@ -18,9 +18,9 @@ struct ctx;
  * UM_EDISABLED, UM_EUNVERIFIED (only said once the password was right).  Failures are
  * audited here.  UM_EUNAVAIL when the database is down.
  */
-enum um_err	login_password(struct ctx *, const char *, const char *, size_t,
-		    struct user *, long long *);
+enum um_err login_password(struct ctx *, const char *, const char *, size_t, struct user *,
+    long long *);
 /* Records a successful login: clears the failure count, stamps last_login_at, audits it. */
-enum um_err	login_succeeded(struct ctx *, struct user *, const char *);
+enum um_err login_succeeded(struct ctx *, struct user *, const char *);
 
 #endif

@@ -20,12 +20,12 @@
  * RFC 5322 §2.1.1: lines SHOULD stay within 78 characters; RFC 2047 §2 wants lines holding
  * encoded words within 76, and RFC 2045 §6.7 (5) caps quoted-printable lines at 76.
  */
-#define HDR_LINE_MAX	78
-#define EW_LINE_MAX	76
-#define EW_MAX		75	/* RFC 2047 §2: an encoded word is at most 75 characters */
-#define EW_OVERHEAD	12	/* "=?UTF-8?B?" + "?=" */
-#define QP_LINE_MAX	76
-#define RAND_HEX_BYTES	12	/* Message-ID and boundary randomness: 96 bits */
+#define HDR_LINE_MAX   78
+#define EW_LINE_MAX    76
+#define EW_MAX         75 /* RFC 2047 §2: an encoded word is at most 75 characters */
+#define EW_OVERHEAD    12 /* "=?UTF-8?B?" + "?=" */
+#define QP_LINE_MAX    76
+#define RAND_HEX_BYTES 12 /* Message-ID and boundary randomness: 96 bits */
 
 static const char hexd[] = "0123456789ABCDEF";
 
@@ -43,8 +43,8 @@ is_printable_ascii(const char *s)
 int
 mail_header_ok(const char *s, size_t max)
 {
-	size_t	 n = strlen(s);
-	long	 cps;
+	size_t               n = strlen(s);
+	long                 cps;
 	const unsigned char *p;
 
 	if ((cps = utf8_count(s, n)) < 0 || (size_t)cps > max)
@@ -58,8 +58,8 @@ mail_header_ok(const char *s, size_t max)
 int
 mail_address_ok(const char *s)
 {
-	const char	*at;
-	size_t		 n;
+	const char *at;
+	size_t      n;
 
 	if (s == NULL || (n = strlen(s)) < 3 || n > UM_EMAIL_MAX)
 		return 0;
@@ -96,8 +96,8 @@ mail_date(char *dst, size_t sz, time_t t)
 	/* Fixed English names: strftime's %a and %b follow the locale (RFC 5322 §3.3 does not). */
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-	    "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm	 tm;
+		"Aug", "Sep", "Oct", "Nov", "Dec" };
+	struct tm                tm;
 
 	(void)gmtime_r(&t, &tm);
 	(void)snprintf(dst, sz, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday % 7],
@@ -109,9 +109,9 @@ mail_date(char *dst, size_t sz, time_t t)
 static enum um_err
 rand_hex(char *dst, size_t n)
 {
-	static const char	 lower[] = "0123456789abcdef";
-	unsigned char		 r[32];
-	size_t			 i;
+	static const char lower[] = "0123456789abcdef";
+	unsigned char     r[32];
+	size_t            i;
 
 	if (n > sizeof(r) || RAND_bytes(r, (int)n) != 1)
 		return UM_EINTERNAL;
@@ -125,8 +125,8 @@ rand_hex(char *dst, size_t n)
 
 /* A header field being written, with the column of the current line for folding. */
 struct hdr {
-	struct buf	*b;
-	size_t		 col;
+	struct buf *b;
+	size_t      col;
 };
 
 static void
@@ -176,9 +176,9 @@ u8len(unsigned char c)
 static void
 hdr_encoded(struct hdr *h, const char *s, int space_first)
 {
-	char		 enc[EW_MAX + 1];
-	size_t		 n = strlen(s), i = 0, take, cl, maxin, avail, sep;
-	int		 first = 1;
+	char   enc[EW_MAX + 1];
+	size_t n = strlen(s), i = 0, take, cl, maxin, avail, sep;
+	int    first = 1;
 
 	while (i < n) {
 		sep = (space_first || !first) ? 1 : 0;
@@ -219,7 +219,7 @@ hdr_encoded(struct hdr *h, const char *s, int space_first)
 static void
 hdr_ascii(struct hdr *h, const char *s)
 {
-	size_t	 n;
+	size_t n;
 
 	while (*s != '\0') {
 		/* One token: leading spaces, then the word up to the next space. */
@@ -254,8 +254,8 @@ hdr_unstructured(struct hdr *h, const char *s)
 static int
 is_atom_phrase(const char *s)
 {
-	static const char	 special[] = "!#$%&'*+-/=?^_`{|}~";
-	const char		*p;
+	static const char special[] = "!#$%&'*+-/=?^_`{|}~";
+	const char       *p;
 
 	if (*s == ' ' || *s == '\0')
 		return 0;
@@ -277,14 +277,15 @@ is_atom_phrase(const char *s)
 static int
 is_atom(const char *s, size_t n)
 {
-	static const char	 special[] = "!#$%&'*+-/=?^_`{|}~";
-	size_t			 i;
+	static const char special[] = "!#$%&'*+-/=?^_`{|}~";
+	size_t            i;
 
 	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || (s[i] != '\0' && strchr(special, s[i]) != NULL)))
+		        (s[i] >= '0' && s[i] <= '9') ||
+		        (s[i] != '\0' && strchr(special, s[i]) != NULL)))
 			return 0;
 	for (i = 0; i + 1 < n; i++)
 		if (s[i] == '=' && s[i + 1] == '?')
@@ -303,9 +304,9 @@ is_atom(const char *s, size_t n)
 static void
 hdr_phrase(struct hdr *h, const char *name)
 {
-	const char	*p = name, *q;
-	size_t		 n;
-	int		 first = 1;
+	const char *p = name, *q;
+	size_t      n;
+	int         first = 1;
 
 	if (name[0] == ' ' || name[strlen(name) - 1] == ' ' || strstr(name, "  ") != NULL) {
 		hdr_encoded(h, name, 0);
@@ -340,9 +341,9 @@ hdr_phrase(struct hdr *h, const char *name)
 static void
 hdr_mailbox(struct buf *b, const char *field, const char *name, const char *addr)
 {
-	struct hdr	 h;
-	const char	*p;
-	size_t		 alen = strlen(addr);
+	struct hdr  h;
+	const char *p;
+	size_t      alen = strlen(addr);
 
 	hdr_begin(&h, b, field);
 	if (name[0] == '\0') {
@@ -388,10 +389,10 @@ at_eol(const char *s, size_t n, size_t i)
 static void
 qp_encode(struct buf *b, const char *s)
 {
-	size_t		 n = strlen(s), i, col = 0, len;
-	unsigned char	 c;
-	char		 enc[4];
-	int		 literal;
+	size_t        n = strlen(s), i, col = 0, len;
+	unsigned char c;
+	char          enc[4];
+	int           literal;
 
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
@@ -410,7 +411,8 @@ qp_encode(struct buf *b, const char *s)
 				    !(c == '.' && col == 0);
 			len = literal ? 1 : 3;
 			/* Room for the character, and for a soft break's '=' unless the line ends. */
-			if (col + len + (at_eol(s, n, i + 1) ? 0 : 1) <= QP_LINE_MAX || col == 0)
+			if (col + len + (at_eol(s, n, i + 1) ? 0 : 1) <= QP_LINE_MAX ||
+			    col == 0)
 				break;
 			buf_puts(b, "=\r\n");
 			col = 0;
@@ -441,19 +443,20 @@ mime_part(struct buf *b, const char *boundary, const char *type, const char *bod
 enum um_err
 mail_build(struct arena *a, const struct mail_msg *m, time_t now, char **out, size_t *outlen)
 {
-	struct buf	 b;
-	struct hdr	 h;
-	char		 date[40], idrand[2 * RAND_HEX_BYTES + 1], brand[2 * RAND_HEX_BYTES + 1];
-	char		 boundary[64];
-	const char	*domain;
-	enum um_err	 rc;
+	struct buf  b;
+	struct hdr  h;
+	char        date[40], idrand[2 * RAND_HEX_BYTES + 1], brand[2 * RAND_HEX_BYTES + 1];
+	char        boundary[64];
+	const char *domain;
+	enum um_err rc;
 
 	*out = NULL;
 	*outlen = 0;
 	if ((rc = mail_check(m)) != UM_OK)
 		goto out;
 	rc = UM_EINTERNAL;
-	if (rand_hex(idrand, RAND_HEX_BYTES) != UM_OK || rand_hex(brand, RAND_HEX_BYTES) != UM_OK)
+	if (rand_hex(idrand, RAND_HEX_BYTES) != UM_OK ||
+	    rand_hex(brand, RAND_HEX_BYTES) != UM_OK)
 		goto out;
 	/* "=_" never occurs in quoted-printable text, so the boundary cannot (RFC 2045 §6.7). */
 	(void)snprintf(boundary, sizeof(boundary), "=_um_%s", brand);
@@ -472,7 +475,8 @@ mail_build(struct arena *a, const struct mail_msg *m, time_t now, char **out, si
 	buf_puts(&b, "MIME-Version: 1.0\r\n");
 	/* RFC 3834 §5: tells auto-responders not to answer. */
 	buf_puts(&b, "Auto-Submitted: auto-generated\r\n");
-	buf_printf(&b, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n", boundary);
+	buf_printf(&b, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n",
+	    boundary);
 	buf_puts(&b, "\r\n");
 	buf_puts(&b, "This is a multi-part message in MIME format.\r\n\r\n");
 	mime_part(&b, boundary, "text/plain", m->text);
@@ -488,9 +492,9 @@ out:
 enum um_err
 mail_mailjet_json(struct arena *a, const struct mail_msg *m, char **out, size_t *outlen)
 {
-	json_t		*root = NULL, *msg, *from, *to, *rcpt;
-	char		*text = NULL, id[32];
-	enum um_err	 rc;
+	json_t     *root = NULL, *msg, *from, *to, *rcpt;
+	char       *text = NULL, id[32];
+	enum um_err rc;
 
 	*out = NULL;
 	*outlen = 0;

@@ -22,7 +22,7 @@
 #include "totp.h"
 #include "user.h"
 
-#define SEALED_MAX	(TOTP_SECRET_LEN + AEAD_OVERHEAD)
+#define SEALED_MAX (TOTP_SECRET_LEN + AEAD_OVERHEAD)
 
 /* Recovery codes use base32's alphabet in lower case: no 0/O or 1/l to confuse. */
 static const char rc_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -35,9 +35,8 @@ static const char sql_store[] =
     "UPDATE users SET mfa_secret_enc = ?, mfa_key_id = ?, mfa_enabled_at = NULL,"
     " mfa_last_step = NULL WHERE id = ? AND mfa_enabled_at IS NULL";
 /* The compare-and-set that makes a code single-use even when two requests race. */
-static const char sql_step[] =
-    "UPDATE users SET mfa_last_step = ? WHERE id = ?"
-    " AND (mfa_last_step IS NULL OR mfa_last_step < ?)";
+static const char sql_step[] = "UPDATE users SET mfa_last_step = ? WHERE id = ?"
+                               " AND (mfa_last_step IS NULL OR mfa_last_step < ?)";
 static const char sql_enable[] =
     "UPDATE users SET mfa_enabled_at = UTC_TIMESTAMP(6) WHERE id = ?"
     " AND mfa_enabled_at IS NULL AND mfa_secret_enc IS NOT NULL";
@@ -47,22 +46,21 @@ static const char sql_disable[] =
 static const char sql_codes_delete[] = "DELETE FROM mfa_recovery_codes WHERE user_id = ?";
 static const char sql_code_insert[] =
     "INSERT INTO mfa_recovery_codes (user_id, code_hash) VALUES (?, ?)";
-static const char sql_code_use[] =
-    "UPDATE mfa_recovery_codes SET used_at = UTC_TIMESTAMP(6)"
-    " WHERE user_id = ? AND code_hash = ? AND used_at IS NULL";
+static const char sql_code_use[] = "UPDATE mfa_recovery_codes SET used_at = UTC_TIMESTAMP(6)"
+                                   " WHERE user_id = ? AND code_hash = ? AND used_at IS NULL";
 
 struct mfa_row {
-	enum mfa_state	 state;
-	unsigned char	 secret[TOTP_SECRET_LEN];
-	size_t		 secret_len;
-	int64_t		 last_step;	/* -1: none */
+	enum mfa_state state;
+	unsigned char  secret[TOTP_SECRET_LEN];
+	size_t         secret_len;
+	int64_t        last_step; /* -1: none */
 };
 
 /* The associated data of a sealed secret: it opens only in its own user's row. */
 static int
 bind_ad(char *ad, size_t adlen, long long uid)
 {
-	int	 n = snprintf(ad, adlen, "usermgr mfa_secret user=%lld", uid);
+	int n = snprintf(ad, adlen, "usermgr mfa_secret user=%lld", uid);
 
 	return n > 0 && (size_t)n < adlen ? n : -1;
 }
@@ -70,13 +68,13 @@ bind_ad(char *ad, size_t adlen, long long uid)
 static enum um_err
 load(struct ctx *ctx, long long uid, struct mfa_row *m)
 {
-	const struct conf	*c = ctx->conf;
-	struct db_val		 p[1] = { DBV_INT(uid) };
-	struct db_res		 res;
-	const struct db_val	*enc;
-	char			 ad[64];
-	int			 adn;
-	enum um_err		 rc;
+	const struct conf   *c = ctx->conf;
+	struct db_val        p[1] = { DBV_INT(uid) };
+	struct db_res        res;
+	const struct db_val *enc;
+	char                 ad[64];
+	int                  adn;
+	enum um_err          rc;
 
 	memset(m, 0, sizeof(*m));
 	m->last_step = -1;
@@ -95,7 +93,7 @@ load(struct ctx *ctx, long long uid, struct mfa_row *m)
 	}
 	if ((adn = bind_ad(ad, sizeof(ad), uid)) < 0 ||
 	    aead_open(c->data_key, (const unsigned char *)enc->s, enc->len, ad, (size_t)adn,
-	    m->secret, sizeof(m->secret), &m->secret_len) != UM_OK) {
+	        m->secret, sizeof(m->secret), &m->secret_len) != UM_OK) {
 		log_err("mfa: user %lld: the stored secret does not open", uid);
 		return UM_EINTERNAL;
 	}
@@ -107,8 +105,8 @@ load(struct ctx *ctx, long long uid, struct mfa_row *m)
 enum um_err
 mfa_status(struct ctx *ctx, long long uid, enum mfa_state *state, char b32[TOTP_B32_MAX + 1])
 {
-	struct mfa_row	 m;
-	enum um_err	 rc;
+	struct mfa_row m;
+	enum um_err    rc;
 
 	*state = MFA_OFF;
 	if ((rc = load(ctx, uid, &m)) != UM_OK)
@@ -125,20 +123,20 @@ out:
 enum um_err
 mfa_start(struct ctx *ctx, long long uid, char b32[TOTP_B32_MAX + 1])
 {
-	const struct conf	*c = ctx->conf;
-	unsigned char		 secret[TOTP_SECRET_LEN], sealed[SEALED_MAX];
-	struct db_val		 p[3];
-	struct db_res		 res;
-	char			 ad[64];
-	size_t			 n;
-	int			 adn;
-	enum um_err		 rc = UM_EINTERNAL;
+	const struct conf *c = ctx->conf;
+	unsigned char      secret[TOTP_SECRET_LEN], sealed[SEALED_MAX];
+	struct db_val      p[3];
+	struct db_res      res;
+	char               ad[64];
+	size_t             n;
+	int                adn;
+	enum um_err        rc = UM_EINTERNAL;
 
 	if (!c->have_data_key || (adn = bind_ad(ad, sizeof(ad), uid)) < 0)
 		goto out;
 	if (RAND_bytes(secret, sizeof(secret)) != 1 ||
 	    (rc = aead_seal(c->data_key, secret, sizeof(secret), ad, (size_t)adn, sealed,
-	    sizeof(sealed), &n)) != UM_OK)
+	         sizeof(sealed), &n)) != UM_OK)
 		goto out;
 	if (totp_b32_encode(secret, sizeof(secret), b32, TOTP_B32_MAX + 1) == 0) {
 		rc = UM_EINTERNAL;
@@ -160,7 +158,7 @@ out:
 static size_t
 squeeze(const char *in, char *out, size_t outlen)
 {
-	size_t	 n = 0;
+	size_t n = 0;
 
 	for (; *in != '\0'; in++) {
 		if (*in == ' ' || *in == '-' || *in == '\t')
@@ -180,10 +178,10 @@ squeeze(const char *in, char *out, size_t outlen)
 static enum um_err
 totp_accept(struct ctx *ctx, long long uid, const struct mfa_row *m, const char *code)
 {
-	struct db_val	 p[3];
-	struct db_res	 res;
-	int64_t		 step;
-	enum um_err	 rc;
+	struct db_val p[3];
+	struct db_res res;
+	int64_t       step;
+	enum um_err   rc;
 
 	if (totp_verify(m->secret, m->secret_len, code, time(NULL), m->last_step, &step) != 0)
 		return UM_ECREDS;
@@ -199,14 +197,14 @@ totp_accept(struct ctx *ctx, long long uid, const struct mfa_row *m, const char 
 static int
 recovery_hash(const char *code, unsigned char hash[32])
 {
-	char	 norm[MFA_RECOVERY_CHARS];
-	size_t	 i;
+	char   norm[MFA_RECOVERY_CHARS];
+	size_t i;
 
 	if (strlen(code) != MFA_RECOVERY_CHARS)
 		return -1;
 	for (i = 0; i < MFA_RECOVERY_CHARS; i++) {
 		norm[i] = (code[i] >= 'A' && code[i] <= 'Z') ? (char)(code[i] - 'A' + 'a') :
-		    code[i];
+		                                               code[i];
 		if (memchr(rc_alphabet, norm[i], sizeof(rc_alphabet) - 1) == NULL ||
 		    norm[i] == '\0')
 			return -1;
@@ -218,10 +216,10 @@ recovery_hash(const char *code, unsigned char hash[32])
 static enum um_err
 recovery_accept(struct ctx *ctx, long long uid, const char *code)
 {
-	unsigned char	 hash[32];
-	struct db_val	 p[2];
-	struct db_res	 res;
-	enum um_err	 rc;
+	unsigned char hash[32];
+	struct db_val p[2];
+	struct db_res res;
+	enum um_err   rc;
 
 	if (recovery_hash(code, hash) != 0)
 		return UM_ECREDS;
@@ -239,15 +237,15 @@ enum um_err
 mfa_confirm(struct ctx *ctx, long long uid, const char *code,
     char codes[MFA_RECOVERY_CODES][MFA_RECOVERY_LEN + 1])
 {
-	struct db		*db = ctx->db;
-	struct mfa_row		 m;
-	struct db_val		 p[2];
-	struct db_res		 res;
-	unsigned char		 rnd[MFA_RECOVERY_CHARS], hash[32];
-	char			 typed[MFA_CODE_MAX + 1], raw[MFA_RECOVERY_CHARS];
-	size_t			 i, j;
-	int			 in_tx = 0;
-	enum um_err		 rc;
+	struct db     *db = ctx->db;
+	struct mfa_row m;
+	struct db_val  p[2];
+	struct db_res  res;
+	unsigned char  rnd[MFA_RECOVERY_CHARS], hash[32];
+	char           typed[MFA_CODE_MAX + 1], raw[MFA_RECOVERY_CHARS];
+	size_t         i, j;
+	int            in_tx = 0;
+	enum um_err    rc;
 
 	if ((rc = load(ctx, uid, &m)) != UM_OK)
 		goto out;
@@ -290,8 +288,8 @@ mfa_confirm(struct ctx *ctx, long long uid, const char *code,
 		if ((rc = db_exec(db, ctx->arena, sql_code_insert, p, 2, NULL)) != UM_OK)
 			goto out;
 	}
-	if ((rc = audit_log(ctx, AUDIT_MFA_ENABLED, uid, uid,
-	    NULL)) != UM_OK || (rc = db_commit(db)) != UM_OK)
+	if ((rc = audit_log(ctx, AUDIT_MFA_ENABLED, uid, uid, NULL)) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK)
 		goto out;
 	in_tx = 0;
 	rc = UM_OK;
@@ -307,16 +305,16 @@ out:
 enum um_err
 mfa_disable(struct ctx *ctx, long long uid)
 {
-	struct db	*db = ctx->db;
-	struct db_val	 p[1] = { DBV_INT(uid) };
-	enum um_err	 rc;
+	struct db    *db = ctx->db;
+	struct db_val p[1] = { DBV_INT(uid) };
+	enum um_err   rc;
 
 	if ((rc = db_begin(db)) != UM_OK)
 		goto out;
 	if ((rc = db_exec(db, ctx->arena, sql_disable, p, 1, NULL)) != UM_OK ||
 	    (rc = db_exec(db, ctx->arena, sql_codes_delete, p, 1, NULL)) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_MFA_DISABLED, uid, uid,
-	    NULL)) != UM_OK || (rc = db_commit(db)) != UM_OK) {
+	    (rc = audit_log(ctx, AUDIT_MFA_DISABLED, uid, uid, NULL)) != UM_OK ||
+	    (rc = db_commit(db)) != UM_OK) {
 		db_rollback(db);
 		goto out;
 	}
@@ -328,10 +326,10 @@ out:
 enum um_err
 mfa_verify(struct ctx *ctx, long long uid, const char *code)
 {
-	struct mfa_row	 m;
-	char		 typed[MFA_CODE_MAX + 1];
-	size_t		 n;
-	enum um_err	 rc = UM_ECREDS;
+	struct mfa_row m;
+	char           typed[MFA_CODE_MAX + 1];
+	size_t         n;
+	enum um_err    rc = UM_ECREDS;
 
 	memset(&m, 0, sizeof(m));
 	if (code == NULL || strlen(code) > MFA_CODE_MAX ||
@@ -345,7 +343,7 @@ mfa_verify(struct ctx *ctx, long long uid, const char *code)
 	}
 	/* Six characters are a TOTP code; recovery codes are ten. */
 	rc = n == TOTP_DIGITS ? totp_accept(ctx, uid, &m, typed) :
-	    recovery_accept(ctx, uid, typed);
+	                        recovery_accept(ctx, uid, typed);
 out:
 	OPENSSL_cleanse(&m, sizeof(m));
 	OPENSSL_cleanse(typed, sizeof(typed));
@@ -355,10 +353,10 @@ out:
 enum um_err
 mfa_login(struct ctx *ctx, const struct user *u, const char *code, long long *retry_after)
 {
-	const struct conf	*c = ctx->conf;
-	struct db		*db = ctx->db;
-	int			 locked = 0;
-	enum um_err		 rc;
+	const struct conf *c = ctx->conf;
+	struct db         *db = ctx->db;
+	int                locked = 0;
+	enum um_err        rc;
 
 	*retry_after = 0;
 	if (u->locked_for > 0) {
@@ -371,10 +369,9 @@ mfa_login(struct ctx *ctx, const struct user *u, const char *code, long long *re
 	if ((rc = mfa_verify(ctx, u->id, code)) != UM_ECREDS)
 		return rc;
 	if ((rc = user_login_failed(db, ctx->arena, u->id, c->login_max_failures,
-	    c->login_lockout_seconds, &locked)) != UM_OK)
+	         c->login_lockout_seconds, &locked)) != UM_OK)
 		return rc;
-	(void)audit_log(ctx, locked ? AUDIT_LOCKED_OUT : AUDIT_MFA_FAILED, u->id,
-	    u->id, NULL);
+	(void)audit_log(ctx, locked ? AUDIT_LOCKED_OUT : AUDIT_MFA_FAILED, u->id, u->id, NULL);
 	if (locked) {
 		*retry_after = c->login_lockout_seconds;
 		return UM_ERATE;

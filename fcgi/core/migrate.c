@@ -16,9 +16,9 @@
 #include "log.h"
 #include "migrate.h"
 
-#define MIGRATION_MAX_BYTES	(4 * 1024 * 1024)	/* one script */
-#define MIGRATION_VERSION_MAX	999999
-#define MIGRATE_LOCK		"usermgr_migrate"
+#define MIGRATION_MAX_BYTES   (4 * 1024 * 1024) /* one script */
+#define MIGRATION_VERSION_MAX 999999
+#define MIGRATE_LOCK          "usermgr_migrate"
 
 static const char sql_create[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -36,8 +36,8 @@ static const char sql_record[] =
     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))";
 
 struct migration {
-	unsigned long	 version;
-	char		*name;
+	unsigned long version;
+	char         *name;
 };
 
 /*
@@ -47,9 +47,9 @@ struct migration {
 static long
 version_of(const char *name)
 {
-	const char	*p;
-	size_t		 n;
-	unsigned long	 v = 0;
+	const char   *p;
+	size_t        n;
+	unsigned long v = 0;
 
 	for (p = name; *p >= '0' && *p <= '9'; p++) {
 		v = v * 10 + (unsigned long)(*p - '0');
@@ -67,7 +67,7 @@ version_of(const char *name)
 static int
 by_version(const void *a, const void *b)
 {
-	const struct migration	*x = a, *y = b;
+	const struct migration *x = a, *y = b;
 
 	return (x->version > y->version) - (x->version < y->version);
 }
@@ -76,12 +76,12 @@ by_version(const void *a, const void *b)
 static enum um_err
 list_dir(const char *dir, struct migration **out, size_t *nout)
 {
-	DIR			*d;
-	struct dirent		*de;
-	struct migration	*m = NULL, *tmp;
-	size_t			 n = 0, cap = 0, i;
-	long			 v;
-	enum um_err		 rc = UM_EINTERNAL;
+	DIR              *d;
+	struct dirent    *de;
+	struct migration *m = NULL, *tmp;
+	size_t            n = 0, cap = 0, i;
+	long              v;
+	enum um_err       rc = UM_EINTERNAL;
 
 	if ((d = opendir(dir)) == NULL) {
 		log_err("migrate: %s: %s", dir, strerror(errno));
@@ -129,13 +129,13 @@ out:
 static enum um_err
 read_script(struct arena *a, const char *dir, const char *name, char **out, size_t *len)
 {
-	struct stat	 st;
-	char		 path[4096];
-	char		*buf;
-	size_t		 got = 0;
-	ssize_t		 r;
-	int		 fd = -1;
-	enum um_err	 rc = UM_EINTERNAL;
+	struct stat st;
+	char        path[4096];
+	char       *buf;
+	size_t      got = 0;
+	ssize_t     r;
+	int         fd = -1;
+	enum um_err rc = UM_EINTERNAL;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
 		goto out;
@@ -144,7 +144,8 @@ read_script(struct arena *a, const char *dir, const char *name, char **out, size
 		goto out;
 	}
 	if (st.st_size <= 0 || st.st_size > MIGRATION_MAX_BYTES) {
-		log_err("migrate: %s: empty or larger than %d bytes", path, MIGRATION_MAX_BYTES);
+		log_err("migrate: %s: empty or larger than %d bytes", path,
+		    MIGRATION_MAX_BYTES);
 		goto out;
 	}
 	buf = arena_alloc(a, (size_t)st.st_size + 1);
@@ -172,10 +173,10 @@ out:
 static enum um_err
 apply(struct db *db, struct arena *a, const char *dir, const struct migration *m)
 {
-	struct db_val	 p[2];
-	char		*sql;
-	size_t		 len;
-	enum um_err	 rc;
+	struct db_val p[2];
+	char         *sql;
+	size_t        len;
+	enum um_err   rc;
 
 	if ((rc = read_script(a, dir, m->name, &sql, &len)) != UM_OK)
 		goto out;
@@ -211,13 +212,13 @@ out:
 enum um_err
 migrate_run(struct db *db, const char *sql_dir, int *applied)
 {
-	struct arena		*a = NULL;
-	struct migration	*m = NULL;
-	struct db_res		 res;
-	struct db_val		 p[1];
-	size_t			 n = 0, i;
-	int			 locked = 0, count = 0;
-	enum um_err		 rc = UM_EINTERNAL;
+	struct arena     *a = NULL;
+	struct migration *m = NULL;
+	struct db_res     res;
+	struct db_val     p[1];
+	size_t            n = 0, i;
+	int               locked = 0, count = 0;
+	enum um_err       rc = UM_EINTERNAL;
 
 	if (applied != NULL)
 		*applied = 0;

@@ -16,6 +16,6 @@ struct db;
  * applied by this call.  Errors are logged; UM_EUNAVAIL when the database cannot be
  * reached or the lock is not obtained.
  */
-enum um_err	migrate_run(struct db *, const char *, int *);
+enum um_err migrate_run(struct db *, const char *, int *);
 
 #endif

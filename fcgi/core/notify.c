@@ -18,12 +18,12 @@
 static enum um_err
 render(struct ctx *ctx, const char *name, const char *part, json_t *data, char **out)
 {
-	struct buf	 b;
-	enum um_err	 rc;
+	struct buf  b;
+	enum um_err rc;
 
 	buf_init(&b, ctx->arena);
 	if ((rc = tmpl_render(ctx->tmpl, arena_printf(ctx->arena, "mail/%s.%s", name, part),
-	    data, &b)) != UM_OK) {
+	         data, &b)) != UM_OK) {
 		log_err("notify: cannot render mail/%s.%s", name, part);
 		return rc;
 	}
@@ -35,11 +35,11 @@ enum um_err
 notify_queue(struct ctx *ctx, const char *name, const char *to_email, const char *to_name,
     json_t *data)
 {
-	struct mail_msg	 m;
-	char		*subject, *text, *html;
-	size_t		 n;
-	long long	 id;
-	enum um_err	 rc;
+	struct mail_msg m;
+	char           *subject, *text, *html;
+	size_t          n;
+	long long       id;
+	enum um_err     rc;
 
 	json_object_set_new(data, "base_url", json_string(ctx->conf->base_url));
 	if ((rc = render(ctx, name, "subject", data, &subject)) != UM_OK ||
@@ -48,7 +48,8 @@ notify_queue(struct ctx *ctx, const char *name, const char *to_email, const char
 		goto out;
 	/* A subject template may end in a newline; a header must not. */
 	n = strlen(subject);
-	while (n > 0 && (subject[n - 1] == '\n' || subject[n - 1] == '\r' || subject[n - 1] == ' '))
+	while (n > 0 &&
+	    (subject[n - 1] == '\n' || subject[n - 1] == '\r' || subject[n - 1] == ' '))
 		subject[--n] = '\0';
 	memset(&m, 0, sizeof(m));
 	m.from_email = ctx->conf->sender_email;
@@ -63,8 +64,7 @@ notify_queue(struct ctx *ctx, const char *name, const char *to_email, const char
 		log_warn("notify: refused to queue mail/%s: unsafe header value", name);
 		goto out;
 	}
-	rc = outbox_enqueue(ctx->db, ctx->arena, to_email, m.to_name, subject, text, html,
-	    &id);
+	rc = outbox_enqueue(ctx->db, ctx->arena, to_email, m.to_name, subject, text, html, &id);
 out:
 	json_decref(data);
 	return rc;

@@ -15,6 +15,6 @@ struct ctx;
  * change that causes it does (API.md §5).  UM_EINVAL when an address, name or subject
  * holds something a mail header cannot (CR, LF, control characters).
  */
-enum um_err	notify_queue(struct ctx *, const char *, const char *, const char *, json_t *);
+enum um_err notify_queue(struct ctx *, const char *, const char *, const char *, json_t *);
 
 #endif

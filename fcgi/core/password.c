@@ -8,14 +8,14 @@
 #include "conf.h"
 #include "password.h"
 
-#define LEGACY_HEX_LEN	64	/* SHA-256 as lowercase hex: the seed apps' unsalted scheme */
-#define ARGON2ID_PREFIX	"$argon2id$"
-#define DUMMY_PASSWORD	"usermgr dummy password"
+#define LEGACY_HEX_LEN  64 /* SHA-256 as lowercase hex: the seed apps' unsalted scheme */
+#define ARGON2ID_PREFIX "$argon2id$"
+#define DUMMY_PASSWORD  "usermgr dummy password"
 
 /* The dummy hash of this process and the cost it was made with. */
-static char			dummy_hash[PASSWORD_HASH_MAX];
-static unsigned long long	dummy_ops;
-static size_t			dummy_mem;
+static char               dummy_hash[PASSWORD_HASH_MAX];
+static unsigned long long dummy_ops;
+static size_t             dummy_mem;
 
 /*
  * The configured cost in libsodium's units: opslimit is Argon2's t, memlimit is bytes.
@@ -42,16 +42,16 @@ cost_of(const struct conf *c, unsigned long long *ops, size_t *mem)
 enum um_err
 password_hash(const struct conf *c, const char *pw, size_t len, char out[PASSWORD_HASH_MAX])
 {
-	unsigned long long	 ops;
-	size_t			 mem;
-	enum um_err		 rc = UM_EINVAL;
+	unsigned long long ops;
+	size_t             mem;
+	enum um_err        rc = UM_EINVAL;
 
 	out[0] = '\0';
 	if (cost_of(c, &ops, &mem) != 0)
 		goto out;
 	rc = UM_EINTERNAL;
 	if (crypto_pwhash_str_alg(out, pw != NULL ? pw : "", len, ops, mem,
-	    crypto_pwhash_ALG_ARGON2ID13) != 0)
+	        crypto_pwhash_ALG_ARGON2ID13) != 0)
 		goto out;
 	rc = UM_OK;
 out:
@@ -61,7 +61,7 @@ out:
 static int
 is_legacy(const char *h)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < LEGACY_HEX_LEN; i++)
 		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
@@ -73,15 +73,15 @@ is_legacy(const char *h)
 static int
 dummy_ready(const struct conf *c)
 {
-	unsigned long long	 ops;
-	size_t			 mem;
+	unsigned long long ops;
+	size_t             mem;
 
 	if (cost_of(c, &ops, &mem) != 0)
 		return -1;
 	if (dummy_hash[0] != '\0' && ops == dummy_ops && mem == dummy_mem)
 		return 0;
 	if (crypto_pwhash_str_alg(dummy_hash, DUMMY_PASSWORD, sizeof(DUMMY_PASSWORD) - 1, ops,
-	    mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+	        mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
 		dummy_hash[0] = '\0';
 		return -1;
 	}
@@ -103,9 +103,9 @@ password_dummy_verify(const struct conf *c, const char *pw, size_t len)
 static int
 legacy_matches(const char *stored, const char *pw, size_t len)
 {
-	unsigned char	 md[crypto_hash_sha256_BYTES];
-	char		 hex[LEGACY_HEX_LEN + 1];
-	int		 ok;
+	unsigned char md[crypto_hash_sha256_BYTES];
+	char          hex[LEGACY_HEX_LEN + 1];
+	int           ok;
 
 	(void)crypto_hash_sha256(md, (const unsigned char *)pw, len);
 	(void)sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
@@ -119,10 +119,10 @@ enum um_err
 password_verify(const struct conf *c, const char *stored, const char *pw, size_t len,
     int *needs_rehash)
 {
-	unsigned long long	 ops;
-	size_t			 mem;
-	int			 rehash = 0;
-	enum um_err		 rc = UM_ECREDS;
+	unsigned long long ops;
+	size_t             mem;
+	int                rehash = 0;
+	enum um_err        rc = UM_ECREDS;
 
 	if (needs_rehash != NULL)
 		*needs_rehash = 0;

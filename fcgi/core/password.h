@@ -9,7 +9,7 @@
 struct conf;
 
 /* Room for any stored hash, NUL included (crypto_pwhash_STRBYTES). */
-#define PASSWORD_HASH_MAX	128
+#define PASSWORD_HASH_MAX 128
 
 /*
  * Hashes pw[0..len) with Argon2id v1.3 at the configured cost (argon2_iterations,
@@ -18,7 +18,7 @@ struct conf;
  * computes one lane only, so argon2_parallelism must be 1 (UM_EINVAL otherwise).
  * UM_EINTERNAL when the memory cannot be had.
  */
-enum um_err	password_hash(const struct conf *, const char *, size_t, char[PASSWORD_HASH_MAX]);
+enum um_err password_hash(const struct conf *, const char *, size_t, char[PASSWORD_HASH_MAX]);
 
 /*
  * Checks pw[0..len) against a stored hash: an Argon2 PHC string (any parameters, any
@@ -29,13 +29,13 @@ enum um_err	password_hash(const struct conf *, const char *, size_t, char[PASSWO
  * when the hash is legacy, not Argon2id, or of another cost than the configured one: the
  * caller then stores password_hash() of the same password.
  */
-enum um_err	password_verify(const struct conf *, const char *, const char *, size_t, int *);
+enum um_err password_verify(const struct conf *, const char *, const char *, size_t, int *);
 
 /*
  * Spends what a verification costs, for a login name that matches no account, so the
  * answer time does not tell whether the account exists.  The first call hashes a dummy
  * password once per process (and again if the cost changes).
  */
-void		password_dummy_verify(const struct conf *, const char *, size_t);
+void password_dummy_verify(const struct conf *, const char *, size_t);
 
 #endif

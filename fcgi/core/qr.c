@@ -17,13 +17,12 @@
  * known-answer tests use to compare with an independent encoder) is put over its choice.
  * The module flags are documented in qrencode.h: bit 0 dark, bit 7 not a data module.
  */
-#define MODULE_DARK	0x01
-#define MODULE_FUNCTION	0x80
+#define MODULE_DARK     0x01
+#define MODULE_FUNCTION 0x80
 
 /* The format information of level M for each mask, BCH-coded and masked (Annex C, Table C.1). */
-static const unsigned	 format_m[8] = {
-	0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97, 0x4aa0
-};
+static const unsigned format_m[8] = { 0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97,
+	0x4aa0 };
 
 /* Where bit i of the format information sits: two copies, as x, y, x, y (§7.9.1, Figure 25). */
 static void
@@ -55,8 +54,8 @@ mask_bit(int m, int x, int y)
 static int
 mask_of(const QRcode *c)
 {
-	unsigned	 bits = 0;
-	int		 i, m, xy[4];
+	unsigned bits = 0;
+	int      i, m, xy[4];
 
 	for (i = 0; i < 15; i++) {
 		format_at(c->width, i, xy);
@@ -72,8 +71,8 @@ mask_of(const QRcode *c)
 static void
 remask(QRcode *c, int old, int m)
 {
-	unsigned char	*d = c->data, bit;
-	int		 w = c->width, x, y, i, xy[4];
+	unsigned char *d = c->data, bit;
+	int            w = c->width, x, y, i, xy[4];
 
 	for (y = 0; y < w; y++)
 		for (x = 0; x < w; x++)
@@ -83,23 +82,25 @@ remask(QRcode *c, int old, int m)
 	for (i = 0; i < 15; i++) {
 		format_at(w, i, xy);
 		bit = (format_m[m] >> i) & 1;
-		d[xy[1] * w + xy[0]] = (unsigned char)((d[xy[1] * w + xy[0]] & ~MODULE_DARK) | bit);
-		d[xy[3] * w + xy[2]] = (unsigned char)((d[xy[3] * w + xy[2]] & ~MODULE_DARK) | bit);
+		d[xy[1] * w + xy[0]] = (unsigned char)((d[xy[1] * w + xy[0]] & ~MODULE_DARK) |
+		    bit);
+		d[xy[3] * w + xy[2]] = (unsigned char)((d[xy[3] * w + xy[2]] & ~MODULE_DARK) |
+		    bit);
 	}
 }
 
 int
 qr_encode(const void *text, size_t n, int mask, struct qr *q)
 {
-	QRcode	*c;
-	int	 old, x, y, rc = -1;
+	QRcode *c;
+	int     old, x, y, rc = -1;
 
 	if (mask < -1 || mask > 7 || n > INT_MAX)
 		return -1;
 	/* Version 0: the smallest that holds the bytes; 8-bit mode, as the text is (§7.4.5). */
 	if ((c = QRcode_encodeData((int)n, text, 0, QR_ECLEVEL_M)) == NULL) {
 		if (errno == ENOMEM)
-			abort();	/* as arena_alloc does: the worker is restarted */
+			abort(); /* as arena_alloc does: the worker is restarted */
 		return -1;
 	}
 	if (c->version > QR_VERSION_MAX || (old = mask_of(c)) < 0)
@@ -121,20 +122,22 @@ out:
 char *
 qr_svg(struct arena *a, const char *text)
 {
-	struct qr		*q = arena_calloc(a, 1, sizeof(*q));
-	struct buf		 b;
-	int			 x, y, dim, run;
+	struct qr *q = arena_calloc(a, 1, sizeof(*q));
+	struct buf b;
+	int        x, y, dim, run;
 
 	if (qr_encode(text, strlen(text), -1, q) != 0)
 		return NULL;
 	dim = q->size + 8;
 	buf_init(&b, a);
-	buf_printf(&b, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+	buf_printf(&b,
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
 	    "shape-rendering=\"crispEdges\" role=\"img\"><rect width=\"%d\" height=\"%d\" "
-	    "fill=\"#fff\"/><path fill=\"#000\" d=\"", dim, dim, dim, dim);
+	    "fill=\"#fff\"/><path fill=\"#000\" d=\"",
+	    dim, dim, dim, dim);
 	/* One rectangle per horizontal run of dark modules keeps the image small. */
 	for (y = 0; y < q->size; y++)
-		for (x = 0; x < q->size; x += run > 0 ? run : 1) {
+		for (x = 0; x<q->size; x += run> 0 ? run : 1) {
 			for (run = 0; x + run < q->size && q->dark[y][x + run]; run++)
 				continue;
 			if (run > 0)

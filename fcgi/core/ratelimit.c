@@ -18,10 +18,10 @@ enum um_err
 ratelimit_hit(struct db *db, struct arena *a, const char *bucket, unsigned limit,
     unsigned window, long long *retry_after)
 {
-	struct db_val	 p[2];
-	struct db_res	 res;
-	long long	 now = (long long)time(NULL), start, count;
-	enum um_err	 rc;
+	struct db_val p[2];
+	struct db_res res;
+	long long     now = (long long)time(NULL), start, count;
+	enum um_err   rc;
 
 	start = now - now % window;
 	p[0] = dbv_text(bucket);

@@ -12,7 +12,7 @@ struct db;
  * is at most limit, UM_ERATE past it with *retry_after set to the seconds until the window
  * ends (at least 1).  UM_EUNAVAIL when the database is down.
  */
-enum um_err	ratelimit_hit(struct db *, struct arena *, const char *, unsigned, unsigned,
-		    long long *);
+enum um_err ratelimit_hit(struct db *, struct arena *, const char *, unsigned, unsigned,
+    long long *);
 
 #endif

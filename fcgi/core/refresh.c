@@ -23,9 +23,9 @@ static enum um_err
 add_token(struct ctx *ctx, long long user_id, long long sid, const unsigned char *parent,
     char **token)
 {
-	unsigned char	 hash[TOKEN_HASH_LEN];
-	struct db_val	 p[5];
-	char		*tok = token_new(ctx->arena);
+	unsigned char hash[TOKEN_HASH_LEN];
+	struct db_val p[5];
+	char         *tok = token_new(ctx->arena);
 
 	if (token_hash(tok, hash) != UM_OK)
 		return UM_EINTERNAL;
@@ -41,9 +41,9 @@ add_token(struct ctx *ctx, long long user_id, long long sid, const unsigned char
 enum um_err
 refresh_start(struct ctx *ctx, long long user_id, long long *sid, char **token)
 {
-	struct db_res	 res;
-	struct db_val	 p[4];
-	enum um_err	 rc;
+	struct db_res res;
+	struct db_val p[4];
+	enum um_err   rc;
 
 	if ((rc = db_exec(ctx->db, ctx->arena, sql_next_id, NULL, 0, &res)) != UM_OK)
 		return rc;
@@ -76,12 +76,12 @@ enum um_err
 refresh_rotate(struct ctx *ctx, const char *presented, long long *user_id, long long *sid,
     char **token)
 {
-	struct db	*db = ctx->db;
-	unsigned char	 hash[TOKEN_HASH_LEN];
-	struct db_val	 p[2];
-	struct db_res	 res;
-	enum um_err	 rc;
-	int		 retired;
+	struct db    *db = ctx->db;
+	unsigned char hash[TOKEN_HASH_LEN];
+	struct db_val p[2];
+	struct db_res res;
+	enum um_err   rc;
+	int           retired;
 
 	if (token_hash(presented, hash) != UM_OK)
 		return UM_ETOKEN;
@@ -104,7 +104,8 @@ refresh_rotate(struct ctx *ctx, const char *presented, long long *user_id, long 
 		p[1] = DBV_INT(*sid);
 		if ((rc = db_exec(db, ctx->arena, sql_revoke, p, 2, NULL)) == UM_OK &&
 		    (rc = db_commit(db)) == UM_OK) {
-			log_warn("refresh: reuse of a retired token, family %lld revoked", *sid);
+			log_warn("refresh: reuse of a retired token, family %lld revoked",
+			    *sid);
 			return UM_ETOKEN;
 		}
 		goto out;
@@ -127,10 +128,10 @@ static const char sql_family_of[] = "SELECT family_id FROM refresh_tokens WHERE 
 enum um_err
 refresh_revoke_token(struct ctx *ctx, const char *presented)
 {
-	unsigned char	 hash[TOKEN_HASH_LEN];
-	struct db_val	 p[2];
-	struct db_res	 res;
-	enum um_err	 rc;
+	unsigned char hash[TOKEN_HASH_LEN];
+	struct db_val p[2];
+	struct db_res res;
+	enum um_err   rc;
 
 	if (token_hash(presented, hash) != UM_OK)
 		return UM_OK;
@@ -151,9 +152,9 @@ enum um_err
 refresh_revoke_family(struct db *db, struct arena *a, long long user_id, long long sid,
     const char *reason, int *found)
 {
-	struct db_val	 p[3] = { dbv_text(reason), DBV_INT(sid), DBV_INT(user_id) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[3] = { dbv_text(reason), DBV_INT(sid), DBV_INT(user_id) };
+	struct db_res res;
+	enum um_err   rc;
 
 	if ((rc = db_exec(db, a, sql_revoke_own, p, 3, &res)) != UM_OK)
 		return rc;

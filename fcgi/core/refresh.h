@@ -8,13 +8,13 @@ struct arena;
 struct db;
 struct ctx;
 
-#define REFRESH_GRACE	10	/* seconds a retired token still answers (API.md §4) */
+#define REFRESH_GRACE 10 /* seconds a retired token still answers (API.md §4) */
 
 /*
  * Starts a family for user_id (one API login) with its first token.  *sid gets the family
  * id, *token the token (arena).  Runs in the caller's transaction if any.
  */
-enum um_err	refresh_start(struct ctx *, long long, long long *, char **);
+enum um_err refresh_start(struct ctx *, long long, long long *, char **);
 
 /*
  * Trades a refresh token for a new one of the same family, in its own transaction.  A
@@ -22,12 +22,12 @@ enum um_err	refresh_start(struct ctx *, long long, long long *, char **);
  * raced); later, it revokes the whole family (reuse detected) → UM_ETOKEN, as does an
  * unknown, expired or revoked token.  On UM_OK *user_id, *sid and *token are set.
  */
-enum um_err	refresh_rotate(struct ctx *, const char *, long long *, long long *, char **);
+enum um_err refresh_rotate(struct ctx *, const char *, long long *, long long *, char **);
 
 /* Revokes the family a token belongs to (logout).  Unknown tokens are fine: UM_OK. */
-enum um_err	refresh_revoke_token(struct ctx *, const char *);
+enum um_err refresh_revoke_token(struct ctx *, const char *);
 /* Revokes one family of user_id; *found says whether it existed (DELETE /me/sessions/{id}). */
-enum um_err	refresh_revoke_family(struct db *, struct arena *, long long, long long, const char *,
-		    int *);
+enum um_err refresh_revoke_family(struct db *, struct arena *, long long, long long,
+    const char *, int *);
 
 #endif

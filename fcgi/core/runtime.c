@@ -14,7 +14,7 @@
 enum um_err
 runtime_load(struct runtime *rt, conf_getenv_fn *get, char *err, size_t errlen)
 {
-	char	 terr[512];
+	char terr[512];
 
 	memset(rt, 0, sizeof(*rt));
 	if (conf_load(&rt->conf, get, 1, err, errlen) != UM_OK)
@@ -31,8 +31,10 @@ runtime_load(struct runtime *rt, conf_getenv_fn *get, char *err, size_t errlen)
 	}
 	/* The password policy refuses nothing common without its list: no list, no worker. */
 	if (validate_load_common(rt->conf.common_passwords) != UM_OK) {
-		(void)snprintf(err, errlen, "cannot load the common-password list %s "
-		    "(USERMGR_COMMON_PASSWORDS)", rt->conf.common_passwords);
+		(void)snprintf(err, errlen,
+		    "cannot load the common-password list %s "
+		    "(USERMGR_COMMON_PASSWORDS)",
+		    rt->conf.common_passwords);
 		goto fail;
 	}
 	/* Connecting is lazy: a worker starts and answers 503 while MariaDB is down. */

@@ -13,10 +13,10 @@ struct db;
 struct tmpl_set;
 
 struct runtime {
-	struct conf	 conf;
-	struct keyring	 keys;		/* HKDF sub-keys of the current and retired secrets */
-	struct db	*db;		/* connected lazily by the first statement */
-	struct tmpl_set	*tmpl;
+	struct conf      conf;
+	struct keyring   keys; /* HKDF sub-keys of the current and retired secrets */
+	struct db       *db;   /* connected lazily by the first statement */
+	struct tmpl_set *tmpl;
 };
 
 /*
@@ -25,9 +25,9 @@ struct runtime {
  * too.  On failure writes a message naming what is wrong into err (never a secret) and
  * leaves nothing allocated.
  */
-enum um_err	runtime_load(struct runtime *, conf_getenv_fn *, char *, size_t);
-void		runtime_free(struct runtime *);		/* accepts NULL */
+enum um_err runtime_load(struct runtime *, conf_getenv_fn *, char *, size_t);
+void        runtime_free(struct runtime *); /* accepts NULL */
 /* A context borrowing rt's stores, with arena for what calls return; nobody acting. */
-void		runtime_ctx(struct runtime *, struct arena *, struct ctx *);
+void runtime_ctx(struct runtime *, struct arena *, struct ctx *);
 
 #endif

@@ -29,10 +29,11 @@ static const char sql_touch[] =
 int
 role_listed(const char *list, const char *role)
 {
-	size_t		 n = strlen(role);
-	const char	*p;
+	size_t      n = strlen(role);
+	const char *p;
 
-	for (p = list; p != NULL && *p != '\0'; p = strchr(p, ','), p = p != NULL ? p + 1 : NULL)
+	for (p = list; p != NULL && *p != '\0';
+	     p = strchr(p, ','), p = p != NULL ? p + 1 : NULL)
 		if (strncmp(p, role, n) == 0 && (p[n] == ',' || p[n] == '\0'))
 			return 1;
 	return 0;
@@ -41,11 +42,11 @@ role_listed(const char *list, const char *role)
 enum um_err
 session_find(struct ctx *ctx, const char *cookie, struct session **out)
 {
-	struct db_res	 res;
-	struct db_val	 p[3];
-	struct session	*s;
-	unsigned char	 hash[32];
-	enum um_err	 rc;
+	struct db_res   res;
+	struct db_val   p[3];
+	struct session *s;
+	unsigned char   hash[32];
+	enum um_err     rc;
 
 	*out = NULL;
 	if (cookie == NULL || token_hash(cookie, hash) != UM_OK)
@@ -101,11 +102,11 @@ enum um_err
 session_create(struct ctx *ctx, long long user_id, int remember, int mfa_pending,
     struct session **out, const char **cookie)
 {
-	struct session	*s;
-	struct db_val	 p[9];
-	struct db_res	 res;
-	const char	*tok;
-	enum um_err	 rc;
+	struct session *s;
+	struct db_val   p[9];
+	struct db_res   res;
+	const char     *tok;
+	enum um_err     rc;
 
 	s = arena_calloc(ctx->arena, 1, sizeof(*s));
 	tok = token_new(ctx->arena);
@@ -137,15 +138,14 @@ session_create(struct ctx *ctx, long long user_id, int remember, int mfa_pending
 enum um_err
 session_delete(struct ctx *ctx, const struct session *s)
 {
-	struct db_val	 p[1];
+	struct db_val p[1];
 
 	p[0] = DBV_BLOB(s->hash, 32);
 	return db_exec(ctx->db, ctx->arena, sql_delete, p, 1, NULL);
 }
 
 static const char sql_end_all[] = "DELETE FROM sessions WHERE user_id = ?";
-static const char sql_end_others[] =
-    "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?";
+static const char sql_end_others[] = "DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?";
 
 static const char sql_revoke_families[] =
     "UPDATE refresh_families SET revoked_at = UTC_TIMESTAMP(6), revoke_reason = 'sessions_ended'"
@@ -154,8 +154,8 @@ static const char sql_revoke_families[] =
 enum um_err
 session_end_all(struct db *db, struct arena *a, long long user_id, const unsigned char *keep)
 {
-	struct db_val	 p[2];
-	enum um_err	 rc;
+	struct db_val p[2];
+	enum um_err   rc;
 
 	p[0] = DBV_INT(user_id);
 	if ((rc = db_exec(db, a, sql_revoke_families, p, 1, NULL)) != UM_OK)
@@ -181,21 +181,22 @@ static const char sql_list[] =
 json_t *
 session_list(struct db *db, struct arena *a, long long user_id, long long current_id)
 {
-	struct db_val	 p[2] = { DBV_INT(user_id), DBV_INT(user_id) };
-	struct db_res	 res;
-	json_t		*list = json_array();
-	size_t		 i;
+	struct db_val p[2] = { DBV_INT(user_id), DBV_INT(user_id) };
+	struct db_res res;
+	json_t       *list = json_array();
+	size_t        i;
 
 	if (db_exec(db, a, sql_list, p, 2, &res) != UM_OK) {
 		json_decref(list);
 		return NULL;
 	}
 	for (i = 0; i < res.nrows; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
-		    "id", DB_CELL(&res, i, 0)->s, "kind", DB_CELL(&res, i, 1)->s,
-		    "created_at", DB_CELL(&res, i, 2)->s, "last_seen_at", DB_CELL(&res, i, 3)->s,
-		    "ip", DB_CELL(&res, i, 4)->s, "user_agent", DB_CELL(&res, i, 5)->s,
-		    "current", DB_CELL(&res, i, 0)->i == current_id));
+		json_array_append_new(list,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "id",
+		        DB_CELL(&res, i, 0)->s, "kind", DB_CELL(&res, i, 1)->s, "created_at",
+		        DB_CELL(&res, i, 2)->s, "last_seen_at", DB_CELL(&res, i, 3)->s, "ip",
+		        DB_CELL(&res, i, 4)->s, "user_agent", DB_CELL(&res, i, 5)->s, "current",
+		        DB_CELL(&res, i, 0)->i == current_id));
 	return list;
 }
 
@@ -207,9 +208,9 @@ static const char sql_revoke_one[] =
 enum um_err
 session_revoke(struct db *db, struct arena *a, long long user_id, long long id, int *found)
 {
-	struct db_val	 p[2] = { DBV_INT(id), DBV_INT(user_id) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[2] = { DBV_INT(id), DBV_INT(user_id) };
+	struct db_res res;
+	enum um_err   rc;
 
 	/* Ids come from one sequence (sql/001_init.sql), so at most one of these matches. */
 	if ((rc = db_exec(db, a, sql_delete_one, p, 2, &res)) != UM_OK)

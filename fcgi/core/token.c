@@ -15,8 +15,8 @@
 char *
 token_new(struct arena *a)
 {
-	unsigned char	 raw[TOKEN_BYTES];
-	char		*s;
+	unsigned char raw[TOKEN_BYTES];
+	char         *s;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1) {
 		/* No randomness means no safe token: die, multiwatch restarts us. */
@@ -31,7 +31,7 @@ token_new(struct arena *a)
 void
 token_sha256(const void *p, size_t n, unsigned char out[32])
 {
-	unsigned int	 len = 32;
+	unsigned int len = 32;
 
 	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1) {
 		fputs("usermgr: SHA-256 failed\n", stderr);
@@ -42,7 +42,7 @@ token_sha256(const void *p, size_t n, unsigned char out[32])
 enum um_err
 token_hash(const char *tok, unsigned char out[TOKEN_HASH_LEN])
 {
-	unsigned char	 raw[TOKEN_BYTES + 2];
+	unsigned char raw[TOKEN_BYTES + 2];
 
 	if (tok == NULL || strlen(tok) != TOKEN_LEN ||
 	    b64url_decode(raw, tok, TOKEN_LEN) != TOKEN_BYTES)
@@ -54,9 +54,9 @@ token_hash(const char *tok, unsigned char out[TOKEN_HASH_LEN])
 char *
 token_hex(struct arena *a, const unsigned char *p, size_t n)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	char			*s;
-	size_t			 i;
+	static const char hex[] = "0123456789abcdef";
+	char             *s;
+	size_t            i;
 
 	s = arena_alloc(a, n * 2 + 1);
 	for (i = 0; i < n; i++) {

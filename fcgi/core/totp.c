@@ -19,10 +19,10 @@ int
 totp_hotp(const unsigned char *key, size_t keylen, uint64_t counter, unsigned digits,
     uint32_t *out)
 {
-	unsigned char	 msg[8], mac[EVP_MAX_MD_SIZE];
-	unsigned int	 maclen = 0;
-	uint32_t	 bin, mod = 1;
-	unsigned	 i, off;
+	unsigned char msg[8], mac[EVP_MAX_MD_SIZE];
+	unsigned int  maclen = 0;
+	uint32_t      bin, mod = 1;
+	unsigned      i, off;
 
 	if (key == NULL || keylen == 0 || keylen > 64 || digits < 6 || digits > 8)
 		return -1;
@@ -60,10 +60,10 @@ int
 totp_verify(const unsigned char *key, size_t keylen, const char *code, time_t now,
     int64_t last_step, int64_t *step)
 {
-	char		 want[TOTP_DIGITS + 1];
-	uint32_t	 v;
-	int64_t		 s, cur = totp_step(now), found = -1;
-	size_t		 i;
+	char     want[TOTP_DIGITS + 1];
+	uint32_t v;
+	int64_t  s, cur = totp_step(now), found = -1;
+	size_t   i;
 
 	if (code == NULL || strlen(code) != TOTP_DIGITS)
 		return -1;
@@ -92,9 +92,9 @@ totp_verify(const unsigned char *key, size_t keylen, const char *code, time_t no
 size_t
 totp_b32_encode(const unsigned char *in, size_t n, char *out, size_t outlen)
 {
-	uint32_t	 acc = 0;
-	unsigned	 bits = 0;
-	size_t		 i, o = 0;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t   i, o = 0;
 
 	if ((n * 8 + 4) / 5 + 1 > outlen)
 		return 0;
@@ -128,11 +128,11 @@ b32_value(char c)
 long
 totp_b32_decode(const char *in, unsigned char *out, size_t outlen)
 {
-	uint32_t	 acc = 0;
-	unsigned	 bits = 0;
-	size_t		 o = 0, nchars = 0;
-	const char	*p;
-	int		 v, padding = 0;
+	uint32_t    acc = 0;
+	unsigned    bits = 0;
+	size_t      o = 0, nchars = 0;
+	const char *p;
+	int         v, padding = 0;
 
 	for (p = in; *p != '\0'; p++) {
 		if (*p == ' ' || *p == '-')
@@ -167,12 +167,13 @@ totp_b32_decode(const char *in, unsigned char *out, size_t outlen)
 static void
 pct(struct buf *b, const char *s)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	const unsigned char	*p;
+	static const char    hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
 
 	for (p = (const unsigned char *)s; *p != '\0'; p++) {
 		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+		    *p == '~')
 			buf_putc(b, (char)*p);
 		else {
 			buf_putc(b, '%');
@@ -185,7 +186,7 @@ pct(struct buf *b, const char *s)
 char *
 totp_uri(struct arena *a, const char *issuer, const char *account, const char *secret)
 {
-	struct buf	 b;
+	struct buf b;
 
 	buf_init(&b, a);
 	buf_puts(&b, "otpauth://totp/");

@@ -20,7 +20,7 @@
 static int
 mkdirs(char *path)
 {
-	char	*p;
+	char *p;
 
 	for (p = path + 1; *p != '\0'; p++) {
 		if (*p != '/')
@@ -40,7 +40,7 @@ mkdirs(char *path)
 static enum um_err
 file_init(struct transport *t, char *err, size_t errlen)
 {
-	char	 dir[4096];
+	char dir[4096];
 
 	if (t->conf->mail_dir == NULL || t->conf->mail_dir[0] == '\0') {
 		(void)snprintf(err, errlen, "USERMGR_MAIL_DIR is empty");
@@ -58,7 +58,7 @@ file_init(struct transport *t, char *err, size_t errlen)
 static int
 write_all(int fd, const char *p, size_t n)
 {
-	ssize_t	 w;
+	ssize_t w;
 
 	while (n > 0) {
 		if ((w = write(fd, p, n)) == -1) {
@@ -80,11 +80,11 @@ static enum send_result
 file_send(struct transport *t, struct arena *a, const struct mail_msg *m, char *err,
     size_t errlen)
 {
-	const char		*dir = t->conf->mail_dir;
-	char			*text, *final, *tmp = NULL, msg[TRANSPORT_ERR_MAX];
-	size_t			 len;
-	int			 fd = -1, dfd = -1, made = 0;
-	enum send_result	 rc = SEND_RETRY;
+	const char      *dir = t->conf->mail_dir;
+	char            *text, *final, *tmp = NULL, msg[TRANSPORT_ERR_MAX];
+	size_t           len;
+	int              fd = -1, dfd = -1, made = 0;
+	enum send_result rc = SEND_RETRY;
 
 	if (mail_build(a, m, time(NULL), &text, &len) != UM_OK) {
 		transport_set_err(t, err, errlen, "cannot build the message");
@@ -101,12 +101,14 @@ file_send(struct transport *t, struct arena *a, const struct mail_msg *m, char *
 	}
 	made = 1;
 	if (fchmod(fd, 0644) == -1 || write_all(fd, text, len) == -1 || fsync(fd) == -1) {
-		(void)snprintf(msg, sizeof(msg), "file: cannot write %s: %s", tmp, strerror(errno));
+		(void)snprintf(msg, sizeof(msg), "file: cannot write %s: %s", tmp,
+		    strerror(errno));
 		goto fail;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		(void)snprintf(msg, sizeof(msg), "file: cannot write %s: %s", tmp, strerror(errno));
+		(void)snprintf(msg, sizeof(msg), "file: cannot write %s: %s", tmp,
+		    strerror(errno));
 		goto fail;
 	}
 	fd = -1;

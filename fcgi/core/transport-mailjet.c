@@ -13,31 +13,31 @@
 #include "mail.h"
 #include "transport.h"
 
-#define MJ_CONNECT_TIMEOUT	10L	/* seconds */
-#define MJ_TIMEOUT		30L	/* seconds for the whole exchange */
-#define MJ_RESPONSE_MAX		65536	/* bytes of answer kept; Mailjet's are far smaller */
+#define MJ_CONNECT_TIMEOUT 10L   /* seconds */
+#define MJ_TIMEOUT         30L   /* seconds for the whole exchange */
+#define MJ_RESPONSE_MAX    65536 /* bytes of answer kept; Mailjet's are far smaller */
 
 struct resp {
-	struct buf	 b;
+	struct buf b;
 };
 
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
 {
-	struct resp	*r = arg;
-	size_t		 len = size * n;
+	struct resp *r = arg;
+	size_t       len = size * n;
 
 	/* Past the cap the answer is dropped, not the transfer: the status still counts. */
 	if (r->b.len < MJ_RESPONSE_MAX)
-		buf_append(&r->b, p, len < MJ_RESPONSE_MAX - r->b.len ? len :
-		    MJ_RESPONSE_MAX - r->b.len);
+		buf_append(&r->b, p,
+		    len < MJ_RESPONSE_MAX - r->b.len ? len : MJ_RESPONSE_MAX - r->b.len);
 	return len;
 }
 
 static enum um_err
 mailjet_init(struct transport *t, char *err, size_t errlen)
 {
-	const struct conf	*c = t->conf;
+	const struct conf *c = t->conf;
 
 	if (c->mailjet_key == NULL || c->mailjet_key[0] == '\0') {
 		(void)snprintf(err, errlen, "MAILJET_API_KEY (or API_KEY) is not set");
@@ -47,8 +47,9 @@ mailjet_init(struct transport *t, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "MAILJET_API_SECRET (or API_SECRET) is not set");
 		return UM_EINVAL;
 	}
-	if (c->mailjet_url == NULL || (strncmp(c->mailjet_url, "https://", 8) != 0 &&
-	    strncmp(c->mailjet_url, "http://", 7) != 0)) {
+	if (c->mailjet_url == NULL ||
+	    (strncmp(c->mailjet_url, "https://", 8) != 0 &&
+	        strncmp(c->mailjet_url, "http://", 7) != 0)) {
 		(void)snprintf(err, errlen, "MAILJET_API_URL must be an http(s) URL");
 		return UM_EINVAL;
 	}
@@ -59,28 +60,27 @@ mailjet_init(struct transport *t, char *err, size_t errlen)
 static void
 collect_errors(struct buf *b, const json_t *o)
 {
-	const json_t	*e;
-	size_t		 i;
+	const json_t *e;
+	size_t        i;
 
 	if ((e = json_object_get(o, "ErrorMessage")) != NULL && json_is_string(e)) {
 		if (b->len > 0)
 			buf_puts(b, "; ");
 		buf_puts(b, json_string_value(e));
 	}
-	json_array_foreach(json_object_get(o, "Errors"), i, e)
-		collect_errors(b, e);
+	json_array_foreach(json_object_get(o, "Errors"), i, e) collect_errors(b, e);
 }
 
 enum send_result
 transport_mailjet_classify(long status, const char *body, size_t len, char *err, size_t errlen)
 {
-	struct buf		 why;
-	struct arena		*a;
-	json_t			*root = NULL, *m0, *st;
-	const json_t		*m;
-	const char		*mstatus = NULL;
-	size_t			 i;
-	enum send_result	 rc = SEND_RETRY;
+	struct buf       why;
+	struct arena    *a;
+	json_t          *root = NULL, *m0, *st;
+	const json_t    *m;
+	const char      *mstatus = NULL;
+	size_t           i;
+	enum send_result rc = SEND_RETRY;
 
 	a = arena_new();
 	buf_init(&why, a);
@@ -89,7 +89,7 @@ transport_mailjet_classify(long status, const char *body, size_t len, char *err,
 	if (root != NULL) {
 		collect_errors(&why, root);
 		json_array_foreach(json_object_get(root, "Messages"), i, m)
-			collect_errors(&why, m);
+		    collect_errors(&why, m);
 		m0 = json_array_get(json_object_get(root, "Messages"), 0);
 		if ((st = json_object_get(m0, "Status")) != NULL && json_is_string(st))
 			mstatus = json_string_value(st);
@@ -103,8 +103,9 @@ transport_mailjet_classify(long status, const char *body, size_t len, char *err,
 		}
 		/* API.md §7: a 200 whose message did not succeed fails like a 4xx. */
 		rc = SEND_FAIL;
-		(void)snprintf(err, errlen, "mailjet: HTTP %ld, message status %.40s%s%s", status,
-		    mstatus != NULL ? mstatus : "missing", why.len > 0 ? ": " : "", why.data);
+		(void)snprintf(err, errlen, "mailjet: HTTP %ld, message status %.40s%s%s",
+		    status, mstatus != NULL ? mstatus : "missing", why.len > 0 ? ": " : "",
+		    why.data);
 		goto out;
 	}
 	/* 429 is rate limiting and 5xx the provider's fault: both pass; other 4xx will not. */
@@ -124,15 +125,15 @@ static enum send_result
 mailjet_send(struct transport *t, struct arena *a, const struct mail_msg *m, char *err,
     size_t errlen)
 {
-	const struct conf	*c = t->conf;
-	CURL			*curl = t->curl;
-	struct curl_slist	*hdrs = NULL, *h;
-	struct resp		 r;
-	char			 ebuf[CURL_ERROR_SIZE], msg[TRANSPORT_ERR_MAX], *json;
-	size_t			 jlen;
-	long			 status = 0;
-	CURLcode		 cc;
-	enum send_result	 rc = SEND_RETRY;
+	const struct conf *c = t->conf;
+	CURL              *curl = t->curl;
+	struct curl_slist *hdrs = NULL, *h;
+	struct resp        r;
+	char               ebuf[CURL_ERROR_SIZE], msg[TRANSPORT_ERR_MAX], *json;
+	size_t             jlen;
+	long               status = 0;
+	CURLcode           cc;
+	enum send_result   rc = SEND_RETRY;
 
 	if (mail_mailjet_json(a, m, &json, &jlen) != UM_OK) {
 		transport_set_err(t, err, errlen, "mailjet: cannot build the request body");
@@ -174,8 +175,8 @@ mailjet_send(struct transport *t, struct arena *a, const struct mail_msg *m, cha
 
 	if ((cc = curl_easy_perform(curl)) != CURLE_OK) {
 		/* Network trouble, a timeout, TLS: all worth another try later. */
-		(void)snprintf(msg, sizeof(msg), "mailjet: %s", ebuf[0] != '\0' ? ebuf :
-		    curl_easy_strerror(cc));
+		(void)snprintf(msg, sizeof(msg), "mailjet: %s",
+		    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(cc));
 		transport_set_err(t, err, errlen, msg);
 		rc = SEND_RETRY;
 		goto out;

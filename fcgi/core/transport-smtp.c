@@ -12,20 +12,20 @@
 #include "mail.h"
 #include "transport.h"
 
-#define SMTP_CONNECT_TIMEOUT	10L	/* seconds */
-#define SMTP_TIMEOUT		60L	/* seconds for the whole exchange */
+#define SMTP_CONNECT_TIMEOUT 10L /* seconds */
+#define SMTP_TIMEOUT         60L /* seconds for the whole exchange */
 
 /* The message being uploaded. */
 struct upload {
-	const char	*p;
-	size_t		 left;
+	const char *p;
+	size_t      left;
 };
 
 static size_t
 on_read(char *dst, size_t size, size_t n, void *arg)
 {
-	struct upload	*u = arg;
-	size_t		 len = size * n;
+	struct upload *u = arg;
+	size_t         len = size * n;
 
 	if (len > u->left)
 		len = u->left;
@@ -38,10 +38,11 @@ on_read(char *dst, size_t size, size_t n, void *arg)
 static enum um_err
 smtp_init(struct transport *t, char *err, size_t errlen)
 {
-	const char	*u = t->conf->smtp_url;
+	const char *u = t->conf->smtp_url;
 
 	if (u == NULL || (strncmp(u, "smtp://", 7) != 0 && strncmp(u, "smtps://", 8) != 0)) {
-		(void)snprintf(err, errlen, "USERMGR_SMTP_URL must be set to an smtp:// or "
+		(void)snprintf(err, errlen,
+		    "USERMGR_SMTP_URL must be set to an smtp:// or "
 		    "smtps:// URL");
 		return UM_EINVAL;
 	}
@@ -52,15 +53,15 @@ static enum send_result
 smtp_send(struct transport *t, struct arena *a, const struct mail_msg *m, char *err,
     size_t errlen)
 {
-	const struct conf	*c = t->conf;
-	CURL			*curl = t->curl;
-	struct curl_slist	*rcpt = NULL;
-	struct upload		 up;
-	char			 ebuf[CURL_ERROR_SIZE], msg[TRANSPORT_ERR_MAX], *text;
-	size_t			 len;
-	long			 code = 0;
-	CURLcode		 cc;
-	enum send_result	 rc = SEND_RETRY;
+	const struct conf *c = t->conf;
+	CURL              *curl = t->curl;
+	struct curl_slist *rcpt = NULL;
+	struct upload      up;
+	char               ebuf[CURL_ERROR_SIZE], msg[TRANSPORT_ERR_MAX], *text;
+	size_t             len;
+	long               code = 0;
+	CURLcode           cc;
+	enum send_result   rc = SEND_RETRY;
 
 	if (mail_build(a, m, time(NULL), &text, &len) != UM_OK) {
 		transport_set_err(t, err, errlen, "smtp: cannot build the message");
@@ -110,8 +111,8 @@ smtp_send(struct transport *t, struct arena *a, const struct mail_msg *m, char *
 	 * code the connection itself failed, which is transient too.
 	 */
 	rc = code >= 500 && code <= 599 ? SEND_FAIL : SEND_RETRY;
-	(void)snprintf(msg, sizeof(msg), "smtp: %s (reply %ld)", ebuf[0] != '\0' ? ebuf :
-	    curl_easy_strerror(cc), code);
+	(void)snprintf(msg, sizeof(msg), "smtp: %s (reply %ld)",
+	    ebuf[0] != '\0' ? ebuf : curl_easy_strerror(cc), code);
 	transport_set_err(t, err, errlen, msg);
 out:
 	if (curl != NULL) {

@@ -14,20 +14,21 @@
 
 /* Parallel to enum mail_transport. */
 static const struct transport_ops *const backends[MAIL__MAX] = {
-	[MAIL_FILE] = &transport_file_ops,		/* .eml files in USERMGR_MAIL_DIR */
-	[MAIL_MAILJET] = &transport_mailjet_ops,	/* Mailjet Send API v3.1 */
-	[MAIL_SMTP] = &transport_smtp_ops,		/* libcurl SMTP */
+	[MAIL_FILE] = &transport_file_ops,       /* .eml files in USERMGR_MAIL_DIR */
+	[MAIL_MAILJET] = &transport_mailjet_ops, /* Mailjet Send API v3.1 */
+	[MAIL_SMTP] = &transport_smtp_ops,       /* libcurl SMTP */
 };
 
 enum um_err
 transport_new(const struct conf *c, struct transport **out, char *err, size_t errlen)
 {
-	struct transport	*t = NULL;
-	enum um_err		 rc = UM_EINVAL;
+	struct transport *t = NULL;
+	enum um_err       rc = UM_EINVAL;
 
 	*out = NULL;
 	if ((unsigned)c->mail_transport >= MAIL__MAX) {
-		(void)snprintf(err, errlen, "USERMGR_MAIL_TRANSPORT is not file, mailjet or smtp");
+		(void)snprintf(err, errlen,
+		    "USERMGR_MAIL_TRANSPORT is not file, mailjet or smtp");
 		goto out;
 	}
 	/* Checked once here: a bad sender would otherwise fail every message for good. */
@@ -36,7 +37,8 @@ transport_new(const struct conf *c, struct transport **out, char *err, size_t er
 		goto out;
 	}
 	if (c->sender_name != NULL && !mail_header_ok(c->sender_name, 255)) {
-		(void)snprintf(err, errlen, "SENDER_NAME holds control characters, invalid UTF-8, "
+		(void)snprintf(err, errlen,
+		    "SENDER_NAME holds control characters, invalid UTF-8, "
 		    "or more than 255 characters");
 		goto out;
 	}
@@ -84,7 +86,7 @@ transport_curl_init(struct transport *t, char *err, size_t errlen)
 enum mail_transport
 transport_kind(const struct transport *t)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < MAIL__MAX; i++)
 		if (backends[i] == t->ops)
@@ -115,8 +117,8 @@ transport_send(struct transport *t, struct arena *a, const struct mail_msg *m, c
 static void
 mask(char *s, const char *secret)
 {
-	size_t	 n;
-	char	*p;
+	size_t n;
+	char  *p;
 
 	if (secret == NULL || (n = strlen(secret)) < 4)
 		return;
@@ -127,8 +129,8 @@ mask(char *s, const char *secret)
 void
 transport_set_err(const struct transport *t, char *err, size_t errlen, const char *msg)
 {
-	const struct conf	*c = t->conf;
-	size_t			 i;
+	const struct conf *c = t->conf;
+	size_t             i;
 
 	if (errlen == 0)
 		return;

@@ -53,9 +53,9 @@ fill(const struct db_res *res, struct user *u)
 enum um_err
 user_by_id(struct db *db, struct arena *a, long long id, struct user *u)
 {
-	struct db_val	 p[1] = { DBV_INT(id) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[1] = { DBV_INT(id) };
+	struct db_res res;
+	enum um_err   rc;
 
 	if ((rc = db_exec(db, a, sql_by_id, p, 1, &res)) != UM_OK)
 		return rc;
@@ -66,9 +66,9 @@ enum um_err
 user_for_token(struct db *db, struct arena *a, long long id, long long sid, struct user *u,
     int *family_live)
 {
-	struct db_val	 p[2] = { DBV_INT(sid), DBV_INT(id) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[2] = { DBV_INT(sid), DBV_INT(id) };
+	struct db_res res;
+	enum um_err   rc;
 
 	if ((rc = db_exec(db, a, sql_for_token, p, 2, &res)) != UM_OK)
 		return rc;
@@ -81,9 +81,9 @@ user_for_token(struct db *db, struct arena *a, long long id, long long sid, stru
 enum um_err
 user_by_login(struct db *db, struct arena *a, const char *login, struct user *u)
 {
-	struct db_val	 p[2] = { dbv_text(login), dbv_text(login) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[2] = { dbv_text(login), dbv_text(login) };
+	struct db_res res;
+	enum um_err   rc;
 
 	if ((rc = db_exec(db, a, sql_by_login, p, 2, &res)) != UM_OK)
 		return rc;
@@ -93,26 +93,25 @@ user_by_login(struct db *db, struct arena *a, const char *login, struct user *u)
 enum um_err
 user_by_email(struct db *db, struct arena *a, const char *email, struct user *u)
 {
-	struct db_val	 p[1] = { dbv_text(email) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[1] = { dbv_text(email) };
+	struct db_res res;
+	enum um_err   rc;
 
 	if ((rc = db_exec(db, a, sql_by_email, p, 1, &res)) != UM_OK)
 		return rc;
 	return fill(&res, u);
 }
 
-static const char sql_taken[] =
-    "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?),"
-    " EXISTS (SELECT 1 FROM users WHERE email = ?)";
+static const char sql_taken[] = "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?),"
+                                " EXISTS (SELECT 1 FROM users WHERE email = ?)";
 
 enum um_err
 user_taken(struct db *db, struct arena *a, const char *username, const char *email,
     int *username_taken, int *email_taken)
 {
-	struct db_val	 p[2] = { dbv_text(username), dbv_text(email) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[2] = { dbv_text(username), dbv_text(email) };
+	struct db_res res;
+	enum um_err   rc;
 
 	if ((rc = db_exec(db, a, sql_taken, p, 2, &res)) != UM_OK)
 		return rc;
@@ -131,10 +130,10 @@ enum um_err
 user_create(struct db *db, struct arena *a, const char *username, const char *email,
     const char *hash, int verified, long long *id)
 {
-	struct db_val	 p[4] = { dbv_text(username), dbv_text(email), dbv_text(hash),
-			    DBV_INT(verified != 0) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[4] = { dbv_text(username), dbv_text(email), dbv_text(hash),
+		DBV_INT(verified != 0) };
+	struct db_res res;
+	enum um_err   rc;
 
 	if ((rc = db_exec(db, a, sql_insert, p, 4, &res)) != UM_OK)
 		return rc;
@@ -150,9 +149,9 @@ static const char sql_verify[] =
 enum um_err
 user_verify_email(struct db *db, struct arena *a, long long id, const char *email, int *ok)
 {
-	struct db_val	 p[2] = { DBV_INT(id), dbv_text(email) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[2] = { DBV_INT(id), dbv_text(email) };
+	struct db_res res;
+	enum um_err   rc;
 
 	if ((rc = db_exec(db, a, sql_verify, p, 2, &res)) != UM_OK)
 		return rc;
@@ -169,7 +168,7 @@ static const char sql_set_password[] =
 enum um_err
 user_set_password(struct db *db, struct arena *a, long long id, const char *hash)
 {
-	struct db_val	 p[2] = { dbv_text(hash), DBV_INT(id) };
+	struct db_val p[2] = { dbv_text(hash), DBV_INT(id) };
 
 	return db_exec(db, a, sql_set_password, p, 2, NULL);
 }
@@ -179,7 +178,7 @@ static const char sql_rehash[] = "UPDATE users SET password_hash = ? WHERE id = 
 enum um_err
 user_rehash(struct db *db, struct arena *a, long long id, const char *hash)
 {
-	struct db_val	 p[2] = { dbv_text(hash), DBV_INT(id) };
+	struct db_val p[2] = { dbv_text(hash), DBV_INT(id) };
 
 	return db_exec(db, a, sql_rehash, p, 2, NULL);
 }
@@ -191,9 +190,10 @@ enum um_err
 user_update_profile(struct db *db, struct arena *a, long long id, const char *display_name,
     const char *bio)
 {
-	struct db_val	 p[3];
+	struct db_val p[3];
 
-	p[0] = display_name != NULL && *display_name != '\0' ? dbv_text(display_name) : DBV_NULL;
+	p[0] = display_name != NULL && *display_name != '\0' ? dbv_text(display_name) :
+	                                                       DBV_NULL;
 	p[1] = bio != NULL && *bio != '\0' ? dbv_text(bio) : DBV_NULL;
 	p[2] = DBV_INT(id);
 	return db_exec(db, a, sql_profile, p, 3, NULL);
@@ -208,16 +208,15 @@ static const char sql_failed[] =
     "  locked_until <= UTC_TIMESTAMP(6), 0, failed_logins) + 1,"
     " locked_until = IF(failed_logins >= ?, UTC_TIMESTAMP(6) + INTERVAL ? SECOND, NULL)"
     " WHERE id = ?";
-static const char sql_locked[] =
-    "SELECT locked_until IS NOT NULL FROM users WHERE id = ?";
+static const char sql_locked[] = "SELECT locked_until IS NOT NULL FROM users WHERE id = ?";
 
 enum um_err
 user_login_failed(struct db *db, struct arena *a, long long id, unsigned max, unsigned lockout,
     int *locked)
 {
-	struct db_val	 p[3] = { DBV_INT(max), DBV_INT(lockout), DBV_INT(id) };
-	struct db_res	 res;
-	enum um_err	 rc;
+	struct db_val p[3] = { DBV_INT(max), DBV_INT(lockout), DBV_INT(id) };
+	struct db_res res;
+	enum um_err   rc;
 
 	*locked = 0;
 	if ((rc = db_exec(db, a, sql_failed, p, 3, NULL)) != UM_OK)
@@ -229,14 +228,13 @@ user_login_failed(struct db *db, struct arena *a, long long id, unsigned max, un
 	return UM_OK;
 }
 
-static const char sql_succeeded[] =
-    "UPDATE users SET failed_logins = 0, locked_until = NULL,"
-    " last_login_at = UTC_TIMESTAMP(6) WHERE id = ?";
+static const char sql_succeeded[] = "UPDATE users SET failed_logins = 0, locked_until = NULL,"
+                                    " last_login_at = UTC_TIMESTAMP(6) WHERE id = ?";
 
 enum um_err
 user_login_succeeded(struct db *db, struct arena *a, long long id)
 {
-	struct db_val	 p[1] = { DBV_INT(id) };
+	struct db_val p[1] = { DBV_INT(id) };
 
 	return db_exec(db, a, sql_succeeded, p, 1, NULL);
 }
@@ -246,7 +244,7 @@ static const char sql_delete[] = "DELETE FROM users WHERE id = ?";
 enum um_err
 user_delete(struct db *db, struct arena *a, long long id)
 {
-	struct db_val	 p[1] = { DBV_INT(id) };
+	struct db_val p[1] = { DBV_INT(id) };
 
 	return db_exec(db, a, sql_delete, p, 1, NULL);
 }
@@ -258,7 +256,7 @@ static const char sql_set_email[] =
 enum um_err
 user_set_email(struct db *db, struct arena *a, long long id, const char *email)
 {
-	struct db_val	 p[2] = { dbv_text(email), DBV_INT(id) };
+	struct db_val p[2] = { dbv_text(email), DBV_INT(id) };
 
 	return db_exec(db, a, sql_set_email, p, 2, NULL);
 }
@@ -270,10 +268,10 @@ static const char sql_roles[] =
 json_t *
 user_roles(struct db *db, struct arena *a, long long id)
 {
-	struct db_val	 p[1] = { DBV_INT(id) };
-	struct db_res	 res;
-	json_t		*roles = json_array();
-	size_t		 i;
+	struct db_val p[1] = { DBV_INT(id) };
+	struct db_res res;
+	json_t       *roles = json_array();
+	size_t        i;
 
 	if (db_exec(db, a, sql_roles, p, 1, &res) == UM_OK)
 		for (i = 0; i < res.nrows; i++)
@@ -290,24 +288,24 @@ str_or_null(const char *s)
 json_t *
 user_json(struct db *db, struct arena *a, const struct user *u, json_t *roles)
 {
-	char	 id[24];
+	char id[24];
 
 	(void)snprintf(id, sizeof(id), "%lld", u->id);
 	if (roles == NULL)
 		roles = user_roles(db, a, u->id);
-	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:s, s:b, s:s, s:s, s:o}",
-	    "id", id, "username", u->username, "email", u->email,
-	    "email_verified", u->email_verified, "display_name", str_or_null(u->display_name),
-	    "bio", str_or_null(u->bio), "roles", roles, "status", u->status,
-	    "mfa_enabled", u->mfa_enabled, "created_at", u->created_at,
-	    "updated_at", u->updated_at, "last_login_at", str_or_null(u->last_login_at));
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:s, s:b, s:s, s:s, s:o}", "id",
+	    id, "username", u->username, "email", u->email, "email_verified", u->email_verified,
+	    "display_name", str_or_null(u->display_name), "bio", str_or_null(u->bio), "roles",
+	    roles, "status", u->status, "mfa_enabled", u->mfa_enabled, "created_at",
+	    u->created_at, "updated_at", u->updated_at, "last_login_at",
+	    str_or_null(u->last_login_at));
 }
 
 const char *
 user_password_fingerprint(struct arena *a, const struct user *u)
 {
-	unsigned char	 h[32];
-	char		*s;
+	unsigned char h[32];
+	char         *s;
 
 	token_sha256(u->password_hash, strlen(u->password_hash), h);
 	s = arena_alloc(a, B64URL_LEN(12) + 1);

@@ -19,53 +19,56 @@
 #include "utf8.h"
 #include "validate.h"
 
-#define XSTR(x)		STR(x)
-#define STR(x)		#x
+#define XSTR(x) STR(x)
+#define STR(x)  #x
 
-#define EMAIL_LOCAL_MAX		64	/* octets, RFC 5321 §4.5.3.1.1 */
-#define EMAIL_LABEL_MAX		63	/* octets, RFC 1035 §2.3.4 */
-#define ROLE_NAME_MAX		32	/* [a-z][a-z0-9_-]{1,31} */
-#define COMMON_FILE_MAX		(16 * 1024 * 1024)	/* bytes; the shipped list is ~250 KiB */
-#define COMMON_LINE_MAX		512	/* longer lines cannot be a password of 128 code points */
+#define EMAIL_LOCAL_MAX 64                 /* octets, RFC 5321 §4.5.3.1.1 */
+#define EMAIL_LABEL_MAX 63                 /* octets, RFC 1035 §2.3.4 */
+#define ROLE_NAME_MAX   32                 /* [a-z][a-z0-9_-]{1,31} */
+#define COMMON_FILE_MAX (16 * 1024 * 1024) /* bytes; the shipped list is ~250 KiB */
+#define COMMON_LINE_MAX 512 /* longer lines cannot be a password of 128 code points */
 
 /* Messages shown beside a field: short, and saying what to do. */
-#define M_NUL		"must not contain NUL characters"
-#define M_UTF8		"must be valid UTF-8 text"
-#define M_REQUIRED	"is required"
-#define M_STRING	"must be a string"
-#define M_ONCE		"must be given only once"
-#define M_TOO_LONG	"is too long"
-#define M_USERNAME	"must be " XSTR(UM_USERNAME_MIN) "\xe2\x80\x93" XSTR(UM_USERNAME_MAX) \
-			" characters: letters, digits, dot, underscore or hyphen"
-#define M_EMAIL		"must be an e-mail address such as name@example.com"
-#define M_EMAIL_LONG	"must be at most " XSTR(UM_EMAIL_MAX) " characters"
-#define M_EMAIL_AT	"must contain exactly one @"
-#define M_EMAIL_LOCAL	"must have at most " XSTR(EMAIL_LOCAL_MAX) " characters before the @"
-#define M_EMAIL_DOMAIN	"must end in a domain name such as example.com"
-#define M_EMAIL_LOCAL_CHARS	"must not contain any of \" ( ) , : ; < > [ \\ ] before the @"
-#define EMAIL_SPECIALS	"\"(),:;<>[\\]"
-#define M_PW_LONG	"must be at most " XSTR(UM_PASSWORD_MAX) " characters"
-#define M_PW_COMMON	"is too common: choose one that is harder to guess"
-#define M_PW_USERNAME	"must not contain the username"
-#define M_NAME_LONG	"must be at most " XSTR(UM_DISPLAY_NAME_MAX) " characters"
-#define M_NAME_CTRL	"must not contain control characters"
-#define M_BIO_LONG	"must be at most " XSTR(UM_BIO_MAX) " characters"
-#define M_BIO_CTRL	"must not contain control characters other than line breaks"
-#define M_ROLE		"must be 2\xe2\x80\x93" XSTR(ROLE_NAME_MAX) " characters: lower-case " \
-			"letters, digits, underscore or hyphen, starting with a letter"
+#define M_NUL      "must not contain NUL characters"
+#define M_UTF8     "must be valid UTF-8 text"
+#define M_REQUIRED "is required"
+#define M_STRING   "must be a string"
+#define M_ONCE     "must be given only once"
+#define M_TOO_LONG "is too long"
+#define M_USERNAME \
+	"must be " XSTR(UM_USERNAME_MIN) "\xe2\x80\x93" XSTR( \
+	    UM_USERNAME_MAX) " characters: letters, digits, dot, underscore or hyphen"
+#define M_EMAIL             "must be an e-mail address such as name@example.com"
+#define M_EMAIL_LONG        "must be at most " XSTR(UM_EMAIL_MAX) " characters"
+#define M_EMAIL_AT          "must contain exactly one @"
+#define M_EMAIL_LOCAL       "must have at most " XSTR(EMAIL_LOCAL_MAX) " characters before the @"
+#define M_EMAIL_DOMAIN      "must end in a domain name such as example.com"
+#define M_EMAIL_LOCAL_CHARS "must not contain any of \" ( ) , : ; < > [ \\ ] before the @"
+#define EMAIL_SPECIALS      "\"(),:;<>[\\]"
+#define M_PW_LONG           "must be at most " XSTR(UM_PASSWORD_MAX) " characters"
+#define M_PW_COMMON         "is too common: choose one that is harder to guess"
+#define M_PW_USERNAME       "must not contain the username"
+#define M_NAME_LONG         "must be at most " XSTR(UM_DISPLAY_NAME_MAX) " characters"
+#define M_NAME_CTRL         "must not contain control characters"
+#define M_BIO_LONG          "must be at most " XSTR(UM_BIO_MAX) " characters"
+#define M_BIO_CTRL          "must not contain control characters other than line breaks"
+#define M_ROLE \
+	"must be 2\xe2\x80\x93" XSTR( \
+	    ROLE_NAME_MAX) " characters: lower-case " \
+	                   "letters, digits, underscore or hyphen, starting with a letter"
 
 /*
  * The common-password list: one malloc'd blob of NUL-terminated lower-case entries and a
  * sorted array of their offsets, for O(log n) lookups.  Per process, read-only once loaded.
  */
 static struct {
-	char		*blob;
-	uint32_t	*off;
-	size_t		 n;
+	char     *blob;
+	uint32_t *off;
+	size_t    n;
 } common;
 
 /* The blob qsort's comparator reads while a list is being loaded. */
-static const char	*sort_blob;
+static const char *sort_blob;
 
 static int
 ascii_lower(int c)
@@ -115,8 +118,8 @@ take(struct arena *a, struct field_result *r, const char *s, size_t n)
 static int
 has_control(const char *s, size_t n, int allow_nl)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t               i;
 
 	for (i = 0; i < n; i++) {
 		if (p[i] == '\n' && allow_nl)
@@ -134,7 +137,7 @@ has_control(const char *s, size_t n, int allow_nl)
 static int
 contains_ci(const char *hay, size_t hn, const char *needle, size_t nn)
 {
-	size_t	 i, j;
+	size_t i, j;
 
 	if (nn == 0 || nn > hn)
 		return 0;
@@ -154,9 +157,9 @@ enum um_err
 validate_username(struct arena *a, const struct validate_ctx *ctx, const char *s, size_t n,
     struct field_result *r)
 {
-	const char	*e;
-	size_t		 i;
-	unsigned char	 c;
+	const char   *e;
+	size_t        i;
+	unsigned char c;
 
 	if ((e = text_error(s, n)) != NULL)
 		return refuse(r, e);
@@ -165,7 +168,7 @@ validate_username(struct arena *a, const struct validate_ctx *ctx, const char *s
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+		        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
 			return refuse(r, M_USERNAME);
 	}
 	return take(a, r, s, n);
@@ -179,15 +182,15 @@ validate_username(struct arena *a, const struct validate_ctx *ctx, const char *s
 static int
 label_ok(const char *s, size_t n)
 {
-	size_t		 i;
-	unsigned char	 c;
+	size_t        i;
+	unsigned char c;
 
 	if (n == 0 || n > EMAIL_LABEL_MAX || s[0] == '-' || s[n - 1] == '-')
 		return 0;
 	for (i = 0; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-'))
+		        (c >= '0' && c <= '9') || c == '-'))
 			return 0;
 	}
 	return 1;
@@ -204,9 +207,9 @@ enum um_err
 validate_email(struct arena *a, const struct validate_ctx *ctx, const char *s, size_t n,
     struct field_result *r)
 {
-	const char	*e, *at, *p, *dot, *end;
-	char		*out;
-	size_t		 i, local;
+	const char *e, *at, *p, *dot, *end;
+	char       *out;
+	size_t      i, local;
 
 	if ((e = text_error(s, n)) != NULL)
 		return refuse(r, e);
@@ -240,7 +243,7 @@ validate_email(struct arena *a, const struct validate_ctx *ctx, const char *s, s
 			return refuse(r, M_EMAIL_LOCAL_CHARS);
 	}
 	end = s + n;
-	for (p = at + 1; ; p = dot + 1) {
+	for (p = at + 1;; p = dot + 1) {
 		if ((dot = memchr(p, '.', end - p)) == NULL)
 			dot = end;
 		if (!label_ok(p, dot - p))
@@ -266,13 +269,14 @@ enum um_err
 validate_password(struct arena *a, const struct validate_ctx *ctx, const char *s, size_t n,
     struct field_result *r)
 {
-	const char	*e;
-	unsigned	 min;
-	long		 cp;
+	const char *e;
+	unsigned    min;
+	long        cp;
 
 	if ((e = text_error(s, n)) != NULL)
 		return refuse(r, e);
-	min = ctx != NULL && ctx->password_min > 0 ? ctx->password_min : UM_PASSWORD_MIN_DEFAULT;
+	min = ctx != NULL && ctx->password_min > 0 ? ctx->password_min :
+	                                             UM_PASSWORD_MIN_DEFAULT;
 	cp = utf8_count(s, n);
 	if (cp < (long)min)
 		return refuse(r, arena_printf(a, "must be at least %u characters", min));
@@ -290,7 +294,7 @@ enum um_err
 validate_line(struct arena *a, const struct validate_ctx *ctx, const char *s, size_t n,
     struct field_result *r)
 {
-	const char	*e;
+	const char *e;
 
 	(void)ctx;
 	if ((e = text_error(s, n)) != NULL)
@@ -305,7 +309,7 @@ enum um_err
 validate_display_name(struct arena *a, const struct validate_ctx *ctx, const char *s, size_t n,
     struct field_result *r)
 {
-	const char	*e;
+	const char *e;
 
 	if ((e = text_error(s, n)) != NULL)
 		return refuse(r, e);
@@ -325,9 +329,9 @@ enum um_err
 validate_bio(struct arena *a, const struct validate_ctx *ctx, const char *s, size_t n,
     struct field_result *r)
 {
-	const char	*e;
-	char		*out;
-	size_t		 i, o;
+	const char *e;
+	char       *out;
+	size_t      i, o;
 
 	if ((e = text_error(s, n)) != NULL)
 		return refuse(r, e);
@@ -356,9 +360,9 @@ enum um_err
 validate_role_name(struct arena *a, const struct validate_ctx *ctx, const char *s, size_t n,
     struct field_result *r)
 {
-	const char	*e;
-	size_t		 i;
-	unsigned char	 c;
+	const char   *e;
+	size_t        i;
+	unsigned char c;
 
 	if ((e = text_error(s, n)) != NULL)
 		return refuse(r, e);
@@ -379,8 +383,8 @@ static enum um_err
 check_field(struct arena *a, const struct validate_ctx *ctx, const struct field_spec *f,
     const char *s, size_t n, struct field_result *r)
 {
-	const char	*e;
-	size_t		 max;
+	const char *e;
+	size_t      max;
 
 	max = f->max_bytes > 0 ? f->max_bytes : UM_FIELD_MAX;
 	if (n == 0 && (f->flags & VF_REQUIRED))
@@ -401,9 +405,9 @@ enum um_err
 validate_form(struct arena *a, const struct validate_ctx *ctx, const struct field_spec *f,
     size_t n, const struct kvlist *form, struct field_result *out)
 {
-	enum um_err	 rc = UM_OK;
-	const struct kv	*kv;
-	size_t		 i, j, seen;
+	enum um_err      rc = UM_OK;
+	const struct kv *kv;
+	size_t           i, j, seen;
 
 	memset(out, 0, n * sizeof(*out));
 	for (i = 0; i < n; i++) {
@@ -430,9 +434,9 @@ enum um_err
 validate_json(struct arena *a, const struct validate_ctx *ctx, const struct field_spec *f,
     size_t n, const json_t *obj, struct field_result *out)
 {
-	enum um_err	 rc = UM_OK;
-	json_t		*v;
-	size_t		 i;
+	enum um_err rc = UM_OK;
+	json_t     *v;
+	size_t      i;
 
 	memset(out, 0, n * sizeof(*out));
 	if (!json_is_object(obj))
@@ -445,12 +449,13 @@ validate_json(struct arena *a, const struct validate_ctx *ctx, const struct fiel
 			continue;
 		}
 		out[i].present = 1;
-		if (json_is_null(v) && (f[i].flags & VF_NULLABLE) && !(f[i].flags & VF_REQUIRED))
+		if (json_is_null(v) && (f[i].flags & VF_NULLABLE) &&
+		    !(f[i].flags & VF_REQUIRED))
 			continue;
 		if (!json_is_string(v))
 			rc = refuse(&out[i], M_STRING);
 		else if (check_field(a, ctx, &f[i], json_string_value(v), json_string_length(v),
-		    &out[i]) != UM_OK)
+		             &out[i]) != UM_OK)
 			rc = UM_EINVAL;
 	}
 	return rc;
@@ -480,14 +485,14 @@ json_t *
 validate_errors(struct arena *a, const struct field_spec *f, size_t n,
     const struct field_result *r)
 {
-	json_t	*errors = NULL, *e;
-	size_t	 i;
+	json_t *errors = NULL, *e;
+	size_t  i;
 
 	for (i = 0; i < n; i++) {
 		if (r[i].error == NULL)
 			continue;
 		if (errors == NULL && (errors = json_arena(a, json_array())) == NULL)
-			abort();	/* out of memory: the worker is replaced (STYLE.md) */
+			abort(); /* out of memory: the worker is replaced (STYLE.md) */
 		if ((e = json_object()) == NULL ||
 		    json_object_set_new(e, "field", json_string(f[i].name)) == -1 ||
 		    json_object_set_new(e, "message", json_string(r[i].error)) == -1 ||
@@ -506,12 +511,12 @@ offcmp(const void *x, const void *y)
 enum um_err
 validate_load_common(const char *path)
 {
-	enum um_err	 rc = UM_EINTERNAL;
-	FILE		*f = NULL;
-	struct stat	 st;
-	char		*blob = NULL, *p, *nl, *end;
-	uint32_t	*off = NULL;
-	size_t		 len, lines, n = 0, i, l;
+	enum um_err rc = UM_EINTERNAL;
+	FILE       *f = NULL;
+	struct stat st;
+	char       *blob = NULL, *p, *nl, *end;
+	uint32_t   *off = NULL;
+	size_t      len, lines, n = 0, i, l;
 
 	if ((f = fopen(path, "re")) == NULL)
 		goto out;
@@ -587,9 +592,9 @@ validate_common_count(void)
 int
 validate_is_common(const char *s, size_t n)
 {
-	char	 low[COMMON_LINE_MAX + 1];
-	size_t	 i, lo, hi, mid;
-	int	 c;
+	char   low[COMMON_LINE_MAX + 1];
+	size_t i, lo, hi, mid;
+	int    c;
 
 	if (common.n == 0 || n == 0 || n > COMMON_LINE_MAX || memchr(s, '\0', n) != NULL)
 		return 0;
@@ -614,8 +619,8 @@ validate_is_common(const char *s, size_t n)
 long long
 validate_id(const char *s)
 {
-	char		*end;
-	long long	 id;
+	char     *end;
+	long long id;
 
 	if (s == NULL || *s < '1' || *s > '9')
 		return 0;

@@ -21,14 +21,15 @@
 #include "user.h"
 #include "validate.h"
 
-#define QUERY_MAX	254	/* q: an address prefix is at most an address (API.md §2) */
+#define QUERY_MAX 254 /* q: an address prefix is at most an address (API.md §2) */
 
 /* Answers 400 validation_failed naming field; returns -1 for `return bad(...)` chains. */
 static int
 bad(struct request *req, struct response *resp, const char *field, const char *message)
 {
-	problem_send(req, resp, UM_EINVAL, 0, arena_printf(req->arena, "%s %s.", field,
-	    message), json_pack("[{s:s, s:s}]", "field", field, "message", message));
+	problem_send(req, resp, UM_EINVAL, 0,
+	    arena_printf(req->arena, "%s %s.", field, message),
+	    json_pack("[{s:s, s:s}]", "field", field, "message", message));
 	return -1;
 }
 
@@ -36,8 +37,8 @@ bad(struct request *req, struct response *resp, const char *field, const char *m
 static int
 query_limit(struct request *req, struct response *resp, unsigned *limit)
 {
-	const char	*s = kv_get(&req->query_params, "limit");
-	long long	 n;
+	const char *s = kv_get(&req->query_params, "limit");
+	long long   n;
 
 	*limit = DIRECTORY_LIMIT_DEFAULT;
 	if (s == NULL)
@@ -52,7 +53,7 @@ query_limit(struct request *req, struct response *resp, unsigned *limit)
 static int
 query_cursor(struct request *req, struct response *resp, long long *id)
 {
-	const char	*s = kv_get(&req->query_params, "cursor");
+	const char *s = kv_get(&req->query_params, "cursor");
 
 	*id = 0;
 	if (s == NULL || *s == '\0')
@@ -69,8 +70,8 @@ query_cursor(struct request *req, struct response *resp, long long *id)
 int
 admin_target(struct request *req, struct response *resp, struct user *u)
 {
-	long long	 id = validate_id(req->params[0]);
-	enum um_err	 rc = UM_ENOTFOUND;
+	long long   id = validate_id(req->params[0]);
+	enum um_err rc = UM_ENOTFOUND;
 
 	if (id > 0)
 		rc = user_by_id(req->rt->db, req->arena, id, u);
@@ -85,10 +86,10 @@ static void
 send_page(struct request *req, struct response *resp, const char *key, json_t *list,
     long long next)
 {
-	json_t	*v;
+	json_t *v;
 
-	v = json_pack("{s:o, s:o}", key, list, "next_cursor", next > 0 ?
-	    json_string(directory_cursor(req->arena, next)) : json_null());
+	v = json_pack("{s:o, s:o}", key, list, "next_cursor",
+	    next > 0 ? json_string(directory_cursor(req->arena, next)) : json_null());
 	response_json(resp, 200, v);
 	json_decref(v);
 }
@@ -100,12 +101,12 @@ send_page(struct request *req, struct response *resp, const char *key, json_t *l
 enum um_err
 api_admin_users(struct request *req, struct response *resp)
 {
-	struct dir_query	 q;
-	const char		*status = kv_get(&req->query_params, "status");
-	json_t			*users;
-	long long		 next;
-	int			 st = DIR_ANY;
-	enum um_err		 rc;
+	struct dir_query q;
+	const char      *status = kv_get(&req->query_params, "status");
+	json_t          *users;
+	long long        next;
+	int              st = DIR_ANY;
+	enum um_err      rc;
 
 	memset(&q, 0, sizeof(q));
 	q.q = kv_get(&req->query_params, "q");
@@ -135,7 +136,7 @@ api_admin_users(struct request *req, struct response *resp)
 enum um_err
 api_admin_user(struct request *req, struct response *resp)
 {
-	struct user	 u;
+	struct user u;
 
 	if (admin_target(req, resp, &u) != 0)
 		return UM_OK;
@@ -159,13 +160,13 @@ static const struct field_spec patch_spec[P__MAX] = {
 enum um_err
 api_admin_user_patch(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[P__MAX];
-	struct user		 u;
-	const char		*status;
-	json_t			*ev;
-	long long		 actor = req->auth->user.id;
-	enum um_err		 rc = UM_OK;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[P__MAX];
+	struct user         u;
+	const char         *status;
+	json_t             *ev;
+	long long           actor = req->auth->user.id;
+	enum um_err         rc = UM_OK;
 
 	if (admin_target(req, resp, &u) != 0 ||
 	    api_fields(req, resp, &vctx, patch_spec, P__MAX, r) != 0)
@@ -176,7 +177,8 @@ api_admin_user_patch(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	status = r[P_STATUS].val;
-	if (status != NULL && strcmp(status, "active") != 0 && strcmp(status, "disabled") != 0) {
+	if (status != NULL && strcmp(status, "active") != 0 &&
+	    strcmp(status, "disabled") != 0) {
 		(void)bad(req, resp, "status", "must be active or disabled");
 		return UM_OK;
 	}
@@ -187,7 +189,7 @@ api_admin_user_patch(struct request *req, struct response *resp)
 	}
 	if (status != NULL && strcmp(status, u.status) != 0)
 		rc = strcmp(status, "disabled") == 0 ? directory_disable(&req->ctx, &u) :
-		    directory_enable(&req->ctx, &u);
+		                                       directory_enable(&req->ctx, &u);
 	if (rc == UM_OK && ev != NULL && json_is_true(ev) != u.email_verified)
 		rc = directory_set_verified(&req->ctx, &u, json_is_true(ev));
 	if (rc == UM_OK && r[P_DISPLAY_NAME].present)
@@ -204,14 +206,16 @@ api_admin_user_patch(struct request *req, struct response *resp)
 enum um_err
 api_admin_user_delete(struct request *req, struct response *resp)
 {
-	struct user	 u;
-	enum um_err	 rc;
+	struct user u;
+	enum um_err rc;
 
 	if (admin_target(req, resp, &u) != 0)
 		return UM_OK;
 	if (u.id == req->auth->user.id) {
-		problem_send(req, resp, UM_ECONFLICT, 0, "You cannot delete your own account "
-		    "here; use DELETE /api/v1/me.", NULL);
+		problem_send(req, resp, UM_ECONFLICT, 0,
+		    "You cannot delete your own account "
+		    "here; use DELETE /api/v1/me.",
+		    NULL);
 		return UM_OK;
 	}
 	if ((rc = directory_delete(&req->ctx, &u)) != UM_OK)
@@ -229,12 +233,12 @@ api_admin_user_delete(struct request *req, struct response *resp)
 enum um_err
 api_admin_user_roles(struct request *req, struct response *resp)
 {
-	struct user	 u;
-	json_t		*list, *v;
-	const char	**names, *unknown = NULL;
-	size_t		 i, n;
-	int		 keeps_admin = 0;
-	enum um_err	 rc;
+	struct user  u;
+	json_t      *list, *v;
+	const char **names, *unknown = NULL;
+	size_t       i, n;
+	int          keeps_admin = 0;
+	enum um_err  rc;
 
 	if (admin_target(req, resp, &u) != 0)
 		return UM_OK;
@@ -252,7 +256,8 @@ api_admin_user_roles(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	names = arena_calloc(req->arena, n + 1, sizeof(*names));
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) > QUERY_MAX ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
@@ -264,15 +269,18 @@ api_admin_user_roles(struct request *req, struct response *resp)
 			keeps_admin = 1;
 	}
 	if (u.id == req->auth->user.id && !keeps_admin) {
-		problem_send(req, resp, UM_ECONFLICT, 0, "You cannot take the admin role from "
-		    "yourself.", NULL);
+		problem_send(req, resp, UM_ECONFLICT, 0,
+		    "You cannot take the admin role from "
+		    "yourself.",
+		    NULL);
 		return UM_OK;
 	}
 	rc = directory_set_roles(&req->ctx, &u, names, n, &unknown);
 	if (rc == UM_EINVAL && unknown != NULL) {
-		problem_send(req, resp, UM_EINVAL, 0, arena_printf(req->arena,
-		    "There is no role named \"%s\".", unknown), json_pack("[{s:s, s:s}]", "field",
-		    "roles", "message", arena_printf(req->arena, "unknown role: %s", unknown)));
+		problem_send(req, resp, UM_EINVAL, 0,
+		    arena_printf(req->arena, "There is no role named \"%s\".", unknown),
+		    json_pack("[{s:s, s:s}]", "field", "roles", "message",
+		        arena_printf(req->arena, "unknown role: %s", unknown)));
 		return UM_OK;
 	}
 	if (rc != UM_OK || (rc = user_by_id(req->rt->db, req->arena, u.id, &u)) != UM_OK)
@@ -285,7 +293,7 @@ api_admin_user_roles(struct request *req, struct response *resp)
 enum um_err
 api_admin_roles(struct request *req, struct response *resp)
 {
-	json_t	*list, *v;
+	json_t *list, *v;
 
 	if ((list = directory_roles(req->rt->db, req->arena)) == NULL)
 		return UM_EUNAVAIL;
@@ -309,25 +317,25 @@ static const struct field_spec role_spec[R__MAX] = {
 enum um_err
 api_admin_role_create(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[R__MAX];
-	const char		*desc;
-	json_t			*v;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[R__MAX];
+	const char         *desc;
+	json_t             *v;
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, role_spec, R__MAX, r) != 0)
 		return UM_OK;
 	desc = r[R_DESCRIPTION].val != NULL ? r[R_DESCRIPTION].val : "";
 	rc = directory_role_create(&req->ctx, r[R_NAME].val, desc);
 	if (rc == UM_ECONFLICT) {
-		problem_send(req, resp, rc, 0, "A role with this name exists.", json_pack(
-		    "[{s:s, s:s}]", "field", "name", "message", "is already taken"));
+		problem_send(req, resp, rc, 0, "A role with this name exists.",
+		    json_pack("[{s:s, s:s}]", "field", "name", "message", "is already taken"));
 		return UM_OK;
 	}
 	if (rc != UM_OK)
 		return rc;
-	v = json_pack("{s:s, s:s, s:b}", "name", r[R_NAME].val, "description", desc,
-	    "builtin", 0);
+	v = json_pack("{s:s, s:s, s:b}", "name", r[R_NAME].val, "description", desc, "builtin",
+	    0);
 	response_json(resp, 201, v);
 	json_decref(v);
 	return UM_OK;
@@ -340,12 +348,12 @@ api_admin_role_create(struct request *req, struct response *resp)
 enum um_err
 api_admin_audit(struct request *req, struct response *resp)
 {
-	const char	*uid = kv_get(&req->query_params, "user_id");
-	const char	*event = kv_get(&req->query_params, "event");
-	json_t		*events;
-	long long	 user_id = 0, before, next;
-	unsigned	 limit;
-	enum um_err	 rc;
+	const char *uid = kv_get(&req->query_params, "user_id");
+	const char *event = kv_get(&req->query_params, "event");
+	json_t     *events;
+	long long   user_id = 0, before, next;
+	unsigned    limit;
+	enum um_err rc;
 
 	if (query_limit(req, resp, &limit) != 0 || query_cursor(req, resp, &before) != 0)
 		return UM_OK;
@@ -358,7 +366,7 @@ api_admin_audit(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	if ((rc = directory_audit(req->rt->db, req->arena, user_id, event, before, limit,
-	    &events, &next)) != UM_OK)
+	         &events, &next)) != UM_OK)
 		return rc;
 	send_page(req, resp, "events", events, next);
 	return UM_OK;

@@ -26,7 +26,8 @@ enum { R_USERNAME, R_EMAIL, R_PASSWORD, R__MAX };
 static const struct field_spec register_spec[R__MAX] = {
 	[R_USERNAME] = { "username", validate_username, 0, VF_REQUIRED },
 	[R_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
-	[R_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[R_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
 };
 
 /* POST /api/v1/users (alias POST /register_user) — 201 user; 202 with enumeration
@@ -35,12 +36,12 @@ static const struct field_spec register_spec[R__MAX] = {
 enum um_err
 api_register(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
-	struct field_result	 r[R__MAX];
-	struct user		 u;
-	struct signup		 su;
-	json_t			*errors;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { req->rt->conf.password_min_length, NULL };
+	struct field_result r[R__MAX];
+	struct user         u;
+	struct signup       su;
+	json_t             *errors;
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, register_spec, R__MAX, r) != 0)
 		return UM_OK;
@@ -54,11 +55,13 @@ api_register(struct request *req, struct response *resp)
 		/* 409 names each taken field (API.md §7); usernames are public. */
 		errors = json_array();
 		if (su.username_taken)
-			json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
-			    "username", "message", "is already taken"));
+			json_array_append_new(errors,
+			    json_pack("{s:s, s:s}", "field", "username", "message",
+			        "is already taken"));
 		if (su.email_taken)
-			json_array_append_new(errors, json_pack("{s:s, s:s}", "field",
-			    "email", "message", "is already registered"));
+			json_array_append_new(errors,
+			    json_pack("{s:s, s:s}", "field", "email", "message",
+			        "is already registered"));
 		problem_send(req, resp, UM_ECONFLICT, 0, "Already taken.", errors);
 		return UM_OK;
 	}
@@ -89,12 +92,12 @@ static const struct field_spec login_spec[L__MAX] = {
 enum um_err
 api_login(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[L__MAX];
-	struct user		 u;
-	long long		 retry, sid;
-	char			*refresh;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[L__MAX];
+	struct user         u;
+	long long           retry, sid;
+	char               *refresh;
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, login_spec, L__MAX, r) != 0)
 		return UM_OK;
@@ -104,8 +107,10 @@ api_login(struct request *req, struct response *resp)
 	if (rc == UM_OK && u.mfa_enabled)
 		rc = mfa_login(&req->ctx, &u, r[L_TOTP].val, &retry);
 	if (rc == UM_ERATE) {
-		problem_send(req, resp, rc, 0, "Too many failed attempts; the account is locked "
-		    "for a while.", NULL);
+		problem_send(req, resp, rc, 0,
+		    "Too many failed attempts; the account is locked "
+		    "for a while.",
+		    NULL);
 		response_header(resp, "Retry-After", arena_printf(req->arena, "%lld", retry));
 		return UM_OK;
 	}
@@ -121,10 +126,14 @@ api_login(struct request *req, struct response *resp)
 			db_rollback(req->rt->db);
 	}
 	if (rc != UM_OK) {
-		problem_send(req, resp, rc, 0, rc == UM_ECREDS ?
-		    "The login or password is not correct." : rc == UM_EMFA ?
-		    "Send the current code of your authenticator app (or a recovery code) as "
-		    "totp." : NULL, NULL);
+		problem_send(req, resp, rc, 0,
+		    rc == UM_ECREDS ?
+		        "The login or password is not correct." :
+		        rc == UM_EMFA ?
+		        "Send the current code of your authenticator app (or a recovery code) as "
+		        "totp." :
+		        NULL,
+		    NULL);
 		return UM_OK;
 	}
 	api_token_pair(req, resp, &u, sid, refresh);
@@ -142,12 +151,12 @@ static const struct field_spec refresh_spec[T__MAX] = {
 enum um_err
 api_refresh(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[T__MAX];
-	struct user		 u;
-	long long		 uid, sid;
-	char			*refresh;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[T__MAX];
+	struct user         u;
+	long long           uid, sid;
+	char               *refresh;
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, refresh_spec, T__MAX, r) != 0)
 		return UM_OK;
@@ -165,9 +174,9 @@ api_refresh(struct request *req, struct response *resp)
 enum um_err
 api_logout(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[T__MAX];
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[T__MAX];
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, refresh_spec, T__MAX, r) != 0)
 		return UM_OK;
@@ -187,11 +196,11 @@ static const struct field_spec token_spec[V__MAX] = {
 enum um_err
 api_verify_email(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[V__MAX];
-	struct user		 u;
-	long long		 id;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[V__MAX];
+	struct user         u;
+	long long           id;
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, token_spec, V__MAX, r) != 0)
 		return UM_OK;
@@ -199,7 +208,8 @@ api_verify_email(struct request *req, struct response *resp)
 	    (rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK) {
 		/* Mailed-link tokens answer 400, not 401 (API.md §7). */
 		problem_send(req, resp, rc == UM_ENOTFOUND ? UM_ETOKEN : rc,
-		    rc == UM_ETOKEN || rc == UM_EEXPIRED || rc == UM_ENOTFOUND ? 400 : 0, NULL, NULL);
+		    rc == UM_ETOKEN || rc == UM_EEXPIRED || rc == UM_ENOTFOUND ? 400 : 0, NULL,
+		    NULL);
 		return UM_OK;
 	}
 	api_user(req, resp, 200, &u, NULL);
@@ -216,9 +226,9 @@ static const struct field_spec email_spec[E__MAX] = {
 enum um_err
 api_verify_resend(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[E__MAX];
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[E__MAX];
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
 		return UM_OK;
@@ -232,9 +242,9 @@ api_verify_resend(struct request *req, struct response *resp)
 enum um_err
 api_password_forgot(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[E__MAX];
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[E__MAX];
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
 		return UM_OK;
@@ -248,7 +258,8 @@ enum { P_TOKEN, P_PASSWORD, P__MAX };
 
 static const struct field_spec reset_spec[P__MAX] = {
 	[P_TOKEN] = { "token", NULL, UM_LINK_TOKEN_MAX, VF_REQUIRED | VF_SECRET },
-	[P_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[P_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
 };
 
 /* POST /api/v1/auth/password/reset — 204; 400 invalid_token / token_expired /
@@ -256,25 +267,26 @@ static const struct field_spec reset_spec[P__MAX] = {
 enum um_err
 api_password_reset(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
-	struct field_result	 r[P__MAX];
-	struct user		 u;
-	char			 hash[PASSWORD_HASH_MAX];
-	enum um_err		 rc;
+	struct validate_ctx vctx = { req->rt->conf.password_min_length, NULL };
+	struct field_result r[P__MAX];
+	struct user         u;
+	char                hash[PASSWORD_HASH_MAX];
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, reset_spec, P__MAX, r) != 0)
 		return UM_OK;
 	if ((rc = account_check_reset(&req->ctx, r[P_TOKEN].val, &u)) != UM_OK) {
-		problem_send(req, resp, rc, rc == UM_ETOKEN || rc == UM_EEXPIRED ? 400 : 0, NULL,
-		    NULL);
+		problem_send(req, resp, rc, rc == UM_ETOKEN || rc == UM_EEXPIRED ? 400 : 0,
+		    NULL, NULL);
 		return UM_OK;
 	}
 	(void)validate_password_username(r, P_PASSWORD, u.username);
 	if (api_invalid(req, resp, reset_spec, P__MAX, r) != 0)
 		return UM_OK;
-	if ((rc = password_hash(&req->rt->conf, r[P_PASSWORD].val, r[P_PASSWORD].len,
-	    hash)) != UM_OK ||
-	    (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) != UM_OK)
+	if ((rc = password_hash(&req->rt->conf, r[P_PASSWORD].val, r[P_PASSWORD].len, hash)) !=
+	        UM_OK ||
+	    (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) !=
+	        UM_OK)
 		return rc;
 	response_empty(resp, 204);
 	return UM_OK;

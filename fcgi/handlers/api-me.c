@@ -42,11 +42,11 @@ static const struct field_spec patch_spec[M__MAX] = {
 enum um_err
 api_me_patch(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[M__MAX];
-	struct user		*u = &req->auth->user;
-	const char		*dn, *bio;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[M__MAX];
+	struct user        *u = &req->auth->user;
+	const char         *dn, *bio;
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, patch_spec, M__MAX, r) != 0)
 		return UM_OK;
@@ -67,7 +67,7 @@ static int
 recheck(struct request *req, struct response *resp, const struct field_result *pw)
 {
 	if (password_verify(&req->rt->conf, req->auth->user.password_hash, pw->val, pw->len,
-	    NULL) == UM_OK)
+	        NULL) == UM_OK)
 		return 0;
 	problem_send(req, resp, UM_ECREDS, 403, "The password is not correct.", NULL);
 	return -1;
@@ -83,9 +83,9 @@ static const struct field_spec delete_spec[D__MAX] = {
 enum um_err
 api_me_delete(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[D__MAX];
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[D__MAX];
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, delete_spec, D__MAX, r) != 0 ||
 	    recheck(req, resp, &r[D_PASSWORD]) != 0)
@@ -99,8 +99,10 @@ api_me_delete(struct request *req, struct response *resp)
 enum { C_CURRENT, C_NEW, C__MAX };
 
 static const struct field_spec password_spec[C__MAX] = {
-	[C_CURRENT] = { "current_password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
-	[C_NEW] = { "new_password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[C_CURRENT] = { "current_password", NULL, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
+	[C_NEW] = { "new_password", validate_password, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
 };
 
 /* POST /api/v1/me/password — 204 (every refresh family and browser session ends); 400;
@@ -108,18 +110,18 @@ static const struct field_spec password_spec[C__MAX] = {
 enum um_err
 api_me_password(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->rt->conf.password_min_length,
-	    req->auth->user.username };
-	struct field_result	 r[C__MAX];
-	char			 hash[PASSWORD_HASH_MAX];
-	enum um_err		 rc;
+	struct validate_ctx vctx = { req->rt->conf.password_min_length,
+		req->auth->user.username };
+	struct field_result r[C__MAX];
+	char                hash[PASSWORD_HASH_MAX];
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, password_spec, C__MAX, r) != 0 ||
 	    recheck(req, resp, &r[C_CURRENT]) != 0)
 		return UM_OK;
 	if ((rc = password_hash(&req->rt->conf, r[C_NEW].val, r[C_NEW].len, hash)) != UM_OK ||
 	    (rc = account_set_password(&req->ctx, &req->auth->user, hash, NULL,
-	    AUDIT_PASSWORD_CHANGED)) != UM_OK)
+	         AUDIT_PASSWORD_CHANGED)) != UM_OK)
 		return rc;
 	response_empty(resp, 204);
 	return UM_OK;
@@ -137,18 +139,19 @@ static const struct field_spec email_spec[A__MAX] = {
 enum um_err
 api_me_email(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[A__MAX];
-	struct user		 other;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[A__MAX];
+	struct user         other;
+	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, email_spec, A__MAX, r) != 0 ||
 	    recheck(req, resp, &r[A_PASSWORD]) != 0)
 		return UM_OK;
 	rc = user_by_email(req->rt->db, req->arena, r[A_EMAIL].val, &other);
 	if (rc == UM_OK && !req->rt->conf.prevent_enumeration) {
-		problem_send(req, resp, UM_ECONFLICT, 0, "Already taken.", json_pack("[{s:s, s:s}]",
-		    "field", "email", "message", "is already registered"));
+		problem_send(req, resp, UM_ECONFLICT, 0, "Already taken.",
+		    json_pack("[{s:s, s:s}]", "field", "email", "message",
+		        "is already registered"));
 		return UM_OK;
 	}
 	/* With enumeration prevention a taken address answers 202 and nothing is sent. */
@@ -164,10 +167,10 @@ api_me_email(struct request *req, struct response *resp)
 enum um_err
 api_me_sessions(struct request *req, struct response *resp)
 {
-	json_t	*list, *v;
+	json_t *list, *v;
 
 	if ((list = session_list(req->rt->db, req->arena, req->auth->user.id,
-	    req->auth->sid)) == NULL)
+	         req->auth->sid)) == NULL)
 		return UM_EUNAVAIL;
 	v = json_pack("{s:o}", "sessions", list);
 	response_json(resp, 200, v);
@@ -179,9 +182,9 @@ api_me_sessions(struct request *req, struct response *resp)
 enum um_err
 api_me_session_delete(struct request *req, struct response *resp)
 {
-	long long	 id = validate_id(req->params[0]);
-	int		 found = 0;
-	enum um_err	 rc;
+	long long   id = validate_id(req->params[0]);
+	int         found = 0;
+	enum um_err rc;
 
 	if (id == 0) {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);
@@ -195,8 +198,7 @@ api_me_session_delete(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, req->auth->user.id,
-	    req->auth->user.id, json_pack("{s:I}", "session_id",
-	    (json_int_t)id));
+	    req->auth->user.id, json_pack("{s:I}", "session_id", (json_int_t)id));
 	response_empty(resp, 204);
 	return UM_OK;
 }

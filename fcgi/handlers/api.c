@@ -19,8 +19,8 @@ int
 api_fields(struct request *req, struct response *resp, const struct validate_ctx *vctx,
     const struct field_spec *spec, size_t n, struct field_result *r)
 {
-	json_t		*errors;
-	enum um_err	 rc;
+	json_t     *errors;
+	enum um_err rc;
 
 	rc = validate_json(req->arena, vctx, spec, n, req->json, r);
 	if (rc == UM_OK)
@@ -36,14 +36,15 @@ api_fields(struct request *req, struct response *resp, const struct validate_ctx
 }
 
 int
-api_invalid(struct request *req, struct response *resp, const struct field_spec *spec,
-    size_t n, struct field_result *r)
+api_invalid(struct request *req, struct response *resp, const struct field_spec *spec, size_t n,
+    struct field_result *r)
 {
-	json_t	*errors = validate_errors(req->arena, spec, n, r);
+	json_t *errors = validate_errors(req->arena, spec, n, r);
 
 	if (errors == NULL)
 		return 0;
-	problem_send(req, resp, UM_EINVAL, 0, "Some fields are not valid.", json_incref(errors));
+	problem_send(req, resp, UM_EINVAL, 0, "Some fields are not valid.",
+	    json_incref(errors));
 	return -1;
 }
 
@@ -51,7 +52,7 @@ void
 api_user(struct request *req, struct response *resp, int status, const struct user *u,
     json_t *roles)
 {
-	json_t	*v = user_json(req->rt->db, req->arena, u, roles);
+	json_t *v = user_json(req->rt->db, req->arena, u, roles);
 
 	response_json(resp, status, v);
 	json_decref(v);
@@ -61,9 +62,9 @@ void
 api_token_pair(struct request *req, struct response *resp, const struct user *u, long long sid,
     const char *refresh)
 {
-	json_t		*roles = user_roles(req->rt->db, req->arena, u->id), *v;
-	const char	*access;
-	long long	 ttl;
+	json_t     *roles = user_roles(req->rt->db, req->arena, u->id), *v;
+	const char *access;
+	long long   ttl;
 
 	if ((access = access_issue(&req->ctx, u, roles, sid, &ttl)) == NULL) {
 		json_decref(roles);
@@ -71,8 +72,8 @@ api_token_pair(struct request *req, struct response *resp, const struct user *u,
 		return;
 	}
 	v = json_pack("{s:s, s:s, s:I, s:s, s:o}", "access_token", access, "token_type",
-	    "Bearer", "expires_in", (json_int_t)ttl, "refresh_token", refresh,
-	    "user", user_json(req->rt->db, req->arena, u, roles));
+	    "Bearer", "expires_in", (json_int_t)ttl, "refresh_token", refresh, "user",
+	    user_json(req->rt->db, req->arena, u, roles));
 	response_json(resp, 200, v);
 	json_decref(v);
 }
@@ -80,7 +81,7 @@ api_token_pair(struct request *req, struct response *resp, const struct user *u,
 void
 api_accepted(struct response *resp, const char *status)
 {
-	json_t	*v = json_pack("{s:s}", "status", status);
+	json_t *v = json_pack("{s:s}", "status", status);
 
 	response_json(resp, 202, v);
 	json_decref(v);

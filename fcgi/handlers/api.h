@@ -17,17 +17,17 @@ struct validate_ctx;
  * Validates the JSON body against spec.  On failure answers 400 — invalid_json when the
  * body is not an object, else validation_failed naming each field — and returns -1.
  */
-int	api_fields(struct request *, struct response *, const struct validate_ctx *,
-	    const struct field_spec *, size_t, struct field_result *);
+int api_fields(struct request *, struct response *, const struct validate_ctx *,
+    const struct field_spec *, size_t, struct field_result *);
 /* After cross-field checks: answers 400 naming the fields with errors and returns -1. */
-int	api_invalid(struct request *, struct response *, const struct field_spec *, size_t,
-	    struct field_result *);
+int api_invalid(struct request *, struct response *, const struct field_spec *, size_t,
+    struct field_result *);
 /* Answers status with the API.md §4 user object; roles NULL: looked up (stolen otherwise). */
-void	api_user(struct request *, struct response *, int, const struct user *, json_t *);
+void api_user(struct request *, struct response *, int, const struct user *, json_t *);
 /* Answers 200 {access_token, token_type, expires_in, refresh_token, user}. */
-void	api_token_pair(struct request *, struct response *, const struct user *, long long,
-	    const char *);
+void api_token_pair(struct request *, struct response *, const struct user *, long long,
+    const char *);
 /* Answers 202 {"status": status}. */
-void	api_accepted(struct response *, const char *);
+void api_accepted(struct response *, const char *);
 
 #endif

@@ -22,12 +22,13 @@
 static const char *
 join_roles(struct arena *a, const json_t *roles)
 {
-	struct buf	 b;
-	json_t		*v;
-	size_t		 i;
+	struct buf b;
+	json_t    *v;
+	size_t     i;
 
 	buf_init(&b, a);
-	json_array_foreach(roles, i, v) {
+	json_array_foreach(roles, i, v)
+	{
 		if (!json_is_string(v))
 			continue;
 		if (b.len > 0)
@@ -45,10 +46,10 @@ join_roles(struct arena *a, const json_t *roles)
 enum um_err
 auth_check(struct request *req, struct response *resp)
 {
-	struct auth	 auth;
-	const char	*role, *roles, *name, *email;
-	long long	 id;
-	enum um_err	 rc;
+	struct auth auth;
+	const char *role, *roles, *name, *email;
+	long long   id;
+	enum um_err rc;
 
 	if (request_env(req, "HTTP_AUTHORIZATION") != NULL) {
 		if ((rc = access_verify(&req->ctx, request_bearer(req), &auth)) != UM_OK)

@@ -9,94 +9,93 @@ struct request;
 struct response;
 
 /* ops.c */
-route_handler	ops_healthz;
-route_handler	ops_readyz;
-route_handler	ops_metrics;
+route_handler ops_healthz;
+route_handler ops_readyz;
+route_handler ops_metrics;
 
 /* page-home.c */
-route_handler	page_home;
+route_handler page_home;
 
 /* page-register.c */
-route_handler	page_register;
+route_handler page_register;
 
 /* page-login.c */
-route_handler	page_login;
-route_handler	page_logout;
+route_handler page_login;
+route_handler page_logout;
 /* The same-site path a `next` parameter may send a browser to, or NULL. */
-const char	*page_safe_next(const char *);
+const char *page_safe_next(const char *);
 
 /* page-verify.c */
-route_handler	page_verify_email;
-route_handler	page_verify_resend;
+route_handler page_verify_email;
+route_handler page_verify_resend;
 /* The one-field e-mail form shared by resend and forgot-password. */
-void		 page_email_form(struct request *, struct response *, int, const char *,
-		    const char *, int, struct field_result *);
-const char	*page_email_field(struct request *, struct response *, const char *,
-		    const char *);
+void page_email_form(struct request *, struct response *, int, const char *, const char *, int,
+    struct field_result *);
+const char *page_email_field(struct request *, struct response *, const char *, const char *);
 
 /* page-reset.c */
-route_handler	page_forgot_password;
-route_handler	page_reset_password;
+route_handler page_forgot_password;
+route_handler page_reset_password;
 
 /* page-profile.c */
-route_handler	page_profile;
+route_handler page_profile;
 
 /* page-account.c */
-route_handler	page_account_password;
-route_handler	page_account_email;
-route_handler	page_account_delete;
+route_handler page_account_password;
+route_handler page_account_email;
+route_handler page_account_delete;
 
 /* page-account-activity.c */
-route_handler	page_account_sessions;
-route_handler	page_account_revoke;
-route_handler	page_account_security;
-route_handler	page_account_export;
+route_handler page_account_sessions;
+route_handler page_account_revoke;
+route_handler page_account_security;
+route_handler page_account_export;
 
 /* page-confirm-email.c */
-route_handler	page_confirm_email;
+route_handler page_confirm_email;
 
 /* auth-check.c */
-route_handler	auth_check;
+route_handler auth_check;
 
 /* api-auth.c */
-route_handler	api_register;
-route_handler	api_login;
-route_handler	api_refresh;
-route_handler	api_logout;
-route_handler	api_verify_email;
-route_handler	api_verify_resend;
-route_handler	api_password_forgot;
-route_handler	api_password_reset;
+route_handler api_register;
+route_handler api_login;
+route_handler api_refresh;
+route_handler api_logout;
+route_handler api_verify_email;
+route_handler api_verify_resend;
+route_handler api_password_forgot;
+route_handler api_password_reset;
 
 /* api-me.c */
-route_handler	api_me;
-route_handler	api_me_patch;
-route_handler	api_me_delete;
-route_handler	api_me_password;
-route_handler	api_me_email;
-route_handler	api_me_sessions;
-route_handler	api_me_session_delete;
+route_handler api_me;
+route_handler api_me_patch;
+route_handler api_me_delete;
+route_handler api_me_password;
+route_handler api_me_email;
+route_handler api_me_sessions;
+route_handler api_me_session_delete;
 
 /* admin handlers (api-admin.c, page-admin.c) */
 struct user;
 /* The account named by the route's {id} into the user; answers 404 (-1) when there is none. */
-int		admin_target(struct request *, struct response *, struct user *);
-route_handler	api_admin_users;
-route_handler	api_admin_user;
-route_handler	api_admin_user_patch;
-route_handler	api_admin_user_delete;
-route_handler	api_admin_user_roles;
-route_handler	api_admin_roles;
-route_handler	api_admin_role_create;
-route_handler	api_admin_audit;
-route_handler	page_admin_users;
-route_handler	page_admin_user;
-route_handler	page_admin_action;
-route_handler	page_admin_audit;
-route_handler	page_admin_roles;
+int           admin_target(struct request *, struct response *, struct user *);
+route_handler api_admin_users;
+route_handler api_admin_user;
+route_handler api_admin_user_patch;
+route_handler api_admin_user_delete;
+route_handler api_admin_user_roles;
+route_handler api_admin_roles;
+route_handler api_admin_role_create;
+route_handler api_admin_audit;
+route_handler page_admin_users;
+route_handler page_admin_user;
+route_handler page_admin_action;
+route_handler page_admin_audit;
+route_handler page_admin_roles;
 
 /* mfa handlers (page-mfa.c) */
-route_handler	page_login_mfa;
-route_handler	page_account_mfa;
+route_handler page_login_mfa;
+route_handler page_account_mfa;
 
 #endif

@@ -15,7 +15,7 @@
 static void
 status_ok(struct response *resp)
 {
-	static const char	 body[] = "{\"status\":\"ok\"}";
+	static const char body[] = "{\"status\":\"ok\"}";
 
 	resp->status = 200;
 	resp->content_type = "application/json";
@@ -89,9 +89,9 @@ ops_metrics(struct request *req, struct response *resp)
 		"# HELP usermgr_outbox_oldest_queued_seconds Age of the oldest undelivered mail.\n"
 		"# TYPE usermgr_outbox_oldest_queued_seconds gauge\n",
 	};
-	struct db_res	 res;
-	size_t		 i;
-	enum um_err	 rc;
+	struct db_res res;
+	size_t        i;
+	enum um_err   rc;
 
 	if ((rc = db_exec(req->rt->db, req->arena, sql_metrics, NULL, 0, &res)) != UM_OK ||
 	    res.nrows != 1) {
@@ -103,7 +103,8 @@ ops_metrics(struct request *req, struct response *resp)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		buf_printf(&resp->body, "%s%s %lld\n", help[i], names[i],
 		    DB_CELL(&res, 0, i)->i);
-	buf_puts(&resp->body, "# HELP usermgr_up The worker answers.\n# TYPE usermgr_up gauge\n"
+	buf_puts(&resp->body,
+	    "# HELP usermgr_up The worker answers.\n# TYPE usermgr_up gauge\n"
 	    "usermgr_up 1\n");
 	return UM_OK;
 }

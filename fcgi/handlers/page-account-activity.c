@@ -23,8 +23,8 @@
 #include "user.h"
 #include "validate.h"
 
-#define SECURITY_EVENTS	50	/* events on /account/security, newest first */
-#define EXPORT_EVENTS	10000	/* the export's bound: every event of any real account */
+#define SECURITY_EVENTS 50    /* events on /account/security, newest first */
+#define EXPORT_EVENTS   10000 /* the export's bound: every event of any real account */
 
 /*
  * The newest limit audit events about user_id in the API.md §7 shape (the admin audit's
@@ -33,29 +33,32 @@
 static json_t *
 events_of(struct db *db, struct arena *a, long long user_id, unsigned limit)
 {
-	json_t		*events;
-	long long	 next;
+	json_t   *events;
+	long long next;
 
 	return directory_audit(db, a, user_id, NULL, 0, limit, &events, &next) == UM_OK ?
-	    events : NULL;
+	    events :
+	    NULL;
 }
 
 /* details as [{key, value}] for a definition list; values that are not strings as JSON. */
 static json_t *
 details_view(const json_t *details)
 {
-	json_t		*out = json_array(), *v;
-	const char	*key;
-	char		*text;
+	json_t     *out = json_array(), *v;
+	const char *key;
+	char       *text;
 
 	if (json_is_string(details)) {
-		json_array_append_new(out, json_pack("{s:s, s:O}", "key", "details", "value",
-		    details));
+		json_array_append_new(out,
+		    json_pack("{s:s, s:O}", "key", "details", "value", details));
 		return out;
 	}
-	json_object_foreach((json_t *)details, key, v) {
+	json_object_foreach((json_t *)details, key, v)
+	{
 		if (json_is_string(v)) {
-			json_array_append_new(out, json_pack("{s:s, s:O}", "key", key, "value", v));
+			json_array_append_new(out,
+			    json_pack("{s:s, s:O}", "key", key, "value", v));
 			continue;
 		}
 		if ((text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
@@ -70,38 +73,37 @@ details_view(const json_t *details)
 static json_t *
 event_view(const json_t *e)
 {
-	const char	*user = json_string_value(json_object_get(e, "user_id"));
-	const char	*actor = json_string_value(json_object_get(e, "actor_id"));
+	const char *user = json_string_value(json_object_get(e, "user_id"));
+	const char *actor = json_string_value(json_object_get(e, "actor_id"));
 
-	return json_pack("{s:O, s:s, s:O, s:O, s:O, s:b, s:o}",
-	    "event", json_object_get(e, "event"),
-	    "label", audit_label(json_string_value(json_object_get(e, "event"))),
-	    "created_at", json_object_get(e, "created_at"),
-	    "ip", json_object_get(e, "ip"),
-	    "id", json_object_get(e, "id"),
+	return json_pack("{s:O, s:s, s:O, s:O, s:O, s:b, s:o}", "event",
+	    json_object_get(e, "event"), "label",
+	    audit_label(json_string_value(json_object_get(e, "event"))), "created_at",
+	    json_object_get(e, "created_at"), "ip", json_object_get(e, "ip"), "id",
+	    json_object_get(e, "id"),
 	    /* Someone else acted on the account: an administrator. */
-	    "by_other", actor != NULL && (user == NULL || strcmp(actor, user) != 0),
-	    "details", details_view(json_object_get(e, "details")));
+	    "by_other", actor != NULL && (user == NULL || strcmp(actor, user) != 0), "details",
+	    details_view(json_object_get(e, "details")));
 }
 
 /* GET /account/security — 200 the newest 50 events about the account; 503. */
 enum um_err
 page_account_security(struct request *req, struct response *resp)
 {
-	json_t	*events, *view, *e;
-	size_t	 i;
+	json_t *events, *view, *e;
+	size_t  i;
 
 	if ((events = events_of(req->rt->db, req->arena, req->session->user_id,
-	    SECURITY_EVENTS)) == NULL)
+	         SECURITY_EVENTS)) == NULL)
 		return UM_EUNAVAIL;
 	view = json_array();
-	json_array_foreach(events, i, e)
-		json_array_append_new(view, event_view(e));
+	json_array_foreach(events, i, e) json_array_append_new(view, event_view(e));
 	json_decref(events);
-	page_render(req, resp, 200, "account-security", json_pack("{s:s, s:o, s:b, s:i,"
-	    " s:{s:b}}", "title", "Security activity", "events", view,
-	    "has_events", json_array_size(view) > 0, "limit", SECURITY_EVENTS,
-	    "nav", "security", 1));
+	page_render(req, resp, 200, "account-security",
+	    json_pack("{s:s, s:o, s:b, s:i,"
+	              " s:{s:b}}",
+	        "title", "Security activity", "events", view, "has_events",
+	        json_array_size(view) > 0, "limit", SECURITY_EVENTS, "nav", "security", 1));
 	return UM_OK;
 }
 
@@ -114,21 +116,22 @@ page_account_security(struct request *req, struct response *resp)
 static void
 show_sessions(struct request *req, struct response *resp, int status, json_t *flash)
 {
-	json_t		*list, *s;
-	size_t		 i;
-	int		 others = 0;
-	const char	*kind, *str;
+	json_t     *list, *s;
+	size_t      i;
+	int         others = 0;
+	const char *kind, *str;
 
 	if ((list = session_list(req->rt->db, req->arena, req->session->user_id,
-	    req->session->id)) == NULL) {
+	         req->session->id)) == NULL) {
 		json_decref(flash);
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
 		return;
 	}
-	json_array_foreach(list, i, s) {
+	json_array_foreach(list, i, s)
+	{
 		kind = json_string_value(json_object_get(s, "kind"));
-		json_object_set_new(s, "api", json_boolean(kind != NULL &&
-		    strcmp(kind, "api") == 0));
+		json_object_set_new(s, "api",
+		    json_boolean(kind != NULL && strcmp(kind, "api") == 0));
 		/* Empty columns become null: Mustache would not tell "" from a value. */
 		str = json_string_value(json_object_get(s, "ip"));
 		if (str == NULL || *str == '\0')
@@ -139,9 +142,9 @@ show_sessions(struct request *req, struct response *resp, int status, json_t *fl
 		if (!json_is_true(json_object_get(s, "current")))
 			others = 1;
 	}
-	page_render(req, resp, status, "account-sessions", json_pack("{s:s, s:o, s:b, s:o}",
-	    "title", "Where you are signed in", "sessions", list, "others", others,
-	    "flash", flash != NULL ? flash : json_array()));
+	page_render(req, resp, status, "account-sessions",
+	    json_pack("{s:s, s:o, s:b, s:o}", "title", "Where you are signed in", "sessions",
+	        list, "others", others, "flash", flash != NULL ? flash : json_array()));
 }
 
 /*
@@ -151,8 +154,8 @@ show_sessions(struct request *req, struct response *resp, int status, json_t *fl
 enum um_err
 page_account_sessions(struct request *req, struct response *resp)
 {
-	const char	*done = kv_get(&req->query_params, "done");
-	json_t		*f = NULL;
+	const char *done = kv_get(&req->query_params, "done");
+	json_t     *f = NULL;
 
 	if (done != NULL && strcmp(done, "one") == 0)
 		f = page_flash("success", "The session was signed out.");
@@ -179,23 +182,25 @@ static const struct field_spec revoke_spec[R__MAX] = {
 enum um_err
 page_account_revoke(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[R__MAX];
-	struct db		*db = req->rt->db;
-	long long		 uid = req->session->user_id, id;
-	int			 found = 0;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[R__MAX];
+	struct db          *db = req->rt->db;
+	long long           uid = req->session->user_id, id;
+	int                 found = 0;
+	enum um_err         rc;
 
 	if (validate_form(req->arena, &vctx, revoke_spec, R__MAX, &req->form, r) == UM_OK &&
 	    r[R_ALL].val != NULL && strcmp(r[R_ALL].val, "1") == 0) {
 		if ((rc = session_end_all(db, req->arena, uid, req->session->hash)) != UM_OK)
 			return rc;
-		(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, uid, uid, json_pack("{s:b}", "all_others", 1));
+		(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, uid, uid,
+		    json_pack("{s:b}", "all_others", 1));
 		response_redirect(resp, 303, "/account/sessions?done=others");
 		return UM_OK;
 	}
 	if ((id = validate_id(r[R_SESSION_ID].val)) == 0) {
-		show_sessions(req, resp, 400, page_flash("error", "Choose a session to sign out."));
+		show_sessions(req, resp, 400,
+		    page_flash("error", "Choose a session to sign out."));
 		return UM_OK;
 	}
 	if (id == req->session->id) {
@@ -209,7 +214,8 @@ page_account_revoke(struct request *req, struct response *resp)
 	if ((rc = session_revoke(db, req->arena, uid, id, &found)) != UM_OK)
 		return rc;
 	if (!found) {
-		show_sessions(req, resp, 404, page_flash("error", "That session has already ended."));
+		show_sessions(req, resp, 404,
+		    page_flash("error", "That session has already ended."));
 		return UM_OK;
 	}
 	(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, uid, uid,
@@ -227,10 +233,10 @@ page_account_revoke(struct request *req, struct response *resp)
 enum um_err
 page_account_export(struct request *req, struct response *resp)
 {
-	struct db	*db = req->rt->db;
-	struct user	 u;
-	json_t		*user = NULL, *sessions = NULL, *events = NULL, *v = NULL;
-	enum um_err	 rc;
+	struct db  *db = req->rt->db;
+	struct user u;
+	json_t     *user = NULL, *sessions = NULL, *events = NULL, *v = NULL;
+	enum um_err rc;
 
 	if ((rc = user_by_id(db, req->arena, req->session->user_id, &u)) != UM_OK)
 		goto out;

@@ -22,7 +22,7 @@
 #include "user.h"
 #include "validate.h"
 
-#define M_WRONG_PASSWORD	"is not correct"
+#define M_WRONG_PASSWORD "is not correct"
 
 /*
  * The signed-in user, fresh from the database (the session row holds no password hash):
@@ -53,9 +53,12 @@ recheck(struct request *req, const struct user *u, struct field_result *r)
 enum { P_CURRENT, P_PASSWORD, P_CONFIRM, P__MAX };
 
 static const struct field_spec password_spec[P__MAX] = {
-	[P_CURRENT] = { "current_password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
-	[P_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
-	[P_CONFIRM] = { "password_confirm", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[P_CURRENT] = { "current_password", NULL, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
+	[P_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
+	[P_CONFIRM] = { "password_confirm", NULL, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
 };
 
 static const struct page_field password_view[P__MAX] = {
@@ -68,16 +71,17 @@ static const struct page_field password_view[P__MAX] = {
 };
 
 static void
-show_password(struct request *req, struct response *resp, int status,
-    struct field_result *r, int changed)
+show_password(struct request *req, struct response *resp, int status, struct field_result *r,
+    int changed)
 {
-	page_render(req, resp, status, "account-password", json_pack("{s:s, s:o, s:o, s:b, s:o}",
-	    "title", "Change your password",
-	    "fields", page_fields(password_view, P__MAX, r),
-	    "errors", page_errors(req, password_spec, P__MAX, r),
-	    "changed", changed,
-	    "flash", changed ? page_flash("success", "Your password was changed. Your other sessions "
-	    "and app sign-ins were signed out; this one stays signed in.") : json_array()));
+	page_render(req, resp, status, "account-password",
+	    json_pack("{s:s, s:o, s:o, s:b, s:o}", "title", "Change your password", "fields",
+	        page_fields(password_view, P__MAX, r), "errors",
+	        page_errors(req, password_spec, P__MAX, r), "changed", changed, "flash",
+	        changed ? page_flash("success",
+	                      "Your password was changed. Your other sessions "
+	                      "and app sign-ins were signed out; this one stays signed in.") :
+	                  json_array()));
 }
 
 /*
@@ -89,12 +93,12 @@ show_password(struct request *req, struct response *resp, int status,
 enum um_err
 page_account_password(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
-	struct field_result	 r[P__MAX];
-	struct user		 u;
-	char			 hash[PASSWORD_HASH_MAX];
-	int			 invalid;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { req->rt->conf.password_min_length, NULL };
+	struct field_result r[P__MAX];
+	struct user         u;
+	char                hash[PASSWORD_HASH_MAX];
+	int                 invalid;
+	enum um_err         rc;
 
 	if (req->method != HTTP_POST) {
 		show_password(req, resp, 200, NULL, 0);
@@ -116,8 +120,9 @@ page_account_password(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	if ((rc = password_hash(&req->rt->conf, r[P_PASSWORD].val, r[P_PASSWORD].len, hash)) !=
-	    UM_OK || (rc = account_set_password(&req->ctx, &u, hash, req->session->hash,
-	    AUDIT_PASSWORD_CHANGED)) != UM_OK)
+	        UM_OK ||
+	    (rc = account_set_password(&req->ctx, &u, hash, req->session->hash,
+	         AUDIT_PASSWORD_CHANGED)) != UM_OK)
 		return rc;
 	show_password(req, resp, 200, NULL, 1);
 	return UM_OK;
@@ -143,12 +148,11 @@ static void
 show_email(struct request *req, struct response *resp, int status, const struct user *u,
     struct field_result *r, const char *sent_to)
 {
-	page_render(req, resp, status, "account-email", json_pack("{s:s, s:s, s:o, s:o, s:s?}",
-	    "title", sent_to != NULL ? "Check your new address" : "Change your e-mail address",
-	    "current_email", u->email,
-	    "fields", page_fields(email_view, E__MAX, r),
-	    "errors", page_errors(req, email_spec, E__MAX, r),
-	    "sent_to", sent_to));
+	page_render(req, resp, status, "account-email",
+	    json_pack("{s:s, s:s, s:o, s:o, s:s?}", "title",
+	        sent_to != NULL ? "Check your new address" : "Change your e-mail address",
+	        "current_email", u->email, "fields", page_fields(email_view, E__MAX, r),
+	        "errors", page_errors(req, email_spec, E__MAX, r), "sent_to", sent_to));
 }
 
 /*
@@ -161,11 +165,11 @@ show_email(struct request *req, struct response *resp, int status, const struct 
 enum um_err
 page_account_email(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[E__MAX];
-	struct user		 u, other;
-	int			 invalid;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[E__MAX];
+	struct user         u, other;
+	int                 invalid;
+	enum um_err         rc;
 
 	if ((rc = load_user(req, &u)) != UM_OK)
 		return rc;
@@ -218,11 +222,11 @@ static void
 show_delete(struct request *req, struct response *resp, int status, struct field_result *r,
     int deleted)
 {
-	page_render(req, resp, status, "account-delete", json_pack("{s:s, s:o, s:o, s:b}",
-	    "title", deleted ? "Your account was deleted" : "Delete your account",
-	    "fields", page_fields(delete_view, D__MAX, r),
-	    "errors", page_errors(req, delete_spec, D__MAX, r),
-	    "deleted", deleted));
+	page_render(req, resp, status, "account-delete",
+	    json_pack("{s:s, s:o, s:o, s:b}", "title",
+	        deleted ? "Your account was deleted" : "Delete your account", "fields",
+	        page_fields(delete_view, D__MAX, r), "errors",
+	        page_errors(req, delete_spec, D__MAX, r), "deleted", deleted));
 }
 
 /*
@@ -233,10 +237,10 @@ show_delete(struct request *req, struct response *resp, int status, struct field
 enum um_err
 page_account_delete(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[D__MAX];
-	struct user		 u;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[D__MAX];
+	struct user         u;
+	enum um_err         rc;
 
 	if (req->method != HTTP_POST) {
 		show_delete(req, resp, 200, NULL, 0);

@@ -22,10 +22,10 @@
 #include "user.h"
 #include "validate.h"
 
-#define PAGE_USERS	50	/* API.md §3: 50 per page */
-#define PAGE_EVENTS	50
-#define USER_EVENTS	20	/* the newest events shown on a user's page */
-#define QUERY_MAX	254
+#define PAGE_USERS  50 /* API.md §3: 50 per page */
+#define PAGE_EVENTS 50
+#define USER_EVENTS 20 /* the newest events shown on a user's page */
+#define QUERY_MAX   254
 
 /* An error flash in place of the one a page had so far (the last refusal is the one shown). */
 static json_t *
@@ -39,35 +39,38 @@ refusal(json_t *before, const char *message)
 static const char *
 joined(struct arena *a, const json_t *list)
 {
-	const char	*out = "";
-	json_t		*v;
-	size_t		 i;
+	const char *out = "";
+	json_t     *v;
+	size_t      i;
 
 	json_array_foreach(list, i, v)
-		out = arena_printf(a, "%s%s%s", out, i > 0 ? ", " : "", json_string_value(v));
+	    out = arena_printf(a, "%s%s%s", out, i > 0 ? ", " : "", json_string_value(v));
 	return out;
 }
 
 /* Flash messages for ?done=<action> after a POST (PRG). */
+/* clang-format off: a table read by columns */
 static const struct {
-	const char	*action;
-	const char	*message;
+	const char *action;
+	const char *message;
 } done_messages[] = {
-	{ "roles",		"The roles were saved; the user's sessions and tokens ended." },
-	{ "disable",		"The account is disabled; its sessions and tokens ended." },
-	{ "enable",		"The account is enabled." },
-	{ "verify",		"The address is marked verified." },
-	{ "resend-verification", "A new verification link was sent (if the address is "
-				"unverified)." },
+	{ "roles", "The roles were saved; the user's sessions and tokens ended." },
+	{ "disable", "The account is disabled; its sessions and tokens ended." },
+	{ "enable", "The account is enabled." },
+	{ "verify", "The address is marked verified." },
+	{ "resend-verification",
+	    "A new verification link was sent (if the address is "
+	    "unverified)." },
 	{ "force-password-reset", "The password no longer works; a reset link was mailed." },
-	{ "deleted",		"The account was deleted." },
+	{ "deleted", "The account was deleted." },
 };
+/* clang-format on */
 
 static json_t *
 done_flash(const struct request *req)
 {
-	const char	*done = kv_get(&req->query_params, "done");
-	size_t		 i;
+	const char *done = kv_get(&req->query_params, "done");
+	size_t      i;
 
 	for (i = 0; done != NULL && i < sizeof(done_messages) / sizeof(done_messages[0]); i++)
 		if (strcmp(done, done_messages[i].action) == 0)
@@ -85,18 +88,18 @@ done_flash(const struct request *req)
 enum um_err
 page_admin_users(struct request *req, struct response *resp)
 {
-	struct dir_query	 q;
-	const char		*status = kv_get(&req->query_params, "status");
-	const char		*after = kv_get(&req->query_params, "after");
-	const char		*next_url = NULL;
-	json_t			*users = NULL, *roles, *r, *u, *statuses, *f = NULL;
-	long long		 next = 0;
-	size_t			 i;
-	int			 st = DIR_ANY, code = 200;
-	enum um_err		 rc;
+	struct dir_query q;
+	const char      *status = kv_get(&req->query_params, "status");
+	const char      *after = kv_get(&req->query_params, "after");
+	const char      *next_url = NULL;
+	json_t          *users = NULL, *roles, *r, *u, *statuses, *f = NULL;
+	long long        next = 0;
+	size_t           i;
+	int              st = DIR_ANY, code = 200;
+	enum um_err      rc;
 
 	memset(&q, 0, sizeof(q));
-	f = done_flash(req);	/* "deleted": the user's page is gone, so the list says it */
+	f = done_flash(req); /* "deleted": the user's page is gone, so the list says it */
 	q.q = kv_get(&req->query_params, "q");
 	q.role = kv_get(&req->query_params, "role");
 	q.limit = PAGE_USERS;
@@ -129,33 +132,38 @@ page_admin_users(struct request *req, struct response *resp)
 		problem_send(req, resp, rc != UM_OK ? rc : UM_EUNAVAIL, 0, NULL, NULL);
 		return UM_OK;
 	}
-	json_array_foreach(users, i, u) {
-		json_object_set_new(u, "roles_text", json_string(joined(req->arena,
-		    json_object_get(u, "roles"))));
-		json_object_set_new(u, "disabled", json_boolean(strcmp(json_string_value(
-		    json_object_get(u, "status")), "disabled") == 0));
+	json_array_foreach(users, i, u)
+	{
+		json_object_set_new(u, "roles_text",
+		    json_string(joined(req->arena, json_object_get(u, "roles"))));
+		json_object_set_new(u, "disabled",
+		    json_boolean(strcmp(json_string_value(json_object_get(u, "status")),
+		                     "disabled") == 0));
 	}
-	json_array_foreach(roles, i, r)
-		json_object_set_new(r, "selected", json_boolean(strcmp(json_string_value(
-		    json_object_get(r, "name")), q.role) == 0));
+	json_array_foreach(roles, i, r) json_object_set_new(r, "selected",
+	    json_boolean(strcmp(json_string_value(json_object_get(r, "name")), q.role) == 0));
 	statuses = json_array();
 	for (i = DIR_ACTIVE; i < DIR__MAX; i++) {
-		const char *name = i == DIR_ACTIVE ? "active" : i == DIR_DISABLED ? "disabled" :
-		    "unverified";
+		const char *name = i == DIR_ACTIVE ? "active" :
+		    i == DIR_DISABLED              ? "disabled" :
+		                                     "unverified";
 
-		json_array_append_new(statuses, json_pack("{s:s, s:b}", "name", name,
-		    "selected", strcmp(name, status) == 0));
+		json_array_append_new(statuses,
+		    json_pack("{s:s, s:b}", "name", name, "selected",
+		        strcmp(name, status) == 0));
 	}
 	if (next > 0)
-		next_url = arena_printf(req->arena, "/admin/users?q=%s&role=%s&status=%s&after=%lld",
+		next_url = arena_printf(req->arena,
+		    "/admin/users?q=%s&role=%s&status=%s&after=%lld",
 		    form_escape(req->arena, q.q), form_escape(req->arena, q.role),
 		    form_escape(req->arena, status), next);
-	page_render(req, resp, code, "admin-users", json_pack("{s:s, s:s, s:o, s:o, s:o, s:b,"
-	    " s:s?, s:b, s:b, s:o, s:{s:b}}", "title", "Users", "q", q.q, "roles", roles,
-	    "statuses", statuses, "users", users, "has_users", json_array_size(users) > 0,
-	    "next_url", next_url, "first_page", q.after == 0,
-	    "has_pages", next_url != NULL || q.after != 0,
-	    "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+	page_render(req, resp, code, "admin-users",
+	    json_pack("{s:s, s:s, s:o, s:o, s:o, s:b,"
+	              " s:s?, s:b, s:b, s:o, s:{s:b}}",
+	        "title", "Users", "q", q.q, "roles", roles, "statuses", statuses, "users",
+	        users, "has_users", json_array_size(users) > 0, "next_url", next_url,
+	        "first_page", q.after == 0, "has_pages", next_url != NULL || q.after != 0,
+	        "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
 	return UM_OK;
 }
 
@@ -166,24 +174,25 @@ static void
 show_user(struct request *req, struct response *resp, int status, const struct user *u,
     json_t *f)
 {
-	json_t		*user, *roles, *mine, *r, *events = NULL;
-	long long	 next;
-	size_t		 i, j;
-	int		 has;
-	enum um_err	 rc;
+	json_t     *user, *roles, *mine, *r, *events = NULL;
+	long long   next;
+	size_t      i, j;
+	int         has;
+	enum um_err rc;
 
 	user = user_json(req->rt->db, req->arena, u, NULL);
 	mine = json_object_get(user, "roles");
 	if ((roles = directory_roles(req->rt->db, req->arena)) == NULL ||
-	    (rc = directory_audit(req->rt->db, req->arena, u->id, NULL, 0, USER_EVENTS,
-	    &events, &next)) != UM_OK) {
+	    (rc = directory_audit(req->rt->db, req->arena, u->id, NULL, 0, USER_EVENTS, &events,
+	         &next)) != UM_OK) {
 		json_decref(roles);
 		json_decref(user);
 		json_decref(f);
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
 		return;
 	}
-	json_array_foreach(roles, i, r) {
+	json_array_foreach(roles, i, r)
+	{
 		has = 0;
 		for (j = 0; j < json_array_size(mine); j++)
 			if (json_equal(json_array_get(mine, j), json_object_get(r, "name")))
@@ -192,18 +201,20 @@ show_user(struct request *req, struct response *resp, int status, const struct u
 	}
 	json_object_set_new(user, "disabled", json_boolean(strcmp(u->status, "disabled") == 0));
 	json_object_set_new(user, "roles_text", json_string(joined(req->arena, mine)));
-	page_render(req, resp, status, "admin-user", json_pack("{s:s, s:o, s:o, s:o, s:b, s:b,"
-	    " s:o, s:{s:b}}", "title", u->username, "account", user, "roles", roles,
-	    "events", events, "has_events", json_array_size(events) > 0,
-	    "self", u->id == req->session->user_id, "flash", f != NULL ? f : json_array(),
-	    "nav", "admin", 1));
+	page_render(req, resp, status, "admin-user",
+	    json_pack("{s:s, s:o, s:o, s:o, s:b, s:b,"
+	              " s:o, s:{s:b}}",
+	        "title", u->username, "account", user, "roles", roles, "events", events,
+	        "has_events", json_array_size(events) > 0, "self",
+	        u->id == req->session->user_id, "flash", f != NULL ? f : json_array(), "nav",
+	        "admin", 1));
 }
 
 /* GET /admin/users/{id} — 200 the account, its roles, actions and newest events; 404; 503. */
 enum um_err
 page_admin_user(struct request *req, struct response *resp)
 {
-	struct user	 u;
+	struct user u;
 
 	if (admin_target(req, resp, &u) != 0)
 		return UM_OK;
@@ -215,8 +226,8 @@ page_admin_user(struct request *req, struct response *resp)
 static const char **
 form_roles(struct request *req, size_t *n)
 {
-	const char	**names;
-	size_t		 i;
+	const char **names;
+	size_t       i;
 
 	names = arena_calloc(req->arena, req->form.n + 1, sizeof(*names));
 	*n = 0;
@@ -236,12 +247,12 @@ form_roles(struct request *req, size_t *n)
 enum um_err
 page_admin_action(struct request *req, struct response *resp)
 {
-	const char	*action = req->params[1], **names, *unknown = NULL;
-	long long	 actor = req->session->user_id;
-	struct user	 u;
-	size_t		 n, i;
-	int		 keeps_admin = 0;
-	enum um_err	 rc;
+	const char *action = req->params[1], **names, *unknown = NULL;
+	long long   actor = req->session->user_id;
+	struct user u;
+	size_t      n, i;
+	int         keeps_admin = 0;
+	enum um_err rc;
 
 	if (admin_target(req, resp, &u) != 0)
 		return UM_OK;
@@ -251,30 +262,36 @@ page_admin_action(struct request *req, struct response *resp)
 			if (strcmp(names[i], "admin") == 0)
 				keeps_admin = 1;
 		if (u.id == actor && !keeps_admin) {
-			show_user(req, resp, 409, &u, page_flash("error",
-			    "You cannot take the admin role from yourself."));
+			show_user(req, resp, 409, &u,
+			    page_flash("error",
+			        "You cannot take the admin role from yourself."));
 			return UM_OK;
 		}
 		rc = directory_set_roles(&req->ctx, &u, names, n, &unknown);
 		if (rc == UM_EINVAL && unknown != NULL) {
-			show_user(req, resp, 400, &u, page_flash("error", arena_printf(req->arena,
-			    "There is no role named \"%s\".", unknown)));
+			show_user(req, resp, 400, &u,
+			    page_flash("error",
+			        arena_printf(req->arena, "There is no role named \"%s\".",
+			            unknown)));
 			return UM_OK;
 		}
 	} else if (strcmp(action, "disable") == 0 || strcmp(action, "delete") == 0 ||
 	    strcmp(action, "force-password-reset") == 0) {
 		/* Each would lock the acting admin out (DECISIONS.md, Admin area). */
 		if (u.id == actor) {
-			show_user(req, resp, 409, &u, page_flash("error", strcmp(action, "delete") == 0 ?
-			    "You cannot delete your own account here." :
-			    strcmp(action, "disable") == 0 ? "You cannot disable your own account." :
-			    "You cannot force a reset of your own password: change it on the "
-			    "password page."));
+			show_user(req, resp, 409, &u,
+			    page_flash("error",
+			        strcmp(action, "delete") == 0 ?
+			            "You cannot delete your own account here." :
+			            strcmp(action, "disable") == 0 ?
+			            "You cannot disable your own account." :
+			            "You cannot force a reset of your own password: change it on the "
+			            "password page."));
 			return UM_OK;
 		}
 		rc = strcmp(action, "delete") == 0 ? directory_delete(&req->ctx, &u) :
 		    strcmp(action, "disable") == 0 ? directory_disable(&req->ctx, &u) :
-		    directory_force_reset(&req->ctx, &u);
+		                                     directory_force_reset(&req->ctx, &u);
 	} else if (strcmp(action, "enable") == 0)
 		rc = directory_enable(&req->ctx, &u);
 	else if (strcmp(action, "verify") == 0)
@@ -290,8 +307,9 @@ page_admin_action(struct request *req, struct response *resp)
 	if (strcmp(action, "delete") == 0)
 		response_redirect(resp, 303, "/admin/users?done=deleted");
 	else
-		response_redirect(resp, 303, arena_printf(req->arena, "/admin/users/%lld?done=%s",
-		    u.id, form_escape(req->arena, action)));
+		response_redirect(resp, 303,
+		    arena_printf(req->arena, "/admin/users/%lld?done=%s", u.id,
+		        form_escape(req->arena, action)));
 	return UM_OK;
 }
 
@@ -304,15 +322,15 @@ page_admin_action(struct request *req, struct response *resp)
 enum um_err
 page_admin_audit(struct request *req, struct response *resp)
 {
-	const char	*uid = kv_get(&req->query_params, "user_id");
-	const char	*event = kv_get(&req->query_params, "event");
-	const char	*before = kv_get(&req->query_params, "before");
-	const char	*next_url = NULL;
-	json_t		*events, *e, *f = NULL;
-	long long	 user_id = 0, below = 0, next;
-	size_t		 i;
-	int		 code = 200;
-	enum um_err	 rc;
+	const char *uid = kv_get(&req->query_params, "user_id");
+	const char *event = kv_get(&req->query_params, "event");
+	const char *before = kv_get(&req->query_params, "before");
+	const char *next_url = NULL;
+	json_t     *events, *e, *f = NULL;
+	long long   user_id = 0, below = 0, next;
+	size_t      i;
+	int         code = 200;
+	enum um_err rc;
 
 	if (uid == NULL)
 		uid = "";
@@ -333,27 +351,31 @@ page_admin_audit(struct request *req, struct response *resp)
 		f = refusal(f, "That page link is not valid.");
 	}
 	if ((rc = directory_audit(req->rt->db, req->arena, user_id, event, below, PAGE_EVENTS,
-	    &events, &next)) != UM_OK) {
+	         &events, &next)) != UM_OK) {
 		json_decref(f);
 		return rc;
 	}
-	json_array_foreach(events, i, e) {
-		const json_t	*d = json_object_get(e, "details");
-		char		*text = NULL;
+	json_array_foreach(events, i, e)
+	{
+		const json_t *d = json_object_get(e, "details");
+		char         *text = NULL;
 
 		if (!json_is_null(d))
 			text = json_dumps(d, JSON_COMPACT | JSON_ENCODE_ANY);
-		json_object_set_new(e, "details_text", text != NULL ? json_string(text) :
-		    json_null());
+		json_object_set_new(e, "details_text",
+		    text != NULL ? json_string(text) : json_null());
 		free(text);
 	}
 	if (next > 0)
-		next_url = arena_printf(req->arena, "/admin/audit?user_id=%s&event=%s&before=%lld",
+		next_url = arena_printf(req->arena,
+		    "/admin/audit?user_id=%s&event=%s&before=%lld",
 		    form_escape(req->arena, uid), form_escape(req->arena, event), next);
-	page_render(req, resp, code, "admin-audit", json_pack("{s:s, s:s, s:s, s:o, s:b, s:s?,"
-	    " s:o, s:{s:b}}", "title", "Audit log", "user_id", uid, "event", event,
-	    "events", events, "has_events", json_array_size(events) > 0, "next_url", next_url,
-	    "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+	page_render(req, resp, code, "admin-audit",
+	    json_pack("{s:s, s:s, s:s, s:o, s:b, s:s?,"
+	              " s:o, s:{s:b}}",
+	        "title", "Audit log", "user_id", uid, "event", event, "events", events,
+	        "has_events", json_array_size(events) > 0, "next_url", next_url, "flash",
+	        f != NULL ? f : json_array(), "nav", "admin", 1));
 	return UM_OK;
 }
 
@@ -367,26 +389,30 @@ static const struct field_spec role_spec[R__MAX] = {
 };
 
 static const struct page_field role_fields[R__MAX] = {
-	[R_NAME] = { "name", "Name", "text", "off", "a–z first, then a–z, 0–9, _ or -; "
-	    "2 to 32 characters", 32, 1, 0 },
+	[R_NAME] = { "name", "Name", "text", "off",
+	    "a–z first, then a–z, 0–9, _ or -; "
+	    "2 to 32 characters",
+	    32, 1, 0 },
 	[R_DESCRIPTION] = { "description", "Description", "text", "off", NULL, 255, 0, 0 },
 };
 
 static void
-show_roles(struct request *req, struct response *resp, int status,
-    const struct field_result *r, json_t *f)
+show_roles(struct request *req, struct response *resp, int status, const struct field_result *r,
+    json_t *f)
 {
-	json_t	*roles;
+	json_t *roles;
 
 	if ((roles = directory_roles(req->rt->db, req->arena)) == NULL) {
 		json_decref(f);
 		problem_send(req, resp, UM_EUNAVAIL, 0, NULL, NULL);
 		return;
 	}
-	page_render(req, resp, status, "admin-roles", json_pack("{s:s, s:o, s:o, s:o, s:o,"
-	    " s:{s:b}}", "title", "Roles", "roles", roles, "fields", page_fields(role_fields,
-	    R__MAX, r), "errors", page_errors(req, role_spec, R__MAX, r),
-	    "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+	page_render(req, resp, status, "admin-roles",
+	    json_pack("{s:s, s:o, s:o, s:o, s:o,"
+	              " s:{s:b}}",
+	        "title", "Roles", "roles", roles, "fields", page_fields(role_fields, R__MAX, r),
+	        "errors", page_errors(req, role_spec, R__MAX, r), "flash",
+	        f != NULL ? f : json_array(), "nav", "admin", 1));
 }
 
 /*
@@ -397,14 +423,16 @@ show_roles(struct request *req, struct response *resp, int status,
 enum um_err
 page_admin_roles(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[R__MAX];
-	const char		*done = kv_get(&req->query_params, "done");
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[R__MAX];
+	const char         *done = kv_get(&req->query_params, "done");
+	enum um_err         rc;
 
 	if (req->method != HTTP_POST) {
-		show_roles(req, resp, 200, NULL, done != NULL && strcmp(done, "created") == 0 ?
-		    page_flash("success", "The role was created.") : NULL);
+		show_roles(req, resp, 200, NULL,
+		    done != NULL && strcmp(done, "created") == 0 ?
+		        page_flash("success", "The role was created.") :
+		        NULL);
 		return UM_OK;
 	}
 	if (validate_form(req->arena, &vctx, role_spec, R__MAX, &req->form, r) != UM_OK) {

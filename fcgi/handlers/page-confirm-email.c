@@ -16,12 +16,16 @@ static void
 show(struct request *req, struct response *resp, enum um_err rc, const char *token,
     const char *new_email, int done)
 {
-	page_render(req, resp, rc == UM_OK ? 200 : rc == UM_ECONFLICT ? 409 : 400,
-	    "confirm-email", json_pack("{s:s, s:s?, s:s?, s:b, s:b, s:b, s:b, s:s?}",
-	    "title", done ? "Address changed" : "Confirm your new address", "token", token,
-	    "new_email", new_email, "done", done, "expired", rc == UM_EEXPIRED,
-	    "invalid", rc == UM_ETOKEN, "taken", rc == UM_ECONFLICT,
-	    "code", rc == UM_OK ? NULL : um_errcode(rc)));
+	page_render(req, resp,
+	    rc == UM_OK            ? 200 :
+	        rc == UM_ECONFLICT ? 409 :
+	                             400,
+	    "confirm-email",
+	    json_pack("{s:s, s:s?, s:s?, s:b, s:b, s:b, s:b, s:s?}", "title",
+	        done ? "Address changed" : "Confirm your new address", "token", token,
+	        "new_email", new_email, "done", done, "expired", rc == UM_EEXPIRED, "invalid",
+	        rc == UM_ETOKEN, "taken", rc == UM_ECONFLICT, "code",
+	        rc == UM_OK ? NULL : um_errcode(rc)));
 }
 
 /*
@@ -33,8 +37,8 @@ show(struct request *req, struct response *resp, enum um_err rc, const char *tok
 enum um_err
 page_confirm_email(struct request *req, struct response *resp)
 {
-	const char	*token, *new_email = NULL;
-	enum um_err	 rc;
+	const char *token, *new_email = NULL;
+	enum um_err rc;
 
 	if (req->method != HTTP_POST) {
 		token = kv_get(&req->query_params, "token");

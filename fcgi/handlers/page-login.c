@@ -31,7 +31,8 @@ static const struct field_spec spec[F__MAX] = {
 };
 
 static const struct page_field view[F__MAX] = {
-	[F_LOGIN] = { "login", "Username or e-mail address", "text", "username", NULL, 254, 1, 0 },
+	[F_LOGIN] = { "login", "Username or e-mail address", "text", "username", NULL, 254, 1,
+	    0 },
 	[F_PASSWORD] = { "password", "Password", "password", "current-password", NULL, 128, 1,
 	    0 },
 };
@@ -43,7 +44,7 @@ static const struct page_field view[F__MAX] = {
 const char *
 page_safe_next(const char *next)
 {
-	const unsigned char	*p;
+	const unsigned char *p;
 
 	if (next == NULL || next[0] != '/' || next[1] == '/' || next[1] == '\\')
 		return NULL;
@@ -54,29 +55,30 @@ page_safe_next(const char *next)
 }
 
 struct login_view {
-	int		 status;
-	const char	*notice;	/* "unverified", "locked", "disabled" or NULL */
-	const char	*error;		/* summary message */
-	const char	*next;
-	int		 remember;
+	int         status;
+	const char *notice; /* "unverified", "locked", "disabled" or NULL */
+	const char *error;  /* summary message */
+	const char *next;
+	int         remember;
 };
 
 static void
 show_form(struct request *req, struct response *resp, const struct login_view *v,
     struct field_result *r)
 {
-	json_t	*errors = json_array();
+	json_t *errors = json_array();
 
 	if (v->error != NULL)
-		json_array_append_new(errors, json_pack("{s:s, s:s}", "field", "login",
-		    "message", v->error));
-	page_render(req, resp, v->status, "login", json_pack("{s:s, s:o, s:o, s:b, s:s?, s:b,"
-	    " s:b, s:b, s:{s:b}}", "title", "Log in", "fields", page_fields(view, F__MAX, r),
-	    "errors", errors, "remember", v->remember, "next", v->next,
-	    "unverified", v->notice != NULL && strcmp(v->notice, "unverified") == 0,
-	    "locked", v->notice != NULL && strcmp(v->notice, "locked") == 0,
-	    "disabled", v->notice != NULL && strcmp(v->notice, "disabled") == 0,
-	    "nav", "login", 1));
+		json_array_append_new(errors,
+		    json_pack("{s:s, s:s}", "field", "login", "message", v->error));
+	page_render(req, resp, v->status, "login",
+	    json_pack("{s:s, s:o, s:o, s:b, s:s?, s:b,"
+	              " s:b, s:b, s:{s:b}}",
+	        "title", "Log in", "fields", page_fields(view, F__MAX, r), "errors", errors,
+	        "remember", v->remember, "next", v->next, "unverified",
+	        v->notice != NULL && strcmp(v->notice, "unverified") == 0, "locked",
+	        v->notice != NULL && strcmp(v->notice, "locked") == 0, "disabled",
+	        v->notice != NULL && strcmp(v->notice, "disabled") == 0, "nav", "login", 1));
 }
 
 static void
@@ -87,8 +89,8 @@ locked_out(struct request *req, struct response *resp, struct login_view *v,
 	v->notice = "locked";
 	v->error = "Too many failed attempts. Try again later or reset your password.";
 	show_form(req, resp, v, r);
-	response_header(resp, "Retry-After", arena_printf(req->arena, "%lld",
-	    seconds > 0 ? seconds : 1));
+	response_header(resp, "Retry-After",
+	    arena_printf(req->arena, "%lld", seconds > 0 ? seconds : 1));
 }
 
 /* GET /login — 200.  POST — 303 to next or /profile (to /login/mfa, next carried, when
@@ -97,12 +99,12 @@ locked_out(struct request *req, struct response *resp, struct login_view *v,
 enum um_err
 page_login(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[F__MAX];
-	struct login_view	 v = { 200, NULL, NULL, NULL, 0 };
-	struct user		 u;
-	long long		 retry;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[F__MAX];
+	struct login_view   v = { 200, NULL, NULL, NULL, 0 };
+	struct user         u;
+	long long           retry;
+	enum um_err         rc;
 
 	if (req->method != HTTP_POST) {
 		v.next = page_safe_next(kv_get(&req->query_params, "next"));
@@ -120,11 +122,8 @@ page_login(struct request *req, struct response *resp)
 	rc = login_password(&req->ctx, r[F_LOGIN].val, r[F_PASSWORD].val, r[F_PASSWORD].len, &u,
 	    &retry);
 	switch (rc) {
-	case UM_OK:
-		break;
-	case UM_ERATE:
-		locked_out(req, resp, &v, r, retry);
-		return UM_OK;
+	case UM_OK: break;
+	case UM_ERATE: locked_out(req, resp, &v, r, retry); return UM_OK;
 	case UM_ECREDS:
 		v.status = 400;
 		v.error = "The username, e-mail address or password is not correct.";
@@ -142,8 +141,7 @@ page_login(struct request *req, struct response *resp)
 		v.error = "Your e-mail address is not verified yet.";
 		show_form(req, resp, &v, r);
 		return UM_OK;
-	default:
-		return rc;
+	default: return rc;
 	}
 	/*
 	 * With two-step verification on, the password opens only a session that waits for
@@ -153,8 +151,10 @@ page_login(struct request *req, struct response *resp)
 	if (u.mfa_enabled) {
 		if ((rc = browser_session_start(req, resp, u.id, v.remember, 1)) != UM_OK)
 			return rc;
-		response_redirect(resp, 303, v.next != NULL ? arena_printf(req->arena,
-		    "/login/mfa?next=%s", form_escape(req->arena, v.next)) : "/login/mfa");
+		response_redirect(resp, 303,
+		    v.next != NULL ? arena_printf(req->arena, "/login/mfa?next=%s",
+		                         form_escape(req->arena, v.next)) :
+		                     "/login/mfa");
 		return UM_OK;
 	}
 	if ((rc = browser_session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
@@ -168,8 +168,8 @@ page_login(struct request *req, struct response *resp)
 enum um_err
 page_logout(struct request *req, struct response *resp)
 {
-	long long	 uid = req->session != NULL ? req->session->user_id : 0;
-	enum um_err	 rc;
+	long long   uid = req->session != NULL ? req->session->user_id : 0;
+	enum um_err rc;
 
 	if ((rc = browser_session_end(req, resp)) != UM_OK)
 		return rc;

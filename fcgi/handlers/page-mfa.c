@@ -30,8 +30,8 @@
 #include "user.h"
 #include "validate.h"
 
-#define M_WRONG_CODE		"is not correct"
-#define M_WRONG_PASSWORD	"is not correct"
+#define M_WRONG_CODE     "is not correct"
+#define M_WRONG_PASSWORD "is not correct"
 #define CODE_HINT \
 	"The 6-digit code your authenticator app shows, or one of your recovery codes."
 
@@ -53,12 +53,10 @@ static void
 show_login(struct request *req, struct response *resp, int status, const char *next,
     struct field_result *r, int locked)
 {
-	page_render(req, resp, status, "login-mfa", json_pack("{s:s, s:o, s:o, s:s?, s:b}",
-	    "title", "Two-step verification",
-	    "fields", page_fields(login_view, L__MAX, r),
-	    "errors", page_errors(req, login_spec, L__MAX, r),
-	    "next", next,
-	    "locked", locked));
+	page_render(req, resp, status, "login-mfa",
+	    json_pack("{s:s, s:o, s:o, s:s?, s:b}", "title", "Two-step verification", "fields",
+	        page_fields(login_view, L__MAX, r), "errors",
+	        page_errors(req, login_spec, L__MAX, r), "next", next, "locked", locked));
 }
 
 /*
@@ -69,12 +67,12 @@ show_login(struct request *req, struct response *resp, int status, const char *n
 enum um_err
 page_login_mfa(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[L__MAX];
-	struct user		 u;
-	const char		*next;
-	long long		 retry;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[L__MAX];
+	struct user         u;
+	const char         *next;
+	long long           retry;
+	enum um_err         rc;
 
 	if (req->session == NULL || !req->session->mfa_pending) {
 		response_redirect(resp, 303, "/login");
@@ -93,19 +91,17 @@ page_login_mfa(struct request *req, struct response *resp)
 	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK)
 		return rc;
 	switch ((rc = mfa_login(&req->ctx, &u, r[L_CODE].val, &retry))) {
-	case UM_OK:
-		break;
+	case UM_OK: break;
 	case UM_EMFA:
 		r[L_CODE].error = M_WRONG_CODE;
 		show_login(req, resp, 400, next, r, 0);
 		return UM_OK;
 	case UM_ERATE:
 		show_login(req, resp, 429, next, NULL, 1);
-		response_header(resp, "Retry-After", arena_printf(req->arena, "%lld",
-		    retry > 0 ? retry : 1));
+		response_header(resp, "Retry-After",
+		    arena_printf(req->arena, "%lld", retry > 0 ? retry : 1));
 		return UM_OK;
-	default:
-		return rc;
+	default: return rc;
 	}
 	/* The login is complete only now: a fresh id for the full session, then the audit. */
 	if ((rc = browser_session_start(req, resp, u.id, req->session->remember, 0)) != UM_OK ||
@@ -149,10 +145,10 @@ static const struct page_field disable_view[D__MAX] = {
 static const char *
 qr_data_uri(struct request *req, const char *uri)
 {
-	static const char	 prefix[] = "data:image/svg+xml;base64,";
-	const char		*svg;
-	char			*out;
-	size_t			 n;
+	static const char prefix[] = "data:image/svg+xml;base64,";
+	const char       *svg;
+	char             *out;
+	size_t            n;
 
 	if (uri == NULL || (svg = qr_svg(req->arena, uri)) == NULL)
 		return NULL;
@@ -166,24 +162,24 @@ qr_data_uri(struct request *req, const char *uri)
 }
 
 struct mfa_view {
-	int		 status;
-	enum mfa_state	 state;
-	const char	*secret;	/* base32, while pending */
-	const char	*username;
-	json_t		*codes;		/* recovery codes just made, shown once; or NULL */
-	const char	*flash;		/* success message, or NULL */
-	const char	*error;		/* a message not about one field, or NULL */
+	int            status;
+	enum mfa_state state;
+	const char    *secret; /* base32, while pending */
+	const char    *username;
+	json_t        *codes; /* recovery codes just made, shown once; or NULL */
+	const char    *flash; /* success message, or NULL */
+	const char    *error; /* a message not about one field, or NULL */
 };
 
 static void
 show_mfa(struct request *req, struct response *resp, struct mfa_view *v,
     struct field_result *rc, struct field_result *rd)
 {
-	json_t		*errors;
-	const char	*uri;
+	json_t     *errors;
+	const char *uri;
 
 	uri = v->secret != NULL ? totp_uri(req->arena, MFA_ISSUER, v->username, v->secret) :
-	    NULL;
+	                          NULL;
 	/* Only the form that was sent has errors to list; the page shows one form at a time. */
 	if (v->state == MFA_PENDING)
 		errors = page_errors(req, confirm_spec, C__MAX, rc);
@@ -192,31 +188,28 @@ show_mfa(struct request *req, struct response *resp, struct mfa_view *v,
 	else
 		errors = json_array();
 	if (v->error != NULL)
-		json_array_append_new(errors, json_pack("{s:s, s:s}", "field", "action",
-		    "message", v->error));
-	page_render(req, resp, v->status, "account-mfa", json_pack("{s:s, s:b, s:b, s:b, s:s?,"
-	    " s:s?, s:s?, s:o, s:b, s:o, s:o, s:o, s:o}",
-	    "title", "Two-step verification",
-	    "off", v->state == MFA_OFF,
-	    "pending", v->state == MFA_PENDING,
-	    "on", v->state == MFA_ON,
-	    "secret", v->secret,
-	    "otpauth_uri", uri,
-	    "qr_image", qr_data_uri(req, uri),
-	    "recovery_codes", v->codes != NULL ? v->codes : json_array(),
-	    "has_recovery_codes", v->codes != NULL,
-	    "confirm_fields", page_fields(confirm_view, C__MAX, rc),
-	    "disable_fields", page_fields(disable_view, D__MAX, rd),
-	    "errors", errors,
-	    "flash", v->flash != NULL ? json_pack("[{s:s, s:s}]", "kind", "success", "message",
-	    v->flash) : json_array()));
+		json_array_append_new(errors,
+		    json_pack("{s:s, s:s}", "field", "action", "message", v->error));
+	page_render(req, resp, v->status, "account-mfa",
+	    json_pack("{s:s, s:b, s:b, s:b, s:s?,"
+	              " s:s?, s:s?, s:o, s:b, s:o, s:o, s:o, s:o}",
+	        "title", "Two-step verification", "off", v->state == MFA_OFF, "pending",
+	        v->state == MFA_PENDING, "on", v->state == MFA_ON, "secret", v->secret,
+	        "otpauth_uri", uri, "qr_image", qr_data_uri(req, uri), "recovery_codes",
+	        v->codes != NULL ? v->codes : json_array(), "has_recovery_codes",
+	        v->codes != NULL, "confirm_fields", page_fields(confirm_view, C__MAX, rc),
+	        "disable_fields", page_fields(disable_view, D__MAX, rd), "errors", errors,
+	        "flash",
+	        v->flash != NULL ?
+	            json_pack("[{s:s, s:s}]", "kind", "success", "message", v->flash) :
+	            json_array()));
 }
 
 /* action=start: a new pending secret, shown with its otpauth:// URI. */
 static enum um_err
 do_start(struct request *req, struct mfa_view *v, char *b32)
 {
-	enum um_err	 rc;
+	enum um_err rc;
 
 	if (v->state == MFA_ON) {
 		v->status = 409;
@@ -240,15 +233,15 @@ do_start(struct request *req, struct mfa_view *v, char *b32)
 static enum um_err
 do_confirm(struct request *req, struct mfa_view *v, struct field_result *r)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	char			 codes[MFA_RECOVERY_CODES][MFA_RECOVERY_LEN + 1];
-	size_t			 i;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	char                codes[MFA_RECOVERY_CODES][MFA_RECOVERY_LEN + 1];
+	size_t              i;
+	enum um_err         rc;
 
 	if (v->state != MFA_PENDING) {
 		v->status = v->state == MFA_ON ? 409 : 400;
 		v->error = v->state == MFA_ON ? "Two-step verification is on already." :
-		    "Start the setup first.";
+		                                "Start the setup first.";
 		return UM_OK;
 	}
 	if (validate_form(req->arena, &vctx, confirm_spec, C__MAX, &req->form, r) != UM_OK) {
@@ -277,10 +270,10 @@ do_confirm(struct request *req, struct mfa_view *v, struct field_result *r)
 static enum um_err
 do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct user		 u;
-	int			 invalid;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct user         u;
+	int                 invalid;
+	enum um_err         rc;
 
 	if (v->state != MFA_ON) {
 		v->status = 400;
@@ -289,10 +282,12 @@ do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
 	}
 	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK)
 		return rc;
-	invalid = validate_form(req->arena, &vctx, disable_spec, D__MAX, &req->form, r) != UM_OK;
+	invalid = validate_form(req->arena, &vctx, disable_spec, D__MAX, &req->form, r) !=
+	    UM_OK;
 	/* API.md §7: a wrong password is 403, whatever else is wrong. */
-	if (r[D_PASSWORD].val != NULL && password_verify(&req->rt->conf, u.password_hash,
-	    r[D_PASSWORD].val, r[D_PASSWORD].len, NULL) != UM_OK) {
+	if (r[D_PASSWORD].val != NULL &&
+	    password_verify(&req->rt->conf, u.password_hash, r[D_PASSWORD].val,
+	        r[D_PASSWORD].len, NULL) != UM_OK) {
 		r[D_PASSWORD].error = M_WRONG_PASSWORD;
 		v->status = 403;
 		return UM_OK;
@@ -302,7 +297,8 @@ do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
 		return UM_OK;
 	}
 	if ((rc = mfa_verify(&req->ctx, u.id, r[D_CODE].val)) == UM_ECREDS) {
-		(void)audit_log(&req->ctx, AUDIT_MFA_FAILED, u.id, u.id, json_pack("{s:s}", "during", "disable"));
+		(void)audit_log(&req->ctx, AUDIT_MFA_FAILED, u.id, u.id,
+		    json_pack("{s:s}", "during", "disable"));
 		r[D_CODE].error = M_WRONG_CODE;
 		v->status = 400;
 		return UM_OK;
@@ -324,11 +320,11 @@ do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
 enum um_err
 page_account_mfa(struct request *req, struct response *resp)
 {
-	struct field_result	 rconf[C__MAX], rd[D__MAX];
-	struct mfa_view		 v;
-	char			 b32[TOTP_B32_MAX + 1];
-	const char		*action;
-	enum um_err		 rc;
+	struct field_result rconf[C__MAX], rd[D__MAX];
+	struct mfa_view     v;
+	char                b32[TOTP_B32_MAX + 1];
+	const char         *action;
+	enum um_err         rc;
 
 	memset(&v, 0, sizeof(v));
 	memset(rconf, 0, sizeof(rconf));

@@ -33,8 +33,8 @@ static void
 show(struct request *req, struct response *resp, int status, const struct user *u,
     struct field_result *r, int saved)
 {
-	struct field_result	 stored[F__MAX];
-	json_t			*errors = NULL, *flash = json_array();
+	struct field_result stored[F__MAX];
+	json_t             *errors = NULL, *flash = json_array();
 
 	if (r == NULL) {
 		/* The form starts from what is stored. */
@@ -45,16 +45,17 @@ show(struct request *req, struct response *resp, int status, const struct user *
 	} else
 		errors = validate_errors(req->arena, spec, F__MAX, r);
 	if (saved)
-		json_array_append_new(flash, json_pack("{s:s, s:s}", "kind", "success",
-		    "message", "Your profile was saved."));
-	page_render(req, resp, status, "profile", json_pack("{s:s, s:{s:s, s:s, s:b, s:s, s:s?},"
-	    " s:o, s:o, s:b, s:o, s:{s:b}}", "title", "Your profile",
-	    "profile", "username", u->username, "email", u->email,
-	    "email_verified", u->email_verified, "created_at", u->created_at,
-	    "last_login_at", u->last_login_at,
-	    "fields", page_fields(view, F__MAX, r),
-	    "errors", errors != NULL ? json_incref(errors) : json_array(), "saved", saved,
-	    "flash", flash, "nav", "profile", 1));
+		json_array_append_new(flash,
+		    json_pack("{s:s, s:s}", "kind", "success", "message",
+		        "Your profile was saved."));
+	page_render(req, resp, status, "profile",
+	    json_pack("{s:s, s:{s:s, s:s, s:b, s:s, s:s?},"
+	              " s:o, s:o, s:b, s:o, s:{s:b}}",
+	        "title", "Your profile", "profile", "username", u->username, "email", u->email,
+	        "email_verified", u->email_verified, "created_at", u->created_at,
+	        "last_login_at", u->last_login_at, "fields", page_fields(view, F__MAX, r),
+	        "errors", errors != NULL ? json_incref(errors) : json_array(), "saved", saved,
+	        "flash", flash, "nav", "profile", 1));
 }
 
 /* GET /profile — 200 (303 to /login without a session).  POST — 200 saved; 400 invalid;
@@ -62,11 +63,11 @@ show(struct request *req, struct response *resp, int status, const struct user *
 enum um_err
 page_profile(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { 0, NULL };
-	struct field_result	 r[F__MAX];
-	struct user		 u;
-	long long		 id = req->session->user_id;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[F__MAX];
+	struct user         u;
+	long long           id = req->session->user_id;
+	enum um_err         rc;
 
 	if ((rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK)
 		return rc;
@@ -79,8 +80,8 @@ page_profile(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	if ((rc = user_update_profile(req->rt->db, req->arena, id, r[F_DISPLAY_NAME].val,
-	    r[F_BIO].val)) != UM_OK || (rc = user_by_id(req->rt->db, req->arena, id, &u)) !=
-	    UM_OK)
+	         r[F_BIO].val)) != UM_OK ||
+	    (rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK)
 		return rc;
 	show(req, resp, 200, &u, NULL, 1);
 	return UM_OK;

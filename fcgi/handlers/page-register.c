@@ -20,8 +20,10 @@ enum { F_USERNAME, F_EMAIL, F_PASSWORD, F_CONFIRM, F__MAX };
 static const struct field_spec spec[F__MAX] = {
 	[F_USERNAME] = { "username", validate_username, 0, VF_REQUIRED },
 	[F_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
-	[F_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
-	[F_CONFIRM] = { "password_confirm", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[F_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
+	[F_CONFIRM] = { "password_confirm", NULL, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
 };
 
 static const struct page_field view[F__MAX] = {
@@ -38,11 +40,12 @@ static const struct page_field view[F__MAX] = {
 static void
 show_form(struct request *req, struct response *resp, int status, struct field_result *r)
 {
-	json_t	*errors = r != NULL ? validate_errors(req->arena, spec, F__MAX, r) : NULL;
+	json_t *errors = r != NULL ? validate_errors(req->arena, spec, F__MAX, r) : NULL;
 
-	page_render(req, resp, status, "register", json_pack("{s:s, s:o, s:o, s:{s:b}}",
-	    "title", "Create your account", "fields", page_fields(view, F__MAX, r),
-	    "errors", errors != NULL ? json_incref(errors) : json_array(), "nav", "register", 1));
+	page_render(req, resp, status, "register",
+	    json_pack("{s:s, s:o, s:o, s:{s:b}}", "title", "Create your account", "fields",
+	        page_fields(view, F__MAX, r), "errors",
+	        errors != NULL ? json_incref(errors) : json_array(), "nav", "register", 1));
 }
 
 /* The "check your inbox" page: the same whether the address was free or (with enumeration
@@ -50,8 +53,8 @@ show_form(struct request *req, struct response *resp, int status, struct field_r
 static void
 show_done(struct request *req, struct response *resp, const char *email)
 {
-	page_render(req, resp, 200, "register-done", json_pack("{s:s, s:s}",
-	    "title", "Check your inbox", "email", email));
+	page_render(req, resp, 200, "register-done",
+	    json_pack("{s:s, s:s}", "title", "Check your inbox", "email", email));
 }
 
 /* GET /register — 200.  POST — 200 (check your mail), 400 invalid input, 409 taken,
@@ -59,11 +62,11 @@ show_done(struct request *req, struct response *resp, const char *email)
 enum um_err
 page_register(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
-	struct field_result	 r[F__MAX];
-	struct signup		 su;
-	int			 invalid;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { req->rt->conf.password_min_length, NULL };
+	struct field_result r[F__MAX];
+	struct signup       su;
+	int                 invalid;
+	enum um_err         rc;
 
 	if (req->method != HTTP_POST) {
 		show_form(req, resp, 200, NULL);
@@ -73,7 +76,8 @@ page_register(struct request *req, struct response *resp)
 	invalid |= validate_same(r, F_CONFIRM, F_PASSWORD, "does not match the password") !=
 	    UM_OK;
 	if (r[F_USERNAME].val != NULL)
-		invalid |= validate_password_username(r, F_PASSWORD, r[F_USERNAME].val) != UM_OK;
+		invalid |= validate_password_username(r, F_PASSWORD, r[F_USERNAME].val) !=
+		    UM_OK;
 	if (invalid) {
 		show_form(req, resp, 400, r);
 		return UM_OK;
@@ -84,8 +88,10 @@ page_register(struct request *req, struct response *resp)
 		if (su.username_taken)
 			r[F_USERNAME].error = "is already taken";
 		/* Neither named: a concurrent sign-up took one of them twice over. */
-		if (su.email_taken || (!su.username_taken && !req->rt->conf.prevent_enumeration))
-			r[F_EMAIL].error = "is already registered — log in or reset your password";
+		if (su.email_taken ||
+		    (!su.username_taken && !req->rt->conf.prevent_enumeration))
+			r[F_EMAIL].error =
+			    "is already registered — log in or reset your password";
 		show_form(req, resp, 409, r);
 		return UM_OK;
 	}

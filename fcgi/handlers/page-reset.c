@@ -20,15 +20,15 @@
 #include "user.h"
 #include "validate.h"
 
-#define FORGOT_TITLE	"Reset your password"
+#define FORGOT_TITLE "Reset your password"
 
 /* GET /forgot-password — 200.  POST — 200 always for a well-formed address; 400
  * malformed; 403 CSRF; 429 per-IP limit; 503. */
 enum um_err
 page_forgot_password(struct request *req, struct response *resp)
 {
-	const char	*email;
-	enum um_err	 rc;
+	const char *email;
+	enum um_err rc;
 
 	if (req->method != HTTP_POST) {
 		page_email_form(req, resp, 200, "forgot", FORGOT_TITLE, 0, NULL);
@@ -45,8 +45,10 @@ page_forgot_password(struct request *req, struct response *resp)
 enum { F_PASSWORD, F_CONFIRM, F__MAX };
 
 static const struct field_spec spec[F__MAX] = {
-	[F_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
-	[F_CONFIRM] = { "password_confirm", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[F_PASSWORD] = { "password", validate_password, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
+	[F_CONFIRM] = { "password_confirm", NULL, UM_PASSWORD_FIELD_MAX,
+	    VF_REQUIRED | VF_SECRET },
 };
 
 static const struct page_field view[F__MAX] = {
@@ -57,24 +59,26 @@ static const struct page_field view[F__MAX] = {
 };
 
 struct reset_view {
-	int		 status;
-	enum um_err	 token_rc;	/* UM_OK, UM_ETOKEN, UM_EEXPIRED */
-	int		 done;
-	const char	*token;
+	int         status;
+	enum um_err token_rc; /* UM_OK, UM_ETOKEN, UM_EEXPIRED */
+	int         done;
+	const char *token;
 };
 
 static void
 show(struct request *req, struct response *resp, const struct reset_view *v,
     struct field_result *r)
 {
-	json_t	*errors = r != NULL ? validate_errors(req->arena, spec, F__MAX, r) : NULL;
+	json_t *errors = r != NULL ? validate_errors(req->arena, spec, F__MAX, r) : NULL;
 
-	page_render(req, resp, v->status, "reset", json_pack("{s:s, s:s?, s:o, s:o, s:b, s:b,"
-	    " s:b, s:s?}", "title", v->done ? "Password changed" : "Choose a new password",
-	    "token", v->token, "fields", page_fields(view, F__MAX, r),
-	    "errors", errors != NULL ? json_incref(errors) : json_array(),
-	    "invalid", v->token_rc == UM_ETOKEN, "expired", v->token_rc == UM_EEXPIRED,
-	    "done", v->done, "code", v->token_rc != UM_OK ? um_errcode(v->token_rc) : NULL));
+	page_render(req, resp, v->status, "reset",
+	    json_pack("{s:s, s:s?, s:o, s:o, s:b, s:b,"
+	              " s:b, s:s?}",
+	        "title", v->done ? "Password changed" : "Choose a new password", "token",
+	        v->token, "fields", page_fields(view, F__MAX, r), "errors",
+	        errors != NULL ? json_incref(errors) : json_array(), "invalid",
+	        v->token_rc == UM_ETOKEN, "expired", v->token_rc == UM_EEXPIRED, "done",
+	        v->done, "code", v->token_rc != UM_OK ? um_errcode(v->token_rc) : NULL));
 }
 
 /* GET /reset-password?token= — 200 form; 400 invalid or expired link.  POST — 200 done;
@@ -83,13 +87,13 @@ show(struct request *req, struct response *resp, const struct reset_view *v,
 enum um_err
 page_reset_password(struct request *req, struct response *resp)
 {
-	struct validate_ctx	 vctx = { req->rt->conf.password_min_length, NULL };
-	struct field_result	 r[F__MAX];
-	struct reset_view	 v = { 200, UM_OK, 0, NULL };
-	struct user		 u;
-	char			 hash[PASSWORD_HASH_MAX];
-	int			 invalid;
-	enum um_err		 rc;
+	struct validate_ctx vctx = { req->rt->conf.password_min_length, NULL };
+	struct field_result r[F__MAX];
+	struct reset_view   v = { 200, UM_OK, 0, NULL };
+	struct user         u;
+	char                hash[PASSWORD_HASH_MAX];
+	int                 invalid;
+	enum um_err         rc;
 
 	/* The form carries the token as a hidden field; a POST to the link's own URL (API.md §3
 	 * `POST /reset-password?token=`) carries it in the query. */
@@ -119,8 +123,9 @@ page_reset_password(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	if ((rc = password_hash(&req->rt->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
-	    UM_OK || (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) !=
-	    UM_OK)
+	        UM_OK ||
+	    (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) !=
+	        UM_OK)
 		return rc;
 	/* Never logged in by itself (API.md §5); this browser's session ended with the rest. */
 	if (req->session != NULL && req->session->user_id == u.id)

@@ -9,87 +9,76 @@
 #include "routes.h"
 
 /* Flags of the HTML form routes: urlencoded body, CSRF token and Origin checked on POST. */
-#define FORM	(ROUTE_FORM | ROUTE_CSRF)
+#define FORM (ROUTE_FORM | ROUTE_CSRF)
 /* The sign-in family also counts against the per-IP limit (API.md §1), and so do the pages
  * that re-check a password, so a stolen session cannot guess it without limit. */
-#define AUTH	(FORM | ROUTE_IPLIMIT)
+#define AUTH (FORM | ROUTE_IPLIMIT)
 /* JSON API: bodies must be application/json; problem+json answers. */
-#define JSON	ROUTE_JSON
-#define JSONLIM	(ROUTE_JSON | ROUTE_IPLIMIT)
-#define BEARER	(ROUTE_JSON | ROUTE_BEARER)
-#define ADMIN	(ROUTE_JSON | ROUTE_BEARER | ROUTE_ADMIN)
+#define JSON    ROUTE_JSON
+#define JSONLIM (ROUTE_JSON | ROUTE_IPLIMIT)
+#define BEARER  (ROUTE_JSON | ROUTE_BEARER)
+#define ADMIN   (ROUTE_JSON | ROUTE_BEARER | ROUTE_ADMIN)
 
+/* clang-format off: a table read by columns */
 const struct route routes[] = {
 	/* methods			pattern			handler			flags */
-	{ HTTP_GET,			"/",			page_home,		0 },
-	{ HTTP_GET | HTTP_POST,		"/register",		page_register,		AUTH },
-	{ HTTP_GET | HTTP_POST,		"/login",		page_login,		AUTH },
-	{ HTTP_POST,			"/logout",		page_logout,		FORM },
-	{ HTTP_GET,			"/verify-email",	page_verify_email,	0 },
-	{ HTTP_GET,			"/verify_email",	page_verify_email,	0 },
-	{ HTTP_GET | HTTP_POST,		"/verify-email/resend",	page_verify_resend,	AUTH },
-	{ HTTP_GET | HTTP_POST,		"/forgot-password",	page_forgot_password,	AUTH },
-	{ HTTP_GET | HTTP_POST,		"/reset-password",	page_reset_password,	FORM },
-	{ HTTP_GET | HTTP_POST,		"/profile",		page_profile,
-	    FORM | ROUTE_SESSION },
-	{ HTTP_GET | HTTP_POST,		"/account/password",	page_account_password,
+	{ HTTP_GET, "/", page_home, 0 },
+	{ HTTP_GET | HTTP_POST, "/register", page_register, AUTH },
+	{ HTTP_GET | HTTP_POST, "/login", page_login, AUTH },
+	{ HTTP_POST, "/logout", page_logout, FORM },
+	{ HTTP_GET, "/verify-email", page_verify_email, 0 },
+	{ HTTP_GET, "/verify_email", page_verify_email, 0 },
+	{ HTTP_GET | HTTP_POST, "/verify-email/resend", page_verify_resend, AUTH },
+	{ HTTP_GET | HTTP_POST, "/forgot-password", page_forgot_password, AUTH },
+	{ HTTP_GET | HTTP_POST, "/reset-password", page_reset_password, FORM },
+	{ HTTP_GET | HTTP_POST, "/profile", page_profile, FORM | ROUTE_SESSION },
+	{ HTTP_GET | HTTP_POST, "/account/password", page_account_password,
 	    AUTH | ROUTE_SESSION },
-	{ HTTP_GET | HTTP_POST,		"/account/email",	page_account_email,
-	    AUTH | ROUTE_SESSION },
-	{ HTTP_GET,			"/account/sessions",	page_account_sessions,
-	    FORM | ROUTE_SESSION },
-	{ HTTP_POST,			"/account/sessions/revoke", page_account_revoke,
-	    FORM | ROUTE_SESSION },
-	{ HTTP_GET,			"/account/security",	page_account_security,
-	    FORM | ROUTE_SESSION },
-	{ HTTP_GET,			"/account/export",	page_account_export,
-	    FORM | ROUTE_SESSION },
-	{ HTTP_GET | HTTP_POST,		"/account/delete",	page_account_delete,
-	    AUTH | ROUTE_SESSION },
-	{ HTTP_GET | HTTP_POST,		"/confirm-email",	page_confirm_email,	FORM },
-	{ HTTP_GET,			"/auth/check",		auth_check,		ROUTE_BARE },
-	{ HTTP_POST,	"/api/v1/users",			api_register,		JSONLIM },
-	{ HTTP_POST,	"/register_user",			api_register,		JSONLIM },
-	{ HTTP_POST,	"/api/v1/auth/login",			api_login,		JSONLIM },
-	{ HTTP_POST,	"/api/v1/auth/refresh",			api_refresh,		JSON },
-	{ HTTP_POST,	"/api/v1/auth/logout",			api_logout,		JSON },
-	{ HTTP_POST,	"/api/v1/auth/verify-email",		api_verify_email,	JSON },
-	{ HTTP_POST,	"/api/v1/auth/verify-email/resend",	api_verify_resend,	JSONLIM },
-	{ HTTP_POST,	"/api/v1/auth/password/forgot",		api_password_forgot,	JSONLIM },
-	{ HTTP_POST,	"/api/v1/auth/password/reset",		api_password_reset,	JSON },
-	{ HTTP_GET,	"/api/v1/me",				api_me,			BEARER },
-	{ HTTP_PATCH,	"/api/v1/me",				api_me_patch,		BEARER },
-	{ HTTP_DELETE,	"/api/v1/me",				api_me_delete,		BEARER },
-	{ HTTP_POST,	"/api/v1/me/password",			api_me_password,	BEARER },
-	{ HTTP_POST,	"/api/v1/me/email",			api_me_email,		BEARER },
-	{ HTTP_GET,	"/api/v1/me/sessions",			api_me_sessions,	BEARER },
-	{ HTTP_DELETE,	"/api/v1/me/sessions/{id}",		api_me_session_delete,	BEARER },
+	{ HTTP_GET | HTTP_POST, "/account/email", page_account_email, AUTH | ROUTE_SESSION },
+	{ HTTP_GET, "/account/sessions", page_account_sessions, FORM | ROUTE_SESSION },
+	{ HTTP_POST, "/account/sessions/revoke", page_account_revoke, FORM | ROUTE_SESSION },
+	{ HTTP_GET, "/account/security", page_account_security, FORM | ROUTE_SESSION },
+	{ HTTP_GET, "/account/export", page_account_export, FORM | ROUTE_SESSION },
+	{ HTTP_GET | HTTP_POST, "/account/delete", page_account_delete, AUTH | ROUTE_SESSION },
+	{ HTTP_GET | HTTP_POST, "/confirm-email", page_confirm_email, FORM },
+	{ HTTP_GET, "/auth/check", auth_check, ROUTE_BARE },
+	{ HTTP_POST, "/api/v1/users", api_register, JSONLIM },
+	{ HTTP_POST, "/register_user", api_register, JSONLIM },
+	{ HTTP_POST, "/api/v1/auth/login", api_login, JSONLIM },
+	{ HTTP_POST, "/api/v1/auth/refresh", api_refresh, JSON },
+	{ HTTP_POST, "/api/v1/auth/logout", api_logout, JSON },
+	{ HTTP_POST, "/api/v1/auth/verify-email", api_verify_email, JSON },
+	{ HTTP_POST, "/api/v1/auth/verify-email/resend", api_verify_resend, JSONLIM },
+	{ HTTP_POST, "/api/v1/auth/password/forgot", api_password_forgot, JSONLIM },
+	{ HTTP_POST, "/api/v1/auth/password/reset", api_password_reset, JSON },
+	{ HTTP_GET, "/api/v1/me", api_me, BEARER },
+	{ HTTP_PATCH, "/api/v1/me", api_me_patch, BEARER },
+	{ HTTP_DELETE, "/api/v1/me", api_me_delete, BEARER },
+	{ HTTP_POST, "/api/v1/me/password", api_me_password, BEARER },
+	{ HTTP_POST, "/api/v1/me/email", api_me_email, BEARER },
+	{ HTTP_GET, "/api/v1/me/sessions", api_me_sessions, BEARER },
+	{ HTTP_DELETE, "/api/v1/me/sessions/{id}", api_me_session_delete, BEARER },
 	/* admin routes (api-admin.c, page-admin.c) */
-	{ HTTP_GET,	"/api/v1/admin/users",			api_admin_users,	ADMIN },
-	{ HTTP_GET,	"/api/v1/admin/users/{id}",		api_admin_user,		ADMIN },
-	{ HTTP_PATCH,	"/api/v1/admin/users/{id}",		api_admin_user_patch,	ADMIN },
-	{ HTTP_DELETE,	"/api/v1/admin/users/{id}",		api_admin_user_delete,	ADMIN },
-	{ HTTP_PUT,	"/api/v1/admin/users/{id}/roles",	api_admin_user_roles,	ADMIN },
-	{ HTTP_GET,	"/api/v1/admin/roles",			api_admin_roles,	ADMIN },
-	{ HTTP_POST,	"/api/v1/admin/roles",			api_admin_role_create,	ADMIN },
-	{ HTTP_GET,	"/api/v1/admin/audit",			api_admin_audit,	ADMIN },
-	{ HTTP_GET,			"/admin/users",		page_admin_users,
-	    FORM | ROUTE_ADMIN },
-	{ HTTP_GET,			"/admin/users/{id}",	page_admin_user,
-	    FORM | ROUTE_ADMIN },
-	{ HTTP_POST,			"/admin/users/{id}/{action}", page_admin_action,
-	    FORM | ROUTE_ADMIN },
-	{ HTTP_GET,			"/admin/audit",		page_admin_audit,
-	    FORM | ROUTE_ADMIN },
-	{ HTTP_GET | HTTP_POST,		"/admin/roles",		page_admin_roles,
-	    FORM | ROUTE_ADMIN },
+	{ HTTP_GET, "/api/v1/admin/users", api_admin_users, ADMIN },
+	{ HTTP_GET, "/api/v1/admin/users/{id}", api_admin_user, ADMIN },
+	{ HTTP_PATCH, "/api/v1/admin/users/{id}", api_admin_user_patch, ADMIN },
+	{ HTTP_DELETE, "/api/v1/admin/users/{id}", api_admin_user_delete, ADMIN },
+	{ HTTP_PUT, "/api/v1/admin/users/{id}/roles", api_admin_user_roles, ADMIN },
+	{ HTTP_GET, "/api/v1/admin/roles", api_admin_roles, ADMIN },
+	{ HTTP_POST, "/api/v1/admin/roles", api_admin_role_create, ADMIN },
+	{ HTTP_GET, "/api/v1/admin/audit", api_admin_audit, ADMIN },
+	{ HTTP_GET, "/admin/users", page_admin_users, FORM | ROUTE_ADMIN },
+	{ HTTP_GET, "/admin/users/{id}", page_admin_user, FORM | ROUTE_ADMIN },
+	{ HTTP_POST, "/admin/users/{id}/{action}", page_admin_action, FORM | ROUTE_ADMIN },
+	{ HTTP_GET, "/admin/audit", page_admin_audit, FORM | ROUTE_ADMIN },
+	{ HTTP_GET | HTTP_POST, "/admin/roles", page_admin_roles, FORM | ROUTE_ADMIN },
 	/* mfa routes (page-mfa.c) */
-	{ HTTP_GET | HTTP_POST,		"/login/mfa",		page_login_mfa,		AUTH },
-	{ HTTP_GET | HTTP_POST,		"/account/mfa",		page_account_mfa,
-	    AUTH | ROUTE_SESSION },
-	{ HTTP_GET,			"/healthz",		ops_healthz,		ROUTE_BARE },
-	{ HTTP_GET,			"/readyz",		ops_readyz,		ROUTE_BARE },
-	{ HTTP_GET,			"/metrics",		ops_metrics,		ROUTE_BARE },
+	{ HTTP_GET | HTTP_POST, "/login/mfa", page_login_mfa, AUTH },
+	{ HTTP_GET | HTTP_POST, "/account/mfa", page_account_mfa, AUTH | ROUTE_SESSION },
+	{ HTTP_GET, "/healthz", ops_healthz, ROUTE_BARE },
+	{ HTTP_GET, "/readyz", ops_readyz, ROUTE_BARE },
+	{ HTTP_GET, "/metrics", ops_metrics, ROUTE_BARE },
 };
+/* clang-format on */
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

@@ -6,7 +6,7 @@
 
 #include "router.h"
 
-extern const struct route	routes[];
-extern const size_t		nroutes;
+extern const struct route routes[];
+extern const size_t       nroutes;
 
 #endif

@@ -10,29 +10,29 @@
 
 /* Big enough that a typical request (a rendered page, its JSON, its answer) fits in the one
  * chunk a worker keeps: no malloc/free per request in the steady state. */
-#define ARENA_CHUNK	(128 * 1024)
-#define ARENA_ALIGN	16
+#define ARENA_CHUNK (128 * 1024)
+#define ARENA_ALIGN 16
 
 struct chunk {
-	struct chunk	*next;
-	size_t		 size;	/* usable bytes after the header */
-	size_t		 used;
+	struct chunk *next;
+	size_t        size; /* usable bytes after the header */
+	size_t        used;
 	/* data follows, aligned */
 };
 
 struct deferred {
-	struct deferred	*next;
-	void		(*fn)(void *);
-	void		*arg;
+	struct deferred *next;
+	void (*fn)(void *);
+	void *arg;
 };
 
 struct arena {
-	struct chunk	*head;	/* current chunk first; the last one is the first ever made */
-	struct deferred	*cleanups;
-	size_t		 total;
+	struct chunk    *head; /* current chunk first; the last one is the first ever made */
+	struct deferred *cleanups;
+	size_t           total;
 };
 
-#define CHUNK_HDR	((sizeof(struct chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+#define CHUNK_HDR ((sizeof(struct chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
 
 static void
 oom(void)
@@ -45,7 +45,7 @@ oom(void)
 static struct chunk *
 chunk_new(size_t size)
 {
-	struct chunk	*c;
+	struct chunk *c;
 
 	if (size > SIZE_MAX - CHUNK_HDR)
 		oom();
@@ -60,7 +60,7 @@ chunk_new(size_t size)
 struct arena *
 arena_new(void)
 {
-	struct arena	*a;
+	struct arena *a;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		oom();
@@ -71,7 +71,7 @@ arena_new(void)
 static void
 run_cleanups(struct arena *a)
 {
-	struct deferred	*d;
+	struct deferred *d;
 
 	/* Each cleanup record lives in the arena itself, so read next before running. */
 	while ((d = a->cleanups) != NULL) {
@@ -83,7 +83,7 @@ run_cleanups(struct arena *a)
 void
 arena_reset(struct arena *a)
 {
-	struct chunk	*c, *next;
+	struct chunk *c, *next;
 
 	if (a == NULL)
 		return;
@@ -101,7 +101,7 @@ arena_reset(struct arena *a)
 void
 arena_free(struct arena *a)
 {
-	struct chunk	*c, *next;
+	struct chunk *c, *next;
 
 	if (a == NULL)
 		return;
@@ -116,8 +116,8 @@ arena_free(struct arena *a)
 void *
 arena_alloc(struct arena *a, size_t n)
 {
-	struct chunk	*c;
-	size_t		 need;
+	struct chunk *c;
+	size_t        need;
 
 	if (n > SIZE_MAX - ARENA_ALIGN)
 		oom();
@@ -139,7 +139,7 @@ arena_alloc(struct arena *a, size_t n)
 void *
 arena_calloc(struct arena *a, size_t nmemb, size_t size)
 {
-	void	*p;
+	void *p;
 
 	if (size != 0 && nmemb > SIZE_MAX / size)
 		oom();
@@ -151,7 +151,7 @@ arena_calloc(struct arena *a, size_t nmemb, size_t size)
 void *
 arena_memdup(struct arena *a, const void *src, size_t n)
 {
-	void	*p;
+	void *p;
 
 	p = arena_alloc(a, n);
 	if (n > 0)
@@ -162,7 +162,7 @@ arena_memdup(struct arena *a, const void *src, size_t n)
 char *
 arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char	*p;
+	char *p;
 
 	p = arena_alloc(a, n + 1);
 	if (n > 0)
@@ -180,9 +180,9 @@ arena_strdup(struct arena *a, const char *s)
 char *
 arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 {
-	va_list	 ap2;
-	char	*p;
-	int	 n;
+	va_list ap2;
+	char   *p;
+	int     n;
 
 	va_copy(ap2, ap);
 	n = vsnprintf(NULL, 0, fmt, ap2);
@@ -197,8 +197,8 @@ arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 char *
 arena_printf(struct arena *a, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	*p;
+	va_list ap;
+	char   *p;
 
 	va_start(ap, fmt);
 	p = arena_vprintf(a, fmt, ap);
@@ -209,7 +209,7 @@ arena_printf(struct arena *a, const char *fmt, ...)
 void
 arena_defer(struct arena *a, void (*fn)(void *), void *arg)
 {
-	struct deferred	*d;
+	struct deferred *d;
 
 	d = arena_alloc(a, sizeof(*d));
 	d->fn = fn;
@@ -227,8 +227,8 @@ arena_used(const struct arena *a)
 const char *
 arena_ascii(struct arena *a, const char *s, size_t max)
 {
-	char	*out;
-	size_t	 i, n;
+	char  *out;
+	size_t i, n;
 
 	if (s == NULL)
 		return "";

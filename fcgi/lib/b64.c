@@ -5,7 +5,7 @@
 
 #include "b64.h"
 
-#define VARIANT	sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define VARIANT sodium_base64_VARIANT_URLSAFE_NO_PADDING
 
 size_t
 b64url_encode(char *dst, const unsigned char *src, size_t n)
@@ -22,9 +22,10 @@ b64url_encode(char *dst, const unsigned char *src, size_t n)
 long
 b64url_decode(unsigned char *dst, const char *src, size_t n)
 {
-	size_t	 len;
+	size_t len;
 
-	if (sodium_base642bin(dst, n / 4 * 3 + n % 4 * 3 / 4, src, n, NULL, &len, NULL, VARIANT) != 0)
+	if (sodium_base642bin(dst, n / 4 * 3 + n % 4 * 3 / 4, src, n, NULL, &len, NULL,
+	        VARIANT) != 0)
 		return -1;
 	return (long)len;
 }

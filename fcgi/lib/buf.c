@@ -27,8 +27,8 @@ buf_init(struct buf *b, struct arena *a)
 static void
 grow(struct buf *b, size_t extra)
 {
-	size_t	 ncap;
-	char	*nd;
+	size_t ncap;
+	char  *nd;
 
 	if (b->len + extra + 1 <= b->cap)
 		return;
@@ -73,8 +73,8 @@ buf_putc(struct buf *b, char c)
 void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-	va_list	 ap;
-	int	 n;
+	va_list ap;
+	int     n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
@@ -91,7 +91,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 void
 buf_append_html(struct buf *b, const char *s, size_t n)
 {
-	size_t	 i, start;
+	size_t      i, start;
 	const char *rep;
 
 	for (start = i = 0; i < n; i++) {

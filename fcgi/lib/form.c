@@ -31,17 +31,16 @@ hexval(unsigned char c)
 static char *
 decode(struct arena *a, const char *s, size_t n, size_t max, int plus, size_t *len)
 {
-	char	*out;
-	size_t	 i, o;
-	int	 hi, lo;
+	char  *out;
+	size_t i, o;
+	int    hi, lo;
 
 	out = arena_alloc(a, n + 1);
 	for (i = o = 0; i < n; i++) {
 		if (s[i] == '+' && plus)
 			out[o++] = ' ';
 		else if (s[i] == '%') {
-			if (n - i < 3 ||
-			    (hi = hexval((unsigned char)s[i + 1])) < 0 ||
+			if (n - i < 3 || (hi = hexval((unsigned char)s[i + 1])) < 0 ||
 			    (lo = hexval((unsigned char)s[i + 2])) < 0)
 				return NULL;
 			out[o++] = (char)(hi << 4 | lo);
@@ -60,7 +59,7 @@ decode(struct arena *a, const char *s, size_t n, size_t max, int plus, size_t *l
 static int
 printable(const char *s)
 {
-	const unsigned char	*p;
+	const unsigned char *p;
 
 	for (p = (const unsigned char *)s; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f)
@@ -69,13 +68,12 @@ printable(const char *s)
 }
 
 enum um_err
-form_parse(struct arena *a, const char *s, size_t n, struct kvlist *out,
-    const char **bad)
+form_parse(struct arena *a, const char *s, size_t n, struct kvlist *out, const char **bad)
 {
-	struct kv	*v = NULL;
-	const char	*p, *amp, *eq, *name;
-	size_t		 off, len, npairs = 0, i = 0, nlen;
-	enum um_err	 rc = UM_EINVAL;
+	struct kv  *v = NULL;
+	const char *p, *amp, *eq, *name;
+	size_t      off, len, npairs = 0, i = 0, nlen;
+	enum um_err rc = UM_EINVAL;
 
 	out->v = NULL;
 	out->n = 0;
@@ -113,7 +111,7 @@ form_parse(struct arena *a, const char *s, size_t n, struct kvlist *out,
 			v[i].val = "";
 			v[i].vlen = 0;
 		} else if ((v[i].val = decode(a, eq + 1, len - (size_t)(eq - p) - 1,
-		    UM_FIELD_MAX, 1, &v[i].vlen)) == NULL) {
+		                UM_FIELD_MAX, 1, &v[i].vlen)) == NULL) {
 			if (bad != NULL && *name != '\0' && printable(name))
 				*bad = name;
 			goto out;
@@ -131,10 +129,10 @@ out:
 const char *
 form_escape(struct arena *a, const char *s)
 {
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 c;
-	char			*out, *o;
-	size_t			 n;
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char     c;
+	char             *out, *o;
+	size_t            n;
 
 	if (s == NULL)
 		return "";
@@ -158,7 +156,7 @@ form_escape(struct arena *a, const char *s)
 char *
 form_unescape(struct arena *a, const char *s, size_t n)
 {
-	size_t	 len;
+	size_t len;
 
 	return decode(a, s, n, n, 0, &len);
 }

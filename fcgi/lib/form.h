@@ -17,18 +17,18 @@ struct arena;
  * offending field's name when it is known and printable, else NULL.
  * Everything in out is allocated from the arena.
  */
-enum um_err	form_parse(struct arena *, const char *, size_t, struct kvlist *, const char **);
+enum um_err form_parse(struct arena *, const char *, size_t, struct kvlist *, const char **);
 
 /*
  * Percent-encodes s for a query-string value (RFC 3986 unreserved characters kept, the
  * rest as %XX), so it round-trips through form_parse.  Returned in the arena.
  */
-const char	*form_escape(struct arena *, const char *);
+const char *form_escape(struct arena *, const char *);
 
 /*
  * Percent-decodes s[0..n) as a URL component other than a query (a user name, a password,
  * a path segment): '+' stays '+'.  NULL on a malformed escape, a NUL or invalid UTF-8.
  */
-char		*form_unescape(struct arena *, const char *, size_t);
+char *form_unescape(struct arena *, const char *, size_t);
 
 #endif

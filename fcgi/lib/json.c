@@ -19,8 +19,8 @@
 static int
 depth_ok(const char *s, size_t n)
 {
-	size_t	 i, depth = 0;
-	int	 in_str = 0, esc = 0;
+	size_t i, depth = 0;
+	int    in_str = 0, esc = 0;
 
 	for (i = 0; i < n; i++) {
 		if (in_str) {
@@ -33,9 +33,7 @@ depth_ok(const char *s, size_t n)
 			continue;
 		}
 		switch (s[i]) {
-		case '"':
-			in_str = 1;
-			break;
+		case '"': in_str = 1; break;
 		case '[':
 		case '{':
 			if (++depth > UM_JSON_DEPTH_MAX)
@@ -46,8 +44,7 @@ depth_ok(const char *s, size_t n)
 			if (depth > 0)
 				depth--;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	return 1;
@@ -76,9 +73,9 @@ json_arena(struct arena *a, json_t *v)
 enum um_err
 json_body_parse(struct arena *a, const char *s, size_t n, json_t **out)
 {
-	json_error_t	 err;
-	json_t		*v;
-	enum um_err	 rc = UM_EJSON;
+	json_error_t err;
+	json_t      *v;
+	enum um_err  rc = UM_EJSON;
 
 	*out = NULL;
 	if (n == 0 || !utf8_valid(s, n) || !depth_ok(s, n))

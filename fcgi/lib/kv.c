@@ -8,7 +8,7 @@
 const char *
 kv_get(const struct kvlist *l, const char *key)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < l->n; i++)
 		if (strcmp(l->v[i].key, key) == 0)
@@ -19,7 +19,7 @@ kv_get(const struct kvlist *l, const char *key)
 size_t
 kv_count(const struct kvlist *l, const char *key)
 {
-	size_t	 i, n = 0;
+	size_t i, n = 0;
 
 	for (i = 0; i < l->n; i++)
 		if (strcmp(l->v[i].key, key) == 0)

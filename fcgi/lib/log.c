@@ -10,15 +10,15 @@
 #include "log.h"
 
 static const char *const level_names[LOG__MAX] = {
-	[LOG_ERR] = "error",	/* something failed that should not have */
-	[LOG_WARN] = "warn",	/* refused input worth a look, a dependency down */
-	[LOG_INFO] = "info",	/* one line per request, start-up */
-	[LOG_DEBUG] = "debug",	/* development only */
+	[LOG_ERR] = "error",   /* something failed that should not have */
+	[LOG_WARN] = "warn",   /* refused input worth a look, a dependency down */
+	[LOG_INFO] = "info",   /* one line per request, start-up */
+	[LOG_DEBUG] = "debug", /* development only */
 };
 
-static enum log_level	 max_level = LOG_INFO;
-static char		 ctx_id[32];
-static char		 ctx_addr[64];
+static enum log_level max_level = LOG_INFO;
+static char           ctx_id[32];
+static char           ctx_addr[64];
 
 void
 log_set_level(enum log_level l)
@@ -45,9 +45,9 @@ log_context(const char *id, const char *addr)
 static size_t
 escape(char *dst, size_t sz, const char *src)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	size_t			 o = 0;
-	unsigned char		 c;
+	static const char hex[] = "0123456789abcdef";
+	size_t            o = 0;
+	unsigned char     c;
 
 	for (; *src != '\0' && o + 5 < sz; src++) {
 		c = (unsigned char)*src;
@@ -71,11 +71,11 @@ escape(char *dst, size_t sz, const char *src)
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
-	char		 raw[2048], msg[4096], line[4400], ts[32];
-	struct timespec	 now;
-	struct tm	 tm;
-	va_list		 ap;
-	int		 n;
+	char            raw[2048], msg[4096], line[4400], ts[32];
+	struct timespec now;
+	struct tm       tm;
+	va_list         ap;
+	int             n;
 
 	if (level > max_level || (unsigned)level >= LOG__MAX)
 		return;
@@ -101,8 +101,9 @@ log_msg(enum log_level level, const char *fmt, ...)
 double
 log_elapsed_ms(const struct timespec *t0)
 {
-	struct timespec	 t1;
+	struct timespec t1;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }

@@ -27,157 +27,155 @@
  * tree; the only per-line work left is the indentation of standalone partials and blocks.
  */
 
-#define DELIM_MAX	16		/* bytes of a custom delimiter */
-#define EXT		".mustache"
-#define DIR_DEPTH_MAX	8		/* subdirectories below the template root */
-#define FILE_MAX	(1024 * 1024)	/* bytes of one template file */
-#define NAME_SHOW	64		/* bytes of a tag name quoted in an error message */
+#define DELIM_MAX     16 /* bytes of a custom delimiter */
+#define EXT           ".mustache"
+#define DIR_DEPTH_MAX 8             /* subdirectories below the template root */
+#define FILE_MAX      (1024 * 1024) /* bytes of one template file */
+#define NAME_SHOW     64            /* bytes of a tag name quoted in an error message */
 /*
  * Node visits allowed for one rendering.  Output is bounded by UM_TEMPLATE_OUT_MAX, but a
  * template can loop without output (nested sections over lists, a partial including itself
  * twice); a million visits is a hundred times a large page and costs well under a second.
  */
-#define STEPS_MAX	(1UL * UM_TEMPLATE_OUT_MAX)
+#define STEPS_MAX (1UL * UM_TEMPLATE_OUT_MAX)
 
 enum ttype {
-	T_TEXT,		/* literal text */
-	T_VAR,		/* {{name}} {{{name}}} {{&name}} */
-	T_SECTION,	/* {{#name}} */
-	T_INVERTED,	/* {{^name}} */
-	T_CLOSE,	/* {{/name}} */
-	T_PARTIAL,	/* {{>name}} */
-	T_PARENT,	/* {{<name}} */
-	T_BLOCK,	/* {{$name}} */
-	T_COMMENT,	/* {{! ... }} */
-	T_DELIM		/* {{=<% %>=}} */
+	T_TEXT,     /* literal text */
+	T_VAR,      /* {{name}} {{{name}}} {{&name}} */
+	T_SECTION,  /* {{#name}} */
+	T_INVERTED, /* {{^name}} */
+	T_CLOSE,    /* {{/name}} */
+	T_PARTIAL,  /* {{>name}} */
+	T_PARENT,   /* {{<name}} */
+	T_BLOCK,    /* {{$name}} */
+	T_COMMENT,  /* {{! ... }} */
+	T_DELIM     /* {{=<% %>=}} */
 };
 
 struct token {
-	enum ttype	 type;
-	int		 raw;		/* T_VAR without HTML escaping */
-	int		 line;		/* of the first byte */
-	size_t		 start;		/* text bytes, or the whole tag */
-	size_t		 end;
-	size_t		 ls;		/* where the tag's line starts */
-	const char	*name;		/* trimmed tag content, in the source */
-	size_t		 namelen;
-	int		 standalone;	/* the standalone pass trimmed this tag's line */
-	int		 linestart;	/* ... and what preceded it on the line was indentation */
-	enum ttype	 opener;	/* T_CLOSE: the type of the tag it closes */
+	enum ttype  type;
+	int         raw;   /* T_VAR without HTML escaping */
+	int         line;  /* of the first byte */
+	size_t      start; /* text bytes, or the whole tag */
+	size_t      end;
+	size_t      ls;   /* where the tag's line starts */
+	const char *name; /* trimmed tag content, in the source */
+	size_t      namelen;
+	int         standalone; /* the standalone pass trimmed this tag's line */
+	int         linestart;  /* ... and what preceded it on the line was indentation */
+	enum ttype  opener;     /* T_CLOSE: the type of the tag it closes */
 };
 
 enum ntype {
-	N_TEXT,		/* literal text */
-	N_VAR,		/* interpolation */
-	N_SECTION,	/* {{#name}}...{{/name}} */
-	N_INVERTED,	/* {{^name}}...{{/name}} */
-	N_PARTIAL,	/* {{>name}} */
-	N_PARENT,	/* {{<name}}...{{/name}}: the kids are the block arguments */
-	N_BLOCK		/* {{$name}}...{{/name}}: the kids are the default content */
+	N_TEXT,     /* literal text */
+	N_VAR,      /* interpolation */
+	N_SECTION,  /* {{#name}}...{{/name}} */
+	N_INVERTED, /* {{^name}}...{{/name}} */
+	N_PARTIAL,  /* {{>name}} */
+	N_PARENT,   /* {{<name}}...{{/name}}: the kids are the block arguments */
+	N_BLOCK     /* {{$name}}...{{/name}}: the kids are the default content */
 };
 
-#define NF_RAW		0x01	/* N_VAR: no HTML escaping */
-#define NF_STANDALONE	0x02	/* partial, parent, block: re-indent what it expands to */
-#define NF_LINE		0x04	/* its indent field is the indentation of a source line */
-#define NF_BOL		0x08	/* N_TEXT: starts at the beginning of a source line */
+#define NF_RAW        0x01 /* N_VAR: no HTML escaping */
+#define NF_STANDALONE 0x02 /* partial, parent, block: re-indent what it expands to */
+#define NF_LINE       0x04 /* its indent field is the indentation of a source line */
+#define NF_BOL        0x08 /* N_TEXT: starts at the beginning of a source line */
 
 struct node {
-	enum ntype	 type;
-	unsigned int	 flags;
-	const char	*str;		/* N_TEXT bytes, else the tag name */
-	size_t		 len;
-	char		**segs;		/* the name split at dots; none for "." */
-	size_t		 nsegs;
-	const char	*indent;	/* prepended to each line of an expansion */
-	size_t		 indentlen;
-	struct node	*kids;
-	size_t		 nkids;
-	const struct tmpl *target;	/* partial or parent, linked once in a set */
-	int		 line;
+	enum ntype         type;
+	unsigned int       flags;
+	const char        *str; /* N_TEXT bytes, else the tag name */
+	size_t             len;
+	char             **segs; /* the name split at dots; none for "." */
+	size_t             nsegs;
+	const char        *indent; /* prepended to each line of an expansion */
+	size_t             indentlen;
+	struct node       *kids;
+	size_t             nkids;
+	const struct tmpl *target; /* partial or parent, linked once in a set */
+	int                line;
 };
 
 struct tmpl {
-	char		*name;
-	size_t		 namelen;
-	struct node	*kids;
-	size_t		 nkids;
+	char        *name;
+	size_t       namelen;
+	struct node *kids;
+	size_t       nkids;
 };
 
 /* A set owns one arena holding every source, name and node; freed in one call. */
 struct tmpl_set {
-	struct arena	*arena;
-	struct tmpl	*tmpls;		/* malloc'd, sorted by name for lookups */
-	size_t		 n;
-	size_t		 cap;
+	struct arena *arena;
+	struct tmpl  *tmpls; /* malloc'd, sorted by name for lookups */
+	size_t        n;
+	size_t        cap;
 };
 
 struct parser {
-	struct arena	*arena;
-	const char	*src;		/* outlives the tree: text nodes point into it */
-	size_t		 len;
-	const char	*what;		/* file or template name for messages */
-	char		*err;
-	size_t		 errsz;
-	struct token	*toks;
-	size_t		 ntoks;
-	size_t		 captoks;
+	struct arena *arena;
+	const char   *src; /* outlives the tree: text nodes point into it */
+	size_t        len;
+	const char   *what; /* file or template name for messages */
+	char         *err;
+	size_t        errsz;
+	struct token *toks;
+	size_t        ntoks;
+	size_t        captoks;
 };
 
 struct nvec {
-	struct node	*v;
-	size_t		 n;
-	size_t		 cap;
+	struct node *v;
+	size_t       n;
+	size_t       cap;
 };
 
 /* Partials of tmpl_render_string, parsed on first use within one rendering. */
 struct cached {
-	const char	*name;
-	size_t		 len;
-	struct tmpl	*t;		/* NULL: no such partial */
-	struct cached	*next;
+	const char    *name;
+	size_t         len;
+	struct tmpl   *t; /* NULL: no such partial */
+	struct cached *next;
 };
 
 /* The indentation of nested standalone expansions, outermost last; lives on the C stack. */
 struct indent {
-	const char	*s;
-	size_t		 len;
+	const char          *s;
+	size_t               len;
 	const struct indent *up;
 };
 
 /* The block arguments of the parents being expanded, innermost first. */
 struct frame {
-	const struct node *parent;
+	const struct node  *parent;
 	const struct frame *up;
 };
 
 struct render {
-	struct buf	*out;
-	size_t		 base;		/* out->len when rendering began */
+	struct buf            *out;
+	size_t                 base; /* out->len when rendering began */
 	const struct tmpl_set *set;
-	const json_t	*partials;
-	struct cached	*cache;
-	const json_t	*ctx[UM_TEMPLATE_DEPTH_MAX + 2];
-	size_t		 nctx;
-	int		 depth;
-	unsigned long	 steps;
-	const struct indent *indent;
-	int		 bol;		/* at the start of a template line */
-	enum um_err	 rc;
-	char		*err;
-	size_t		 errsz;
+	const json_t          *partials;
+	struct cached         *cache;
+	const json_t          *ctx[UM_TEMPLATE_DEPTH_MAX + 2];
+	size_t                 nctx;
+	int                    depth;
+	unsigned long          steps;
+	const struct indent   *indent;
+	int                    bol; /* at the start of a template line */
+	enum um_err            rc;
+	char                  *err;
+	size_t                 errsz;
 };
 
-static int	render_nodes(struct render *, const struct node *, size_t,
-		    const struct frame *);
+static int render_nodes(struct render *, const struct node *, size_t, const struct frame *);
 
-static void
-seterr(char *err, size_t errsz, const char *fmt, ...)
+static void seterr(char *err, size_t errsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
 seterr(char *err, size_t errsz, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list ap;
 
 	if (err == NULL || errsz == 0)
 		return;
@@ -186,16 +184,15 @@ seterr(char *err, size_t errsz, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-perr(struct parser *p, int line, const char *fmt, ...)
+static int perr(struct parser *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Writes "what:line: message" and returns -1 so callers can `return perr(...)`. */
 static int
 perr(struct parser *p, int line, const char *fmt, ...)
 {
-	va_list	 ap;
-	char	 msg[256];
+	va_list ap;
+	char    msg[256];
 
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -233,8 +230,8 @@ sameword(const char *a, size_t alen, const char *b, size_t blen)
 static struct token *
 tok_push(struct parser *p)
 {
-	struct token	*nt;
-	size_t		 ncap;
+	struct token *nt;
+	size_t        ncap;
 
 	if (p->ntoks == p->captoks) {
 		ncap = p->captoks ? p->captoks * 2 : 64;
@@ -254,7 +251,7 @@ tok_push(struct parser *p)
 static void
 count_lines(const char *src, size_t from, size_t to, int *line, size_t *ls)
 {
-	const char	*q;
+	const char *q;
 
 	while (from < to && (q = memchr(src + from, '\n', to - from)) != NULL) {
 		(*line)++;
@@ -279,7 +276,7 @@ static int
 set_delims(struct parser *p, int line, const char *s, size_t n, char *otag, size_t *olen,
     char *ctag, size_t *clen)
 {
-	size_t	 i, j, a;
+	size_t i, j, a;
 
 	if (n == 0 || s[n - 1] != '=')
 		return perr(p, line, "set delimiter tag must end with '='");
@@ -306,16 +303,16 @@ set_delims(struct parser *p, int line, const char *s, size_t n, char *otag, size
 
 /* The delimiters in force: {{ }} until a Set Delimiter tag changes them. */
 struct delims {
-	char		 open[DELIM_MAX];
-	size_t		 olen;
-	char		 close[DELIM_MAX + 1];
-	size_t		 clen;
+	char   open[DELIM_MAX];
+	size_t olen;
+	char   close[DELIM_MAX + 1];
+	size_t clen;
 };
 
 static void
 text_token(struct parser *p, size_t from, size_t to, int *line, size_t *ls)
 {
-	struct token	*t = tok_push(p);
+	struct token *t = tok_push(p);
 
 	t->type = T_TEXT;
 	t->start = from;
@@ -340,7 +337,10 @@ tag_type(struct token *t, const char **s, size_t *n)
 	case '>': t->type = T_PARTIAL; break;
 	case '<': t->type = T_PARENT; break;
 	case '$': t->type = T_BLOCK; break;
-	case '&': t->type = T_VAR; t->raw = 1; break;
+	case '&':
+		t->type = T_VAR;
+		t->raw = 1;
+		break;
 	case '=': t->type = T_DELIM; break;
 	default: t->type = T_VAR; break;
 	}
@@ -354,11 +354,11 @@ tag_type(struct token *t, const char **s, size_t *n)
 static struct token *
 tag_token(struct parser *p, const struct delims *d, size_t tstart, int line, size_t ls)
 {
-	char		 closer[DELIM_MAX + 1];
-	size_t		 q = tstart + d->olen, closelen = 0, cs, ce, nl;
-	const char	*hit, *s;
-	struct token	*t;
-	int		 raw;
+	char          closer[DELIM_MAX + 1];
+	size_t        q = tstart + d->olen, closelen = 0, cs, ce, nl;
+	const char   *hit, *s;
+	struct token *t;
+	int           raw;
 
 	/* Triple mustache: {{{name}}} closes with '}' before the closing delimiter. */
 	raw = q < p->len && p->src[q] == '{';
@@ -395,11 +395,11 @@ tag_token(struct parser *p, const struct delims *d, size_t tstart, int line, siz
 static int
 tokenize(struct parser *p)
 {
-	struct delims	 d = { "{{", 2, "}}", 2 };
-	size_t		 pos = 0, ls = 0, tstart;
-	const char	*hit;
-	struct token	*t;
-	int		 line = 1;
+	struct delims d = { "{{", 2, "}}", 2 };
+	size_t        pos = 0, ls = 0, tstart;
+	const char   *hit;
+	struct token *t;
+	int           line = 1;
 
 	while (pos < p->len) {
 		hit = memmem(p->src + pos, p->len - pos, d.open, d.olen);
@@ -412,8 +412,8 @@ tokenize(struct parser *p)
 			return -1;
 		count_lines(p->src, tstart, t->end, &line, &ls);
 		if (t->type == T_DELIM) {
-			if (set_delims(p, t->line, t->name, t->namelen, d.open, &d.olen, d.close,
-			    &d.clen) == -1)
+			if (set_delims(p, t->line, t->name, t->namelen, d.open, &d.olen,
+			        d.close, &d.clen) == -1)
 				return -1;
 		} else if (t->type != T_COMMENT && t->namelen == 0)
 			return perr(p, t->line, "empty tag name");
@@ -434,7 +434,7 @@ can_standalone(enum ttype type)
 static int
 blank_before(const struct parser *p, const struct token *t)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = t->start; i > t->ls; i--)
 		if (!isblank_c(p->src[i - 1]))
@@ -449,7 +449,7 @@ blank_before(const struct parser *p, const struct token *t)
 static int
 blank_after(const struct parser *p, const struct token *t, size_t *eol, size_t *next)
 {
-	size_t	 i = t->end;
+	size_t i = t->end;
 
 	while (i < p->len && isblank_c(p->src[i]))
 		i++;
@@ -473,17 +473,18 @@ blank_after(const struct parser *p, const struct token *t, size_t *eol, size_t *
 static void
 cut_before(struct parser *p, size_t i)
 {
-	struct token	*t = &p->toks[i];
+	struct token *t = &p->toks[i];
 
 	if (i > 0 && p->toks[i - 1].type == T_TEXT && p->toks[i - 1].end == t->start)
-		p->toks[i - 1].end = t->ls > p->toks[i - 1].start ? t->ls : p->toks[i - 1].start;
+		p->toks[i - 1].end = t->ls > p->toks[i - 1].start ? t->ls :
+		                                                    p->toks[i - 1].start;
 }
 
 /* Drops the rest of token i's line from the text token following it. */
 static void
 cut_after(struct parser *p, size_t i, size_t to)
 {
-	struct token	*t = &p->toks[i];
+	struct token *t = &p->toks[i];
 
 	if (i + 1 < p->ntoks && p->toks[i + 1].type == T_TEXT && p->toks[i + 1].start == t->end)
 		p->toks[i + 1].start = to < p->toks[i + 1].end ? to : p->toks[i + 1].end;
@@ -506,8 +507,8 @@ mark(struct token *t)
 static void
 standalone(struct parser *p)
 {
-	struct token	*t, *u;
-	size_t		 i, eol, next, *stk, nstk = 0;
+	struct token *t, *u;
+	size_t        i, eol, next, *stk, nstk = 0;
 
 	/* Pair each close with its opener, for the {{/b}}{{/p}} rule; build() checks names. */
 	if ((stk = calloc(p->ntoks + 1, sizeof(*stk))) == NULL) {
@@ -575,8 +576,8 @@ standalone(struct parser *p)
 static struct node *
 nvec_push(struct nvec *v)
 {
-	struct node	*nv;
-	size_t		 ncap;
+	struct node *nv;
+	size_t       ncap;
 
 	if (v->n == v->cap) {
 		ncap = v->cap ? v->cap * 2 : 8;
@@ -595,8 +596,8 @@ nvec_push(struct nvec *v)
 static void
 split_name(struct arena *a, struct node *n)
 {
-	const char	*s = n->str, *dot;
-	size_t		 left = n->len, i, k;
+	const char *s = n->str, *dot;
+	size_t      left = n->len, i, k;
 
 	if (n->len == 1 && n->str[0] == '.')
 		return;
@@ -617,7 +618,7 @@ split_name(struct arena *a, struct node *n)
 static void
 common(const char **pfx, size_t *pfxlen, int *have, const char *s, size_t n)
 {
-	size_t	 i;
+	size_t i;
 
 	if (!*have) {
 		*pfx = s;
@@ -634,8 +635,8 @@ common(const char **pfx, size_t *pfxlen, int *have, const char *s, size_t n)
 static void
 margin(const struct node *kids, size_t n, const char **pfx, size_t *pfxlen, int *have)
 {
-	const struct node	*k;
-	size_t			 i, j, w;
+	const struct node *k;
+	size_t             i, j, w;
 
 	for (i = 0; i < n; i++) {
 		k = &kids[i];
@@ -646,7 +647,8 @@ margin(const struct node *kids, size_t n, const char **pfx, size_t *pfxlen, int 
 					continue;
 				for (w = 0; j + w < k->len && isblank_c(k->str[j + w]); w++)
 					continue;
-				if (j + w < k->len && k->str[j + w] != '\n' && k->str[j + w] != '\r')
+				if (j + w < k->len && k->str[j + w] != '\n' &&
+				    k->str[j + w] != '\r')
 					common(pfx, pfxlen, have, k->str + j, w);
 			}
 			break;
@@ -666,11 +668,8 @@ margin(const struct node *kids, size_t n, const char **pfx, size_t *pfxlen, int 
 				margin(k->kids, k->nkids, pfx, pfxlen, have);
 			break;
 		case N_SECTION:
-		case N_INVERTED:
-			margin(k->kids, k->nkids, pfx, pfxlen, have);
-			break;
-		case N_VAR:
-			break;
+		case N_INVERTED: margin(k->kids, k->nkids, pfx, pfxlen, have); break;
+		case N_VAR: break;
 		}
 	}
 }
@@ -678,7 +677,7 @@ margin(const struct node *kids, size_t n, const char **pfx, size_t *pfxlen, int 
 static size_t
 prefix_len(const char *s, size_t n, const char *pfx, size_t pfxlen)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < n && i < pfxlen && s[i] == pfx[i]; i++)
 		continue;
@@ -692,16 +691,16 @@ prefix_len(const char *s, size_t n, const char *pfx, size_t pfxlen)
 static void
 dedent(struct arena *a, struct node *kids, size_t n, const char *pfx, size_t pfxlen)
 {
-	struct node	*k;
-	char		*d;
-	size_t		 i, j, o, cut;
+	struct node *k;
+	char        *d;
+	size_t       i, j, o, cut;
 
 	for (i = 0; i < n; i++) {
 		k = &kids[i];
 		switch (k->type) {
 		case N_TEXT:
 			d = arena_alloc(a, k->len + 1);
-			for (o = j = 0; j < k->len; ) {
+			for (o = j = 0; j < k->len;) {
 				if (j == 0 ? (k->flags & NF_BOL) : k->str[j - 1] == '\n') {
 					cut = prefix_len(k->str + j, k->len - j, pfx, pfxlen);
 					j += cut;
@@ -727,11 +726,8 @@ dedent(struct arena *a, struct node *kids, size_t n, const char *pfx, size_t pfx
 				dedent(a, k->kids, k->nkids, pfx, pfxlen);
 			break;
 		case N_SECTION:
-		case N_INVERTED:
-			dedent(a, k->kids, k->nkids, pfx, pfxlen);
-			break;
-		case N_VAR:
-			break;
+		case N_INVERTED: dedent(a, k->kids, k->nkids, pfx, pfxlen); break;
+		case N_VAR: break;
 		}
 	}
 }
@@ -743,9 +739,9 @@ dedent(struct arena *a, struct node *kids, size_t n, const char *pfx, size_t pfx
 static void
 block_indent(struct parser *p, struct node *b)
 {
-	const char	*pfx = NULL;
-	size_t		 pfxlen = 0;
-	int		 have = 0;
+	const char *pfx = NULL;
+	size_t      pfxlen = 0;
+	int         have = 0;
 
 	margin(b->kids, b->nkids, &pfx, &pfxlen, &have);
 	if (have && pfxlen > 0) {
@@ -757,7 +753,7 @@ block_indent(struct parser *p, struct node *b)
 }
 
 /* The node each kind of tag becomes; comments, delimiters and closers become none. */
-static const enum ntype	 node_type[] = {
+static const enum ntype node_type[] = {
 	[T_VAR] = N_VAR,
 	[T_SECTION] = N_SECTION,
 	[T_INVERTED] = N_INVERTED,
@@ -766,8 +762,8 @@ static const enum ntype	 node_type[] = {
 	[T_BLOCK] = N_BLOCK,
 };
 
-static int	build(struct parser *, size_t *, const struct token *, int, struct node **,
-		    size_t *);
+static int build(struct parser *, size_t *, const struct token *, int, struct node **,
+    size_t *);
 
 /* A {{/name}} must close the innermost open section, by the same name. */
 static int
@@ -784,7 +780,7 @@ check_close(struct parser *p, const struct token *t, const struct token *open)
 static void
 text_node(struct parser *p, struct nvec *v, const struct token *t)
 {
-	struct node	*n;
+	struct node *n;
 
 	if (t->start == t->end)
 		return;
@@ -800,7 +796,7 @@ text_node(struct parser *p, struct nvec *v, const struct token *t)
 static void
 close_section(struct parser *p, struct node *n)
 {
-	size_t	 j, k;
+	size_t j, k;
 
 	if (n->type == N_SECTION || n->type == N_INVERTED)
 		split_name(p->arena, n);
@@ -818,8 +814,8 @@ close_section(struct parser *p, struct node *n)
 static int
 tag_node(struct parser *p, struct nvec *v, const struct token *t, size_t *ip, int depth)
 {
-	struct node	*n = nvec_push(v), *kids;
-	size_t		 nkids;
+	struct node *n = nvec_push(v), *kids;
+	size_t       nkids;
 
 	n->type = node_type[t->type];
 	n->str = t->name;
@@ -843,7 +839,8 @@ tag_node(struct parser *p, struct nvec *v, const struct token *t, size_t *ip, in
 	if (n->type == N_PARTIAL)
 		return 0;
 	if (depth >= UM_TEMPLATE_DEPTH_MAX)
-		return perr(p, t->line, "sections nested deeper than %d", UM_TEMPLATE_DEPTH_MAX);
+		return perr(p, t->line, "sections nested deeper than %d",
+		    UM_TEMPLATE_DEPTH_MAX);
 	if (build(p, ip, t, depth + 1, &kids, &nkids) == -1)
 		return -1;
 	/* build() may have grown v: find the node again by index. */
@@ -856,12 +853,12 @@ tag_node(struct parser *p, struct nvec *v, const struct token *t, size_t *ip, in
 
 /* The nodes from token *ip up to the {{/name}} that closes open (the end when open is NULL). */
 static int
-build(struct parser *p, size_t *ip, const struct token *open, int depth,
-    struct node **kidsp, size_t *nkidsp)
+build(struct parser *p, size_t *ip, const struct token *open, int depth, struct node **kidsp,
+    size_t *nkidsp)
 {
-	struct nvec	 v = { NULL, 0, 0 };
+	struct nvec         v = { NULL, 0, 0 };
 	const struct token *t;
-	int		 rc = -1;
+	int                 rc = -1;
 
 	while (*ip < p->ntoks) {
 		t = &p->toks[(*ip)++];
@@ -894,12 +891,11 @@ out:
 
 /* Parses src (which must outlive the result) into a template allocated from a. */
 static struct tmpl *
-parse(struct arena *a, const char *src, size_t len, const char *what, char *err,
-    size_t errsz)
+parse(struct arena *a, const char *src, size_t len, const char *what, char *err, size_t errsz)
 {
-	struct parser	 p;
-	struct tmpl	*t, *rc = NULL;
-	size_t		 i = 0;
+	struct parser p;
+	struct tmpl  *t, *rc = NULL;
+	size_t        i = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.arena = a;
@@ -953,8 +949,8 @@ put_indent(struct render *r, const struct indent *in)
 static int
 emit_text(struct render *r, const char *s, size_t n)
 {
-	const char	*nl;
-	size_t		 k;
+	const char *nl;
+	size_t      k;
 
 	/* The common case, outside any standalone partial: one copy. */
 	if (r->indent == NULL && n > 0) {
@@ -998,7 +994,7 @@ emit_value(struct render *r, const char *s, size_t n, int raw)
 static void
 fmt_real(double d, char *s, size_t sz)
 {
-	int	 prec;
+	int prec;
 
 	for (prec = 1; prec <= 17; prec++) {
 		(void)snprintf(s, sz, "%.*g", prec, d);
@@ -1010,21 +1006,20 @@ fmt_real(double d, char *s, size_t sz)
 static int
 emit_json(struct render *r, const json_t *v, int raw)
 {
-	char	 num[64];
+	char num[64];
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		return emit_value(r, json_string_value(v), json_string_length(v), raw);
 	case JSON_INTEGER:
-		(void)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		(void)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
 		return emit_value(r, num, strlen(num), 1);
 	case JSON_REAL:
 		fmt_real(json_real_value(v), num, sizeof(num));
 		return emit_value(r, num, strlen(num), 1);
-	case JSON_TRUE:
-		return emit_value(r, "true", 4, 1);
-	case JSON_FALSE:
-		return emit_value(r, "false", 5, 1);
+	case JSON_TRUE: return emit_value(r, "true", 4, 1);
+	case JSON_FALSE: return emit_value(r, "false", 5, 1);
 	default:
 		/* null, objects and lists have no text of their own. */
 		return 0;
@@ -1038,8 +1033,8 @@ emit_json(struct render *r, const json_t *v, int raw)
 static const json_t *
 lookup(const struct render *r, const struct node *n)
 {
-	const json_t	*v = NULL;
-	size_t		 i;
+	const json_t *v = NULL;
+	size_t        i;
 
 	if (n->nsegs == 0)
 		return r->ctx[r->nctx - 1];
@@ -1075,8 +1070,8 @@ enter(struct render *r)
 static const struct tmpl *
 find(const struct tmpl_set *set, const char *name, size_t len)
 {
-	size_t	 lo = 0, hi = set->n, mid, n;
-	int	 c;
+	size_t lo = 0, hi = set->n, mid, n;
+	int    c;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
@@ -1098,9 +1093,9 @@ find(const struct tmpl_set *set, const char *name, size_t len)
 static int
 resolve(struct render *r, const struct node *n, const struct tmpl **t)
 {
-	struct cached	*c;
-	const json_t	*src;
-	char		*key, *what;
+	struct cached *c;
+	const json_t  *src;
+	char          *key, *what;
 
 	*t = NULL;
 	if (r->set != NULL) {
@@ -1137,9 +1132,9 @@ static int
 expand(struct render *r, const struct node *n, const struct node *kids, size_t nkids,
     const struct frame *fr)
 {
-	struct indent		 in;
-	const struct indent	*saved = r->indent;
-	int			 rc;
+	struct indent        in;
+	const struct indent *saved = r->indent;
+	int                  rc;
 
 	if (enter(r) == -1)
 		return -1;
@@ -1165,13 +1160,13 @@ expand(struct render *r, const struct node *n, const struct node *kids, size_t n
 static const struct node *
 argument(const struct node *b, const struct frame *fr)
 {
-	const struct node	*found = NULL;
-	size_t			 i;
+	const struct node *found = NULL;
+	size_t             i;
 
 	for (; fr != NULL; fr = fr->up)
 		for (i = 0; i < fr->parent->nkids; i++)
 			if (sameword(fr->parent->kids[i].str, fr->parent->kids[i].len, b->str,
-			    b->len)) {
+			        b->len)) {
 				found = &fr->parent->kids[i];
 				break;
 			}
@@ -1181,8 +1176,8 @@ argument(const struct node *b, const struct frame *fr)
 static int
 section(struct render *r, const struct node *n, const json_t *v, const struct frame *fr)
 {
-	size_t	 i;
-	int	 rc = -1;
+	size_t i;
+	int    rc = -1;
 
 	if (enter(r) == -1)
 		return -1;
@@ -1210,11 +1205,11 @@ out:
 static int
 render_nodes(struct render *r, const struct node *kids, size_t nkids, const struct frame *fr)
 {
-	const struct node	*n, *arg;
-	const struct tmpl	*t;
-	const json_t		*v;
-	struct frame		 sub;
-	size_t			 i;
+	const struct node *n, *arg;
+	const struct tmpl *t;
+	const json_t      *v;
+	struct frame       sub;
+	size_t             i;
 
 	for (i = 0; i < nkids; i++) {
 		n = &kids[i];
@@ -1226,7 +1221,8 @@ render_nodes(struct render *r, const struct node *kids, size_t nkids, const stru
 				return -1;
 			break;
 		case N_VAR:
-			if ((v = lookup(r, n)) != NULL && emit_json(r, v, n->flags & NF_RAW) == -1)
+			if ((v = lookup(r, n)) != NULL &&
+			    emit_json(r, v, n->flags & NF_RAW) == -1)
 				return -1;
 			break;
 		case N_SECTION:
@@ -1287,8 +1283,8 @@ enum um_err
 tmpl_render_string(const char *src, size_t len, const json_t *partials, const json_t *data,
     struct buf *out, char *err, size_t errsz)
 {
-	struct render	 r;
-	struct tmpl	*t;
+	struct render r;
+	struct tmpl  *t;
 
 	if ((t = parse(out->arena, src, len, "template", err, errsz)) == NULL)
 		return UM_EINVAL;
@@ -1303,7 +1299,7 @@ tmpl_render_string(const char *src, size_t len, const json_t *partials, const js
 enum um_err
 tmpl_render(const struct tmpl_set *set, const char *name, const json_t *data, struct buf *out)
 {
-	struct render	 r;
+	struct render      r;
 	const struct tmpl *t;
 
 	if (set == NULL || (t = find(set, name, strlen(name))) == NULL)
@@ -1326,7 +1322,7 @@ tmplcmp(const void *a, const void *b)
 static void
 link_nodes(const struct tmpl_set *set, struct node *kids, size_t n)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		if (kids[i].type == N_PARTIAL || kids[i].type == N_PARENT)
@@ -1340,11 +1336,11 @@ static int
 load_file(struct tmpl_set *set, const char *path, const char *rel, size_t sz, char *err,
     size_t errsz)
 {
-	FILE		*f = NULL;
-	char		*src;
-	struct tmpl	*t, *nt;
-	size_t		 ncap, got;
-	int		 rc = -1;
+	FILE        *f = NULL;
+	char        *src;
+	struct tmpl *t, *nt;
+	size_t       ncap, got;
+	int          rc = -1;
 
 	if (sz > FILE_MAX) {
 		seterr(err, errsz, "%s: larger than %d bytes", path, FILE_MAX);
@@ -1387,12 +1383,12 @@ static int
 walk(struct tmpl_set *set, const char *root, const char *rel, int depth, char *err,
     size_t errsz)
 {
-	DIR		*d = NULL;
-	struct dirent	*e;
-	struct stat	 st;
-	char		 dir[4096], path[4096], sub[4096];
-	size_t		 n;
-	int		 rc = -1;
+	DIR           *d = NULL;
+	struct dirent *e;
+	struct stat    st;
+	char           dir[4096], path[4096], sub[4096];
+	size_t         n;
+	int            rc = -1;
 
 	if (depth > DIR_DEPTH_MAX) {
 		seterr(err, errsz, "%s/%s: directories nested too deeply", root, rel);
@@ -1411,9 +1407,9 @@ walk(struct tmpl_set *set, const char *root, const char *rel, int depth, char *e
 		if (e->d_name[0] == '.')
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s%s", dir, e->d_name) >=
-		    sizeof(path) ||
+		        sizeof(path) ||
 		    (size_t)snprintf(sub, sizeof(sub), "%s%s", rel, e->d_name) >=
-		    sizeof(sub) - 1) {
+		        sizeof(sub) - 1) {
 			seterr(err, errsz, "%s%s: path too long", dir, e->d_name);
 			goto out;
 		}
@@ -1446,8 +1442,8 @@ out:
 struct tmpl_set *
 tmpl_set_load(const char *dir, char *err, size_t errsz)
 {
-	struct tmpl_set	*set, *rc = NULL;
-	size_t		 i;
+	struct tmpl_set *set, *rc = NULL;
+	size_t           i;
 
 	if ((set = calloc(1, sizeof(*set))) == NULL) {
 		fputs("usermgr: out of memory\n", stderr);

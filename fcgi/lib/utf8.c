@@ -6,7 +6,7 @@
 
 #include "utf8.h"
 
-#define HIGH_BITS	UINT64_C(0x8080808080808080)
+#define HIGH_BITS UINT64_C(0x8080808080808080)
 
 /*
  * Walks s[0..n) and returns the number of code points, or -1 at the first ill-formed
@@ -17,10 +17,10 @@
 static long
 scan(const unsigned char *s, size_t n)
 {
-	uint64_t	 w;
-	size_t		 i = 0, need;
-	long		 count = 0;
-	unsigned char	 c, lo, hi;
+	uint64_t      w;
+	size_t        i = 0, need;
+	long          count = 0;
+	unsigned char c, lo, hi;
 
 	while (i < n) {
 		/* Most input is ASCII: test eight bytes at a time for a high bit. */

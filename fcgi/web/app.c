@@ -42,10 +42,10 @@ has_body(const struct request *req)
 static enum um_err
 check_input(struct request *req, struct response *resp)
 {
-	const struct route	*rt = req->route;
-	const char		*bad = NULL;
-	enum um_err		 rc;
-	json_t			*errors;
+	const struct route *rt = req->route;
+	const char         *bad = NULL;
+	enum um_err         rc;
+	json_t             *errors;
 
 	if (has_body(req) && (rt->flags & (ROUTE_JSON | ROUTE_FORM))) {
 		/*
@@ -60,10 +60,12 @@ check_input(struct request *req, struct response *resp)
 		}
 		if (((rt->flags & ROUTE_JSON) && !request_is_type(req, "application/json")) ||
 		    ((rt->flags & ROUTE_FORM) &&
-		    !request_is_type(req, "application/x-www-form-urlencoded"))) {
-			problem_send(req, resp, UM_EMEDIA, 0, (rt->flags & ROUTE_JSON) ?
-			    "Send the body as application/json." :
-			    "Send the form as application/x-www-form-urlencoded.", NULL);
+		        !request_is_type(req, "application/x-www-form-urlencoded"))) {
+			problem_send(req, resp, UM_EMEDIA, 0,
+			    (rt->flags & ROUTE_JSON) ?
+			        "Send the body as application/json." :
+			        "Send the form as application/x-www-form-urlencoded.",
+			    NULL);
 			return UM_EMEDIA;
 		}
 	}
@@ -78,8 +80,10 @@ refuse:
 	if (bad != NULL)
 		errors = json_pack("[{s:s, s:s}]", "field", bad, "message",
 		    "is not valid: malformed encoding, invalid UTF-8 or a NUL character");
-	problem_send(req, resp, rc, 0, rc == UM_EJSON ? "The body is not valid JSON." :
-	    "The request holds malformed or invalid UTF-8 input.", errors);
+	problem_send(req, resp, rc, 0,
+	    rc == UM_EJSON ? "The body is not valid JSON." :
+	                     "The request holds malformed or invalid UTF-8 input.",
+	    errors);
 	return rc;
 }
 
@@ -91,9 +95,9 @@ refuse:
 static int
 check_session(struct request *req, struct response *resp)
 {
-	const struct route	*rt = req->route;
-	enum um_err		 rc;
-	const char		*next;
+	const struct route *rt = req->route;
+	enum um_err         rc;
+	const char         *next;
 
 	if (rt->flags & (ROUTE_BARE | ROUTE_JSON))
 		return 0;
@@ -109,14 +113,16 @@ check_session(struct request *req, struct response *resp)
 	if (!(rt->flags & (ROUTE_SESSION | ROUTE_ADMIN)))
 		return 0;
 	if (req->session == NULL || req->session->mfa_pending) {
-		next = *req->query != '\0' ? arena_printf(req->arena, "%s?%s", req->path, req->query) :
+		next = *req->query != '\0' ?
+		    arena_printf(req->arena, "%s?%s", req->path, req->query) :
 		    req->path;
-		response_redirect(resp, 303, arena_printf(req->arena, "/login?next=%s",
-		    form_escape(req->arena, next)));
+		response_redirect(resp, 303,
+		    arena_printf(req->arena, "/login?next=%s", form_escape(req->arena, next)));
 		return 1;
 	}
 	if ((rt->flags & ROUTE_ADMIN) && !req->session->is_admin) {
-		problem_send(req, resp, UM_EFORBIDDEN, 0, "This page is for administrators.", NULL);
+		problem_send(req, resp, UM_EFORBIDDEN, 0, "This page is for administrators.",
+		    NULL);
 		return 1;
 	}
 	return 0;
@@ -129,7 +135,7 @@ check_session(struct request *req, struct response *resp)
 static int
 check_bearer(struct request *req, struct response *resp)
 {
-	enum um_err	 rc;
+	enum um_err rc;
 
 	if (!(req->route->flags & ROUTE_BEARER))
 		return 0;
@@ -138,17 +144,22 @@ check_bearer(struct request *req, struct response *resp)
 		req->ctx.actor = req->auth->user.id;
 		/* API.md §7 order: the role check (403) follows authentication (401). */
 		if ((req->route->flags & ROUTE_ADMIN) && !access_has_role(req->auth, "admin")) {
-			problem_send(req, resp, UM_EFORBIDDEN, 0, "This needs the admin role.", NULL);
+			problem_send(req, resp, UM_EFORBIDDEN, 0, "This needs the admin role.",
+			    NULL);
 			return 1;
 		}
 		return 0;
 	}
 	req->auth = NULL;
-	problem_send(req, resp, rc, 0, rc == UM_EUNAUTH ? "Send an access token: "
-	    "Authorization: Bearer <token>." : NULL, NULL);
+	problem_send(req, resp, rc, 0,
+	    rc == UM_EUNAUTH ? "Send an access token: "
+	                       "Authorization: Bearer <token>." :
+	                       NULL,
+	    NULL);
 	/* RFC 6750 §3: tell the client how to authenticate, and what was wrong. */
-	response_header(resp, "WWW-Authenticate", rc == UM_EUNAUTH ? "Bearer realm=\"usermgr\"" :
-	    "Bearer realm=\"usermgr\", error=\"invalid_token\"");
+	response_header(resp, "WWW-Authenticate",
+	    rc == UM_EUNAUTH ? "Bearer realm=\"usermgr\"" :
+	                       "Bearer realm=\"usermgr\", error=\"invalid_token\"");
 	return 1;
 }
 
@@ -156,26 +167,29 @@ check_bearer(struct request *req, struct response *resp)
 static int
 check_post(struct request *req, struct response *resp)
 {
-	const struct route	*rt = req->route;
-	long long		 retry = 0;
-	enum um_err		 rc;
+	const struct route *rt = req->route;
+	long long           retry = 0;
+	enum um_err         rc;
 
 	if (req->method != HTTP_POST)
 		return 0;
-	if ((rt->flags & ROUTE_CSRF) && (!browser_same_origin(req) ||
-	    !browser_csrf_ok(req))) {
+	if ((rt->flags & ROUTE_CSRF) && (!browser_same_origin(req) || !browser_csrf_ok(req))) {
 		problem_send(req, resp, UM_EFORBIDDEN, 0, CSRF_REFUSED, NULL);
 		return 1;
 	}
 	if (rt->flags & ROUTE_IPLIMIT) {
-		rc = ratelimit_hit(req->rt->db, req->arena, arena_printf(req->arena, "ip:%s",
-		    req->remote_addr), req->rt->conf.rate_per_ip_per_min, 60, &retry);
+		rc = ratelimit_hit(req->rt->db, req->arena,
+		    arena_printf(req->arena, "ip:%s", req->remote_addr),
+		    req->rt->conf.rate_per_ip_per_min, 60, &retry);
 		if (rc != UM_OK) {
-			problem_send(req, resp, rc, 0, rc == UM_ERATE ? "Too many attempts from "
-			    "your address. Wait a minute and try again." : NULL, NULL);
+			problem_send(req, resp, rc, 0,
+			    rc == UM_ERATE ? "Too many attempts from "
+			                     "your address. Wait a minute and try again." :
+			                     NULL,
+			    NULL);
 			if (rc == UM_ERATE)
-				response_header(resp, "Retry-After", arena_printf(req->arena,
-				    "%lld", retry));
+				response_header(resp, "Retry-After",
+				    arena_printf(req->arena, "%lld", retry));
 			return 1;
 		}
 	}
@@ -185,23 +199,20 @@ check_post(struct request *req, struct response *resp)
 void
 app_handle(struct request *req, struct response *resp)
 {
-	const struct route	*rt = NULL;
-	unsigned		 allow;
-	enum um_err		 rc;
+	const struct route *rt = NULL;
+	unsigned            allow;
+	enum um_err         rc;
 
 	if (req->method == HTTP_HEAD)
 		resp->flags |= RESP_HEAD;
 	switch (router_match(routes, nroutes, req->method, req->path, req->arena, &rt,
 	    req->params, &req->nparams, &allow)) {
-	case ROUTER_NOT_FOUND:
-		problem_send(req, resp, UM_ENOTFOUND, 0, NULL, NULL);
-		return;
+	case ROUTER_NOT_FOUND: problem_send(req, resp, UM_ENOTFOUND, 0, NULL, NULL); return;
 	case ROUTER_BAD_METHOD:
 		problem_send(req, resp, UM_EMETHOD, 0, NULL, NULL);
 		response_header(resp, "Allow", router_allow(req->arena, allow));
 		return;
-	case ROUTER_FOUND:
-		break;
+	case ROUTER_FOUND: break;
 	}
 	req->route = rt;
 	/* API.md §7 order: route, method, authentication, role, content type, input. */

@@ -9,6 +9,6 @@ struct response;
  * Handles one request end to end: route, front-door checks (API.md §7 order), handler,
  * into resp.  The body must already be in req (the caller enforces UM_BODY_MAX first).
  */
-void		app_handle(struct request *, struct response *);
+void app_handle(struct request *, struct response *);
 
 #endif

@@ -18,8 +18,8 @@
 #include "token.h"
 
 /* The kinds keep a pre-session token from ever passing as a session one. */
-#define CSRF_KIND_SESSION	"session"
-#define CSRF_KIND_PRE		"pre-session"
+#define CSRF_KIND_SESSION "session"
+#define CSRF_KIND_PRE     "pre-session"
 
 const char *
 browser_cookie_name(const struct request *req)
@@ -37,7 +37,7 @@ browser_precookie_name(const struct request *req)
 enum um_err
 browser_session_load(struct request *req)
 {
-	enum um_err	 rc;
+	enum um_err rc;
 
 	rc = session_find(&req->ctx, kv_get(&req->cookies, browser_cookie_name(req)),
 	    &req->session);
@@ -50,8 +50,8 @@ enum um_err
 browser_session_start(struct request *req, struct response *resp, long long user_id,
     int remember, int mfa_pending)
 {
-	const char	*cookie;
-	enum um_err	 rc;
+	const char *cookie;
+	enum um_err rc;
 
 	if (req->session != NULL) {
 		if ((rc = session_delete(&req->ctx, req->session)) != UM_OK)
@@ -59,33 +59,34 @@ browser_session_start(struct request *req, struct response *resp, long long user
 		req->session = NULL;
 	}
 	if ((rc = session_create(&req->ctx, user_id, remember, mfa_pending, &req->session,
-	    &cookie)) != UM_OK)
+	         &cookie)) != UM_OK)
 		return rc;
 	/* Without "remember me" a browser-session cookie; with it, persistent (API.md §7). */
-	response_header(resp, "Set-Cookie", cookie_set(req->arena, browser_cookie_name(req),
-	    cookie, remember ? SESSION_REMEMBER : -1, req->rt->conf.https));
+	response_header(resp, "Set-Cookie",
+	    cookie_set(req->arena, browser_cookie_name(req), cookie,
+	        remember ? SESSION_REMEMBER : -1, req->rt->conf.https));
 	return UM_OK;
 }
 
 enum um_err
 browser_session_end(struct request *req, struct response *resp)
 {
-	enum um_err	 rc = UM_OK;
+	enum um_err rc = UM_OK;
 
 	if (req->session != NULL) {
 		rc = session_delete(&req->ctx, req->session);
 		req->session = NULL;
 	}
-	response_header(resp, "Set-Cookie", cookie_set(req->arena, browser_cookie_name(req), "",
-	    0, req->rt->conf.https));
+	response_header(resp, "Set-Cookie",
+	    cookie_set(req->arena, browser_cookie_name(req), "", 0, req->rt->conf.https));
 	return rc;
 }
 
 const char *
 browser_csrf_token(struct request *req, struct response *resp)
 {
-	const struct keyring	*keys = &req->rt->keys;
-	const char		*pre;
+	const struct keyring *keys = &req->rt->keys;
+	const char           *pre;
 
 	if (req->session != NULL)
 		return csrf_token(req->arena, keys, CSRF_KIND_SESSION, req->session->csrf_seed,
@@ -96,8 +97,9 @@ browser_csrf_token(struct request *req, struct response *resp)
 	if (pre == NULL || strlen(pre) != TOKEN_LEN) {
 		/* First visit: a random pre-session value, signed into the token, not stored. */
 		pre = token_new(req->arena);
-		response_header(resp, "Set-Cookie", cookie_set(req->arena,
-		    browser_precookie_name(req), pre, -1, req->rt->conf.https));
+		response_header(resp, "Set-Cookie",
+		    cookie_set(req->arena, browser_precookie_name(req), pre, -1,
+		        req->rt->conf.https));
 	}
 	req->precookie = pre;
 	return csrf_token(req->arena, keys, CSRF_KIND_PRE, pre, strlen(pre));
@@ -106,9 +108,9 @@ browser_csrf_token(struct request *req, struct response *resp)
 int
 browser_csrf_ok(const struct request *req)
 {
-	const struct keyring	*keys = &req->rt->keys;
-	const char		*presented = kv_get(&req->form, CSRF_FIELD);
-	const char		*pre;
+	const struct keyring *keys = &req->rt->keys;
+	const char           *presented = kv_get(&req->form, CSRF_FIELD);
+	const char           *pre;
 
 	if (presented == NULL)
 		return 0;
@@ -124,7 +126,7 @@ browser_csrf_ok(const struct request *req)
 static size_t
 origin_len(const char *url)
 {
-	const char	*p;
+	const char *p;
 
 	if ((p = strstr(url, "://")) == NULL)
 		return 0;
@@ -137,9 +139,9 @@ origin_len(const char *url)
 int
 browser_same_origin(const struct request *req)
 {
-	const char	*base_url = req->rt->conf.base_url;
-	const char	*origin, *referer;
-	size_t		 n = origin_len(base_url);
+	const char *base_url = req->rt->conf.base_url;
+	const char *origin, *referer;
+	size_t      n = origin_len(base_url);
 
 	if ((origin = request_env(req, "HTTP_ORIGIN")) != NULL && *origin != '\0')
 		return strlen(origin) == n && strncasecmp(origin, base_url, n) == 0;

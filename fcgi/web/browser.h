@@ -8,35 +8,35 @@ struct request;
 struct response;
 
 /* Cookie names: __Host- prefixed when the base URL is https (API.md §3). */
-const char	*browser_cookie_name(const struct request *);
-const char	*browser_precookie_name(const struct request *);
+const char *browser_cookie_name(const struct request *);
+const char *browser_precookie_name(const struct request *);
 
 /*
  * Loads the session the request's cookie names into req->session (NULL when there is none
  * or it is dead) and makes its user the acting user of req->ctx.  UM_EUNAVAIL when the
  * database is down.
  */
-enum um_err	 browser_session_load(struct request *);
+enum um_err browser_session_load(struct request *);
 /*
  * Starts a new session for user_id and sets its cookie.  Whatever session the browser had
  * ends first: a new id at every login (session fixation).
  */
-enum um_err	 browser_session_start(struct request *, struct response *, long long, int, int);
+enum um_err browser_session_start(struct request *, struct response *, long long, int, int);
 /* Ends the current session: deletes its row and expires the cookie. */
-enum um_err	 browser_session_end(struct request *, struct response *);
+enum um_err browser_session_end(struct request *, struct response *);
 
 /*
  * The CSRF token for forms on this page: bound to the session, or for visitors to the
  * pre-session cookie, which is set here when absent.
  */
-const char	*browser_csrf_token(struct request *, struct response *);
+const char *browser_csrf_token(struct request *, struct response *);
 /* 1 when the form's csrf_token matches this request's session or pre-session cookie. */
-int		 browser_csrf_ok(const struct request *);
+int browser_csrf_ok(const struct request *);
 /*
  * 1 when the request's Origin (or, without one, its Referer) names the base URL's origin,
  * or when the client sent neither (the token still has to match).  OWASP CSRF cheat sheet,
  * "Verifying origin with standard headers".
  */
-int		 browser_same_origin(const struct request *);
+int browser_same_origin(const struct request *);
 
 #endif

@@ -19,7 +19,7 @@ is_ws(char c)
 static int
 has_ctl(const char *s, size_t n)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -30,10 +30,10 @@ has_ctl(const char *s, size_t n)
 void
 cookie_parse(struct arena *a, const char *header, struct kvlist *out)
 {
-	struct kv	*v;
-	const char	*p, *end, *semi, *eq;
-	const char	*ns, *ne, *vs, *ve;
-	size_t		 max, i;
+	struct kv  *v;
+	const char *p, *end, *semi, *eq;
+	const char *ns, *ne, *vs, *ve;
+	size_t      max, i;
 
 	out->v = NULL;
 	out->n = 0;

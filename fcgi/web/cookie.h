@@ -13,7 +13,7 @@ struct arena;
  * applications on the same host may set cookies we do not understand.  At most
  * UM_COOKIES_MAX are kept.  header may be NULL (no cookies).
  */
-void	cookie_parse(struct arena *, const char *, struct kvlist *);
+void cookie_parse(struct arena *, const char *, struct kvlist *);
 
 /*
  * A Set-Cookie value for our own cookies (API.md §3): Path=/; HttpOnly; SameSite=Lax, and
@@ -21,6 +21,6 @@ void	cookie_parse(struct arena *, const char *, struct kvlist *);
  * persists it that many seconds.  name and value must be cookie-octets (tokens are
  * base64url).  Returned in the arena.
  */
-const char	*cookie_set(struct arena *, const char *, const char *, long, int);
+const char *cookie_set(struct arena *, const char *, const char *, long, int);
 
 #endif

@@ -29,19 +29,21 @@
 static json_t *
 label_of(json_t *data, const char *name)
 {
-	const char	*key;
-	json_t		*arr, *f;
-	size_t		 klen, i;
+	const char *key;
+	json_t     *arr, *f;
+	size_t      klen, i;
 
 	if (name == NULL)
 		return json_null();
-	json_object_foreach(data, key, arr) {
+	json_object_foreach(data, key, arr)
+	{
 		klen = strlen(key);
 		if (!json_is_array(arr) || klen < 6 || strcmp(key + klen - 6, "fields") != 0)
 			continue;
-		json_array_foreach(arr, i, f) {
+		json_array_foreach(arr, i, f)
+		{
 			const char *n = json_string_value(json_object_get(f, "name"));
-			json_t *label = json_object_get(f, "label");
+			json_t     *label = json_object_get(f, "label");
 
 			if (n != NULL && strcmp(n, name) == 0 && json_is_string(label))
 				return json_incref(label);
@@ -53,28 +55,28 @@ label_of(json_t *data, const char *name)
 static void
 derive_flags(json_t *data)
 {
-	json_t		*flash, *f, *errors;
-	size_t		 i;
-	const char	*kind;
+	json_t     *flash, *f, *errors;
+	size_t      i;
+	const char *kind;
 
 	flash = json_object_get(data, "flash");
-	json_array_foreach(flash, i, f) {
+	json_array_foreach(flash, i, f)
+	{
 		kind = json_string_value(json_object_get(f, "kind"));
-		json_object_set_new(f, "alert", json_boolean(kind != NULL &&
-		    strcmp(kind, "error") == 0));
+		json_object_set_new(f, "alert",
+		    json_boolean(kind != NULL && strcmp(kind, "error") == 0));
 	}
 	errors = json_object_get(data, "errors");
-	json_object_set_new(data, "has_errors", json_boolean(json_is_array(errors) &&
-	    json_array_size(errors) > 0));
-	json_array_foreach(errors, i, f)
-		json_object_set_new(f, "label", label_of(data, json_string_value(
-		    json_object_get(f, "field"))));
+	json_object_set_new(data, "has_errors",
+	    json_boolean(json_is_array(errors) && json_array_size(errors) > 0));
+	json_array_foreach(errors, i, f) json_object_set_new(f, "label",
+	    label_of(data, json_string_value(json_object_get(f, "field"))));
 }
 
 static json_t *
 session_user(const struct request *req)
 {
-	const struct session	*s = req->session;
+	const struct session *s = req->session;
 
 	if (s == NULL || s->mfa_pending)
 		return json_null();
@@ -86,8 +88,8 @@ void
 page_render(struct request *req, struct response *resp, int status, const char *name,
     json_t *data)
 {
-	const char	*csrf;
-	enum um_err	 rc;
+	const char *csrf;
+	enum um_err rc;
 
 	if (data == NULL)
 		data = json_object();
@@ -110,7 +112,8 @@ page_render(struct request *req, struct response *resp, int status, const char *
 	if (rc != UM_OK) {
 		log_err("page: rendering %s failed: %s", name, um_strerror(rc));
 		buf_truncate(&resp->body, 0);
-		buf_puts(&resp->body, "<!DOCTYPE html><title>Internal error</title>"
+		buf_puts(&resp->body,
+		    "<!DOCTYPE html><title>Internal error</title>"
 		    "<p>Something went wrong on our side. Please try again.</p>");
 		status = 500;
 	}
@@ -120,23 +123,25 @@ page_render(struct request *req, struct response *resp, int status, const char *
 json_t *
 page_fields(const struct page_field *f, size_t n, const struct field_result *r)
 {
-	json_t		*arr = json_array();
-	const char	*value, *error;
-	size_t		 i;
+	json_t     *arr = json_array();
+	const char *value, *error;
+	size_t      i;
 
 	for (i = 0; i < n; i++) {
 		value = r != NULL && r[i].raw != NULL && strcmp(f[i].type, "password") != 0 ?
-		    r[i].raw : "";
+		    r[i].raw :
+		    "";
 		error = r != NULL ? r[i].error : NULL;
 		/* Every key present (null or false when unused): Mustache would otherwise find
 		 * a same-named key of an outer context (docs/UI.md). */
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b,"
-		    " s:o, s:o, s:b}",
-		    "name", f[i].name, "label", f[i].label, "type", f[i].type, "value", value,
-		    "error", error, "autocomplete", f[i].autocomplete, "hint", f[i].hint,
-		    "required", f[i].required,
-		    "maxlength", f[i].maxlength > 0 ? json_integer(f[i].maxlength) : json_null(),
-		    "inputmode", json_null(), "multiline", f[i].multiline));
+		json_array_append_new(arr,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:b,"
+		              " s:o, s:o, s:b}",
+		        "name", f[i].name, "label", f[i].label, "type", f[i].type, "value",
+		        value, "error", error, "autocomplete", f[i].autocomplete, "hint",
+		        f[i].hint, "required", f[i].required, "maxlength",
+		        f[i].maxlength > 0 ? json_integer(f[i].maxlength) : json_null(),
+		        "inputmode", json_null(), "multiline", f[i].multiline));
 	}
 	return arr;
 }
@@ -145,7 +150,7 @@ json_t *
 page_errors(struct request *req, const struct field_spec *spec, size_t n,
     const struct field_result *r)
 {
-	json_t	*errors = r != NULL ? validate_errors(req->arena, spec, n, r) : NULL;
+	json_t *errors = r != NULL ? validate_errors(req->arena, spec, n, r) : NULL;
 
 	/* validate_errors ties its array to the arena; the page context takes a reference. */
 	return errors != NULL ? json_incref(errors) : json_array();

@@ -11,14 +11,14 @@ struct response;
 
 /* How one form field is shown (partials/field.mustache); a page declares a table of them. */
 struct page_field {
-	const char	*name;
-	const char	*label;
-	const char	*type;		/* text, email, password ... */
-	const char	*autocomplete;	/* username, email, current-password, new-password, ... */
-	const char	*hint;		/* NULL for none */
-	unsigned	 maxlength;	/* 0: none */
-	int		 required;
-	int		 multiline;	/* <textarea> */
+	const char *name;
+	const char *label;
+	const char *type;         /* text, email, password ... */
+	const char *autocomplete; /* username, email, current-password, new-password, ... */
+	const char *hint;         /* NULL for none */
+	unsigned    maxlength;    /* 0: none */
+	int         required;
+	int         multiline; /* <textarea> */
 };
 
 /*
@@ -27,21 +27,21 @@ struct page_field {
  * status and text/html.  A rendering failure becomes a plain 500 page and is logged.
  */
 /* A page's flash list with one message of kind ("success", "error"), for its "flash" key. */
-json_t	*page_flash(const char *, const char *);
-void	page_render(struct request *, struct response *, int, const char *, json_t *);
+json_t *page_flash(const char *, const char *);
+void    page_render(struct request *, struct response *, int, const char *, json_t *);
 
 /*
  * The `fields` array of a form page: each field with every key the partial reads, its value
  * the input as given (r[i].raw; never for password fields) and its error (r[i].error).
  * r may be NULL (an empty form).  The caller owns the array.
  */
-json_t	*page_fields(const struct page_field *, size_t, const struct field_result *);
+json_t *page_fields(const struct page_field *, size_t, const struct field_result *);
 
 /*
  * The `errors` array of a refused form page (partials/errors-summary.mustache): {field,
  * message} in table order, empty when r is NULL or holds no error.  The caller owns it.
  */
-json_t	*page_errors(struct request *, const struct field_spec *, size_t,
-	    const struct field_result *);
+json_t *page_errors(struct request *, const struct field_spec *, size_t,
+    const struct field_result *);
 
 #endif

@@ -15,7 +15,7 @@
 json_t *
 problem_new(enum um_err err, int status, const char *detail, json_t *errors)
 {
-	json_t	*p;
+	json_t *p;
 
 	if (status == 0)
 		status = um_errstatus(err);
@@ -33,7 +33,7 @@ void
 problem_send(struct request *req, struct response *resp, enum um_err err, int status,
     const char *detail, json_t *errors)
 {
-	json_t	*p;
+	json_t *p;
 
 	if (status == 0)
 		status = um_errstatus(err);

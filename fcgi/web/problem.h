@@ -14,14 +14,14 @@ struct response;
  * the table's status for err.  errors is NULL or an array of {field, message}; its reference
  * is stolen.  The caller owns the returned value.
  */
-json_t	*problem_new(enum um_err, int, const char *, json_t *);
+json_t *problem_new(enum um_err, int, const char *, json_t *);
 
 /*
  * Answers the request with err: problem+json for the API and non-browser clients, an HTML
  * error page for browsers (request_wants_html) outside /api/.  status 0 means the table's.
  * Headers such as Retry-After or Allow are the caller's to add (response_header).
  */
-void	problem_send(struct request *, struct response *, enum um_err, int, const char *,
-	    json_t *);
+void problem_send(struct request *, struct response *, enum um_err, int, const char *,
+    json_t *);
 
 #endif

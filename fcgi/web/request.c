@@ -17,8 +17,8 @@
 #include "runtime.h"
 
 static const struct {
-	const char		*name;
-	enum http_method	 method;
+	const char      *name;
+	enum http_method method;
 } methods[] = {
 	{ "GET", HTTP_GET },
 	{ "HEAD", HTTP_HEAD },
@@ -32,8 +32,8 @@ static const struct {
 const char *
 request_env(const struct request *r, const char *name)
 {
-	size_t		 len = strlen(name);
-	char *const	*e;
+	size_t       len = strlen(name);
+	char *const *e;
 
 	if (r->env == NULL)
 		return NULL;
@@ -50,10 +50,10 @@ request_env(const struct request *r, const char *name)
 static void
 make_id(struct request *r)
 {
-	static const char	 hex[] = "0123456789abcdef";
-	const char		*v = request_env(r, "REQUEST_ID");
-	unsigned char		 raw[8];
-	size_t			 i;
+	static const char hex[] = "0123456789abcdef";
+	const char       *v = request_env(r, "REQUEST_ID");
+	unsigned char     raw[8];
+	size_t            i;
 
 	if (v != NULL && strlen(v) == 32 && strspn(v, hex) == 32) {
 		memcpy(r->id, v, 33);
@@ -71,10 +71,10 @@ make_id(struct request *r)
 void
 request_init(struct request *r, struct arena *a, struct runtime *rt, char *const *env)
 {
-	const char	*v;
-	char		*end;
-	long long	 len;
-	size_t		 i;
+	const char *v;
+	char       *end;
+	long long   len;
+	size_t      i;
 
 	memset(r, 0, sizeof(*r));
 	r->arena = a;
@@ -101,7 +101,8 @@ request_init(struct request *r, struct arena *a, struct runtime *rt, char *const
 		errno = 0;
 		len = strtoll(v, &end, 10);
 		/* Garbage or a negative length reads as "too big": refused before any read. */
-		r->content_length = (errno != 0 || *end != '\0' || len < 0) ? (long long)1 << 62 :
+		r->content_length = (errno != 0 || *end != '\0' || len < 0) ?
+		    (long long)1 << 62 :
 		    len;
 	}
 	r->remote_addr = (v = request_env(r, "REMOTE_ADDR")) != NULL ? v : "-";
@@ -116,7 +117,7 @@ request_init(struct request *r, struct arena *a, struct runtime *rt, char *const
 const char *
 request_bearer(const struct request *r)
 {
-	const char	*h = request_env(r, "HTTP_AUTHORIZATION");
+	const char *h = request_env(r, "HTTP_AUTHORIZATION");
 
 	/* API.md §7: a header that is not "Bearer <token>", or an empty one, is no token. */
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -130,8 +131,8 @@ request_bearer(const struct request *r)
 int
 request_is_type(const struct request *r, const char *type)
 {
-	const char	*ct = r->content_type;
-	size_t		 n = strlen(type);
+	const char *ct = r->content_type;
+	size_t      n = strlen(type);
 
 	if (ct == NULL)
 		return 0;
@@ -167,7 +168,7 @@ request_parse_body(struct request *r, const char **bad)
 int
 request_wants_html(const struct request *r)
 {
-	const char	*accept = request_env(r, "HTTP_ACCEPT");
+	const char *accept = request_env(r, "HTTP_ACCEPT");
 
 	return accept != NULL && strstr(accept, "text/html") != NULL;
 }

@@ -11,29 +11,45 @@
 #include "response.h"
 
 /* API.md §7, to the letter: no inline script or style anywhere. */
-#define CSP	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
-		"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+#define CSP \
+	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 static const struct {
-	int		 status;
-	const char	*reason;
+	int         status;
+	const char *reason;
 } reasons[] = {
-	{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" }, { 204, "No Content" },
-	{ 301, "Moved Permanently" }, { 302, "Found" }, { 303, "See Other" },
-	{ 304, "Not Modified" }, { 307, "Temporary Redirect" },
-	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
-	{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 409, "Conflict" },
-	{ 410, "Gone" }, { 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
-	{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
+	{ 200, "OK" },
+	{ 201, "Created" },
+	{ 202, "Accepted" },
+	{ 204, "No Content" },
+	{ 301, "Moved Permanently" },
+	{ 302, "Found" },
+	{ 303, "See Other" },
+	{ 304, "Not Modified" },
+	{ 307, "Temporary Redirect" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 409, "Conflict" },
+	{ 410, "Gone" },
+	{ 413, "Content Too Large" },
+	{ 415, "Unsupported Media Type" },
+	{ 422, "Unprocessable Content" },
+	{ 429, "Too Many Requests" },
 	{ 431, "Request Header Fields Too Large" },
-	{ 500, "Internal Server Error" }, { 502, "Bad Gateway" },
-	{ 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
+	{ 500, "Internal Server Error" },
+	{ 502, "Bad Gateway" },
+	{ 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" },
 };
 
 const char *
 response_reason(int status)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (reasons[i].status == status)
@@ -61,7 +77,8 @@ void
 response_header(struct response *r, const char *name, const char *value)
 {
 	if (!header_safe(name) || !header_safe(value) || *name == '\0') {
-		log_err("response: refused a header with CR/LF (%s)", name != NULL ? name : "?");
+		log_err("response: refused a header with CR/LF (%s)",
+		    name != NULL ? name : "?");
 		return;
 	}
 	if (r->nheaders == UM_HEADERS_MAX) {
@@ -109,7 +126,7 @@ response_empty(struct response *r, int status)
 static int
 has_header(const struct response *r, const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < r->nheaders; i++)
 		if (strcasecmp(r->headers[i].name, name) == 0)
@@ -130,10 +147,10 @@ header_line(struct buf *out, const char *name, const char *value)
 void
 response_serialize(const struct response *r, const char *request_id, struct buf *out)
 {
-	char	 num[32];
-	size_t	 i;
-	int	 status = r->status != 0 ? r->status : 500;
-	int	 body = status != 204 && status != 304;
+	char   num[32];
+	size_t i;
+	int    status = r->status != 0 ? r->status : 500;
+	int    body = status != 204 && status != 304;
 
 	(void)snprintf(num, sizeof(num), "%d ", status);
 	buf_puts(out, "Status: ");

@@ -15,8 +15,8 @@
 static int
 match(const char *pat, const char *path, struct arena *a, const char **params, size_t *np)
 {
-	const char	*seg;
-	size_t		 n = 0, len;
+	const char *seg;
+	size_t      n = 0, len;
 
 	while (*pat != '\0' && *path != '\0') {
 		if (*pat == '{') {
@@ -49,8 +49,8 @@ enum router_match
 router_match(const struct route *tab, size_t ntab, unsigned method, const char *path,
     struct arena *a, const struct route **out, const char **params, size_t *np, unsigned *allow)
 {
-	size_t		 i, n;
-	unsigned	 m;
+	size_t   i, n;
+	unsigned m;
 
 	*allow = 0;
 	*np = 0;
@@ -59,7 +59,7 @@ router_match(const struct route *tab, size_t ntab, unsigned method, const char *
 			continue;
 		m = tab[i].methods;
 		if (m & HTTP_GET)
-			m |= HTTP_HEAD;	/* RFC 9110 §9.3.2: HEAD is GET without the body */
+			m |= HTTP_HEAD; /* RFC 9110 §9.3.2: HEAD is GET without the body */
 		if (m & method) {
 			(void)match(tab[i].pattern, path, a, params, np);
 			*out = &tab[i];
@@ -74,15 +74,19 @@ const char *
 router_allow(struct arena *a, unsigned methods)
 {
 	static const struct {
-		unsigned	 bit;
-		const char	*name;
+		unsigned    bit;
+		const char *name;
 	} names[] = {
-		{ HTTP_GET, "GET" }, { HTTP_HEAD, "HEAD" }, { HTTP_POST, "POST" },
-		{ HTTP_PUT, "PUT" }, { HTTP_PATCH, "PATCH" }, { HTTP_DELETE, "DELETE" },
+		{ HTTP_GET, "GET" },
+		{ HTTP_HEAD, "HEAD" },
+		{ HTTP_POST, "POST" },
+		{ HTTP_PUT, "PUT" },
+		{ HTTP_PATCH, "PATCH" },
+		{ HTTP_DELETE, "DELETE" },
 		{ HTTP_OPTIONS, "OPTIONS" },
 	};
-	struct buf	 b;
-	size_t		 i;
+	struct buf b;
+	size_t     i;
 
 	buf_init(&b, a);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -7,12 +7,12 @@
 
 #include <sodium.h>
 
-#define RUNS	15
+#define RUNS 15
 
 static int
 cmp_double(const void *a, const void *b)
 {
-	double	 x = *(const double *)a, y = *(const double *)b;
+	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
 }
@@ -20,7 +20,7 @@ cmp_double(const void *a, const void *b)
 static int
 parse_ull(const char *s, unsigned long long *out)
 {
-	char	*end;
+	char *end;
 
 	errno = 0;
 	*out = strtoull(s, &end, 10);
@@ -35,12 +35,12 @@ parse_ull(const char *s, unsigned long long *out)
 int
 main(int argc, char *argv[])
 {
-	char			 out[crypto_pwhash_STRBYTES];
-	static const char	 pw[] = "correct horse battery staple";
-	double			 ms[RUNS];
-	struct timespec		 t0, t1;
-	unsigned long long	 kib, ops;
-	int			 i;
+	char               out[crypto_pwhash_STRBYTES];
+	static const char  pw[] = "correct horse battery staple";
+	double             ms[RUNS];
+	struct timespec    t0, t1;
+	unsigned long long kib, ops;
+	int                i;
 
 	if (argc != 3 || parse_ull(argv[1], &kib) != 0 || parse_ull(argv[2], &ops) != 0) {
 		fprintf(stderr, "usage: argon2_time MEMORY_KIB ITERATIONS\n");
@@ -51,7 +51,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < RUNS; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (crypto_pwhash_str_alg(out, pw, sizeof(pw) - 1, ops, (size_t)kib * 1024,
-		    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		        crypto_pwhash_ALG_ARGON2ID13) != 0) {
 			fprintf(stderr, "argon2_time: crypto_pwhash_str_alg failed\n");
 			return 1;
 		}

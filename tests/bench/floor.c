@@ -9,7 +9,7 @@
 int
 main(void)
 {
-	FCGX_Request	 fr;
+	FCGX_Request fr;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&fr, 0, 0) != 0)
 		return 1;

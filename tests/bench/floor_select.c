@@ -16,22 +16,23 @@
 int
 main(void)
 {
-	FCGX_Request	 fr;
-	MYSQL		*db = NULL;
-	MYSQL_STMT	*st = NULL;
-	MYSQL_BIND	 par, res[2];
-	const char	*sock = getenv("FLOOR_DB_SOCKET");
+	FCGX_Request      fr;
+	MYSQL            *db = NULL;
+	MYSQL_STMT       *st = NULL;
+	MYSQL_BIND        par, res[2];
+	const char       *sock = getenv("FLOOR_DB_SOCKET");
 	static const char sql[] = "SELECT id, username FROM users WHERE id = ?";
-	long long	 id = 1, got_id = 0;
-	char		 name[64];
-	unsigned long	 name_len = 0;
-	int		 rc = 1;
+	long long         id = 1, got_id = 0;
+	char              name[64];
+	unsigned long     name_len = 0;
+	int               rc = 1;
 
 	if (sock == NULL || (db = mysql_init(NULL)) == NULL ||
 	    mysql_real_connect(db, NULL, "root", NULL, "usermgr", 0, sock, 0) == NULL ||
 	    (st = mysql_stmt_init(db)) == NULL ||
 	    mysql_stmt_prepare(st, sql, sizeof(sql) - 1) != 0) {
-		fprintf(stderr, "floor_select: %s\n", db != NULL ? mysql_error(db) : "no memory");
+		fprintf(stderr, "floor_select: %s\n",
+		    db != NULL ? mysql_error(db) : "no memory");
 		goto out;
 	}
 	memset(&par, 0, sizeof(par));
@@ -54,8 +55,10 @@ main(void)
 		} else {
 			if (name_len >= sizeof(name))
 				name_len = sizeof(name) - 1;
-			FCGX_FPrintF(fr.out, "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n"
-			    "%lld %.*s\n", got_id, (int)name_len, name);
+			FCGX_FPrintF(fr.out,
+			    "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+			    "%lld %.*s\n",
+			    got_id, (int)name_len, name);
 		}
 		mysql_stmt_free_result(st);
 		FCGX_Finish_r(&fr);

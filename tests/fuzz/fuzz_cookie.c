@@ -12,15 +12,15 @@
 #include "bounds.h"
 #include "utf8.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	char		*h;
-	size_t		 i, j;
+	struct arena *a;
+	struct kvlist l;
+	char         *h;
+	size_t        i, j;
 
 	/* Headers reach us NUL-terminated, so the input is cut at its first NUL. */
 	if ((h = malloc(size + 1)) == NULL)
@@ -33,8 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (i = 0; i < l.n; i++) {
 		if (l.v[i].key[0] == '\0' || l.v[i].vlen > UM_COOKIE_MAX ||
-		    strlen(l.v[i].val) != l.v[i].vlen ||
-		    !utf8_valid(l.v[i].val, l.v[i].vlen))
+		    strlen(l.v[i].val) != l.v[i].vlen || !utf8_valid(l.v[i].val, l.v[i].vlen))
 			abort();
 		for (j = 0; l.v[i].key[j] != '\0'; j++)
 			if ((unsigned char)l.v[i].key[j] < 0x20 || l.v[i].key[j] == ';')

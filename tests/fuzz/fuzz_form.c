@@ -13,13 +13,13 @@
 #include "bounds.h"
 #include "utf8.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /* What form_parse promises about a list it accepted; a broken promise aborts the run. */
 static void
 check(const struct kvlist *l)
 {
-	size_t	 i;
+	size_t i;
 
 	if (l->n > UM_FIELDS_MAX)
 		abort();
@@ -35,11 +35,11 @@ check(const struct kvlist *l)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	const char	*bad, *q, *val;
-	char		*copy;
-	size_t		 len;
+	struct arena *a;
+	struct kvlist l;
+	const char   *bad, *q, *val;
+	char         *copy;
+	size_t        len;
 
 	a = arena_new();
 	/* An exactly-sized copy so ASan sees any read past the end. */

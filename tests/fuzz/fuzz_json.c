@@ -14,15 +14,15 @@
 #include "json.h"
 #include "utf8.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct arena	*a;
-	struct buf	 b;
-	json_t		*v, *back;
-	char		*copy;
+	struct arena *a;
+	struct buf    b;
+	json_t       *v, *back;
+	char         *copy;
 
 	a = arena_new();
 	/* An exactly-sized copy so ASan sees any read past the end. */

@@ -13,20 +13,20 @@
 #include "arena.h"
 #include "jwt.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
  * The fuzz key, 32 bytes.  tests/fuzz/make-jwt-seeds signs the seed corpus with the same
  * bytes, so the seeds get past the signature and the fuzzer reaches the claims code.
  */
-#define FUZZ_KEY	"fuzz-key-fuzz-key-fuzz-key-fuzz!"
-#define FUZZ_AUD	"usermgr"
-#define FUZZ_NOW	1700000000LL
-#define LEEWAY		60	/* jwt.h: iat (and nbf) may be up to a minute ahead of now */
-#define SIGN_MODE	'!'	/* first input byte: sign "header\npayload" here, then verify */
+#define FUZZ_KEY  "fuzz-key-fuzz-key-fuzz-key-fuzz!"
+#define FUZZ_AUD  "usermgr"
+#define FUZZ_NOW  1700000000LL
+#define LEEWAY    60  /* jwt.h: iat (and nbf) may be up to a minute ahead of now */
+#define SIGN_MODE '!' /* first input byte: sign "header\npayload" here, then verify */
 
-static const unsigned char	 key[] = FUZZ_KEY;
-static const struct jwt_key	 keys[2] = {
+static const unsigned char  key[] = FUZZ_KEY;
+static const struct jwt_key keys[2] = {
 	{ "k1", key, sizeof(key) - 1 },
 	{ NULL, key, sizeof(key) - 1 },
 };
@@ -35,11 +35,11 @@ static const struct jwt_key	 keys[2] = {
 static char *
 b64url(struct arena *a, const unsigned char *s, size_t n)
 {
-	static const char	 abc[] =
+	static const char abc[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	char			*out = arena_alloc(a, (n * 4 + 2) / 3 + 1), *p = out;
-	uint32_t		 v;
-	size_t			 i;
+	char    *out = arena_alloc(a, (n * 4 + 2) / 3 + 1), *p = out;
+	uint32_t v;
+	size_t   i;
 
 	for (i = 0; i + 2 < n; i += 3) {
 		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
@@ -66,11 +66,12 @@ b64url(struct arena *a, const unsigned char *s, size_t n)
 static char *
 mac_of(struct arena *a, const char *msg, size_t n)
 {
-	unsigned char	 mac[EVP_MAX_MD_SIZE];
-	unsigned int	 len = 0;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int  len = 0;
 
 	if (HMAC(EVP_sha256(), key, sizeof(key) - 1, (const unsigned char *)msg, n, mac,
-	    &len) == NULL || len != 32)
+	        &len) == NULL ||
+	    len != 32)
 		abort();
 	return b64url(a, mac, len);
 }
@@ -79,7 +80,7 @@ mac_of(struct arena *a, const char *msg, size_t n)
 static void
 assert_signed(struct arena *a, const char *tok)
 {
-	const char	*dot = strrchr(tok, '.');
+	const char *dot = strrchr(tok, '.');
 
 	if (dot == NULL || strcmp(dot + 1, mac_of(a, tok, (size_t)(dot - tok))) != 0)
 		abort();
@@ -88,14 +89,13 @@ assert_signed(struct arena *a, const char *tok)
 static int
 aud_ok(const json_t *aud)
 {
-	size_t	 i;
-	json_t	*v;
+	size_t  i;
+	json_t *v;
 
 	if (json_is_string(aud))
 		return strcmp(json_string_value(aud), FUZZ_AUD) == 0;
-	json_array_foreach(aud, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), FUZZ_AUD) == 0)
-			return 1;
+	json_array_foreach(aud, i,
+	    v) if (json_is_string(v) && strcmp(json_string_value(v), FUZZ_AUD) == 0) return 1;
 	return 0;
 }
 
@@ -103,7 +103,7 @@ aud_ok(const json_t *aud)
 static void
 assert_claims(const json_t *claims)
 {
-	const json_t	*v;
+	const json_t *v;
 
 	if (!json_is_object(claims))
 		abort();
@@ -124,9 +124,9 @@ assert_claims(const json_t *claims)
 static char *
 sign_input(struct arena *a, const char *s, size_t n)
 {
-	const char	*nl = memchr(s, '\n', n);
-	char		*h, *p, *tok;
-	size_t		 hl, pl;
+	const char *nl = memchr(s, '\n', n);
+	char       *h, *p, *tok;
+	size_t      hl, pl;
 
 	if (nl == NULL)
 		return NULL;
@@ -152,11 +152,11 @@ sign_input(struct arena *a, const char *s, size_t n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct arena	*a = arena_new();
-	const char	*src = (const char *)data;
-	char		*tok;
-	json_t		*claims = (json_t *)1;
-	enum um_err	 rc;
+	struct arena *a = arena_new();
+	const char   *src = (const char *)data;
+	char         *tok;
+	json_t       *claims = (json_t *)1;
+	enum um_err   rc;
 
 	if (size > 0 && src[0] == SIGN_MODE)
 		tok = sign_input(a, src + 1, size - 1);

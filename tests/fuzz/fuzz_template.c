@@ -14,36 +14,34 @@
 #include "error.h"
 #include "template.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
  * Every string of the data is replaced by CANARY for one more rendering.  Its \001 and \002
  * cannot come from anywhere else when the template holds neither, so each \001 in that
  * output must open the escaped form (template.h: {{x}} escapes & < > " ').
  */
-#define CANARY		"\001<>&\"'\002"
-#define CANARY_HTML	"\001&lt;&gt;&amp;&quot;&#39;\002"
+#define CANARY      "\001<>&\"'\002"
+#define CANARY_HTML "\001&lt;&gt;&amp;&quot;&#39;\002"
 
 /* A copy of v with every string, at any depth, replaced by CANARY. */
 static json_t *
 canaries(const json_t *v)
 {
-	const char	*k;
-	json_t		*out, *x;
-	size_t		 i;
+	const char *k;
+	json_t     *out, *x;
+	size_t      i;
 
 	if (json_is_string(v))
 		return json_string(CANARY);
 	if (json_is_object(v)) {
 		out = json_object();
-		json_object_foreach((json_t *)v, k, x)
-			json_object_set_new(out, k, canaries(x));
+		json_object_foreach((json_t *)v, k, x) json_object_set_new(out, k, canaries(x));
 		return out;
 	}
 	if (json_is_array(v)) {
 		out = json_array();
-		json_array_foreach(v, i, x)
-			json_array_append_new(out, canaries(x));
+		json_array_foreach(v, i, x) json_array_append_new(out, canaries(x));
 		return out;
 	}
 	return json_deep_copy(v);
@@ -56,7 +54,7 @@ canaries(const json_t *v)
 static int
 raw_possible(const char *src, size_t n)
 {
-	const char	*p = src, *end = src + n;
+	const char *p = src, *end = src + n;
 
 	while ((p = memmem(p, (size_t)(end - p), "{{", 2)) != NULL) {
 		p += 2;
@@ -72,8 +70,8 @@ static enum um_err
 render(struct arena *a, const char *src, size_t n, const json_t *partials, const json_t *data,
     struct buf *out)
 {
-	char		 err[256];
-	enum um_err	 rc;
+	char        err[256];
+	enum um_err rc;
 
 	buf_init(out, a);
 	rc = tmpl_render_string(src, n, partials, data, out, err, sizeof(err));
@@ -90,9 +88,9 @@ render(struct arena *a, const char *src, size_t n, const json_t *partials, const
 static void
 check_escaping(struct arena *a, const char *src, size_t n, const json_t *root)
 {
-	struct buf	 out;
-	json_t		*data;
-	const char	*p, *end;
+	struct buf  out;
+	json_t     *data;
+	const char *p, *end;
 
 	if (memchr(src, '\001', n) != NULL || memchr(src, '\002', n) != NULL ||
 	    raw_possible(src, n))
@@ -119,12 +117,12 @@ check_escaping(struct arena *a, const char *src, size_t n, const json_t *root)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char	*src = (const char *)data, *nl;
-	size_t		 jlen, tlen;
-	json_t		*root;
-	struct arena	*a;
-	struct buf	 one, two;
-	enum um_err	 rc1, rc2;
+	const char   *src = (const char *)data, *nl;
+	size_t        jlen, tlen;
+	json_t       *root;
+	struct arena *a;
+	struct buf    one, two;
+	enum um_err   rc1, rc2;
 
 	nl = memchr(src, '\n', size);
 	if (nl == NULL)
@@ -138,8 +136,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The same input twice gives the same answer, byte for byte. */
 	rc1 = render(a, nl + 1, tlen, root, root, &one);
 	rc2 = render(a, nl + 1, tlen, root, root, &two);
-	if (rc1 != rc2 || one.len != two.len || (one.len > 0 && memcmp(one.data, two.data,
-	    one.len) != 0))
+	if (rc1 != rc2 || one.len != two.len ||
+	    (one.len > 0 && memcmp(one.data, two.data, one.len) != 0))
 		abort();
 	check_escaping(a, nl + 1, tlen, root);
 	arena_free(a);

@@ -14,16 +14,20 @@
 #include "validate.h"
 
 #ifndef UM_SRCDIR
-#define UM_SRCDIR	"/work/main"
+#define UM_SRCDIR "/work/main"
 #endif
 
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerInitialize(int *, char ***);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static enum um_err (*const validators[])(struct arena *, const struct validate_ctx *,
     const char *, size_t, struct field_result *) = {
-	validate_username, validate_email, validate_password, validate_display_name,
-	validate_bio, validate_role_name,
+	validate_username,
+	validate_email,
+	validate_password,
+	validate_display_name,
+	validate_bio,
+	validate_role_name,
 };
 
 enum { F_USERNAME, F_EMAIL, F_PASSWORD, F_CONFIRM, F_NAME, F_BIO, F_ROLE, F__MAX };
@@ -49,8 +53,8 @@ check_value(const struct field_result *r)
 static void
 check_results(struct arena *a, enum um_err rc, const struct field_result *r)
 {
-	json_t	*errors;
-	size_t	 i, bad = 0;
+	json_t *errors;
+	size_t  i, bad = 0;
 
 	for (i = 0; i < F__MAX; i++) {
 		if (r[i].error != NULL)
@@ -58,7 +62,7 @@ check_results(struct arena *a, enum um_err rc, const struct field_result *r)
 		else if (r[i].val != NULL)
 			check_value(&r[i]);
 		if (r[i].raw != NULL && (i == F_PASSWORD || i == F_CONFIRM))
-			abort();	/* a secret must never be echoed */
+			abort(); /* a secret must never be echoed */
 	}
 	errors = validate_errors(a, fields, F__MAX, r);
 	if ((rc == UM_OK) != (bad == 0) || (errors == NULL) != (bad == 0) ||
@@ -78,15 +82,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct arena		*a;
-	struct validate_ctx	 ctx;
-	struct field_result	 r, again, res[F__MAX];
-	struct kv		 kv[16];
-	struct kvlist		 form = { kv, 0 };
-	const char		*s = (const char *)data, *p, *end, *amp, *eq;
-	json_t			*body;
-	enum um_err		 rc;
-	size_t			 i;
+	struct arena       *a;
+	struct validate_ctx ctx;
+	struct field_result r, again, res[F__MAX];
+	struct kv           kv[16];
+	struct kvlist       form = { kv, 0 };
+	const char         *s = (const char *)data, *p, *end, *amp, *eq;
+	json_t             *body;
+	enum um_err         rc;
+	size_t              i;
 
 	a = arena_new();
 	ctx.password_min = size > 0 ? data[0] % 24 : 0;

@@ -12,9 +12,9 @@
 
 START_TEST(test_every_allocation_is_16_byte_aligned)
 {
-	struct arena	*a;
-	size_t		 n;
-	void		*p;
+	struct arena *a;
+	size_t        n;
+	void         *p;
 
 	a = arena_new();
 	for (n = 0; n < 300; n++) {
@@ -29,9 +29,9 @@ END_TEST
 
 START_TEST(test_allocations_do_not_overlap)
 {
-	struct arena	*a;
-	unsigned char	*p[200];
-	size_t		 i, j, sz;
+	struct arena  *a;
+	unsigned char *p[200];
+	size_t         i, j, sz;
 
 	a = arena_new();
 	/* Mixed sizes cross chunk boundaries and large-chunk paths. */
@@ -52,9 +52,9 @@ END_TEST
 
 START_TEST(test_a_large_allocation_is_usable_end_to_end)
 {
-	struct arena	*a;
-	char		*p, *q;
-	size_t		 n = 4 * 1024 * 1024;
+	struct arena *a;
+	char         *p, *q;
+	size_t        n = 4 * 1024 * 1024;
 
 	a = arena_new();
 	p = arena_alloc(a, n);
@@ -71,10 +71,10 @@ END_TEST
 
 START_TEST(test_calloc_zeroes_and_dup_functions_copy)
 {
-	struct arena	*a;
-	unsigned char	*z;
-	char		*s;
-	size_t		 i;
+	struct arena  *a;
+	unsigned char *z;
+	char          *s;
+	size_t         i;
 
 	a = arena_new();
 	/* Dirty the first chunk, then reset so calloc reuses the same memory. */
@@ -96,8 +96,8 @@ END_TEST
 
 START_TEST(test_arena_printf_formats_short_and_long_strings)
 {
-	struct arena	*a;
-	char		*s, big[10001];
+	struct arena *a;
+	char         *s, big[10001];
 
 	a = arena_new();
 	ck_assert_str_eq(arena_printf(a, "%s-%d-%zu", "x", -3, (size_t)7), "x--3-7");
@@ -114,9 +114,9 @@ END_TEST
 
 START_TEST(test_reset_forgets_allocations_and_the_arena_keeps_working)
 {
-	struct arena	*a;
-	char		*p;
-	int		 round;
+	struct arena *a;
+	char         *p;
+	int           round;
 
 	a = arena_new();
 	for (round = 0; round < 5; round++) {
@@ -134,28 +134,28 @@ START_TEST(test_reset_forgets_allocations_and_the_arena_keeps_working)
 END_TEST
 
 struct trace {
-	int	 order[8];
-	int	 n;
+	int order[8];
+	int n;
 };
 
 struct call {
-	struct trace	*t;
-	int		 id;
+	struct trace *t;
+	int           id;
 };
 
 static void
 record(void *p)
 {
-	struct call	*c = p;
+	struct call *c = p;
 
 	c->t->order[c->t->n++] = c->id;
 }
 
 START_TEST(test_deferred_cleanups_run_newest_first_once_at_reset)
 {
-	struct arena	*a;
-	struct trace	 t = { { 0 }, 0 };
-	struct call	 c[3] = { { &t, 1 }, { &t, 2 }, { &t, 3 } };
+	struct arena *a;
+	struct trace  t = { { 0 }, 0 };
+	struct call   c[3] = { { &t, 1 }, { &t, 2 }, { &t, 3 } };
 
 	a = arena_new();
 	arena_defer(a, record, &c[0]);
@@ -180,9 +180,9 @@ END_TEST
 
 START_TEST(test_deferred_cleanups_run_newest_first_once_at_free)
 {
-	struct arena	*a;
-	struct trace	 t = { { 0 }, 0 };
-	struct call	 c[2] = { { &t, 1 }, { &t, 2 } };
+	struct arena *a;
+	struct trace  t = { { 0 }, 0 };
+	struct call   c[2] = { { &t, 1 }, { &t, 2 } };
 
 	a = arena_new();
 	arena_defer(a, record, &c[0]);
@@ -204,9 +204,9 @@ END_TEST
 
 START_TEST(test_buf_starts_empty_and_grows_past_its_initial_capacity)
 {
-	struct arena	*a;
-	struct buf	 b;
-	size_t		 i;
+	struct arena *a;
+	struct buf    b;
+	size_t        i;
 
 	a = arena_new();
 	buf_init(&b, a);
@@ -226,9 +226,9 @@ END_TEST
 
 START_TEST(test_buf_append_puts_and_printf_concatenate)
 {
-	struct arena	*a;
-	struct buf	 b;
-	char		 big[1000];
+	struct arena *a;
+	struct buf    b;
+	char          big[1000];
 
 	a = arena_new();
 	buf_init(&b, a);
@@ -257,8 +257,8 @@ END_TEST
 
 START_TEST(test_buf_truncate_shortens_but_never_lengthens)
 {
-	struct arena	*a;
-	struct buf	 b;
+	struct arena *a;
+	struct buf    b;
 
 	a = arena_new();
 	buf_init(&b, a);
@@ -276,8 +276,8 @@ START_TEST(test_buf_truncate_shortens_but_never_lengthens)
 END_TEST
 
 struct html {
-	const char	*in;
-	const char	*out;
+	const char *in;
+	const char *out;
 };
 
 static const struct html htmls[] = {
@@ -298,9 +298,9 @@ static const struct html htmls[] = {
 
 START_TEST(test_buf_append_html_escapes_the_five_characters)
 {
-	const struct html	*h = &htmls[_i];
-	struct arena		*a;
-	struct buf		 b;
+	const struct html *h = &htmls[_i];
+	struct arena      *a;
+	struct buf         b;
 
 	a = arena_new();
 	buf_init(&b, a);
@@ -316,8 +316,8 @@ END_TEST
 
 START_TEST(test_buf_append_html_reads_only_the_given_length)
 {
-	struct arena	*a;
-	struct buf	 b;
+	struct arena *a;
+	struct buf    b;
 
 	a = arena_new();
 	buf_init(&b, a);
@@ -330,8 +330,8 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s;
-	TCase	*tc;
+	Suite *s;
+	TCase *tc;
 
 	s = suite_create("arena");
 	tc = tcase_create("core");

@@ -10,9 +10,9 @@
 
 /* RFC 4648 §10, in the URL-safe alphabet without padding, plus the two characters it adds. */
 static const struct {
-	const char	*bin;
-	size_t		 n;
-	const char	*text;
+	const char *bin;
+	size_t      n;
+	const char *text;
 } vectors[] = {
 	{ "", 0, "" },
 	{ "f", 1, "Zg" },
@@ -21,18 +21,19 @@ static const struct {
 	{ "foob", 4, "Zm9vYg" },
 	{ "fooba", 5, "Zm9vYmE" },
 	{ "foobar", 6, "Zm9vYmFy" },
-	{ "\xfb\xff\xbf", 3, "-_-_" },		/* 62 and 63: '-' and '_', not '+' and '/' */
+	{ "\xfb\xff\xbf", 3, "-_-_" }, /* 62 and 63: '-' and '_', not '+' and '/' */
 	{ "\x00\x00", 2, "AAA" },
 };
-#define NVECTORS	(sizeof(vectors) / sizeof(vectors[0]))
+#define NVECTORS (sizeof(vectors) / sizeof(vectors[0]))
 
 START_TEST(test_every_rfc4648_vector_encodes_to_its_text)
 {
-	char	 out[16];
+	char out[16];
 
 	memset(out, 'x', sizeof(out));
 	ck_assert_uint_eq(b64url_encode(out, (const unsigned char *)vectors[_i].bin,
-	    vectors[_i].n), strlen(vectors[_i].text));
+	                      vectors[_i].n),
+	    strlen(vectors[_i].text));
 	ck_assert_uint_eq(B64URL_LEN(vectors[_i].n), strlen(vectors[_i].text));
 	ck_assert_str_eq(out, vectors[_i].text);
 }
@@ -40,8 +41,8 @@ END_TEST
 
 START_TEST(test_every_rfc4648_vector_decodes_to_its_bytes_and_no_more)
 {
-	const char	*t = vectors[_i].text;
-	unsigned char	 out[16];
+	const char   *t = vectors[_i].text;
+	unsigned char out[16];
 
 	/* The room b64.h promises is n * 3 / 4 bytes: the byte after it stays untouched. */
 	memset(out, 0xaa, sizeof(out));
@@ -53,9 +54,9 @@ END_TEST
 
 /* Each of these is refused: a token has exactly one accepted spelling. */
 static const struct {
-	const char	*text;
-	size_t		 n;
-	const char	*why;
+	const char *text;
+	size_t      n;
+	const char *why;
 } refused[] = {
 	{ "Zg==", 4, "padding" },
 	{ "Zm8=", 4, "padding" },
@@ -74,22 +75,22 @@ static const struct {
 	{ "A", 1, "a length of 4k + 1" },
 	{ "Zm9vY", 5, "a length of 4k + 1" },
 };
-#define NREFUSED	(sizeof(refused) / sizeof(refused[0]))
+#define NREFUSED (sizeof(refused) / sizeof(refused[0]))
 
 START_TEST(test_every_other_spelling_is_refused)
 {
-	unsigned char	 out[16];
+	unsigned char out[16];
 
-	ck_assert_msg(b64url_decode(out, refused[_i].text, refused[_i].n) == -1,
-	    "accepted %s", refused[_i].why);
+	ck_assert_msg(b64url_decode(out, refused[_i].text, refused[_i].n) == -1, "accepted %s",
+	    refused[_i].why);
 }
 END_TEST
 
 int
 main(void)
 {
-	Suite	*s = suite_create("b64");
-	TCase	*tc = tcase_create("b64");
+	Suite *s = suite_create("b64");
+	TCase *tc = tcase_create("b64");
 
 	tcase_add_loop_test(tc, test_every_rfc4648_vector_encodes_to_its_text, 0, NVECTORS);
 	tcase_add_loop_test(tc, test_every_rfc4648_vector_decodes_to_its_bytes_and_no_more, 0,

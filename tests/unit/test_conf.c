@@ -12,19 +12,19 @@
 #include "unit.h"
 
 #ifndef UM_SRCDIR
-#define UM_SRCDIR	"/work/main"
+#define UM_SRCDIR "/work/main"
 #endif
 
-#define KEY64	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define DATAKEY	"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define KEY64   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define DATAKEY "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 /* The fake environment the tests hand to conf_load: pairs, NULL-terminated. */
-static const char	*fake_env[32];
+static const char *fake_env[32];
 
 static const char *
 fake_getenv(const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; fake_env[i] != NULL; i += 2)
 		if (strcmp(fake_env[i], name) == 0)
@@ -35,7 +35,7 @@ fake_getenv(const char *name)
 static void
 set_env(const char *const *pairs)
 {
-	size_t	 i;
+	size_t i;
 
 	memset(fake_env, 0, sizeof(fake_env));
 	for (i = 0; pairs[i] != NULL && i < 30; i++)
@@ -45,9 +45,9 @@ set_env(const char *const *pairs)
 START_TEST(test_defaults_follow_api_md_section_1)
 {
 	static const char *const env[] = { "USERMGR_SECRET_KEY", KEY64, "USERMGR_DATA_KEY",
-	    DATAKEY, NULL };
-	struct conf	 c;
-	char		 err[256];
+		DATAKEY, NULL };
+	struct conf              c;
+	char                     err[256];
 
 	set_env(env);
 	ck_assert_int_eq(conf_load(&c, fake_getenv, 1, err, sizeof(err)), UM_OK);
@@ -78,11 +78,11 @@ END_TEST
 
 START_TEST(test_a_secret_file_loses_exactly_one_trailing_newline)
 {
-	char		 path[] = "/tmp/um-conf-XXXXXX";
-	const char	*env[] = { "USERMGR_SECRET_KEY_FILE", path, NULL };
-	struct conf	 c;
-	char		 err[256];
-	int		 fd;
+	char        path[] = "/tmp/um-conf-XXXXXX";
+	const char *env[] = { "USERMGR_SECRET_KEY_FILE", path, NULL };
+	struct conf c;
+	char        err[256];
+	int         fd;
 
 	ck_assert_int_ge(fd = mkstemp(path), 0);
 	ck_assert_int_eq(write(fd, KEY64 "\n\n", 66), 66);
@@ -98,9 +98,9 @@ END_TEST
 START_TEST(test_the_variable_wins_over_its_file)
 {
 	static const char *const env[] = { "USERMGR_SECRET_KEY", KEY64,
-	    "USERMGR_SECRET_KEY_FILE", "/nonexistent", NULL };
-	struct conf	 c;
-	char		 err[256];
+		"USERMGR_SECRET_KEY_FILE", "/nonexistent", NULL };
+	struct conf              c;
+	char                     err[256];
 
 	set_env(env);
 	ck_assert_int_eq(conf_load(&c, fake_getenv, 0, err, sizeof(err)), UM_OK);
@@ -111,8 +111,8 @@ END_TEST
 
 /* Each bad setting is refused with a message naming the variable and never its value. */
 static const struct {
-	const char	*var;
-	const char	*value;
+	const char *var;
+	const char *value;
 } bad[] = {
 	{ "USERMGR_SECRET_KEY", "tooshort-secret-value" },
 	{ "USERMGR_DATA_KEY", "bm90IDMyIGJ5dGVz" },
@@ -120,7 +120,9 @@ static const struct {
 	{ "USERMGR_HTTP_PORT", "80x" },
 	{ "USERMGR_LOGIN_MAX_FAILURES", "-1" },
 	{ "USERMGR_ARGON2_PARALLELISM", "4" },
-	{ "USERMGR_ARGON2_ITERATIONS", "" "99999999999999999999" },
+	{ "USERMGR_ARGON2_ITERATIONS",
+	    ""
+	    "99999999999999999999" },
 	{ "USERMGR_PASSWORD_MIN_LENGTH", "129" },
 	{ "USERMGR_PREVENT_ENUMERATION", "yes" },
 	{ "USERMGR_MAIL_TRANSPORT", "carrier-pigeon" },
@@ -133,9 +135,9 @@ static const struct {
 
 START_TEST(test_a_bad_setting_is_refused_naming_the_variable)
 {
-	const char	*env[8];
-	struct conf	 c;
-	char		 err[256];
+	const char *env[8];
+	struct conf c;
+	char        err[256];
 
 	env[0] = "USERMGR_SECRET_KEY";
 	env[1] = KEY64;
@@ -161,8 +163,8 @@ END_TEST
 START_TEST(test_workers_refuse_to_start_without_keys)
 {
 	static const char *const env[] = { NULL };
-	struct conf	 c;
-	char		 err[256];
+	struct conf              c;
+	char                     err[256];
 
 	set_env(env);
 	ck_assert_int_eq(conf_load(&c, fake_getenv, 1, err, sizeof(err)), UM_EINVAL);
@@ -174,12 +176,11 @@ END_TEST
 
 START_TEST(test_old_keys_are_split_on_commas_and_mailjet_falls_back_to_the_seed_names)
 {
-	static const char *const env[] = {
-	    "USERMGR_SECRET_KEY_OLD", KEY64 "," KEY64 "X,",
-	    "API_KEY", "seed-key", "API_SECRET", "seed-secret",
-	    "USERMGR_BASE_URL", "https://id.example.org/", NULL };
-	struct conf	 c;
-	char		 err[256];
+	static const char *const env[] = { "USERMGR_SECRET_KEY_OLD", KEY64 "," KEY64 "X,",
+		"API_KEY", "seed-key", "API_SECRET", "seed-secret", "USERMGR_BASE_URL",
+		"https://id.example.org/", NULL };
+	struct conf              c;
+	char                     err[256];
 
 	set_env(env);
 	ck_assert_int_eq(conf_load(&c, fake_getenv, 0, err, sizeof(err)), UM_OK);
@@ -195,7 +196,7 @@ END_TEST
 
 START_TEST(test_uint_parsing_is_strict)
 {
-	unsigned	 v = 7;
+	unsigned v = 7;
 
 	ck_assert_int_eq(conf_parse_uint("42", 1, 100, &v), 0);
 	ck_assert_uint_eq(v, 42);
@@ -213,10 +214,10 @@ END_TEST
 static const char *
 slurp(const char *path)
 {
-	static char	 buf[2][65536];
-	static int	 k;
-	FILE		*f;
-	size_t		 n;
+	static char buf[2][65536];
+	static int  k;
+	FILE       *f;
+	size_t      n;
 
 	k ^= 1;
 	ck_assert_msg((f = fopen(path, "r")) != NULL, "cannot open %s", path);
@@ -234,8 +235,8 @@ slurp(const char *path)
 static int
 cell_words(const char *cell, size_t len, char words[][128], int max)
 {
-	const char	*p = cell, *end = cell + len, *q;
-	int		 n = 0;
+	const char *p = cell, *end = cell + len, *q;
+	int         n = 0;
 
 	while ((p = memchr(p, '`', (size_t)(end - p))) != NULL && n < max) {
 		ck_assert_msg((q = memchr(p + 1, '`', (size_t)(end - p - 1))) != NULL,
@@ -263,14 +264,13 @@ readme_wording(const struct conf_var *v)
 }
 
 /* Settings of the README's table that deploy/local/run reads and the C programs do not. */
-static const char *const deploy_only[] = {
-	"USERMGR_STATE_DIR", "USERMGR_WORKERS", "USERMGR_BOOTSTRAP_ADMIN_PASSWORD", NULL
-};
+static const char *const deploy_only[] = { "USERMGR_STATE_DIR", "USERMGR_WORKERS",
+	"USERMGR_BOOTSTRAP_ADMIN_PASSWORD", NULL };
 
 static const struct conf_var *
 find_var(const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; i < conf_nvars; i++)
 		if (strcmp(conf_vars[i].name, name) == 0)
@@ -282,14 +282,14 @@ find_var(const char *name)
 static void
 check_row(const char *row, size_t len, const char *run, char *seen)
 {
-	char			 names[8][128], defs[8][128];
-	const char		*c1, *c2, *c3;
-	const struct conf_var	*v;
-	int			 nn, nd, i, j;
+	char                   names[8][128], defs[8][128];
+	const char            *c1, *c2, *c3;
+	const struct conf_var *v;
+	int                    nn, nd, i, j;
 
 	ck_assert_msg((c1 = memchr(row + 1, '|', len - 1)) != NULL &&
-	    (c2 = memchr(c1 + 1, '|', (size_t)(row + len - c1 - 1))) != NULL &&
-	    (c3 = memchr(c2 + 1, '|', (size_t)(row + len - c2 - 1))) != NULL,
+	        (c2 = memchr(c1 + 1, '|', (size_t)(row + len - c1 - 1))) != NULL &&
+	        (c3 = memchr(c2 + 1, '|', (size_t)(row + len - c2 - 1))) != NULL,
 	    "README row without three cells: %.*s", (int)len, row);
 	nn = cell_words(row + 1, (size_t)(c1 - row - 1), names, 8);
 	nd = cell_words(c1 + 1, (size_t)(c2 - c1 - 1), defs, 8);
@@ -301,32 +301,41 @@ check_row(const char *row, size_t len, const char *run, char *seen)
 			for (j = 0; deploy_only[j] != NULL; j++)
 				if (strcmp(deploy_only[j], names[i]) == 0)
 					break;
-			ck_assert_msg(deploy_only[j] != NULL, "README lists %s, which no program "
-			    "reads", names[i]);
-			ck_assert_msg(strstr(run, names[i]) != NULL, "deploy/local/run does not "
-			    "read %s", names[i]);
+			ck_assert_msg(deploy_only[j] != NULL,
+			    "README lists %s, which no program "
+			    "reads",
+			    names[i]);
+			ck_assert_msg(strstr(run, names[i]) != NULL,
+			    "deploy/local/run does not "
+			    "read %s",
+			    names[i]);
 			continue;
 		}
-		ck_assert_msg(!(v->flags & CONF_INTERNAL), "README's table lists %s, which is "
-		    "marked internal", v->name);
-		ck_assert_msg(strcmp(defs[j], readme_wording(v)) == 0, "%s: README says %s, "
-		    "conf.c %s", v->name, defs[j], readme_wording(v));
+		ck_assert_msg(!(v->flags & CONF_INTERNAL),
+		    "README's table lists %s, which is "
+		    "marked internal",
+		    v->name);
+		ck_assert_msg(strcmp(defs[j], readme_wording(v)) == 0,
+		    "%s: README says %s, "
+		    "conf.c %s",
+		    v->name, defs[j], readme_wording(v));
 		seen[v - conf_vars] = 1;
 	}
 }
 
 START_TEST(test_the_readme_table_lists_every_setting_with_its_default)
 {
-	static const char	 header[] = "| variable | default | meaning |\n";
-	const char		*readme = slurp(UM_SRCDIR "/README.md");
-	const char		*run = slurp(UM_SRCDIR "/deploy/local/run");
-	const char		*p, *eol;
-	char			 seen[64] = { 0 };
-	size_t			 i;
+	static const char header[] = "| variable | default | meaning |\n";
+	const char       *readme = slurp(UM_SRCDIR "/README.md");
+	const char       *run = slurp(UM_SRCDIR "/deploy/local/run");
+	const char       *p, *eol;
+	char              seen[64] = { 0 };
+	size_t            i;
 
 	ck_assert_uint_le(conf_nvars, sizeof(seen));
-	ck_assert_msg((p = strstr(readme, header)) != NULL, "README has no configuration table");
-	p = strchr(p + sizeof(header) - 1, '\n') + 1;	/* past the | --- | line */
+	ck_assert_msg((p = strstr(readme, header)) != NULL,
+	    "README has no configuration table");
+	p = strchr(p + sizeof(header) - 1, '\n') + 1; /* past the | --- | line */
 	for (; *p == '|' && (eol = strchr(p, '\n')) != NULL; p = eol + 1)
 		check_row(p, (size_t)(eol - p), run, seen);
 	for (i = 0; i < conf_nvars; i++) {
@@ -346,16 +355,16 @@ END_TEST
 START_TEST(test_settings_show_their_values_and_secrets_only_whether_they_are_set)
 {
 	static const char *const env[] = { "USERMGR_SECRET_KEY", KEY64, "USERMGR_DATA_KEY",
-	    DATAKEY, "USERMGR_MAIL_TRANSPORT", "smtp", "USERMGR_DB_PORT", "3307", NULL };
-	struct conf	 c;
-	char		 err[256], buf[32];
-	size_t		 i;
+		DATAKEY, "USERMGR_MAIL_TRANSPORT", "smtp", "USERMGR_DB_PORT", "3307", NULL };
+	struct conf              c;
+	char                     err[256], buf[32];
+	size_t                   i;
 
 	set_env(env);
 	ck_assert_int_eq(conf_load(&c, fake_getenv, 1, err, sizeof(err)), UM_OK);
 	for (i = 0; i < conf_nvars; i++) {
-		const struct conf_var	*v = &conf_vars[i];
-		const char		*shown = conf_show(&c, v, buf, sizeof(buf));
+		const struct conf_var *v = &conf_vars[i];
+		const char            *shown = conf_show(&c, v, buf, sizeof(buf));
 
 		if (strcmp(v->name, "USERMGR_SECRET_KEY") == 0 ||
 		    strcmp(v->name, "USERMGR_DATA_KEY") == 0)
@@ -383,8 +392,8 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("conf");
-	TCase	*tc = tcase_create("load");
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("load");
 
 	tcase_add_test(tc, test_defaults_follow_api_md_section_1);
 	tcase_add_test(tc, test_a_secret_file_loses_exactly_one_trailing_newline);
@@ -392,10 +401,12 @@ main(void)
 	tcase_add_loop_test(tc, test_a_bad_setting_is_refused_naming_the_variable, 0,
 	    sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_workers_refuse_to_start_without_keys);
-	tcase_add_test(tc, test_old_keys_are_split_on_commas_and_mailjet_falls_back_to_the_seed_names);
+	tcase_add_test(tc,
+	    test_old_keys_are_split_on_commas_and_mailjet_falls_back_to_the_seed_names);
 	tcase_add_test(tc, test_uint_parsing_is_strict);
 	tcase_add_test(tc, test_the_readme_table_lists_every_setting_with_its_default);
-	tcase_add_test(tc, test_settings_show_their_values_and_secrets_only_whether_they_are_set);
+	tcase_add_test(tc,
+	    test_settings_show_their_values_and_secrets_only_whether_they_are_set);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

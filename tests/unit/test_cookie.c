@@ -12,15 +12,15 @@
 #include "unit.h"
 
 struct pair {
-	const char	*k;
-	const char	*v;
+	const char *k;
+	const char *v;
 };
 
 struct vec {
-	const char	*what;
-	const char	*in;
-	size_t		 n;
-	struct pair	 p[4];
+	const char *what;
+	const char *in;
+	size_t      n;
+	struct pair p[4];
 };
 
 static const struct vec vecs[] = {
@@ -30,7 +30,8 @@ static const struct vec vecs[] = {
 	{ "a browser's \"; \" separators", "a=1; b=2; c=3", 3,
 	    { { "a", "1" }, { "b", "2" }, { "c", "3" } } },
 	{ "no space after ';'", "a=1;b=2", 2, { { "a", "1" }, { "b", "2" } } },
-	{ "extra whitespace and tabs", "  a = 1 ;\tb=2\t;  ", 2, { { "a", "1" }, { "b", "2" } } },
+	{ "extra whitespace and tabs", "  a = 1 ;\tb=2\t;  ", 2,
+	    { { "a", "1" }, { "b", "2" } } },
 	{ "a quoted value", "a=\"x y\"; b=2", 2, { { "a", "x y" }, { "b", "2" } } },
 	{ "an empty quoted value", "a=\"\"", 1, { { "a", "" } } },
 	{ "a lone DQUOTE is kept", "a=\"", 1, { { "a", "\"" } } },
@@ -47,22 +48,21 @@ static const struct vec vecs[] = {
 	{ "a control character in a name skips that pair", "a\x7f=1; b=2", 1,
 	    { { "b", "2" } } },
 	{ "a newline skips the pair", "a=1\r\nX: y; b=2", 1, { { "b", "2" } } },
-	{ "invalid UTF-8 in a value skips that pair", "a=\xc3\x28; b=2", 1,
-	    { { "b", "2" } } },
+	{ "invalid UTF-8 in a value skips that pair", "a=\xc3\x28; b=2", 1, { { "b", "2" } } },
 	{ "invalid UTF-8 in a name skips that pair", "\xff=1; b=2", 1, { { "b", "2" } } },
 	{ "UTF-8 text is kept", "lang=caf\xc3\xa9", 1, { { "lang", "caf\xc3\xa9" } } },
 	{ "a typical browser header",
 	    "_ga=GA1.1.123.456; um_session=s3ss10n; um_csrf=tok%2Fen; theme=\"dark\"", 4,
-	    { { "_ga", "GA1.1.123.456" }, { "um_session", "s3ss10n" }, { "um_csrf", "tok%2Fen" },
-	    { "theme", "dark" } } },
+	    { { "_ga", "GA1.1.123.456" }, { "um_session", "s3ss10n" },
+	        { "um_csrf", "tok%2Fen" }, { "theme", "dark" } } },
 };
 
 START_TEST(test_each_header_yields_the_expected_pairs)
 {
-	const struct vec	*v = &vecs[_i];
-	struct arena		*a;
-	struct kvlist		 l;
-	size_t			 i;
+	const struct vec *v = &vecs[_i];
+	struct arena     *a;
+	struct kvlist     l;
+	size_t            i;
 
 	a = arena_new();
 	cookie_parse(a, v->in, &l);
@@ -80,10 +80,10 @@ END_TEST
 
 START_TEST(test_no_more_than_32_cookies_are_kept)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	const char	*h;
-	size_t		 i;
+	struct arena *a;
+	struct kvlist l;
+	const char   *h;
+	size_t        i;
 
 	a = arena_new();
 	h = "";
@@ -100,10 +100,10 @@ END_TEST
 
 START_TEST(test_skipped_junk_does_not_use_up_the_cookie_limit)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	const char	*h;
-	size_t		 i;
+	struct arena *a;
+	struct kvlist l;
+	const char   *h;
+	size_t        i;
 
 	/* Junk takes no slot: 32 good cookies after it are all kept. */
 	a = arena_new();
@@ -120,9 +120,9 @@ END_TEST
 
 START_TEST(test_a_value_over_the_cookie_limit_is_skipped)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	char		*big, *h;
+	struct arena *a;
+	struct kvlist l;
+	char         *big, *h;
 
 	a = arena_new();
 	big = arena_alloc(a, UM_COOKIE_MAX + 2);
@@ -145,8 +145,8 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s;
-	TCase	*tc;
+	Suite *s;
+	TCase *tc;
 
 	s = suite_create("cookie");
 	tc = tcase_create("core");

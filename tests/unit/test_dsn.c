@@ -9,8 +9,8 @@
 #include "dsn.h"
 #include "unit.h"
 
-static struct arena	*a;
-static char		 err[256];
+static struct arena *a;
+static char          err[256];
 
 static void
 setup(void)
@@ -27,12 +27,15 @@ teardown(void)
 
 START_TEST(test_a_tcp_url_with_every_part)
 {
-	struct dsn	 d;
+	struct dsn d;
 
-	ck_assert_int_eq(dsn_parse(a, "mysql+pymysql://seed:s%40cr%3At+x@db.example:3307/flask"
-	    "?charset=utf8mb4&table=legacy_users", &d, err, sizeof(err)), UM_OK);
+	ck_assert_int_eq(dsn_parse(a,
+	                     "mysql+pymysql://seed:s%40cr%3At+x@db.example:3307/flask"
+	                     "?charset=utf8mb4&table=legacy_users",
+	                     &d, err, sizeof(err)),
+	    UM_OK);
 	ck_assert_str_eq(d.user, "seed");
-	ck_assert_str_eq(d.password, "s@cr:t+x");	/* '+' is not a space outside a query */
+	ck_assert_str_eq(d.password, "s@cr:t+x"); /* '+' is not a space outside a query */
 	ck_assert_str_eq(d.host, "db.example");
 	ck_assert_uint_eq(d.port, 3307);
 	ck_assert_ptr_null(d.socket);
@@ -43,10 +46,12 @@ END_TEST
 
 START_TEST(test_localhost_and_an_empty_host_mean_the_unix_socket)
 {
-	struct dsn	 d;
+	struct dsn d;
 
-	ck_assert_int_eq(dsn_parse(a, "mariadb://root@localhost/seed?unix_socket=/run/my%20sql.sock",
-	    &d, err, sizeof(err)), UM_OK);
+	ck_assert_int_eq(dsn_parse(a,
+	                     "mariadb://root@localhost/seed?unix_socket=/run/my%20sql.sock", &d,
+	                     err, sizeof(err)),
+	    UM_OK);
 	ck_assert_ptr_null(d.host);
 	ck_assert_str_eq(d.socket, "/run/my sql.sock");
 	ck_assert_str_eq(d.user, "root");
@@ -64,13 +69,15 @@ END_TEST
 
 START_TEST(test_ipv6_hosts_default_port_and_an_unescaped_at_in_the_password)
 {
-	struct dsn	 d;
+	struct dsn d;
 
-	ck_assert_int_eq(dsn_parse(a, "mariadb://u:p@ss@[::1]/db", &d, err, sizeof(err)), UM_OK);
+	ck_assert_int_eq(dsn_parse(a, "mariadb://u:p@ss@[::1]/db", &d, err, sizeof(err)),
+	    UM_OK);
 	ck_assert_str_eq(d.password, "p@ss");
 	ck_assert_str_eq(d.host, "::1");
 	ck_assert_uint_eq(d.port, DSN_PORT_DEFAULT);
-	ck_assert_int_eq(dsn_parse(a, "mariadb://u:@[::1]:3310/db", &d, err, sizeof(err)), UM_OK);
+	ck_assert_int_eq(dsn_parse(a, "mariadb://u:@[::1]:3310/db", &d, err, sizeof(err)),
+	    UM_OK);
 	ck_assert_str_eq(d.password, "");
 	ck_assert_uint_eq(d.port, 3310);
 }
@@ -80,7 +87,7 @@ END_TEST
 START_TEST(test_refusals_name_the_fault)
 {
 	static const struct {
-		const char	*url, *says;
+		const char *url, *says;
 	} bad[] = {
 		{ "postgresql://u:hunter2@h/db", "expected mariadb://" },
 		{ "mysql+://u:hunter2@h/db", "expected mariadb://" },
@@ -103,15 +110,15 @@ START_TEST(test_refusals_name_the_fault)
 		{ "mariadb://u:hunter2@h/db?table=%", "query part" },
 		{ "mariadb://u:hunter2@db.example/db?unix_socket=/s", "unix_socket needs" },
 	};
-	struct dsn	 d;
-	size_t		 i;
+	struct dsn d;
+	size_t     i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		ck_assert_msg(dsn_parse(a, bad[i].url, &d, err, sizeof(err)) == UM_EINVAL,
 		    "accepted %s", bad[i].url);
-		ck_assert_msg(strstr(err, bad[i].says) != NULL, "%s: '%s' lacks '%s'", bad[i].url,
-		    err, bad[i].says);
+		ck_assert_msg(strstr(err, bad[i].says) != NULL, "%s: '%s' lacks '%s'",
+		    bad[i].url, err, bad[i].says);
 		ck_assert_msg(strstr(err, "hunter2") == NULL, "%s: message shows the password",
 		    bad[i].url);
 	}
@@ -121,8 +128,8 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("dsn");
-	TCase	*tc = tcase_create("dsn");
+	Suite *s = suite_create("dsn");
+	TCase *tc = tcase_create("dsn");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_a_tcp_url_with_every_part);

@@ -13,19 +13,19 @@
 #include "bounds.h"
 #include "unit.h"
 
-#define NO_BAD	((const char *)0)
+#define NO_BAD ((const char *)0)
 
 struct pair {
-	const char	*k;
-	const char	*v;
+	const char *k;
+	const char *v;
 };
 
 struct vec {
-	const char	*in;
-	enum um_err	 rc;
-	size_t		 n;		/* pairs expected on success */
-	struct pair	 p[4];
-	const char	*bad;		/* *bad expected on refusal */
+	const char *in;
+	enum um_err rc;
+	size_t      n; /* pairs expected on success */
+	struct pair p[4];
+	const char *bad; /* *bad expected on refusal */
 };
 
 static const struct vec vecs[] = {
@@ -71,11 +71,11 @@ static const struct vec vecs[] = {
 
 START_TEST(test_each_vector_decodes_or_is_refused_as_expected)
 {
-	const struct vec	*v = &vecs[_i];
-	struct arena		*a;
-	struct kvlist		 l;
-	const char		*bad = "unset";
-	size_t			 i;
+	const struct vec *v = &vecs[_i];
+	struct arena     *a;
+	struct kvlist     l;
+	const char       *bad = "unset";
+	size_t            i;
 
 	a = arena_new();
 	ck_assert_msg(form_parse(a, v->in, strlen(v->in), &l, &bad) == v->rc, "rc for %s",
@@ -93,8 +93,8 @@ START_TEST(test_each_vector_decodes_or_is_refused_as_expected)
 		if (v->bad == NO_BAD)
 			ck_assert_msg(bad == NULL, "%s: bad is %s", v->in, bad);
 		else
-			ck_assert_msg(bad != NULL && strcmp(bad, v->bad) == 0,
-			    "%s: bad is %s", v->in, bad != NULL ? bad : "NULL");
+			ck_assert_msg(bad != NULL && strcmp(bad, v->bad) == 0, "%s: bad is %s",
+			    v->in, bad != NULL ? bad : "NULL");
 	}
 	arena_free(a);
 }
@@ -102,8 +102,8 @@ END_TEST
 
 START_TEST(test_a_null_input_of_length_zero_is_an_empty_list)
 {
-	struct arena	*a;
-	struct kvlist	 l = { (struct kv *)1, 99 };
+	struct arena *a;
+	struct kvlist l = { (struct kv *)1, 99 };
 
 	a = arena_new();
 	ck_assert_int_eq(form_parse(a, NULL, 0, &l, NULL), UM_OK);
@@ -115,8 +115,8 @@ END_TEST
 
 START_TEST(test_only_the_given_length_is_read)
 {
-	struct arena	*a;
-	struct kvlist	 l;
+	struct arena *a;
+	struct kvlist l;
 
 	a = arena_new();
 	ck_assert_int_eq(form_parse(a, "a=1&b=%zz", 3, &l, NULL), UM_OK);
@@ -135,8 +135,8 @@ END_TEST
 static char *
 many_fields(struct arena *a, size_t n)
 {
-	char	*s, *p;
-	size_t	 i;
+	char  *s, *p;
+	size_t i;
 
 	p = s = arena_alloc(a, n * 16 + 1);
 	for (i = 0; i < n; i++)
@@ -146,9 +146,9 @@ many_fields(struct arena *a, size_t n)
 
 START_TEST(test_64_fields_are_accepted_and_65_refused)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	const char	*s, *bad = "unset";
+	struct arena *a;
+	struct kvlist l;
+	const char   *s, *bad = "unset";
 
 	a = arena_new();
 	s = many_fields(a, UM_FIELDS_MAX);
@@ -165,10 +165,10 @@ END_TEST
 
 START_TEST(test_empty_pairs_do_not_count_towards_the_field_limit)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	char		*s;
-	size_t		 len;
+	struct arena *a;
+	struct kvlist l;
+	char         *s;
+	size_t        len;
 
 	a = arena_new();
 	s = many_fields(a, UM_FIELDS_MAX);
@@ -182,11 +182,11 @@ END_TEST
 
 START_TEST(test_a_value_of_the_maximum_length_is_accepted_and_one_byte_more_refused)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	const char	*bad = "unset";
-	char		*s;
-	size_t		 n;
+	struct arena *a;
+	struct kvlist l;
+	const char   *bad = "unset";
+	char         *s;
+	size_t        n;
 
 	a = arena_new();
 	n = 2 + UM_FIELD_MAX + 1;
@@ -204,10 +204,10 @@ END_TEST
 
 START_TEST(test_the_value_limit_counts_decoded_bytes)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	char		*s;
-	size_t		 i, n;
+	struct arena *a;
+	struct kvlist l;
+	char         *s;
+	size_t        i, n;
 
 	/* UM_FIELD_MAX bytes sent as %41 are three times longer on the wire, and still fine. */
 	a = arena_new();
@@ -225,9 +225,9 @@ END_TEST
 
 START_TEST(test_an_overlong_name_is_refused)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	char		*s;
+	struct arena *a;
+	struct kvlist l;
+	char         *s;
 
 	a = arena_new();
 	s = arena_alloc(a, UM_FIELD_MAX + 3);
@@ -241,9 +241,9 @@ END_TEST
 
 START_TEST(test_kv_helpers_see_repeated_fields_in_order)
 {
-	struct arena	*a;
-	struct kvlist	 l;
-	const char	*s = "roles=admin&x=1&roles=user";
+	struct arena *a;
+	struct kvlist l;
+	const char   *s = "roles=admin&x=1&roles=user";
 
 	a = arena_new();
 	ck_assert_int_eq(form_parse(a, s, strlen(s), &l, NULL), UM_OK);
@@ -255,8 +255,8 @@ START_TEST(test_kv_helpers_see_repeated_fields_in_order)
 END_TEST
 
 struct esc {
-	const char	*in;
-	const char	*out;
+	const char *in;
+	const char *out;
 };
 
 static const struct esc escs[] = {
@@ -271,10 +271,10 @@ static const struct esc escs[] = {
 
 START_TEST(test_form_escape_keeps_unreserved_characters_and_encodes_the_rest)
 {
-	const struct esc	*e = &escs[_i];
-	struct arena		*a;
-	struct kvlist		 l;
-	const char		*q;
+	const struct esc *e = &escs[_i];
+	struct arena     *a;
+	struct kvlist     l;
+	const char       *q;
 
 	a = arena_new();
 	ck_assert_str_eq(form_escape(a, e->in), e->out);
@@ -288,7 +288,7 @@ END_TEST
 
 START_TEST(test_form_escape_of_null_is_empty)
 {
-	struct arena	*a;
+	struct arena *a;
 
 	a = arena_new();
 	ck_assert_str_eq(form_escape(a, NULL), "");
@@ -299,8 +299,8 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s;
-	TCase	*tc;
+	Suite *s;
+	TCase *tc;
 
 	s = suite_create("form");
 	tc = tcase_create("core");
@@ -310,12 +310,14 @@ main(void)
 	tcase_add_test(tc, test_only_the_given_length_is_read);
 	tcase_add_test(tc, test_64_fields_are_accepted_and_65_refused);
 	tcase_add_test(tc, test_empty_pairs_do_not_count_towards_the_field_limit);
-	tcase_add_test(tc, test_a_value_of_the_maximum_length_is_accepted_and_one_byte_more_refused);
+	tcase_add_test(tc,
+	    test_a_value_of_the_maximum_length_is_accepted_and_one_byte_more_refused);
 	tcase_add_test(tc, test_the_value_limit_counts_decoded_bytes);
 	tcase_add_test(tc, test_an_overlong_name_is_refused);
 	tcase_add_test(tc, test_kv_helpers_see_repeated_fields_in_order);
-	tcase_add_loop_test(tc, test_form_escape_keeps_unreserved_characters_and_encodes_the_rest,
-	    0, (int)(sizeof(escs) / sizeof(escs[0])));
+	tcase_add_loop_test(tc,
+	    test_form_escape_keeps_unreserved_characters_and_encodes_the_rest, 0,
+	    (int)(sizeof(escs) / sizeof(escs[0])));
 	tcase_add_test(tc, test_form_escape_of_null_is_empty);
 	suite_add_tcase(s, tc);
 	return unit_run(s);

@@ -14,13 +14,16 @@
 #include "unit.h"
 
 struct vec {
-	const char	*what;
-	const char	*in;
-	size_t		 n;
-	enum um_err	 rc;
+	const char *what;
+	const char *in;
+	size_t      n;
+	enum um_err rc;
 };
 
-#define V(what, lit, rc)	{ what, lit, sizeof(lit) - 1, rc }
+#define V(what, lit, rc) \
+	{ \
+		what, lit, sizeof(lit) - 1, rc \
+	}
 
 static const struct vec vecs[] = {
 	V("an object", "{\"username\":\"alice\",\"password\":\"pw\"}", UM_OK),
@@ -68,10 +71,10 @@ static const struct vec vecs[] = {
 
 START_TEST(test_each_body_is_accepted_or_refused_as_expected)
 {
-	const struct vec	*v = &vecs[_i];
-	struct arena		*a;
-	json_t			*j = (json_t *)1;
-	enum um_err		 rc;
+	const struct vec *v = &vecs[_i];
+	struct arena     *a;
+	json_t           *j = (json_t *)1;
+	enum um_err       rc;
 
 	a = arena_new();
 	rc = json_body_parse(a, v->in, v->n, &j);
@@ -88,7 +91,7 @@ END_TEST
 static char *
 nested(struct arena *a, size_t n, char open, char close)
 {
-	char	*s;
+	char *s;
 
 	s = arena_alloc(a, 2 * n + 1);
 	memset(s, open, n);
@@ -101,8 +104,8 @@ nested(struct arena *a, size_t n, char open, char close)
 static char *
 nested_objects(struct arena *a, size_t n)
 {
-	char	*s = arena_strdup(a, "[]");
-	size_t	 i;
+	char  *s = arena_strdup(a, "[]");
+	size_t i;
 
 	for (i = 1; i < n; i++)
 		s = arena_printf(a, "{\"a\":%s}", s);
@@ -111,9 +114,9 @@ nested_objects(struct arena *a, size_t n)
 
 START_TEST(test_nesting_of_16_is_accepted_and_17_refused)
 {
-	struct arena	*a;
-	json_t		*j;
-	char		*s;
+	struct arena *a;
+	json_t       *j;
+	char         *s;
 
 	a = arena_new();
 	s = nested(a, UM_JSON_DEPTH_MAX, '[', ']');
@@ -134,9 +137,9 @@ END_TEST
 
 START_TEST(test_very_deep_nesting_is_refused_without_exhausting_the_stack)
 {
-	struct arena	*a;
-	json_t		*j;
-	char		*s;
+	struct arena *a;
+	json_t       *j;
+	char         *s;
 
 	a = arena_new();
 	s = nested(a, 1000000, '[', ']');
@@ -149,9 +152,9 @@ END_TEST
 
 START_TEST(test_an_escaped_nul_survives_in_the_decoded_string)
 {
-	struct arena	*a;
-	json_t		*j;
-	const char	*s = "{\"a\":\"x\\u0000y\"}";
+	struct arena *a;
+	json_t       *j;
+	const char   *s = "{\"a\":\"x\\u0000y\"}";
 
 	a = arena_new();
 	ck_assert_int_eq(json_body_parse(a, s, strlen(s), &j), UM_OK);
@@ -169,9 +172,9 @@ count_call(void *p)
 
 START_TEST(test_the_parsed_value_lives_until_the_arena_is_reset)
 {
-	struct arena	*a;
-	json_t		*j;
-	int		 ran = 0;
+	struct arena *a;
+	json_t       *j;
+	int           ran = 0;
 
 	a = arena_new();
 	ck_assert_int_eq(json_body_parse(a, "{\"a\":[1]}", 9, &j), UM_OK);
@@ -190,8 +193,8 @@ END_TEST
 
 START_TEST(test_json_arena_ties_a_value_to_the_arena_and_passes_null_through)
 {
-	struct arena	*a;
-	json_t		*j, *k;
+	struct arena *a;
+	json_t       *j, *k;
 
 	a = arena_new();
 	ck_assert_ptr_null(json_arena(a, NULL));
@@ -207,9 +210,9 @@ START_TEST(test_json_arena_ties_a_value_to_the_arena_and_passes_null_through)
 END_TEST
 
 struct out {
-	const char	*what;
-	const char	*in;
-	const char	*out;
+	const char *what;
+	const char *in;
+	const char *out;
 };
 
 static const struct out outs[] = {
@@ -228,10 +231,10 @@ static const struct out outs[] = {
 
 START_TEST(test_json_to_buf_writes_the_compact_form)
 {
-	const struct out	*o = &outs[_i];
-	struct arena		*a;
-	struct buf		 b;
-	json_t			*j;
+	const struct out *o = &outs[_i];
+	struct arena     *a;
+	struct buf        b;
+	json_t           *j;
 
 	a = arena_new();
 	ck_assert_msg(json_body_parse(a, o->in, strlen(o->in), &j) == UM_OK, "%s", o->what);
@@ -250,11 +253,11 @@ END_TEST
 
 START_TEST(test_json_to_buf_handles_output_larger_than_the_initial_buffer)
 {
-	struct arena	*a;
-	struct buf	 b;
-	json_t		*arr, *back;
-	json_error_t	 err;
-	size_t		 i;
+	struct arena *a;
+	struct buf    b;
+	json_t       *arr, *back;
+	json_error_t  err;
+	size_t        i;
 
 	a = arena_new();
 	arr = json_arena(a, json_array());
@@ -275,8 +278,8 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s;
-	TCase	*tc;
+	Suite *s;
+	TCase *tc;
 
 	s = suite_create("json");
 	tc = tcase_create("core");

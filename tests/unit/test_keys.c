@@ -15,25 +15,83 @@
 #include "runtime.h"
 #include "unit.h"
 
-#define KEY64	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define OLD64	"fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define KEY64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define OLD64 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
 /* Computed with Python's hmac/hashlib (RFC 5869, no salt) for KEY64. */
 static const unsigned char jwt_key[32] = {
-	0x22, 0xfc, 0x1b, 0x3c, 0x2c, 0x24, 0x18, 0x57, 0x25, 0x83, 0x54, 0xad, 0xc9, 0x0b,
-	0xeb, 0x7f, 0x90, 0xa9, 0x0c, 0x17, 0x42, 0x8f, 0x92, 0xda, 0xad, 0x36, 0x4d, 0x99,
-	0xd9, 0x54, 0x6e, 0x29,
+	0x22,
+	0xfc,
+	0x1b,
+	0x3c,
+	0x2c,
+	0x24,
+	0x18,
+	0x57,
+	0x25,
+	0x83,
+	0x54,
+	0xad,
+	0xc9,
+	0x0b,
+	0xeb,
+	0x7f,
+	0x90,
+	0xa9,
+	0x0c,
+	0x17,
+	0x42,
+	0x8f,
+	0x92,
+	0xda,
+	0xad,
+	0x36,
+	0x4d,
+	0x99,
+	0xd9,
+	0x54,
+	0x6e,
+	0x29,
 };
 static const unsigned char csrf_key[32] = {
-	0x86, 0x35, 0xf6, 0x13, 0x09, 0x09, 0x5c, 0x8d, 0xf6, 0x0c, 0xb0, 0xb8, 0x8b, 0xe0,
-	0x3c, 0x6c, 0x57, 0x05, 0xc0, 0x51, 0xf7, 0x35, 0x80, 0x59, 0x04, 0xa9, 0x2b, 0x12,
-	0xaa, 0xce, 0x57, 0x4b,
+	0x86,
+	0x35,
+	0xf6,
+	0x13,
+	0x09,
+	0x09,
+	0x5c,
+	0x8d,
+	0xf6,
+	0x0c,
+	0xb0,
+	0xb8,
+	0x8b,
+	0xe0,
+	0x3c,
+	0x6c,
+	0x57,
+	0x05,
+	0xc0,
+	0x51,
+	0xf7,
+	0x35,
+	0x80,
+	0x59,
+	0x04,
+	0xa9,
+	0x2b,
+	0x12,
+	0xaa,
+	0xce,
+	0x57,
+	0x4b,
 };
 
 static void
 ring(struct keyring *r, int with_old)
 {
-	struct conf	 c;
+	struct conf c;
 
 	memset(&c, 0, sizeof(c));
 	c.secret_key = (char *)KEY64;
@@ -46,7 +104,7 @@ ring(struct keyring *r, int with_old)
 
 START_TEST(test_hkdf_sub_keys_match_an_independent_rfc_5869_computation)
 {
-	struct keyring	 r;
+	struct keyring r;
 
 	ring(&r, 0);
 	ck_assert_uint_eq(r.n, 1);
@@ -61,7 +119,7 @@ END_TEST
 
 START_TEST(test_retired_keys_get_their_own_sub_keys_and_kid)
 {
-	struct keyring	 r;
+	struct keyring r;
 
 	ring(&r, 1);
 	ck_assert_uint_eq(r.n, 2);
@@ -73,9 +131,9 @@ END_TEST
 
 START_TEST(test_a_csrf_token_is_valid_only_for_its_kind_and_binding)
 {
-	struct arena	*a = arena_new();
-	struct keyring	 r;
-	const char	*t;
+	struct arena  *a = arena_new();
+	struct keyring r;
+	const char    *t;
 
 	ring(&r, 0);
 	t = csrf_token(a, &r, "session", "seed-one", 8);
@@ -87,7 +145,8 @@ START_TEST(test_a_csrf_token_is_valid_only_for_its_kind_and_binding)
 	ck_assert_int_eq(csrf_valid(&r, "session", "seed-one", 8, NULL), 0);
 	ck_assert_int_eq(csrf_valid(&r, "session", "seed-one", 8, ""), 0);
 	ck_assert_int_eq(csrf_valid(&r, "session", "seed-one", 8,
-	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), 0);
+	                     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+	    0);
 	keys_wipe(&r);
 	arena_free(a);
 }
@@ -95,10 +154,10 @@ END_TEST
 
 START_TEST(test_a_csrf_token_signed_before_a_key_rotation_still_verifies)
 {
-	struct arena	*a = arena_new();
-	struct keyring	 before, after;
-	struct conf	 c;
-	const char	*t;
+	struct arena  *a = arena_new();
+	struct keyring before, after;
+	struct conf    c;
+	const char    *t;
 
 	memset(&c, 0, sizeof(c));
 	c.secret_key = (char *)OLD64;
@@ -115,9 +174,9 @@ END_TEST
 static int
 origin_ok(const char *h1, const char *h2)
 {
-	char		*env[3] = { (char *)h1, (char *)h2, NULL };
-	struct runtime	 rt;
-	struct request	 req;
+	char          *env[3] = { (char *)h1, (char *)h2, NULL };
+	struct runtime rt;
+	struct request req;
 
 	memset(&rt, 0, sizeof(rt));
 	rt.conf.base_url = (char *)"https://id.example.org";
@@ -135,14 +194,15 @@ START_TEST(test_only_our_own_origin_may_post_forms)
 	ck_assert_int_eq(origin_ok("HTTP_ORIGIN=http://id.example.org", NULL), 0);
 	ck_assert_int_eq(origin_ok("HTTP_ORIGIN=null", NULL), 0);
 	ck_assert_int_eq(origin_ok("HTTP_REFERER=https://id.example.org/login?x=1", NULL), 1);
-	ck_assert_int_eq(origin_ok("HTTP_REFERER=https://evil.example/id.example.org", NULL), 0);
+	ck_assert_int_eq(origin_ok("HTTP_REFERER=https://evil.example/id.example.org", NULL),
+	    0);
 	ck_assert_int_eq(origin_ok("HTTP_USER_AGENT=x", NULL), 1);
 }
 END_TEST
 
 START_TEST(test_cookies_carry_the_attributes_of_api_md_section_3)
 {
-	struct arena	*a = arena_new();
+	struct arena *a = arena_new();
 
 	ck_assert_str_eq(cookie_set(a, "usermgr_session", "abc", -1, 0),
 	    "usermgr_session=abc; Path=/; HttpOnly; SameSite=Lax");
@@ -157,8 +217,8 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("keys");
-	TCase	*tc = tcase_create("keys");
+	Suite *s = suite_create("keys");
+	TCase *tc = tcase_create("keys");
 
 	tcase_add_test(tc, test_hkdf_sub_keys_match_an_independent_rfc_5869_computation);
 	tcase_add_test(tc, test_retired_keys_get_their_own_sub_keys_and_kid);

@@ -20,12 +20,13 @@
 #include "unit.h"
 #include "utf8.h"
 
-#define LINK	"http://127.0.0.1:8080/verify-email?token=eyJhbGciOiJIUzI1NiIsImtpZCI6IjEiLCJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ1c2VybWdyOnZlcmlmeV9lbWFpbCIsInN1YiI6IjQyIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDg2NDAwfQ.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmUtc2ln"
+#define LINK \
+	"http://127.0.0.1:8080/verify-email?token=eyJhbGciOiJIUzI1NiIsImtpZCI6IjEiLCJ0eXAiOiJKV1QifQ.eyJhdWQiOiJ1c2VybWdyOnZlcmlmeV9lbWFpbCIsInN1YiI6IjQyIiwiZW1haWwiOiJhbGljZUBleGFtcGxlLmNvbSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDg2NDAwfQ.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmUtc2ln"
 
 static struct mail_msg
 sample(void)
 {
-	struct mail_msg	 m;
+	struct mail_msg m;
 
 	memset(&m, 0, sizeof(m));
 	m.id = 42;
@@ -42,8 +43,8 @@ sample(void)
 static char *
 build(struct arena *a, const struct mail_msg *m)
 {
-	char	*text;
-	size_t	 len;
+	char  *text;
+	size_t len;
 
 	ck_assert_int_eq(mail_build(a, m, (time_t)1700000000, &text, &len), UM_OK);
 	ck_assert_uint_eq(strlen(text), len);
@@ -54,9 +55,9 @@ build(struct arena *a, const struct mail_msg *m)
 static char *
 header(struct arena *a, const char *msg, const char *name)
 {
-	const char	*end = strstr(msg, "\r\n\r\n"), *p = msg, *q;
-	char		*out, *o;
-	size_t		 nl = strlen(name);
+	const char *end = strstr(msg, "\r\n\r\n"), *p = msg, *q;
+	char       *out, *o;
+	size_t      nl = strlen(name);
 
 	while (p < end) {
 		if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
@@ -65,7 +66,8 @@ header(struct arena *a, const char *msg, const char *name)
 				p++;
 			out = o = arena_alloc(a, (size_t)(end - p) + 1);
 			for (q = p; q < end; q++) {
-				if (q[0] == '\r' && q[1] == '\n' && (q[2] == ' ' || q[2] == '\t')) {
+				if (q[0] == '\r' && q[1] == '\n' &&
+				    (q[2] == ' ' || q[2] == '\t')) {
 					q++;
 					continue;
 				}
@@ -87,10 +89,10 @@ header(struct arena *a, const char *msg, const char *name)
 static char *
 decode_words(struct arena *a, const char *s)
 {
-	char		*out = arena_calloc(a, strlen(s) + 1, 1), *o = out;
-	const char	*p = s, *e;
-	unsigned char	 tmp[128];
-	int		 n, pad;
+	char         *out = arena_calloc(a, strlen(s) + 1, 1), *o = out;
+	const char   *p = s, *e;
+	unsigned char tmp[128];
+	int           n, pad;
 
 	while ((p = strstr(p, "=?UTF-8?B?")) != NULL) {
 		p += 10;
@@ -112,9 +114,9 @@ decode_words(struct arena *a, const char *s)
 static char *
 qp_decode(struct arena *a, const char *s, size_t n)
 {
-	char	*out = arena_alloc(a, n + 1), *o = out;
-	size_t	 i;
-	char	 hx[3] = { 0 };
+	char  *out = arena_alloc(a, n + 1), *o = out;
+	size_t i;
+	char   hx[3] = { 0 };
 
 	for (i = 0; i < n; i++) {
 		if (s[i] != '=') {
@@ -129,7 +131,8 @@ qp_decode(struct arena *a, const char *s, size_t n)
 		hx[0] = s[i + 1];
 		hx[1] = s[i + 2];
 		ck_assert_msg(strchr("0123456789ABCDEF", hx[0]) != NULL &&
-		    strchr("0123456789ABCDEF", hx[1]) != NULL, "bad QP escape =%s", hx);
+		        strchr("0123456789ABCDEF", hx[1]) != NULL,
+		    "bad QP escape =%s", hx);
 		*o++ = (char)strtol(hx, NULL, 16);
 		i += 2;
 	}
@@ -141,9 +144,9 @@ qp_decode(struct arena *a, const char *s, size_t n)
 static char *
 part(struct arena *a, const char *msg, const char *boundary, const char *type, size_t *len)
 {
-	char		*delim = arena_printf(a, "\r\n--%s", boundary);
-	char		*ct = arena_printf(a, "Content-Type: %s", type);
-	const char	*p, *body, *end;
+	char       *delim = arena_printf(a, "\r\n--%s", boundary);
+	char       *ct = arena_printf(a, "Content-Type: %s", type);
+	const char *p, *body, *end;
 
 	p = strstr(msg, ct);
 	ck_assert_msg(p != NULL, "no %s part", type);
@@ -159,7 +162,7 @@ part(struct arena *a, const char *msg, const char *boundary, const char *type, s
 static char *
 boundary_of(struct arena *a, const char *msg)
 {
-	char	*ct = header(a, msg, "Content-Type"), *b, *e;
+	char *ct = header(a, msg, "Content-Type"), *b, *e;
 
 	ck_assert_ptr_nonnull(ct);
 	ck_assert_ptr_nonnull(strstr(ct, "multipart/alternative"));
@@ -173,9 +176,9 @@ boundary_of(struct arena *a, const char *msg)
 
 START_TEST(test_a_message_has_every_header_rfc_5322_and_mime_require)
 {
-	struct arena	*a = arena_new();
-	struct mail_msg	 m = sample();
-	char		*msg = build(a, &m), *v;
+	struct arena   *a = arena_new();
+	struct mail_msg m = sample();
+	char           *msg = build(a, &m), *v;
 
 	ck_assert_str_eq(header(a, msg, "Date"), "Tue, 14 Nov 2023 22:13:20 +0000");
 	ck_assert_str_eq(header(a, msg, "From"), "usermgr <no-reply@example.org>");
@@ -184,7 +187,8 @@ START_TEST(test_a_message_has_every_header_rfc_5322_and_mime_require)
 	ck_assert_str_eq(header(a, msg, "MIME-Version"), "1.0");
 	v = header(a, msg, "Message-ID");
 	ck_assert_ptr_nonnull(v);
-	ck_assert_msg(strncmp(v, "<42.", 4) == 0, "Message-ID starts with the outbox id: %s", v);
+	ck_assert_msg(strncmp(v, "<42.", 4) == 0, "Message-ID starts with the outbox id: %s",
+	    v);
 	ck_assert_msg(strlen(v) > 20 && strcmp(v + strlen(v) - 13, "@example.org>") == 0,
 	    "Message-ID ends with the sender domain: %s", v);
 	arena_free(a);
@@ -193,13 +197,13 @@ END_TEST
 
 START_TEST(test_every_line_ends_in_crlf_and_stays_within_78_octets)
 {
-	struct arena	*a = arena_new();
-	struct mail_msg	 m = sample();
-	char		*msg;
-	size_t		 i, col = 0;
+	struct arena   *a = arena_new();
+	struct mail_msg m = sample();
+	char           *msg;
+	size_t          i, col = 0;
 
 	m.subject = "Bestätigen Sie Ihre E-Mail-Adresse für usermgr — jetzt, bevor der Link "
-	    "abläuft, denn er gilt nur vierundzwanzig Stunden lang";
+	            "abläuft, denn er gilt nur vierundzwanzig Stunden lang";
 	m.to_name = "Jürgen Müller-Lüdenscheidt von und zu Großhennersdorf-Überlingen";
 	msg = build(a, &m);
 	for (i = 0; msg[i] != '\0'; i++) {
@@ -224,12 +228,13 @@ END_TEST
 
 START_TEST(test_a_utf8_subject_is_b_encoded_and_decodes_back)
 {
-	struct arena	*a = arena_new();
-	struct mail_msg	 m = sample();
-	const char	*long_subject = "Bestätigen Sie Ihre E-Mail-Adresse für usermgr — "
+	struct arena   *a = arena_new();
+	struct mail_msg m = sample();
+	const char     *long_subject =
+	    "Bestätigen Sie Ihre E-Mail-Adresse für usermgr — "
 	    "jetzt, bevor der Link abläuft, denn er gilt nur vierundzwanzig Stunden lang ✓";
-	char		*msg, *raw, *word;
-	const char	*p;
+	char       *msg, *raw, *word;
+	const char *p;
 
 	m.subject = "Bestätigen Sie";
 	msg = build(a, &m);
@@ -247,7 +252,8 @@ START_TEST(test_a_utf8_subject_is_b_encoded_and_decodes_back)
 		ck_assert_int_le(strstr(p, "?=") + 2 - p, 75);
 		/* Each word holds whole characters (RFC 2047 §5): alone, it is valid UTF-8. */
 		word = decode_words(a, arena_strndup(a, p, (size_t)(strstr(p, "?=") + 2 - p)));
-		ck_assert_msg(utf8_valid(word, strlen(word)), "word splits a character: %s", word);
+		ck_assert_msg(utf8_valid(word, strlen(word)), "word splits a character: %s",
+		    word);
 	}
 	arena_free(a);
 }
@@ -256,9 +262,9 @@ END_TEST
 START_TEST(test_display_names_are_encoded_or_quoted_as_needed)
 {
 	static const struct {
-		const char	*name;
-		const char	*want;		/* header value, unfolded; NULL: encoded */
-		const char	*decoded;
+		const char *name;
+		const char *want; /* header value, unfolded; NULL: encoded */
+		const char *decoded;
 	} cases[] = {
 		{ "Alice", "Alice <alice@example.com>", NULL },
 		{ "", "alice@example.com", NULL },
@@ -266,15 +272,18 @@ START_TEST(test_display_names_are_encoded_or_quoted_as_needed)
 		{ "say \"hi\" \\o/", "\"say \\\"hi\\\" \\\\o/\" <alice@example.com>", NULL },
 		{ "Jürgen", NULL, "Jürgen" },
 		/* Atoms stay plain; adjacent words needing encoding share one encoded word. */
-		{ "Dr Jürgen von Müller", "Dr =?UTF-8?B?SsO8cmdlbg==?= von =?UTF-8?B?TcO8bGxlcg==?= "
-		    "<alice@example.com>", NULL },
-		{ "Jürgen Müller", "=?UTF-8?B?SsO8cmdlbiBNw7xsbGVy?= <alice@example.com>", NULL },
+		{ "Dr Jürgen von Müller",
+		    "Dr =?UTF-8?B?SsO8cmdlbg==?= von =?UTF-8?B?TcO8bGxlcg==?= "
+		    "<alice@example.com>",
+		    NULL },
+		{ "Jürgen Müller", "=?UTF-8?B?SsO8cmdlbiBNw7xsbGVy?= <alice@example.com>",
+		    NULL },
 		{ "=?UTF-8?B?QQ==?=", NULL, "=?UTF-8?B?QQ==?=" },
 	};
-	struct arena	*a = arena_new();
-	struct mail_msg	 m = sample();
-	size_t		 i;
-	char		*v;
+	struct arena   *a = arena_new();
+	struct mail_msg m = sample();
+	size_t          i;
+	char           *v;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		m.to_name = cases[i].name;
@@ -293,19 +302,25 @@ END_TEST
 
 START_TEST(test_both_parts_sit_between_correct_boundaries)
 {
-	struct arena	*a = arena_new();
-	struct mail_msg	 m = sample();
-	char		*msg = build(a, &m), *b, *first, *second, *close;
-	size_t		 len;
+	struct arena   *a = arena_new();
+	struct mail_msg m = sample();
+	char           *msg = build(a, &m), *b, *first, *second, *close;
+	size_t          len;
 
 	b = boundary_of(a, msg);
 	ck_assert_uint_ge(strlen(b), 20);
-	ck_assert_uint_le(strlen(b), 70);	/* RFC 2046 §5.1.1 */
-	first = strstr(msg, arena_printf(a, "\r\n--%s\r\nContent-Type: text/plain; "
-	    "charset=UTF-8\r\n", b));
+	ck_assert_uint_le(strlen(b), 70); /* RFC 2046 §5.1.1 */
+	first = strstr(msg,
+	    arena_printf(a,
+	        "\r\n--%s\r\nContent-Type: text/plain; "
+	        "charset=UTF-8\r\n",
+	        b));
 	ck_assert_ptr_nonnull(first);
-	second = strstr(first + 1, arena_printf(a, "\r\n--%s\r\nContent-Type: text/html; "
-	    "charset=UTF-8\r\n", b));
+	second = strstr(first + 1,
+	    arena_printf(a,
+	        "\r\n--%s\r\nContent-Type: text/html; "
+	        "charset=UTF-8\r\n",
+	        b));
 	ck_assert_ptr_nonnull(second);
 	close = strstr(second + 1, arena_printf(a, "\r\n--%s--\r\n", b));
 	ck_assert_ptr_nonnull(close);
@@ -321,17 +336,18 @@ END_TEST
 
 START_TEST(test_the_text_part_holds_the_long_link_intact_after_decoding)
 {
-	struct arena	*a = arena_new();
-	struct mail_msg	 m = sample();
-	char		*msg = build(a, &m), *b, *enc, *dec, *html;
-	size_t		 len;
+	struct arena   *a = arena_new();
+	struct mail_msg m = sample();
+	char           *msg = build(a, &m), *b, *enc, *dec, *html;
+	size_t          len;
 
 	b = boundary_of(a, msg);
 	enc = part(a, msg, b, "text/plain", &len);
 	/* Encoded, the link is split by soft breaks: no line reaches its full length. */
 	ck_assert_ptr_null(strstr(enc, LINK));
 	dec = qp_decode(a, enc, len);
-	ck_assert_str_eq(dec, "Hello Alice,\r\n\r\nopen this link:\r\n" LINK "\r\n\r\nThanks.\r\n");
+	ck_assert_str_eq(dec,
+	    "Hello Alice,\r\n\r\nopen this link:\r\n" LINK "\r\n\r\nThanks.\r\n");
 	enc = part(a, msg, b, "text/html", &len);
 	html = qp_decode(a, enc, len);
 	ck_assert_ptr_nonnull(strstr(html, "<a href=\"" LINK "\">"));
@@ -347,15 +363,15 @@ START_TEST(test_quoted_printable_round_trips_awkward_text)
 		".\n.leading dot\n",
 		"a line of exactly seventy-six characters, no more and no less, just so.....\n",
 		("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx="),
+		 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx="),
 		"ääääääääääääääääääääääääääääääääääääääääääääääääääääääääääääääääääääääää",
 		"",
 	};
-	struct arena	*a = arena_new();
-	struct mail_msg	 m = sample();
-	char		*msg, *b, *enc, *want, *w;
-	const char	*t;
-	size_t		 i, len;
+	struct arena   *a = arena_new();
+	struct mail_msg m = sample();
+	char           *msg, *b, *enc, *want, *w;
+	const char     *t;
+	size_t          i, len;
 
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		m.text = texts[i];
@@ -380,8 +396,8 @@ END_TEST
 START_TEST(test_cr_or_lf_in_any_header_value_is_refused)
 {
 	static const struct {
-		const char	*field;
-		const char	*value;
+		const char *field;
+		const char *value;
 	} cases[] = {
 		{ "subject", "Hello\r\nBcc: victim@example.net" },
 		{ "subject", "Hello\nBcc: victim@example.net" },
@@ -404,10 +420,10 @@ START_TEST(test_cr_or_lf_in_any_header_value_is_refused)
 		{ "to_email", "älice@example.com" },
 		{ "from_email", "no-reply@example.org\r\nX: y" },
 	};
-	struct arena	*a = arena_new();
-	struct mail_msg	 m;
-	char		*out;
-	size_t		 i, len;
+	struct arena   *a = arena_new();
+	struct mail_msg m;
+	char           *out;
+	size_t          i, len;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		m = sample();
@@ -435,11 +451,11 @@ END_TEST
 
 START_TEST(test_the_mailjet_body_has_the_v3_1_shape)
 {
-	struct arena	*a = arena_new();
-	struct mail_msg	 m = sample();
-	json_t		*root, *msg, *to;
-	char		*out;
-	size_t		 len;
+	struct arena   *a = arena_new();
+	struct mail_msg m = sample();
+	json_t         *root, *msg, *to;
+	char           *out;
+	size_t          len;
 
 	m.id = 9007199254740993LL;
 	m.subject = "Bestätigen Sie";
@@ -451,10 +467,12 @@ START_TEST(test_the_mailjet_body_has_the_v3_1_shape)
 	ck_assert_uint_eq(json_array_size(json_object_get(root, "Messages")), 1);
 	msg = json_array_get(json_object_get(root, "Messages"), 0);
 	ck_assert_uint_eq(json_object_size(msg), 6);
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(msg, "From"),
-	    "Email")), "no-reply@example.org");
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(msg, "From"),
-	    "Name")), "usermgr");
+	ck_assert_str_eq(json_string_value(
+	                     json_object_get(json_object_get(msg, "From"), "Email")),
+	    "no-reply@example.org");
+	ck_assert_str_eq(json_string_value(
+	                     json_object_get(json_object_get(msg, "From"), "Name")),
+	    "usermgr");
 	to = json_object_get(msg, "To");
 	ck_assert_uint_eq(json_array_size(to), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(to, 0), "Email")),
@@ -473,8 +491,10 @@ START_TEST(test_the_mailjet_body_has_the_v3_1_shape)
 	m.to_name = "";
 	ck_assert_int_eq(mail_mailjet_json(a, &m, &out, &len), UM_OK);
 	root = json_loads(out, 0, NULL);
-	to = json_array_get(json_object_get(json_array_get(json_object_get(root, "Messages"), 0),
-	    "To"), 0);
+	to = json_array_get(json_object_get(json_array_get(json_object_get(root, "Messages"),
+	                                        0),
+	                        "To"),
+	    0);
 	ck_assert_uint_eq(json_object_size(to), 1);
 	ck_assert_ptr_null(json_object_get(to, "Name"));
 	json_decref(root);
@@ -485,26 +505,32 @@ END_TEST
 START_TEST(test_mailjet_answers_map_to_sent_retry_or_failed)
 {
 	static const struct {
-		long			 status;
-		const char		*body;
-		enum send_result	 want;
-		const char		*err_has;
+		long             status;
+		const char      *body;
+		enum send_result want;
+		const char      *err_has;
 	} cases[] = {
-		{ 200, "{\"Messages\":[{\"Status\":\"success\",\"CustomID\":\"42\",\"To\":[{\"Email\":"
+		{ 200,
+		    "{\"Messages\":[{\"Status\":\"success\",\"CustomID\":\"42\",\"To\":[{\"Email\":"
 		    "\"a@b.c\",\"MessageUUID\":\"u\",\"MessageID\":1,\"MessageHref\":\"h\"}]}]}",
 		    SEND_OK, "" },
 		{ 201, "{\"Messages\":[{\"Status\":\"success\"}]}", SEND_OK, "" },
-		{ 200, "{\"Messages\":[{\"Status\":\"error\",\"Errors\":[{\"ErrorMessage\":"
-		    "\"Invalid email\",\"StatusCode\":400}]}]}", SEND_FAIL, "Invalid email" },
+		{ 200,
+		    "{\"Messages\":[{\"Status\":\"error\",\"Errors\":[{\"ErrorMessage\":"
+		    "\"Invalid email\",\"StatusCode\":400}]}]}",
+		    SEND_FAIL, "Invalid email" },
 		{ 200, "{}", SEND_FAIL, "missing" },
 		{ 200, "not json", SEND_FAIL, "HTTP 200" },
-		{ 400, "{\"Messages\":[{\"Status\":\"error\",\"Errors\":[{\"ErrorIdentifier\":\"x\","
+		{ 400,
+		    "{\"Messages\":[{\"Status\":\"error\",\"Errors\":[{\"ErrorIdentifier\":\"x\","
 		    "\"ErrorCode\":\"mj-0013\",\"StatusCode\":400,\"ErrorMessage\":"
 		    "\"\\\"bad\\\" is an invalid email address.\",\"ErrorRelatedTo\":"
-		    "[\"To[0].Email\"]}]}]}", SEND_FAIL, "is an invalid email address" },
-		{ 401, "{\"ErrorIdentifier\":\"y\",\"StatusCode\":401,\"ErrorMessage\":"
-		    "\"API key authentication/authorization failure.\"}", SEND_FAIL,
-		    "authentication" },
+		    "[\"To[0].Email\"]}]}]}",
+		    SEND_FAIL, "is an invalid email address" },
+		{ 401,
+		    "{\"ErrorIdentifier\":\"y\",\"StatusCode\":401,\"ErrorMessage\":"
+		    "\"API key authentication/authorization failure.\"}",
+		    SEND_FAIL, "authentication" },
 		{ 404, "", SEND_FAIL, "HTTP 404" },
 		{ 429, "{\"ErrorMessage\":\"Too many requests\"}", SEND_RETRY, "Too many" },
 		{ 500, "{\"ErrorMessage\":\"Internal Server Error\"}", SEND_RETRY, "HTTP 500" },
@@ -512,13 +538,14 @@ START_TEST(test_mailjet_answers_map_to_sent_retry_or_failed)
 		{ 503, NULL, SEND_RETRY, "HTTP 503" },
 		{ 302, "", SEND_RETRY, "HTTP 302" },
 	};
-	char		 err[TRANSPORT_ERR_MAX];
-	size_t		 i;
+	char   err[TRANSPORT_ERR_MAX];
+	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		ck_assert_msg(transport_mailjet_classify(cases[i].status, cases[i].body,
-		    cases[i].body != NULL ? strlen(cases[i].body) : 0, err, sizeof(err)) ==
-		    cases[i].want, "case %zu: HTTP %ld", i, cases[i].status);
+		                  cases[i].body != NULL ? strlen(cases[i].body) : 0, err,
+		                  sizeof(err)) == cases[i].want,
+		    "case %zu: HTTP %ld", i, cases[i].status);
 		ck_assert_msg(strstr(err, cases[i].err_has) != NULL,
 		    "case %zu: error text \"%s\" names \"%s\"", i, err, cases[i].err_has);
 	}
@@ -526,12 +553,12 @@ START_TEST(test_mailjet_answers_map_to_sent_retry_or_failed)
 END_TEST
 
 /* The fake environment transport tests hand to conf_load: pairs, NULL-terminated. */
-static const char *const	*fake_env;
+static const char *const *fake_env;
 
 static const char *
 fake_getenv(const char *name)
 {
-	size_t	 i;
+	size_t i;
 
 	for (i = 0; fake_env[i] != NULL; i += 2)
 		if (strcmp(fake_env[i], name) == 0)
@@ -542,26 +569,26 @@ fake_getenv(const char *name)
 START_TEST(test_the_transport_follows_usermgr_mail_transport)
 {
 	static const char *const file_env[] = { "USERMGR_MAIL_DIR", "/tmp/um-test-mail-sel",
-	    NULL };
+		NULL };
 	static const char *const mj_env[] = { "USERMGR_MAIL_TRANSPORT", "mailjet",
-	    "MAILJET_API_KEY", "key-1234", "MAILJET_API_SECRET", "secret-5678", NULL };
+		"MAILJET_API_KEY", "key-1234", "MAILJET_API_SECRET", "secret-5678", NULL };
 	static const char *const mj_fallback_env[] = { "USERMGR_MAIL_TRANSPORT", "mailjet",
-	    "API_KEY", "key-1234", "API_SECRET", "secret-5678", NULL };
+		"API_KEY", "key-1234", "API_SECRET", "secret-5678", NULL };
 	static const char *const mj_nokey_env[] = { "USERMGR_MAIL_TRANSPORT", "mailjet", NULL };
 	static const char *const mj_nosecret_env[] = { "USERMGR_MAIL_TRANSPORT", "mailjet",
-	    "MAILJET_API_KEY", "key-1234", NULL };
+		"MAILJET_API_KEY", "key-1234", NULL };
 	static const char *const smtp_env[] = { "USERMGR_MAIL_TRANSPORT", "smtp",
-	    "USERMGR_SMTP_URL", "smtp://127.0.0.1:2525", NULL };
+		"USERMGR_SMTP_URL", "smtp://127.0.0.1:2525", NULL };
 	static const char *const smtp_nourl_env[] = { "USERMGR_MAIL_TRANSPORT", "smtp", NULL };
 	static const char *const smtp_badurl_env[] = { "USERMGR_MAIL_TRANSPORT", "smtp",
-	    "USERMGR_SMTP_URL", "http://127.0.0.1", NULL };
+		"USERMGR_SMTP_URL", "http://127.0.0.1", NULL };
 	static const char *const bad_sender_env[] = { "SENDER_EMAIL", "usermgr", NULL };
 	static const char *const bad_sender_name_env[] = { "SENDER_NAME", "a\tb", NULL };
 	static const struct {
-		const char *const	*env;
-		enum um_err		 want;
-		enum mail_transport	 kind;
-		const char		*err_has;
+		const char *const  *env;
+		enum um_err         want;
+		enum mail_transport kind;
+		const char         *err_has;
 	} cases[] = {
 		{ file_env, UM_OK, MAIL_FILE, NULL },
 		{ mj_env, UM_OK, MAIL_MAILJET, NULL },
@@ -574,10 +601,10 @@ START_TEST(test_the_transport_follows_usermgr_mail_transport)
 		{ bad_sender_env, UM_EINVAL, MAIL__MAX, "SENDER_EMAIL" },
 		{ bad_sender_name_env, UM_EINVAL, MAIL__MAX, "SENDER_NAME" },
 	};
-	struct conf		 c;
-	struct transport	*t;
-	char			 err[256];
-	size_t			 i;
+	struct conf       c;
+	struct transport *t;
+	char              err[256];
+	size_t            i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		fake_env = cases[i].env;
@@ -604,10 +631,10 @@ END_TEST
 START_TEST(test_error_texts_never_carry_credentials)
 {
 	static const char *const env[] = { "USERMGR_MAIL_TRANSPORT", "mailjet",
-	    "MAILJET_API_KEY", "key-1234", "MAILJET_API_SECRET", "s3cr3t-5678", NULL };
-	struct conf		 c;
-	struct transport	*t;
-	char			 err[256];
+		"MAILJET_API_KEY", "key-1234", "MAILJET_API_SECRET", "s3cr3t-5678", NULL };
+	struct conf              c;
+	struct transport        *t;
+	char                     err[256];
 
 	fake_env = env;
 	ck_assert_int_eq(conf_load(&c, fake_getenv, 0, err, sizeof(err)), UM_OK);
@@ -621,15 +648,15 @@ END_TEST
 
 START_TEST(test_the_file_transport_writes_one_eml_per_message)
 {
-	char			 dir[] = "/tmp/um-test-mail-XXXXXX", path[256];
-	const char		*env[] = { "USERMGR_MAIL_DIR", NULL, NULL };
-	struct conf		 c;
-	struct transport	*t;
-	struct arena		*a = arena_new();
-	struct mail_msg		 m = sample();
-	char			 err[256], buf[8192];
-	FILE			*f;
-	size_t			 n;
+	char              dir[] = "/tmp/um-test-mail-XXXXXX", path[256];
+	const char       *env[] = { "USERMGR_MAIL_DIR", NULL, NULL };
+	struct conf       c;
+	struct transport *t;
+	struct arena     *a = arena_new();
+	struct mail_msg   m = sample();
+	char              err[256], buf[8192];
+	FILE             *f;
+	size_t            n;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	env[1] = arena_printf(a, "%s/sub/mail", dir);
@@ -662,8 +689,8 @@ END_TEST
 static Suite *
 mail_suite(void)
 {
-	Suite	*s = suite_create("mail");
-	TCase	*tc = tcase_create("core");
+	Suite *s = suite_create("mail");
+	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_a_message_has_every_header_rfc_5322_and_mime_require);
 	tcase_add_test(tc, test_every_line_ends_in_crlf_and_stays_within_78_octets);
@@ -685,7 +712,7 @@ mail_suite(void)
 int
 main(void)
 {
-	int	 rc;
+	int rc;
 
 	(void)curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = unit_run(mail_suite());

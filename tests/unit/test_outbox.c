@@ -15,13 +15,13 @@
 #include "unit.h"
 
 /* rnd at its extremes and midpoint gives the smallest, largest and unjittered delays. */
-#define RND_MIN		0u
-#define RND_MID		(UINT32_MAX / 2)
-#define RND_MAX		UINT32_MAX
+#define RND_MIN 0u
+#define RND_MID (UINT32_MAX / 2)
+#define RND_MAX UINT32_MAX
 
 START_TEST(test_the_first_retry_comes_after_about_thirty_seconds)
 {
-	long long	 mid = outbox_backoff_ms(1, RND_MID);
+	long long mid = outbox_backoff_ms(1, RND_MID);
 
 	ck_assert_msg(mid >= 29990 && mid <= 30010, "first retry %lld ms", mid);
 	ck_assert_int_eq(outbox_backoff_ms(1, RND_MIN), 27000);
@@ -34,15 +34,25 @@ END_TEST
 START_TEST(test_the_delay_doubles_until_it_reaches_an_hour)
 {
 	static const struct {
-		unsigned	 attempts;
-		long long	 seconds;
+		unsigned  attempts;
+		long long seconds;
 	} table[] = {
-		{ 1, 30 }, { 2, 60 }, { 3, 120 }, { 4, 240 }, { 5, 480 }, { 6, 960 },
-		{ 7, 1920 }, { 8, 3600 }, { 9, 3600 }, { 20, 3600 }, { 64, 3600 },
-		{ 1000, 3600 }, { UINT32_MAX, 3600 },
+		{ 1, 30 },
+		{ 2, 60 },
+		{ 3, 120 },
+		{ 4, 240 },
+		{ 5, 480 },
+		{ 6, 960 },
+		{ 7, 1920 },
+		{ 8, 3600 },
+		{ 9, 3600 },
+		{ 20, 3600 },
+		{ 64, 3600 },
+		{ 1000, 3600 },
+		{ UINT32_MAX, 3600 },
 	};
-	size_t		 i;
-	long long	 got, want;
+	size_t    i;
+	long long got, want;
 
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		got = outbox_backoff_ms(table[i].attempts, RND_MID);
@@ -57,12 +67,12 @@ END_TEST
 
 START_TEST(test_jitter_stays_within_ten_percent_and_actually_varies)
 {
-	long long	 d, lo = -1, hi = -1;
-	unsigned	 attempt;
-	int		 i;
+	long long d, lo = -1, hi = -1;
+	unsigned  attempt;
+	int       i;
 
 	for (attempt = 1; attempt <= 10; attempt++) {
-		long long	 base = 30000LL << (attempt - 1);
+		long long base = 30000LL << (attempt - 1);
 
 		if (base > 3600000)
 			base = 3600000;
@@ -77,16 +87,16 @@ START_TEST(test_jitter_stays_within_ten_percent_and_actually_varies)
 				hi = d;
 		}
 		/* 200 draws from a ±10 % window spread over well more than 10 % of it. */
-		ck_assert_msg(hi - lo > base / 50, "attempt %u: jitter barely varies (%lld..%lld)",
-		    attempt, lo, hi);
+		ck_assert_msg(hi - lo > base / 50,
+		    "attempt %u: jitter barely varies (%lld..%lld)", attempt, lo, hi);
 	}
 }
 END_TEST
 
 START_TEST(test_the_delay_grows_monotonically_with_the_same_jitter)
 {
-	unsigned	 a;
-	uint32_t	 r;
+	unsigned a;
+	uint32_t r;
 
 	for (r = 0; r < 5; r++)
 		for (a = 1; a < 40; a++)
@@ -98,7 +108,7 @@ END_TEST
 START_TEST(test_enqueue_refuses_header_injection_before_touching_the_database)
 {
 	static const struct {
-		const char	*email, *name, *subject, *text, *html;
+		const char *email, *name, *subject, *text, *html;
 	} cases[] = {
 		{ "alice@example.com\r\nBcc: x@y.z", "Alice", "Hi", "t", "h" },
 		{ "alice@example.com", "Alice\r\nBcc: x@y.z", "Hi", "t", "h" },
@@ -113,20 +123,22 @@ START_TEST(test_enqueue_refuses_header_injection_before_touching_the_database)
 		{ "alice@example.com", "Alice", "Hi", "t", "bad \xc0\xaf utf-8" },
 		{ "alice@example.com", "\xe2\x82", "Hi", "t", "h" },
 	};
-	struct arena	*a = arena_new();
-	char		 longsub[300];
-	long long	 id = -1;
-	size_t		 i;
+	struct arena *a = arena_new();
+	char          longsub[300];
+	long long     id = -1;
+	size_t        i;
 
 	/* db is NULL: reaching the database would crash, so each refusal comes first. */
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		ck_assert_msg(outbox_enqueue(NULL, a, cases[i].email, cases[i].name,
-		    cases[i].subject, cases[i].text, cases[i].html, &id) == UM_EINVAL,
+		                  cases[i].subject, cases[i].text, cases[i].html,
+		                  &id) == UM_EINVAL,
 		    "case %zu refused", i);
 	memset(longsub, 'x', 256);
 	longsub[256] = '\0';
 	ck_assert_int_eq(outbox_enqueue(NULL, a, "alice@example.com", "", longsub, "t", "h",
-	    &id), UM_EINVAL);
+	                     &id),
+	    UM_EINVAL);
 	ck_assert_int_eq(id, -1);
 	arena_free(a);
 }
@@ -140,7 +152,7 @@ END_TEST
 START_TEST(test_enqueue_takes_a_well_formed_message_up_to_its_limits_to_the_database)
 {
 	static const struct {
-		const char	*email, *name, *subject, *text, *html;
+		const char *email, *name, *subject, *text, *html;
 	} cases[] = {
 		{ "alice@example.com", "Alice", "Hi", "t", "h" },
 		{ "alice@example.com", NULL, "Hi", "t", "h" },
@@ -149,14 +161,14 @@ START_TEST(test_enqueue_takes_a_well_formed_message_up_to_its_limits_to_the_data
 		    "line one\r\nline two\n", "<p>\xe2\x82\xac</p>\n" },
 		{ "a.b+tag@sub.example.org", "O'Brien, \"Al\"", "Reset: 100% <ok>", "t", "h" },
 	};
-	static char	 sock[] = "/nonexistent/usermgr-test_outbox.sock";
-	struct conf	 c;
-	struct db	*db;
-	struct arena	*a = arena_new();
-	char		 sub255[256];
-	long long	 id = -1;
-	size_t		 i;
-	enum um_err	 rc;
+	static char   sock[] = "/nonexistent/usermgr-test_outbox.sock";
+	struct conf   c;
+	struct db    *db;
+	struct arena *a = arena_new();
+	char          sub255[256];
+	long long     id = -1;
+	size_t        i;
+	enum um_err   rc;
 
 	memset(&c, 0, sizeof(c));
 	c.db_socket = sock;
@@ -164,8 +176,8 @@ START_TEST(test_enqueue_takes_a_well_formed_message_up_to_its_limits_to_the_data
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		rc = outbox_enqueue(db, a, cases[i].email, cases[i].name, cases[i].subject,
 		    cases[i].text, cases[i].html, &id);
-		ck_assert_msg(rc == UM_EUNAVAIL, "case %zu: %s instead of reaching the database",
-		    i, um_strerror(rc));
+		ck_assert_msg(rc == UM_EUNAVAIL,
+		    "case %zu: %s instead of reaching the database", i, um_strerror(rc));
 	}
 	/* 255 characters is the subject column's width: allowed (256 is refused above). */
 	memset(sub255, 'x', 255);
@@ -181,15 +193,16 @@ END_TEST
 static Suite *
 outbox_suite(void)
 {
-	Suite	*s = suite_create("outbox");
-	TCase	*tc = tcase_create("core");
+	Suite *s = suite_create("outbox");
+	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_the_first_retry_comes_after_about_thirty_seconds);
 	tcase_add_test(tc, test_the_delay_doubles_until_it_reaches_an_hour);
 	tcase_add_test(tc, test_jitter_stays_within_ten_percent_and_actually_varies);
 	tcase_add_test(tc, test_the_delay_grows_monotonically_with_the_same_jitter);
 	tcase_add_test(tc, test_enqueue_refuses_header_injection_before_touching_the_database);
-	tcase_add_test(tc, test_enqueue_takes_a_well_formed_message_up_to_its_limits_to_the_database);
+	tcase_add_test(tc,
+	    test_enqueue_takes_a_well_formed_message_up_to_its_limits_to_the_database);
 	suite_add_tcase(s, tc);
 	return s;
 }

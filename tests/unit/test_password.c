@@ -15,7 +15,7 @@
 static struct conf
 cost(unsigned mem_kib, unsigned t, unsigned p)
 {
-	struct conf	 c;
+	struct conf c;
 
 	memset(&c, 0, sizeof(c));
 	c.argon2_memory_kib = mem_kib;
@@ -24,14 +24,14 @@ cost(unsigned mem_kib, unsigned t, unsigned p)
 	return c;
 }
 
-#define CHEAP()		cost(8192, 1, 1)
-#define PW		"correct horse battery staple"
+#define CHEAP() cost(8192, 1, 1)
+#define PW      "correct horse battery staple"
 
 START_TEST(test_a_hash_verifies_with_its_password)
 {
-	struct conf	 c = CHEAP();
-	char		 h[PASSWORD_HASH_MAX];
-	int		 rehash = -1;
+	struct conf c = CHEAP();
+	char        h[PASSWORD_HASH_MAX];
+	int         rehash = -1;
 
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), h), UM_OK);
 	ck_assert_int_eq(password_verify(&c, h, PW, strlen(PW), &rehash), UM_OK);
@@ -41,9 +41,9 @@ END_TEST
 
 START_TEST(test_a_hash_is_an_argon2id_phc_string_of_the_configured_cost)
 {
-	struct conf	 c = CHEAP();
-	char		 h[PASSWORD_HASH_MAX];
-	const char	*want = "$argon2id$v=19$m=8192,t=1,p=1$";
+	struct conf c = CHEAP();
+	char        h[PASSWORD_HASH_MAX];
+	const char *want = "$argon2id$v=19$m=8192,t=1,p=1$";
 
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), h), UM_OK);
 	ck_assert_msg(strncmp(h, want, strlen(want)) == 0, "got %s", h);
@@ -52,8 +52,8 @@ END_TEST
 
 START_TEST(test_two_hashes_of_one_password_differ_by_their_salt)
 {
-	struct conf	 c = CHEAP();
-	char		 a[PASSWORD_HASH_MAX], b[PASSWORD_HASH_MAX];
+	struct conf c = CHEAP();
+	char        a[PASSWORD_HASH_MAX], b[PASSWORD_HASH_MAX];
 
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), a), UM_OK);
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), b), UM_OK);
@@ -63,9 +63,9 @@ END_TEST
 
 START_TEST(test_a_wrong_password_is_refused)
 {
-	struct conf	 c = CHEAP();
-	char		 h[PASSWORD_HASH_MAX];
-	int		 rehash = -1;
+	struct conf c = CHEAP();
+	char        h[PASSWORD_HASH_MAX];
+	int         rehash = -1;
 
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), h), UM_OK);
 	ck_assert_int_eq(password_verify(&c, h, "correct horse battery stapl", 27, &rehash),
@@ -78,8 +78,8 @@ END_TEST
 
 START_TEST(test_the_length_counts_not_a_nul_byte)
 {
-	struct conf	 c = CHEAP();
-	char		 h[PASSWORD_HASH_MAX];
+	struct conf c = CHEAP();
+	char        h[PASSWORD_HASH_MAX];
 
 	ck_assert_int_eq(password_hash(&c, "ab\0cd", 5, h), UM_OK);
 	ck_assert_int_eq(password_verify(&c, h, "ab\0cd", 5, NULL), UM_OK);
@@ -89,9 +89,9 @@ END_TEST
 
 START_TEST(test_a_changed_cost_asks_for_a_rehash)
 {
-	struct conf	 c = CHEAP(), more_mem = cost(16384, 1, 1), more_t = cost(8192, 2, 1);
-	char		 h[PASSWORD_HASH_MAX];
-	int		 rehash = -1;
+	struct conf c = CHEAP(), more_mem = cost(16384, 1, 1), more_t = cost(8192, 2, 1);
+	char        h[PASSWORD_HASH_MAX];
+	int         rehash = -1;
 
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), h), UM_OK);
 	ck_assert_int_eq(password_verify(&more_mem, h, PW, strlen(PW), &rehash), UM_OK);
@@ -104,10 +104,9 @@ END_TEST
 
 START_TEST(test_the_legacy_sha256_of_password_verifies_and_asks_for_a_rehash)
 {
-	struct conf	 c = CHEAP();
-	const char	*legacy =
-	    "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
-	int		 rehash = -1;
+	struct conf c = CHEAP();
+	const char *legacy = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+	int         rehash = -1;
 
 	ck_assert_int_eq(password_verify(&c, legacy, "password", 8, &rehash), UM_OK);
 	ck_assert_int_eq(rehash, 1);
@@ -122,21 +121,24 @@ END_TEST
  *       time_cost=T, memory_cost=8192, parallelism=P, hash_len=32, type=Type.ID / Type.I)
  */
 static const struct {
-	const char	*phc;
-	int		 rehash;	/* at the cheap cost m=8192 t=1 p=1 */
+	const char *phc;
+	int         rehash; /* at the cheap cost m=8192 t=1 p=1 */
 } foreign[] = {
 	{ "$argon2id$v=19$m=8192,t=1,p=1$dXNlcm1nci10ZXN0LXNhbHQ$"
-	    "Wdu//sxrC5rVbufqYX6lgxJt42rPXF3drsrOTRenWGU", 0 },
+	  "Wdu//sxrC5rVbufqYX6lgxJt42rPXF3drsrOTRenWGU",
+	    0 },
 	{ "$argon2id$v=19$m=8192,t=2,p=2$dXNlcm1nci10ZXN0LXNhbHQ$"
-	    "upg/jL6GhR/mnqiMu5uQMX4miPLkv4Kq48aJUESLGp0", 1 },
+	  "upg/jL6GhR/mnqiMu5uQMX4miPLkv4Kq48aJUESLGp0",
+	    1 },
 	{ "$argon2i$v=19$m=8192,t=2,p=1$dXNlcm1nci10ZXN0LXNhbHQ$"
-	    "hQuGEGSI7ZwRvWDYiDnyfhmZTO8FAjxGGga8R3QoRvg", 1 },
+	  "hQuGEGSI7ZwRvWDYiDnyfhmZTO8FAjxGGga8R3QoRvg",
+	    1 },
 };
 
 START_TEST(test_a_phc_string_from_another_implementation_verifies)
 {
-	struct conf	 c = CHEAP();
-	int		 rehash = -1;
+	struct conf c = CHEAP();
+	int         rehash = -1;
 
 	ck_assert_int_eq(password_verify(&c, foreign[_i].phc, PW, strlen(PW), &rehash), UM_OK);
 	ck_assert_int_eq(rehash, foreign[_i].rehash);
@@ -149,9 +151,9 @@ static const char *const unusable[] = {
 	"",
 	"!",
 	"!$argon2id$v=19$m=8192,t=1,p=1$dXNlcm1nci10ZXN0LXNhbHQ$"
-	    "Wdu//sxrC5rVbufqYX6lgxJt42rPXF3drsrOTRenWGU",
-	"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d",	/* 63 hex */
-	"5E884898DA28047151D0E56F8DC6292773603D0D6AABBDD62A11EF721D1542D8",	/* upper case */
+	"Wdu//sxrC5rVbufqYX6lgxJt42rPXF3drsrOTRenWGU",
+	"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d",  /* 63 hex */
+	"5E884898DA28047151D0E56F8DC6292773603D0D6AABBDD62A11EF721D1542D8", /* upper case */
 	"5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8 ",
 	"$argon2id$garbage",
 	"password",
@@ -159,20 +161,21 @@ static const char *const unusable[] = {
 
 START_TEST(test_an_unusable_stored_hash_never_matches)
 {
-	struct conf	 c = CHEAP();
-	int		 rehash = -1;
+	struct conf c = CHEAP();
+	int         rehash = -1;
 
 	ck_assert_int_eq(password_verify(&c, unusable[_i], "password", 8, &rehash), UM_ECREDS);
 	ck_assert_int_eq(password_verify(&c, unusable[_i], unusable[_i], strlen(unusable[_i]),
-	    NULL), UM_ECREDS);
+	                     NULL),
+	    UM_ECREDS);
 	ck_assert_int_eq(rehash, 0);
 }
 END_TEST
 
 START_TEST(test_a_parallelism_other_than_one_is_refused)
 {
-	struct conf	 c = cost(8192, 1, 2);
-	char		 h[PASSWORD_HASH_MAX];
+	struct conf c = cost(8192, 1, 2);
+	char        h[PASSWORD_HASH_MAX];
 
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), h), UM_EINVAL);
 	ck_assert_str_eq(h, "");
@@ -181,8 +184,8 @@ END_TEST
 
 START_TEST(test_a_cost_below_the_argon2_minimum_is_refused)
 {
-	struct conf	 c = cost(4, 1, 1);
-	char		 h[PASSWORD_HASH_MAX];
+	struct conf c = cost(4, 1, 1);
+	char        h[PASSWORD_HASH_MAX];
 
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), h), UM_EINVAL);
 	c = cost(8192, 0, 1);
@@ -192,10 +195,10 @@ END_TEST
 
 START_TEST(test_the_default_cost_makes_a_hash_that_verifies)
 {
-	struct conf	 c = cost(19456, 2, 1);
-	char		 h[PASSWORD_HASH_MAX];
-	const char	*want = "$argon2id$v=19$m=19456,t=2,p=1$";
-	int		 rehash = -1;
+	struct conf c = cost(19456, 2, 1);
+	char        h[PASSWORD_HASH_MAX];
+	const char *want = "$argon2id$v=19$m=19456,t=2,p=1$";
+	int         rehash = -1;
 
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), h), UM_OK);
 	ck_assert_msg(strncmp(h, want, strlen(want)) == 0, "got %s", h);
@@ -207,18 +210,18 @@ END_TEST
 static double
 now_ms(void)
 {
-	struct timespec	 ts;
+	struct timespec ts;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-#define TIMING_ROUNDS	7
+#define TIMING_ROUNDS 7
 
 static int
 dblcmp(const void *x, const void *y)
 {
-	double	 a = *(const double *)x, b = *(const double *)y;
+	double a = *(const double *)x, b = *(const double *)y;
 
 	return a < b ? -1 : a > b;
 }
@@ -239,16 +242,15 @@ median(double *v, size_t n)
  */
 START_TEST(test_unknown_and_legacy_users_cost_a_full_verification)
 {
-	struct conf	 c = cost(19456, 2, 1);
-	char		 h[PASSWORD_HASH_MAX];
-	const char	*legacy =
-	    "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
-	double		 t0, real[TIMING_ROUNDS], dummy[TIMING_ROUNDS], old[TIMING_ROUNDS];
-	double		 mreal, mdummy, mold;
-	int		 i;
+	struct conf c = cost(19456, 2, 1);
+	char        h[PASSWORD_HASH_MAX];
+	const char *legacy = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+	double      t0, real[TIMING_ROUNDS], dummy[TIMING_ROUNDS], old[TIMING_ROUNDS];
+	double      mreal, mdummy, mold;
+	int         i;
 
 	ck_assert_int_eq(password_hash(&c, PW, strlen(PW), h), UM_OK);
-	password_dummy_verify(&c, "x", 1);	/* builds the dummy hash */
+	password_dummy_verify(&c, "x", 1); /* builds the dummy hash */
 	for (i = 0; i < TIMING_ROUNDS; i++) {
 		t0 = now_ms();
 		(void)password_verify(&c, h, "wrong", 5, NULL);
@@ -263,7 +265,8 @@ START_TEST(test_unknown_and_legacy_users_cost_a_full_verification)
 	mreal = median(real, TIMING_ROUNDS);
 	mdummy = median(dummy, TIMING_ROUNDS);
 	mold = median(old, TIMING_ROUNDS);
-	ck_assert_msg(mdummy > mreal * 0.3, "median dummy %.2f ms, real %.2f ms", mdummy, mreal);
+	ck_assert_msg(mdummy > mreal * 0.3, "median dummy %.2f ms, real %.2f ms", mdummy,
+	    mreal);
 	ck_assert_msg(mold > mreal * 0.3, "median legacy %.2f ms, real %.2f ms", mold, mreal);
 }
 END_TEST
@@ -271,8 +274,8 @@ END_TEST
 static Suite *
 password_suite(void)
 {
-	Suite	*s = suite_create("password");
-	TCase	*tc = tcase_create("core");
+	Suite *s = suite_create("password");
+	TCase *tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_a_hash_verifies_with_its_password);

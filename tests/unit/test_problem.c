@@ -19,8 +19,8 @@
 
 START_TEST(test_every_error_has_a_status_a_code_and_a_title)
 {
-	enum um_err	 e;
-	json_t		*p;
+	enum um_err e;
+	json_t     *p;
 
 	for (e = UM_EINVAL; e < UM_E__MAX; e++) {
 		p = problem_new(e, 0, NULL, NULL);
@@ -39,17 +39,26 @@ END_TEST
 START_TEST(test_the_codes_are_exactly_those_of_api_md)
 {
 	static const char *const codes[UM_E__MAX] = {
-		[UM_EINVAL] = "validation_failed", [UM_EJSON] = "invalid_json",
-		[UM_EMEDIA] = "unsupported_media_type", [UM_ETOOBIG] = "payload_too_large",
-		[UM_ECONFLICT] = "conflict", [UM_ECREDS] = "invalid_credentials",
-		[UM_EUNVERIFIED] = "email_not_verified", [UM_EDISABLED] = "account_disabled",
-		[UM_EMFA] = "mfa_required", [UM_EUNAUTH] = "unauthorized",
-		[UM_EFORBIDDEN] = "forbidden", [UM_ENOTFOUND] = "not_found",
-		[UM_EMETHOD] = "method_not_allowed", [UM_ERATE] = "rate_limited",
-		[UM_ETOKEN] = "invalid_token", [UM_EEXPIRED] = "token_expired",
-		[UM_EUNAVAIL] = "service_unavailable", [UM_EINTERNAL] = "internal_error",
+		[UM_EINVAL] = "validation_failed",
+		[UM_EJSON] = "invalid_json",
+		[UM_EMEDIA] = "unsupported_media_type",
+		[UM_ETOOBIG] = "payload_too_large",
+		[UM_ECONFLICT] = "conflict",
+		[UM_ECREDS] = "invalid_credentials",
+		[UM_EUNVERIFIED] = "email_not_verified",
+		[UM_EDISABLED] = "account_disabled",
+		[UM_EMFA] = "mfa_required",
+		[UM_EUNAUTH] = "unauthorized",
+		[UM_EFORBIDDEN] = "forbidden",
+		[UM_ENOTFOUND] = "not_found",
+		[UM_EMETHOD] = "method_not_allowed",
+		[UM_ERATE] = "rate_limited",
+		[UM_ETOKEN] = "invalid_token",
+		[UM_EEXPIRED] = "token_expired",
+		[UM_EUNAVAIL] = "service_unavailable",
+		[UM_EINTERNAL] = "internal_error",
 	};
-	enum um_err	 e;
+	enum um_err e;
 
 	for (e = UM_EINVAL; e < UM_E__MAX; e++)
 		ck_assert_str_eq(um_errcode(e), codes[e]);
@@ -59,14 +68,17 @@ END_TEST
 
 START_TEST(test_detail_errors_and_an_overridden_status_are_kept)
 {
-	json_t	*errs = json_pack("[{s:s, s:s}]", "field", "email", "message", "is taken");
-	json_t	*p = problem_new(UM_ETOKEN, 400, "The link is not valid.", errs);
+	json_t *errs = json_pack("[{s:s, s:s}]", "field", "email", "message", "is taken");
+	json_t *p = problem_new(UM_ETOKEN, 400, "The link is not valid.", errs);
 
 	ck_assert_int_eq(json_integer_value(json_object_get(p, "status")), 400);
 	ck_assert_str_eq(json_string_value(json_object_get(p, "code")), "invalid_token");
-	ck_assert_str_eq(json_string_value(json_object_get(p, "detail")), "The link is not valid.");
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(p,
-	    "errors"), 0), "field")), "email");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "detail")),
+	    "The link is not valid.");
+	ck_assert_str_eq(json_string_value(
+	                     json_object_get(json_array_get(json_object_get(p, "errors"), 0),
+	                         "field")),
+	    "email");
 	json_decref(p);
 }
 END_TEST
@@ -76,8 +88,8 @@ static void
 fake_request(struct request *req, struct runtime *rt, struct arena *a, const char *path,
     const char *accept)
 {
-	static char	 acc[256];
-	static char	*env[2];
+	static char  acc[256];
+	static char *env[2];
 
 	(void)snprintf(acc, sizeof(acc), "HTTP_ACCEPT=%s", accept);
 	env[0] = acc;
@@ -93,8 +105,8 @@ fake_request(struct request *req, struct runtime *rt, struct arena *a, const cha
 static struct tmpl_set *
 error_templates(char *dir, size_t len)
 {
-	char	 path[512], err[256];
-	FILE	*f;
+	char  path[512], err[256];
+	FILE *f;
 
 	(void)snprintf(dir, len, "/tmp/um-problem-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -107,11 +119,11 @@ error_templates(char *dir, size_t len)
 
 START_TEST(test_api_paths_always_get_problem_json)
 {
-	struct arena	*a = arena_new();
-	struct runtime	 rt;
-	struct request	 req;
-	struct response	 resp;
-	json_t		*body;
+	struct arena   *a = arena_new();
+	struct runtime  rt;
+	struct request  req;
+	struct response resp;
+	json_t         *body;
 
 	memset(&rt, 0, sizeof(rt));
 	fake_request(&req, &rt, a, "/api/v1/nope", "text/html");
@@ -128,11 +140,11 @@ END_TEST
 
 START_TEST(test_browsers_get_an_escaped_error_page_outside_the_api)
 {
-	struct arena	*a = arena_new();
-	struct runtime	 rt;
-	struct request	 req;
-	struct response	 resp;
-	char		 dir[64], cmd[128];
+	struct arena   *a = arena_new();
+	struct runtime  rt;
+	struct request  req;
+	struct response resp;
+	char            dir[64], cmd[128];
 
 	memset(&rt, 0, sizeof(rt));
 	ck_assert_ptr_nonnull(rt.tmpl = error_templates(dir, sizeof(dir)));
@@ -154,8 +166,8 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("problem");
-	TCase	*tc = tcase_create("problem");
+	Suite *s = suite_create("problem");
+	TCase *tc = tcase_create("problem");
 
 	tcase_add_test(tc, test_every_error_has_a_status_a_code_and_a_title);
 	tcase_add_test(tc, test_the_codes_are_exactly_those_of_api_md);

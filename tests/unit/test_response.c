@@ -10,14 +10,15 @@
 #include "response.h"
 #include "unit.h"
 
-#define CSP "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; " \
+#define CSP \
+	"Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; " \
 	"img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; " \
 	"frame-ancestors 'none'\r\n"
 
 static const char *
 serialize(struct arena *a, const struct response *r)
 {
-	struct buf	 out;
+	struct buf out;
 
 	buf_init(&out, a);
 	response_serialize(r, "0123456789abcdef", &out);
@@ -26,9 +27,9 @@ serialize(struct arena *a, const struct response *r)
 
 START_TEST(test_every_answer_carries_the_security_headers)
 {
-	struct arena	*a = arena_new();
-	struct response	 r;
-	const char	*s;
+	struct arena   *a = arena_new();
+	struct response r;
+	const char     *s;
 
 	response_init(&r, a);
 	response_html(&r, 200);
@@ -49,9 +50,9 @@ END_TEST
 
 START_TEST(test_a_head_answer_has_the_get_length_and_no_body)
 {
-	struct arena	*a = arena_new();
-	struct response	 r;
-	const char	*s;
+	struct arena   *a = arena_new();
+	struct response r;
+	const char     *s;
 
 	response_init(&r, a);
 	r.flags |= RESP_HEAD;
@@ -66,9 +67,9 @@ END_TEST
 
 START_TEST(test_a_204_has_no_body_and_no_content_type)
 {
-	struct arena	*a = arena_new();
-	struct response	 r;
-	const char	*s;
+	struct arena   *a = arena_new();
+	struct response r;
+	const char     *s;
 
 	response_init(&r, a);
 	response_html(&r, 200);
@@ -84,9 +85,9 @@ END_TEST
 
 START_TEST(test_a_header_with_cr_or_lf_is_never_sent)
 {
-	struct arena	*a = arena_new();
-	struct response	 r;
-	const char	*s;
+	struct arena   *a = arena_new();
+	struct response r;
+	const char     *s;
 
 	response_init(&r, a);
 	response_redirect(&r, 303, "/x\r\nSet-Cookie: evil=1");
@@ -103,9 +104,9 @@ END_TEST
 
 START_TEST(test_a_handler_cache_control_replaces_the_default)
 {
-	struct arena	*a = arena_new();
-	struct response	 r;
-	const char	*s;
+	struct arena   *a = arena_new();
+	struct response r;
+	const char     *s;
 
 	response_init(&r, a);
 	response_redirect(&r, 303, "/profile");
@@ -121,10 +122,10 @@ END_TEST
 
 START_TEST(test_a_json_body_is_compact_and_typed)
 {
-	struct arena	*a = arena_new();
-	struct response	 r;
-	json_t		*v = json_pack("{s:s, s:i}", "status", "ok", "n", 3);
-	const char	*s;
+	struct arena   *a = arena_new();
+	struct response r;
+	json_t         *v = json_pack("{s:s, s:i}", "status", "ok", "n", 3);
+	const char     *s;
 
 	response_init(&r, a);
 	response_json(&r, 201, v);
@@ -150,8 +151,8 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("response");
-	TCase	*tc = tcase_create("serialize");
+	Suite *s = suite_create("response");
+	TCase *tc = tcase_create("serialize");
 
 	tcase_add_test(tc, test_every_answer_carries_the_security_headers);
 	tcase_add_test(tc, test_a_head_answer_has_the_get_length_and_no_body);

@@ -10,9 +10,27 @@
 #include "router.h"
 #include "unit.h"
 
-static enum um_err h_a(struct request *q, struct response *s) { (void)q; (void)s; return UM_OK; }
-static enum um_err h_b(struct request *q, struct response *s) { (void)q; (void)s; return UM_OK; }
-static enum um_err h_c(struct request *q, struct response *s) { (void)q; (void)s; return UM_OK; }
+static enum um_err
+h_a(struct request *q, struct response *s)
+{
+	(void)q;
+	(void)s;
+	return UM_OK;
+}
+static enum um_err
+h_b(struct request *q, struct response *s)
+{
+	(void)q;
+	(void)s;
+	return UM_OK;
+}
+static enum um_err
+h_c(struct request *q, struct response *s)
+{
+	(void)q;
+	(void)s;
+	return UM_OK;
+}
 
 static const struct route tab[] = {
 	{ HTTP_GET, "/", h_a, 0 },
@@ -32,11 +50,11 @@ run(unsigned m, const char *path, const struct route **rt, const char **params, 
 
 START_TEST(test_an_exact_path_with_its_method_is_found)
 {
-	struct arena		*a = arena_new();
-	const struct route	*rt = NULL;
-	const char		*p[UM_PATH_PARAMS_MAX];
-	size_t			 np;
-	unsigned		 allow;
+	struct arena       *a = arena_new();
+	const struct route *rt = NULL;
+	const char         *p[UM_PATH_PARAMS_MAX];
+	size_t              np;
+	unsigned            allow;
 
 	ck_assert_int_eq(run(HTTP_POST, "/login", &rt, p, &np, &allow, a), ROUTER_FOUND);
 	ck_assert_ptr_eq(rt, &tab[1]);
@@ -47,11 +65,11 @@ END_TEST
 
 START_TEST(test_head_is_accepted_wherever_get_is)
 {
-	struct arena		*a = arena_new();
-	const struct route	*rt = NULL;
-	const char		*p[UM_PATH_PARAMS_MAX];
-	size_t			 np;
-	unsigned		 allow;
+	struct arena       *a = arena_new();
+	const struct route *rt = NULL;
+	const char         *p[UM_PATH_PARAMS_MAX];
+	size_t              np;
+	unsigned            allow;
 
 	ck_assert_int_eq(run(HTTP_HEAD, "/", &rt, p, &np, &allow, a), ROUTER_FOUND);
 	ck_assert_ptr_eq(rt, &tab[0]);
@@ -61,11 +79,11 @@ END_TEST
 
 START_TEST(test_segments_in_braces_are_captured_in_order)
 {
-	struct arena		*a = arena_new();
-	const struct route	*rt = NULL;
-	const char		*p[UM_PATH_PARAMS_MAX];
-	size_t			 np;
-	unsigned		 allow;
+	struct arena       *a = arena_new();
+	const struct route *rt = NULL;
+	const char         *p[UM_PATH_PARAMS_MAX];
+	size_t              np;
+	unsigned            allow;
 
 	ck_assert_int_eq(run(HTTP_POST, "/admin/users/42/disable", &rt, p, &np, &allow, a),
 	    ROUTER_FOUND);
@@ -79,11 +97,11 @@ END_TEST
 
 START_TEST(test_a_known_path_with_another_method_is_405_listing_every_allowed_method)
 {
-	struct arena		*a = arena_new();
-	const struct route	*rt = NULL;
-	const char		*p[UM_PATH_PARAMS_MAX];
-	size_t			 np;
-	unsigned		 allow;
+	struct arena       *a = arena_new();
+	const struct route *rt = NULL;
+	const char         *p[UM_PATH_PARAMS_MAX];
+	size_t              np;
+	unsigned            allow;
 
 	ck_assert_int_eq(run(HTTP_PUT, "/admin/users/7", &rt, p, &np, &allow, a),
 	    ROUTER_BAD_METHOD);
@@ -97,17 +115,25 @@ END_TEST
 START_TEST(test_unknown_paths_and_near_misses_are_404)
 {
 	static const char *const paths[] = {
-		"/nope", "/login/", "/loginx", "/admin/users", "/admin/users/", "/admin/users//x",
-		"/admin/users/1/x/y", "", "//",
+		"/nope",
+		"/login/",
+		"/loginx",
+		"/admin/users",
+		"/admin/users/",
+		"/admin/users//x",
+		"/admin/users/1/x/y",
+		"",
+		"//",
 	};
-	struct arena		*a = arena_new();
-	const struct route	*rt = NULL;
-	const char		*p[UM_PATH_PARAMS_MAX];
-	size_t			 i, np;
-	unsigned		 allow;
+	struct arena       *a = arena_new();
+	const struct route *rt = NULL;
+	const char         *p[UM_PATH_PARAMS_MAX];
+	size_t              i, np;
+	unsigned            allow;
 
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		ck_assert_msg(run(HTTP_GET, paths[i], &rt, p, &np, &allow, a) == ROUTER_NOT_FOUND,
+		ck_assert_msg(run(HTTP_GET, paths[i], &rt, p, &np, &allow, a) ==
+		        ROUTER_NOT_FOUND,
 		    "%s should be 404", paths[i]);
 	arena_free(a);
 }
@@ -116,13 +142,14 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s = suite_create("router");
-	TCase	*tc = tcase_create("match");
+	Suite *s = suite_create("router");
+	TCase *tc = tcase_create("match");
 
 	tcase_add_test(tc, test_an_exact_path_with_its_method_is_found);
 	tcase_add_test(tc, test_head_is_accepted_wherever_get_is);
 	tcase_add_test(tc, test_segments_in_braces_are_captured_in_order);
-	tcase_add_test(tc, test_a_known_path_with_another_method_is_405_listing_every_allowed_method);
+	tcase_add_test(tc,
+	    test_a_known_path_with_another_method_is_405_listing_every_allowed_method);
 	tcase_add_test(tc, test_unknown_paths_and_near_misses_are_404);
 	suite_add_tcase(s, tc);
 	return unit_run(s);

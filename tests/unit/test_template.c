@@ -24,19 +24,24 @@
 
 /* The spec files, one Check test case each; every test in a file is one loop iteration. */
 static const char *const spec_files[] = {
-	"comments", "delimiters", "interpolation", "inverted", "partials", "sections",
+	"comments",
+	"delimiters",
+	"interpolation",
+	"inverted",
+	"partials",
+	"sections",
 	"inheritance",
 };
-#define NSPEC	(sizeof(spec_files) / sizeof(spec_files[0]))
+#define NSPEC (sizeof(spec_files) / sizeof(spec_files[0]))
 
-static json_t	*spec_tests[NSPEC];	/* the "tests" array of each file */
+static json_t *spec_tests[NSPEC]; /* the "tests" array of each file */
 
 /* Shows control characters so a whitespace mismatch is visible in the failure message. */
 static char *
 visible(struct arena *a, const char *s, size_t n)
 {
-	struct buf	 b;
-	size_t		 i;
+	struct buf b;
+	size_t     i;
 
 	buf_init(&b, a);
 	for (i = 0; i < n; i++) {
@@ -55,12 +60,12 @@ visible(struct arena *a, const char *s, size_t n)
 static void
 spec_case(size_t file, int i)
 {
-	const json_t	*t;
-	const char	*name, *tmpl, *want;
-	struct arena	*a;
-	struct buf	 out;
-	char		 err[256] = "";
-	enum um_err	 rc;
+	const json_t *t;
+	const char   *name, *tmpl, *want;
+	struct arena *a;
+	struct buf    out;
+	char          err[256] = "";
+	enum um_err   rc;
 
 	t = json_array_get(spec_tests[file], (size_t)i);
 	ck_assert_ptr_nonnull(t);
@@ -73,8 +78,8 @@ spec_case(size_t file, int i)
 	buf_init(&out, a);
 	rc = tmpl_render_string(tmpl, strlen(tmpl), json_object_get(t, "partials"),
 	    json_object_get(t, "data"), &out, err, sizeof(err));
-	ck_assert_msg(rc == UM_OK, "%s / %s: rendering failed (%d): %s", spec_files[file],
-	    name, (int)rc, err);
+	ck_assert_msg(rc == UM_OK, "%s / %s: rendering failed (%d): %s", spec_files[file], name,
+	    (int)rc, err);
 	ck_assert_msg(out.len == strlen(want) && memcmp(out.data, want, out.len) == 0,
 	    "%s / %s:\n  template: \"%s\"\n  expected: \"%s\"\n  actual:   \"%s\"",
 	    spec_files[file], name, visible(a, tmpl, strlen(tmpl)),
@@ -129,9 +134,9 @@ static enum um_err
 render(struct arena *a, const char *src, const char *data, const char *partials,
     struct buf *out, char *err, size_t errsz)
 {
-	json_t		*d, *p = NULL;
-	json_error_t	 je;
-	enum um_err	 rc;
+	json_t      *d, *p = NULL;
+	json_error_t je;
+	enum um_err  rc;
 
 	d = json_loads(data, JSON_DECODE_ANY, &je);
 	ck_assert_msg(d != NULL, "bad test data: %s", je.text);
@@ -148,15 +153,15 @@ render(struct arena *a, const char *src, const char *data, const char *partials,
 
 /* Data-driven: values and the text they must render as. */
 static const struct {
-	const char	*tmpl;
-	const char	*data;
-	const char	*want;
+	const char *tmpl;
+	const char *data;
+	const char *want;
 } render_cases[] = {
 	{ "{{x}}", "{\"x\": \"'\\\"<>&\"}", "&#39;&quot;&lt;&gt;&amp;" },
 	{ "{{{x}}}", "{\"x\": \"'\\\"<>&\"}", "'\"<>&" },
 	{ "{{&x}}", "{\"x\": \"<b>\"}", "<b>" },
 	{ "<a title=\"{{x}}\">", "{\"x\": \"\\\" onmouseover='x'\"}",
-	  "<a title=\"&quot; onmouseover=&#39;x&#39;\">" },
+	    "<a title=\"&quot; onmouseover=&#39;x&#39;\">" },
 	{ "{{x}}", "{\"x\": 1.5}", "1.5" },
 	{ "{{x}}", "{\"x\": 2.0}", "2" },
 	{ "{{x}}", "{\"x\": 0.1}", "0.1" },
@@ -167,7 +172,8 @@ static const struct {
 	{ "{{#x}}yes{{/x}}", "{\"x\": \"\"}", "yes" },
 	{ "{{#x}}yes{{/x}}", "{\"x\": 0}", "yes" },
 	{ "{{^x}}no{{/x}}", "{\"x\": []}", "no" },
-	{ "{{#a}}{{#b}}{{c}}{{/b}}{{/a}}", "{\"a\": [{\"b\": {\"c\": 1}}, {\"b\": null}]}", "1" },
+	{ "{{#a}}{{#b}}{{c}}{{/b}}{{/a}}", "{\"a\": [{\"b\": {\"c\": 1}}, {\"b\": null}]}",
+	    "1" },
 	{ "{{a.b}}", "{\"a\": [1]}", "" },
 	{ "<%x%>{{=<% %>=}}<%x%>{{x}}", "{\"x\": 1}", "<%x%>1{{x}}" },
 	{ "{{=<% %>=}}<%{x}%>", "{\"x\": \"<\"}", "<" },
@@ -176,10 +182,10 @@ static const struct {
 
 START_TEST(test_values_render_as_the_table_says)
 {
-	struct arena	*a = arena_new();
-	struct buf	 out;
-	char		 err[256] = "";
-	enum um_err	 rc;
+	struct arena *a = arena_new();
+	struct buf    out;
+	char          err[256] = "";
+	enum um_err   rc;
 
 	rc = render(a, render_cases[_i].tmpl, render_cases[_i].data, NULL, &out, err,
 	    sizeof(err));
@@ -193,11 +199,12 @@ END_TEST
 
 /* Data-driven: broken templates and the message (file:line: ...) they must give. */
 static const struct {
-	const char	*tmpl;
-	const char	*want;
+	const char *tmpl;
+	const char *want;
 } error_cases[] = {
 	{ "a\n{{#s}}\nb", "template:2: section \"s\" is never closed" },
-	{ "{{#a}}\n{{#b}}\n{{/a}}\n{{/b}}", "template:3: {{/a}} does not close \"b\" opened on line 2" },
+	{ "{{#a}}\n{{#b}}\n{{/a}}\n{{/b}}",
+	    "template:3: {{/a}} does not close \"b\" opened on line 2" },
 	{ "x\n\n{{/a}}", "template:3: {{/a}} closes nothing" },
 	{ "{{=<%=}}", "template:1: bad delimiters" },
 	{ "{{=<%%>=}}", "template:1: bad delimiters" },
@@ -211,10 +218,10 @@ static const struct {
 
 START_TEST(test_a_broken_template_is_refused_with_its_line_number)
 {
-	struct arena	*a = arena_new();
-	struct buf	 out;
-	char		 err[256] = "";
-	enum um_err	 rc;
+	struct arena *a = arena_new();
+	struct buf    out;
+	char          err[256] = "";
+	enum um_err   rc;
 
 	rc = render(a, error_cases[_i].tmpl, "{}", NULL, &out, err, sizeof(err));
 	ck_assert_msg(rc == UM_EINVAL, "%s: expected UM_EINVAL, got %d", error_cases[_i].tmpl,
@@ -229,12 +236,13 @@ END_TEST
 
 START_TEST(test_a_broken_partial_is_refused_with_its_name_and_line)
 {
-	struct arena	*a = arena_new();
-	struct buf	 out;
-	char		 err[256] = "";
+	struct arena *a = arena_new();
+	struct buf    out;
+	char          err[256] = "";
 
 	ck_assert_int_eq(render(a, "x{{>p}}", "{}", "{\"p\": \"ok\\n{{#a}}\"}", &out, err,
-	    sizeof(err)), UM_EINVAL);
+	                     sizeof(err)),
+	    UM_EINVAL);
 	ck_assert_str_eq(err, "partial \"p\":2: section \"a\" is never closed");
 	ck_assert_uint_eq(out.len, 0);
 	arena_free(a);
@@ -243,11 +251,11 @@ END_TEST
 
 START_TEST(test_output_beyond_the_limit_fails_and_leaves_the_buffer_as_it_was)
 {
-	struct arena	*a = arena_new();
-	struct buf	 out;
-	json_t		*d;
-	char		*big, err[256] = "";
-	size_t		 n = UM_TEMPLATE_OUT_MAX / 2 + 1;
+	struct arena *a = arena_new();
+	struct buf    out;
+	json_t       *d;
+	char         *big, err[256] = "";
+	size_t        n = UM_TEMPLATE_OUT_MAX / 2 + 1;
 
 	big = malloc(n + 1);
 	ck_assert_ptr_nonnull(big);
@@ -262,7 +270,8 @@ START_TEST(test_output_beyond_the_limit_fails_and_leaves_the_buffer_as_it_was)
 	ck_assert_uint_eq(out.len, 4 + n);
 	buf_truncate(&out, 4);
 	ck_assert_int_eq(tmpl_render_string("{{x}}{{{x}}}", 12, NULL, d, &out, err,
-	    sizeof(err)), UM_EINTERNAL);
+	                     sizeof(err)),
+	    UM_EINTERNAL);
 	ck_assert_str_eq(out.data, "kept");
 	ck_assert_str_eq(err, "template output too large");
 	/* Escaping can grow a value past the bound too. */
@@ -279,17 +288,19 @@ END_TEST
 
 START_TEST(test_a_partial_that_includes_itself_fails_instead_of_recursing_forever)
 {
-	struct arena	*a = arena_new();
-	struct buf	 out;
-	char		 err[256] = "";
+	struct arena *a = arena_new();
+	struct buf    out;
+	char          err[256] = "";
 
-	ck_assert_int_eq(render(a, "[{{>self}}]", "{}", "{\"self\": \"x{{>self}}\"}", &out,
-	    err, sizeof(err)), UM_EINTERNAL);
+	ck_assert_int_eq(render(a, "[{{>self}}]", "{}", "{\"self\": \"x{{>self}}\"}", &out, err,
+	                     sizeof(err)),
+	    UM_EINTERNAL);
 	ck_assert_str_eq(err, "templates nested too deeply");
 	ck_assert_uint_eq(out.len, 0);
 	/* Recursion that ends within the bound is fine (spec "Recursion"). */
 	ck_assert_int_eq(render(a, "{{>self}}", "{\"n\": [{\"n\": [{\"n\": []}]}]}",
-	    "{\"self\": \"x{{#n}}{{>self}}{{/n}}\"}", &out, err, sizeof(err)), UM_OK);
+	                     "{\"self\": \"x{{#n}}{{>self}}{{/n}}\"}", &out, err, sizeof(err)),
+	    UM_OK);
 	ck_assert_str_eq(out.data, "xxx");
 	arena_free(a);
 }
@@ -297,42 +308,47 @@ END_TEST
 
 START_TEST(test_a_parent_that_inherits_from_itself_fails)
 {
-	struct arena	*a = arena_new();
-	struct buf	 out;
-	char		 err[256] = "";
+	struct arena *a = arena_new();
+	struct buf    out;
+	char          err[256] = "";
 
-	ck_assert_int_eq(render(a, "{{<p}}{{/p}}", "{}", "{\"p\": \"{{<p}}{{$b}}x{{/b}}{{/p}}\"}",
-	    &out, err, sizeof(err)), UM_EINTERNAL);
+	ck_assert_int_eq(render(a, "{{<p}}{{/p}}", "{}",
+	                     "{\"p\": \"{{<p}}{{$b}}x{{/b}}{{/p}}\"}", &out, err, sizeof(err)),
+	    UM_EINTERNAL);
 	arena_free(a);
 }
 END_TEST
 
 START_TEST(test_a_template_that_loops_without_output_is_stopped)
 {
-	struct arena	*a = arena_new();
-	struct buf	 out;
-	char		 err[256] = "";
-	const char	*t = "{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}"
-			     "{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}";
+	struct arena *a = arena_new();
+	struct buf    out;
+	char          err[256] = "";
+	const char   *t = "{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}{{#l}}"
+	                  "{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}{{/l}}";
 
 	/* 10^10 empty iterations: refused after a bounded amount of work. */
 	ck_assert_int_eq(render(a, t, "{\"l\": [1,2,3,4,5,6,7,8,9,0]}", NULL, &out, err,
-	    sizeof(err)), UM_EINTERNAL);
+	                     sizeof(err)),
+	    UM_EINTERNAL);
 	ck_assert_str_eq(err, "template rendering takes too long");
 	/* Partials that double at every level: 2^32 expansions without the bound. */
-	ck_assert_int_eq(render(a, "{{>p}}", "{}",
-	    "{\"p\": \"{{>q}}{{>q}}\", \"q\": \"{{>r}}{{>r}}\", \"r\": \"{{>s}}{{>s}}\","
-	    " \"s\": \"{{>p}}{{>p}}\"}", &out, err, sizeof(err)), UM_EINTERNAL);
+	ck_assert_int_eq(
+	    render(a, "{{>p}}", "{}",
+	        "{\"p\": \"{{>q}}{{>q}}\", \"q\": \"{{>r}}{{>r}}\", \"r\": \"{{>s}}{{>s}}\","
+	        " \"s\": \"{{>p}}{{>p}}\"}",
+	        &out, err, sizeof(err)),
+	    UM_EINTERNAL);
 	arena_free(a);
 }
 END_TEST
 
 START_TEST(test_sections_nested_deeper_than_the_limit_are_a_parse_error)
 {
-	struct arena	*a = arena_new();
-	struct buf	 out, src;
-	char		 err[256] = "";
-	int		 i;
+	struct arena *a = arena_new();
+	struct buf    out, src;
+	char          err[256] = "";
+	int           i;
 
 	buf_init(&src, a);
 	for (i = 0; i <= UM_TEMPLATE_DEPTH_MAX; i++)
@@ -345,7 +361,7 @@ START_TEST(test_sections_nested_deeper_than_the_limit_are_a_parse_error)
 }
 END_TEST
 
-static char	 tmpdir[64];
+static char tmpdir[64];
 
 /* Each test gets a fresh directory, also when Check runs them in one process. */
 static void
@@ -358,11 +374,10 @@ make_tmpdir(void)
 static void
 write_file(const char *rel, const char *text)
 {
-	char	 path[1024];
-	FILE	*f;
+	char  path[1024];
+	FILE *f;
 
-	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", tmpdir, rel),
-	    (int)sizeof(path));
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", tmpdir, rel), (int)sizeof(path));
 	f = fopen(path, "w");
 	ck_assert_msg(f != NULL, "cannot create %s", path);
 	ck_assert_int_eq(fputs(text, f) >= 0, 1);
@@ -372,17 +387,16 @@ write_file(const char *rel, const char *text)
 static void
 make_dir(const char *rel)
 {
-	char	 path[1024];
+	char path[1024];
 
-	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", tmpdir, rel),
-	    (int)sizeof(path));
+	ck_assert_int_lt(snprintf(path, sizeof(path), "%s/%s", tmpdir, rel), (int)sizeof(path));
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 }
 
 static void
 remove_tree(void)
 {
-	char	 cmd[1100];
+	char cmd[1100];
 
 	/* The directory name comes from mkdtemp: no shell metacharacters. */
 	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
@@ -391,11 +405,11 @@ remove_tree(void)
 
 START_TEST(test_a_template_directory_loads_with_subdirectories_and_inheritance)
 {
-	struct tmpl_set	*set;
-	struct arena	*a = arena_new();
-	struct buf	 out;
-	json_t		*d;
-	char		 err[256] = "";
+	struct tmpl_set *set;
+	struct arena    *a = arena_new();
+	struct buf       out;
+	json_t          *d;
+	char             err[256] = "";
 
 	make_tmpdir();
 	make_dir("partials");
@@ -467,10 +481,10 @@ END_TEST
 
 START_TEST(test_a_set_whose_partial_includes_itself_fails_at_render_time)
 {
-	struct tmpl_set	*set;
-	struct arena	*a = arena_new();
-	struct buf	 out;
-	char		 err[256] = "";
+	struct tmpl_set *set;
+	struct arena    *a = arena_new();
+	struct buf       out;
+	char             err[256] = "";
 
 	make_tmpdir();
 	write_file("loop.mustache", "a{{>loop}}");
@@ -487,8 +501,8 @@ END_TEST
 
 START_TEST(test_a_set_with_a_broken_file_is_refused_naming_file_and_line)
 {
-	struct tmpl_set	*set;
-	char		 err[512] = "", want[512];
+	struct tmpl_set *set;
+	char             err[512] = "", want[512];
 
 	make_tmpdir();
 	make_dir("sub");
@@ -496,8 +510,10 @@ START_TEST(test_a_set_with_a_broken_file_is_refused_naming_file_and_line)
 	write_file("sub/bad.mustache", "line one\n{{#open}}\n");
 	set = tmpl_set_load(tmpdir, err, sizeof(err));
 	ck_assert_ptr_null(set);
-	(void)snprintf(want, sizeof(want), "%s/sub/bad.mustache:2: section \"open\" is never "
-	    "closed", tmpdir);
+	(void)snprintf(want, sizeof(want),
+	    "%s/sub/bad.mustache:2: section \"open\" is never "
+	    "closed",
+	    tmpdir);
 	ck_assert_str_eq(err, want);
 	remove_tree();
 }
@@ -505,7 +521,7 @@ END_TEST
 
 START_TEST(test_a_missing_template_directory_is_refused)
 {
-	char	 err[256] = "";
+	char err[256] = "";
 
 	ck_assert_ptr_null(tmpl_set_load("/nonexistent/templates", err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/templates"));
@@ -515,10 +531,10 @@ END_TEST
 static void
 load_spec(void)
 {
-	char		 path[512];
-	json_error_t	 je;
-	json_t		*root;
-	size_t		 i;
+	char         path[512];
+	json_error_t je;
+	json_t      *root;
+	size_t       i;
 
 	for (i = 0; i < NSPEC; i++) {
 		(void)snprintf(path, sizeof(path), "%s/mustache/%s.json", UM_TEST_DATADIR,
@@ -539,8 +555,8 @@ load_spec(void)
 static Suite *
 template_suite(void)
 {
-	Suite	*s = suite_create("template");
-	TCase	*tc;
+	Suite *s = suite_create("template");
+	TCase *tc;
 
 	tc = tcase_create("spec");
 	tcase_add_loop_test(tc, test_every_comments_spec_case_renders_as_specified, 0,
@@ -566,7 +582,8 @@ template_suite(void)
 	    (int)(sizeof(error_cases) / sizeof(error_cases[0])));
 	tcase_add_test(tc, test_a_broken_partial_is_refused_with_its_name_and_line);
 	tcase_add_test(tc, test_output_beyond_the_limit_fails_and_leaves_the_buffer_as_it_was);
-	tcase_add_test(tc, test_a_partial_that_includes_itself_fails_instead_of_recursing_forever);
+	tcase_add_test(tc,
+	    test_a_partial_that_includes_itself_fails_instead_of_recursing_forever);
 	tcase_add_test(tc, test_a_parent_that_inherits_from_itself_fails);
 	tcase_add_test(tc, test_a_template_that_loops_without_output_is_stopped);
 	tcase_add_test(tc, test_sections_nested_deeper_than_the_limit_are_a_parse_error);
@@ -584,9 +601,9 @@ template_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-	size_t	 i;
+	SRunner *sr;
+	int      failed;
+	size_t   i;
 
 	load_spec();
 	sr = srunner_create(template_suite());

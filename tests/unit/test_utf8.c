@@ -10,13 +10,16 @@
 #include "utf8.h"
 
 struct vec {
-	const char	*what;
-	const char	*s;
-	size_t		 n;
-	long		 count;	/* -1: ill-formed */
+	const char *what;
+	const char *s;
+	size_t      n;
+	long        count; /* -1: ill-formed */
 };
 
-#define V(what, lit, count)	{ what, lit, sizeof(lit) - 1, count }
+#define V(what, lit, count) \
+	{ \
+		what, lit, sizeof(lit) - 1, count \
+	}
 
 static const struct vec vecs[] = {
 	V("the empty string", "", 0),
@@ -52,8 +55,14 @@ static const struct vec vecs[] = {
 	V("a two-byte lead at the end", "abc\xc3", -1),
 	V("a three-byte sequence cut after two", "\xe2\x82", -1),
 	V("a four-byte sequence cut after three", "\xf0\x9f\x98", -1),
-	V("a lead followed by ASCII", "\xc3" "a", -1),
-	V("a three-byte lead whose last byte is ASCII", "\xe2\x82" "a", -1),
+	V("a lead followed by ASCII",
+	    "\xc3"
+	    "a",
+	    -1),
+	V("a three-byte lead whose last byte is ASCII",
+	    "\xe2\x82"
+	    "a",
+	    -1),
 	V("a four-byte lead whose last byte is a lead", "\xf0\x9f\x98\xf0", -1),
 	V("a five-byte form", "\xf8\x88\x80\x80\x80", -1),
 	V("an invalid byte after 16 ASCII bytes", "0123456789abcdef\xc0\x80", -1),
@@ -64,7 +73,7 @@ static const struct vec vecs[] = {
 
 START_TEST(test_each_vector_is_judged_as_rfc_3629_says)
 {
-	const struct vec	*v = &vecs[_i];
+	const struct vec *v = &vecs[_i];
 
 	ck_assert_msg(utf8_count(v->s, v->n) == v->count, "%s: count %ld, expected %ld",
 	    v->what, utf8_count(v->s, v->n), v->count);
@@ -75,10 +84,10 @@ END_TEST
 
 START_TEST(test_every_code_point_encodes_to_valid_utf8_and_every_surrogate_does_not)
 {
-	unsigned char	 b[4];
-	unsigned long	 cp;
-	size_t		 n;
-	int		 want;
+	unsigned char b[4];
+	unsigned long cp;
+	size_t        n;
+	int           want;
 
 	for (cp = 0; cp <= 0x10ffff; cp++) {
 		if (cp < 0x80) {
@@ -112,9 +121,9 @@ END_TEST
 
 START_TEST(test_every_two_byte_pair_agrees_with_a_reference_decoder)
 {
-	unsigned char	 b[2];
-	unsigned int	 i, j;
-	int		 want;
+	unsigned char b[2];
+	unsigned int  i, j;
+	int           want;
 
 	/* Every two-byte string is valid only as two ASCII bytes or one C2..DF sequence. */
 	for (i = 0; i < 256; i++)
@@ -131,9 +140,9 @@ END_TEST
 
 START_TEST(test_a_long_ascii_run_is_counted_byte_for_byte)
 {
-	struct arena	*a;
-	char		*s;
-	size_t		 n;
+	struct arena *a;
+	char         *s;
+	size_t        n;
 
 	a = arena_new();
 	/* Lengths around the 8-byte word so the fast path's tail is exercised. */
@@ -153,14 +162,15 @@ END_TEST
 int
 main(void)
 {
-	Suite	*s;
-	TCase	*tc;
+	Suite *s;
+	TCase *tc;
 
 	s = suite_create("utf8");
 	tc = tcase_create("core");
 	tcase_add_loop_test(tc, test_each_vector_is_judged_as_rfc_3629_says, 0,
 	    (int)(sizeof(vecs) / sizeof(vecs[0])));
-	tcase_add_test(tc, test_every_code_point_encodes_to_valid_utf8_and_every_surrogate_does_not);
+	tcase_add_test(tc,
+	    test_every_code_point_encodes_to_valid_utf8_and_every_surrogate_does_not);
 	tcase_add_test(tc, test_every_two_byte_pair_agrees_with_a_reference_decoder);
 	tcase_add_test(tc, test_a_long_ascii_run_is_counted_byte_for_byte);
 	suite_add_tcase(s, tc);

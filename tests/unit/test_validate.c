@@ -16,11 +16,11 @@
 #include "validate.h"
 
 #ifndef UM_SRCDIR
-#define UM_SRCDIR	"/work/main"
+#define UM_SRCDIR "/work/main"
 #endif
-#define COMMON_PATH	UM_SRCDIR "/fcgi/data/common-passwords.txt"
+#define COMMON_PATH UM_SRCDIR "/fcgi/data/common-passwords.txt"
 
-static struct arena	*a;
+static struct arena *a;
 
 static void
 setup(void)
@@ -49,29 +49,44 @@ unload_list(void)
 	teardown();
 }
 
-#define V_USERNAME	validate_username
-#define V_EMAIL		validate_email
-#define V_PASSWORD	validate_password
-#define V_NAME		validate_display_name
-#define V_BIO		validate_bio
-#define V_ROLE		validate_role_name
+#define V_USERNAME validate_username
+#define V_EMAIL    validate_email
+#define V_PASSWORD validate_password
+#define V_NAME     validate_display_name
+#define V_BIO      validate_bio
+#define V_ROLE     validate_role_name
 
 struct vcase {
-	const char	*what;
-	enum um_err	(*fn)(struct arena *, const struct validate_ctx *, const char *, size_t,
-			    struct field_result *);
-	const char	*in;
-	size_t		 n;
-	const char	*out;	/* accepted, normalised to this; NULL: refused */
-	const char	*msg;	/* refused: a word the message must hold */
-	const char	*user;	/* validate_ctx username */
+	const char *what;
+	enum um_err (*fn)(struct arena *, const struct validate_ctx *, const char *, size_t,
+	    struct field_result *);
+	const char *in;
+	size_t      n;
+	const char *out;  /* accepted, normalised to this; NULL: refused */
+	const char *msg;  /* refused: a word the message must hold */
+	const char *user; /* validate_ctx username */
 };
 
-#define OK(what, fn, lit)		{ what, fn, lit, sizeof(lit) - 1, lit, NULL, NULL }
-#define NORM(what, fn, lit, out)	{ what, fn, lit, sizeof(lit) - 1, out, NULL, NULL }
-#define BAD(what, fn, lit, msg)		{ what, fn, lit, sizeof(lit) - 1, NULL, msg, NULL }
-#define BADU(what, fn, lit, user, msg)	{ what, fn, lit, sizeof(lit) - 1, NULL, msg, user }
-#define OKU(what, fn, lit, user)	{ what, fn, lit, sizeof(lit) - 1, lit, NULL, user }
+#define OK(what, fn, lit) \
+	{ \
+		what, fn, lit, sizeof(lit) - 1, lit, NULL, NULL \
+	}
+#define NORM(what, fn, lit, out) \
+	{ \
+		what, fn, lit, sizeof(lit) - 1, out, NULL, NULL \
+	}
+#define BAD(what, fn, lit, msg) \
+	{ \
+		what, fn, lit, sizeof(lit) - 1, NULL, msg, NULL \
+	}
+#define BADU(what, fn, lit, user, msg) \
+	{ \
+		what, fn, lit, sizeof(lit) - 1, NULL, msg, user \
+	}
+#define OKU(what, fn, lit, user) \
+	{ \
+		what, fn, lit, sizeof(lit) - 1, lit, NULL, user \
+	}
 
 static const struct vcase cases[] = {
 	/* username: 3–32 of A–Z a–z 0–9 . _ - (API.md §2) */
@@ -94,7 +109,8 @@ static const struct vcase cases[] = {
 	OK("a plain address", V_EMAIL, "alice@example.com"),
 	OK("the bootstrap admin's single-label address", V_EMAIL, "admin@localhost"),
 	OK("an address with a plus and a dot in the local part", V_EMAIL, "a.b+tag@x.org"),
-	OK("an address with printable symbols in the local part", V_EMAIL, "!#$%&'*/=?^`{|}~@x.io"),
+	OK("an address with printable symbols in the local part", V_EMAIL,
+	    "!#$%&'*/=?^`{|}~@x.io"),
 	OK("an address with a hyphen inside a label", V_EMAIL, "u@my-host.example"),
 	OK("an address with an all-digit label", V_EMAIL, "u@123.example"),
 	OK("an IDN in its xn-- form", V_EMAIL, "u@xn--bcher-kva.example"),
@@ -111,7 +127,8 @@ static const struct vcase cases[] = {
 	BAD("an address with a tab inside", V_EMAIL, "ali\tce@example.com", "address"),
 	/* RFC 5322 specials: only a quoted local part may hold them, and mail carries addresses
 	 * unquoted (API.md §7 "printable ASCII" read with the mail layer's rules). */
-	OK("a line of free text with any Unicode", validate_line, "Manages \xc3\xa9v\xc3\xa9nements \xe2\x80\x94 ok"),
+	OK("a line of free text with any Unicode", validate_line,
+	    "Manages \xc3\xa9v\xc3\xa9nements \xe2\x80\x94 ok"),
 	BAD("a control character in a line of text", validate_line, "a\x01b", "control"),
 	BAD("a line break in a line of text", validate_line, "a\nb", "control"),
 	BAD("a double quote in the local part", V_EMAIL, "c\"d@example.com", "before the @"),
@@ -130,7 +147,10 @@ static const struct vcase cases[] = {
 	BAD("a domain with an underscore", V_EMAIL, "user@ex_ample.com", "domain"),
 	BAD("a domain literal", V_EMAIL, "user@[127.0.0.1]", "domain"),
 	BAD("a non-ASCII local part", V_EMAIL, "\xc3\x84\xc3\x96@x.com", "address"),
-	BAD("a non-ASCII domain", V_EMAIL, "u@b\xc3\xbc" "cher.de", "domain"),
+	BAD("a non-ASCII domain", V_EMAIL,
+	    "u@b\xc3\xbc"
+	    "cher.de",
+	    "domain"),
 	BAD("an address that is only spaces", V_EMAIL, "   ", "address"),
 	BAD("an empty address", V_EMAIL, "", "address"),
 	BAD("an address with a NUL", V_EMAIL, "a@b.com\0x", "NUL"),
@@ -148,8 +168,8 @@ static const struct vcase cases[] = {
 	BAD("a common password", V_PASSWORD, "password1", "common"),
 	BAD("a common password in another case", V_PASSWORD, "Password", "common"),
 	BAD("a common password in capitals", V_PASSWORD, "QWERTYUIOP", "common"),
-	BADU("a password containing the username in another case", V_PASSWORD,
-	    "xxALICExx99", "alice", "username"),
+	BADU("a password containing the username in another case", V_PASSWORD, "xxALICExx99",
+	    "alice", "username"),
 	BADU("a password that is the username", V_PASSWORD, "Ramanujan1729", "ramanujan1729",
 	    "username"),
 	OKU("a password without the username", V_PASSWORD, "xxALIxCExx99", "alice"),
@@ -191,10 +211,10 @@ static const struct vcase cases[] = {
 
 START_TEST(test_each_value_is_judged_as_the_api_contract_says)
 {
-	const struct vcase	*c = &cases[_i];
-	struct validate_ctx	 ctx = { 8, c->user };
-	struct field_result	 r;
-	enum um_err		 rc;
+	const struct vcase *c = &cases[_i];
+	struct validate_ctx ctx = { 8, c->user };
+	struct field_result r;
+	enum um_err         rc;
 
 	memset(&r, 0xa5, sizeof(r));
 	rc = c->fn(a, &ctx, c->in, c->n, &r);
@@ -203,8 +223,8 @@ START_TEST(test_each_value_is_judged_as_the_api_contract_says)
 		    rc == UM_OK ? "" : r.error);
 		ck_assert_msg(r.error == NULL, "%s: error set on success", c->what);
 		ck_assert_msg(r.len == strlen(c->out) && memcmp(r.val, c->out, r.len) == 0 &&
-		    r.val[r.len] == '\0', "%s: normalised to \"%s\", expected \"%s\"", c->what,
-		    r.val, c->out);
+		        r.val[r.len] == '\0',
+		    "%s: normalised to \"%s\", expected \"%s\"", c->what, r.val, c->out);
 	} else {
 		ck_assert_msg(rc == UM_EINVAL, "%s: accepted", c->what);
 		ck_assert_msg(r.val == NULL, "%s: a value on refusal", c->what);
@@ -216,20 +236,21 @@ END_TEST
 
 /* A long input: head, then unit repeated times times, then tail. */
 struct gcase {
-	const char	*what;
-	enum um_err	(*fn)(struct arena *, const struct validate_ctx *, const char *, size_t,
-			    struct field_result *);
-	const char	*head;
-	const char	*unit;
-	size_t		 times;
-	const char	*tail;
-	enum um_err	 rc;
-	size_t		 outlen;	/* when accepted; 0: the input's length */
+	const char *what;
+	enum um_err (*fn)(struct arena *, const struct validate_ctx *, const char *, size_t,
+	    struct field_result *);
+	const char *head;
+	const char *unit;
+	size_t      times;
+	const char *tail;
+	enum um_err rc;
+	size_t      outlen; /* when accepted; 0: the input's length */
 };
 
 static const struct gcase gcases[] = {
 	{ "a 254-octet address", V_EMAIL, "xy@", "abcdefghi.", 24, "example.com", UM_OK, 0 },
-	{ "a 255-octet address", V_EMAIL, "xyz@", "abcdefghi.", 24, "example.com", UM_EINVAL, 0 },
+	{ "a 255-octet address", V_EMAIL, "xyz@", "abcdefghi.", 24, "example.com", UM_EINVAL,
+	    0 },
 	{ "a 254-octet address once trimmed", V_EMAIL, "   xy@", "abcdefghi.", 24,
 	    "example.com   ", UM_OK, 254 },
 	{ "a 64-octet local part", V_EMAIL, "", "a", 64, "@x.com", UM_OK, 0 },
@@ -238,10 +259,10 @@ static const struct gcase gcases[] = {
 	{ "a 64-octet domain label", V_EMAIL, "u@", "a", 64, ".com", UM_EINVAL, 0 },
 	{ "a 63-octet last label", V_EMAIL, "u@x.", "b", 63, "", UM_OK, 0 },
 	{ "a 64-octet last label", V_EMAIL, "u@x.", "b", 64, "", UM_EINVAL, 0 },
-	{ "a 128-character password of three-byte characters", V_PASSWORD, "",
-	    "\xe2\x82\xac", 128, "", UM_OK, 0 },
-	{ "a 129-character password of three-byte characters", V_PASSWORD, "",
-	    "\xe2\x82\xac", 129, "", UM_EINVAL, 0 },
+	{ "a 128-character password of three-byte characters", V_PASSWORD, "", "\xe2\x82\xac",
+	    128, "", UM_OK, 0 },
+	{ "a 129-character password of three-byte characters", V_PASSWORD, "", "\xe2\x82\xac",
+	    129, "", UM_EINVAL, 0 },
 	{ "a 128-character password of four-byte characters", V_PASSWORD, "",
 	    "\xf0\x9f\x98\x80", 128, "", UM_OK, 0 },
 	{ "a 129-character ASCII password", V_PASSWORD, "", "k", 129, "", UM_EINVAL, 0 },
@@ -249,8 +270,8 @@ static const struct gcase gcases[] = {
 	{ "a 101-character display name", V_NAME, "", "\xc3\xa9", 101, "", UM_EINVAL, 0 },
 	{ "a 1000-character bio", V_BIO, "", "\xc3\xa9", 1000, "", UM_OK, 0 },
 	{ "a 1001-character bio", V_BIO, "", "\xc3\xa9", 1001, "", UM_EINVAL, 0 },
-	{ "a 1000-character bio once CRLF counts as one", V_BIO, "", "a\r\n", 500, "",
-	    UM_OK, 1000 },
+	{ "a 1000-character bio once CRLF counts as one", V_BIO, "", "a\r\n", 500, "", UM_OK,
+	    1000 },
 	{ "a 1002-character bio once CRLF counts as one", V_BIO, "", "a\r\n", 501, "",
 	    UM_EINVAL, 0 },
 	{ "a 32-character role name", V_ROLE, "r", "x", 31, "", UM_OK, 0 },
@@ -261,12 +282,12 @@ static const struct gcase gcases[] = {
 
 START_TEST(test_each_length_edge_falls_on_the_right_side)
 {
-	const struct gcase	*g = &gcases[_i];
-	struct validate_ctx	 ctx = { 8, NULL };
-	struct field_result	 r;
-	char			*s, *p;
-	size_t			 n, i, ul;
-	enum um_err		 rc;
+	const struct gcase *g = &gcases[_i];
+	struct validate_ctx ctx = { 8, NULL };
+	struct field_result r;
+	char               *s, *p;
+	size_t              n, i, ul;
+	enum um_err         rc;
 
 	ul = strlen(g->unit);
 	n = strlen(g->head) + ul * g->times + strlen(g->tail);
@@ -280,15 +301,15 @@ START_TEST(test_each_length_edge_falls_on_the_right_side)
 	ck_assert_msg(rc == g->rc, "%s (%zu bytes): %s, expected %s", g->what, n,
 	    rc == UM_OK ? "accepted" : r.error, g->rc == UM_OK ? "acceptance" : "refusal");
 	if (rc == UM_OK)
-		ck_assert_msg(r.len == (g->outlen > 0 ? g->outlen : n),
-		    "%s: %zu bytes out", g->what, r.len);
+		ck_assert_msg(r.len == (g->outlen > 0 ? g->outlen : n), "%s: %zu bytes out",
+		    g->what, r.len);
 }
 END_TEST
 
 START_TEST(test_the_minimum_password_length_comes_from_the_context)
 {
-	struct validate_ctx	 ctx = { 12, NULL };
-	struct field_result	 r;
+	struct validate_ctx ctx = { 12, NULL };
+	struct field_result r;
 
 	ck_assert_int_eq(validate_password(a, &ctx, "x7#Kp2!qLm9", 11, &r), UM_EINVAL);
 	ck_assert_str_eq(r.error, "must be at least 12 characters");
@@ -309,18 +330,23 @@ static const struct field_spec fields[F__MAX] = {
 	[F_NAME] = { "display_name", validate_display_name, 400, VF_NULLABLE },
 };
 
-#define KV(k, v)	{ k, v, sizeof(v) - 1 }
+#define KV(k, v) \
+	{ \
+		k, v, sizeof(v) - 1 \
+	}
 
 START_TEST(test_a_valid_form_yields_normalised_values_by_index)
 {
-	struct kv		 v[] = {
-		KV("csrf_token", "abc"), KV("email", "  Bob@Example.COM "),
-		KV("username", "bob"), KV("password", "x7#Kp2!qLm"),
+	struct kv v[] = {
+		KV("csrf_token", "abc"),
+		KV("email", "  Bob@Example.COM "),
+		KV("username", "bob"),
+		KV("password", "x7#Kp2!qLm"),
 		KV("password_confirm", "x7#Kp2!qLm"),
 	};
-	struct kvlist		 form = { v, sizeof(v) / sizeof(v[0]) };
-	struct validate_ctx	 ctx = { 8, NULL };
-	struct field_result	 r[F__MAX];
+	struct kvlist       form = { v, sizeof(v) / sizeof(v[0]) };
+	struct validate_ctx ctx = { 8, NULL };
+	struct field_result r[F__MAX];
 
 	ck_assert_int_eq(validate_form(a, &ctx, fields, F__MAX, &form, r), UM_OK);
 	ck_assert_int_eq(validate_same(r, F_CONFIRM, F_PASSWORD, "does not match"), UM_OK);
@@ -342,15 +368,16 @@ END_TEST
 static void
 assert_errors(json_t *errors, const char *const *names, size_t n)
 {
-	json_t	*e;
-	size_t	 i;
+	json_t *e;
+	size_t  i;
 
 	ck_assert_msg(errors != NULL && json_is_array(errors), "an errors array");
 	ck_assert_msg(json_array_size(errors) == n, "%zu errors, expected %zu",
 	    json_array_size(errors), n);
 	for (i = 0; i < n; i++) {
 		e = json_array_get(errors, i);
-		ck_assert_msg(json_object_size(e) == 2, "error %zu has field and message only", i);
+		ck_assert_msg(json_object_size(e) == 2, "error %zu has field and message only",
+		    i);
 		ck_assert_str_eq(json_string_value(json_object_get(e, "field")), names[i]);
 		ck_assert_msg(json_string_length(json_object_get(e, "message")) > 0,
 		    "error %zu has a message", i);
@@ -360,15 +387,17 @@ assert_errors(json_t *errors, const char *const *names, size_t n)
 START_TEST(test_form_errors_come_in_table_order_with_the_cross_field_rules)
 {
 	/* Out of table order in the body; one field missing, one bad, two cross-field. */
-	struct kv		 v[] = {
-		KV("password_confirm", "different1!"), KV("password", "xxBOBxx99!"),
-		KV("username", "bob"), KV("display_name", "Bob\tSmith"),
+	struct kv v[] = {
+		KV("password_confirm", "different1!"),
+		KV("password", "xxBOBxx99!"),
+		KV("username", "bob"),
+		KV("display_name", "Bob\tSmith"),
 	};
-	struct kvlist		 form = { v, sizeof(v) / sizeof(v[0]) };
-	struct validate_ctx	 ctx = { 8, NULL };
-	struct field_result	 r[F__MAX];
+	struct kvlist            form = { v, sizeof(v) / sizeof(v[0]) };
+	struct validate_ctx      ctx = { 8, NULL };
+	struct field_result      r[F__MAX];
 	static const char *const want[] = { "email", "password", "display_name" };
-	json_t			*errors;
+	json_t                  *errors;
 
 	ck_assert_int_eq(validate_form(a, &ctx, fields, F__MAX, &form, r), UM_EINVAL);
 	ck_assert_str_eq(r[F_EMAIL].error, "is required");
@@ -386,17 +415,19 @@ END_TEST
 
 START_TEST(test_a_confirmation_that_differs_is_refused_on_the_confirmation_field)
 {
-	struct kv		 v[] = {
-		KV("username", "bob"), KV("email", "b@x.io"), KV("password", "x7#Kp2!qLm"),
+	struct kv v[] = {
+		KV("username", "bob"),
+		KV("email", "b@x.io"),
+		KV("password", "x7#Kp2!qLm"),
 		KV("password_confirm", "x7#Kp2!qLM"),
 	};
-	struct kvlist		 form = { v, sizeof(v) / sizeof(v[0]) };
-	struct field_result	 r[F__MAX];
+	struct kvlist            form = { v, sizeof(v) / sizeof(v[0]) };
+	struct field_result      r[F__MAX];
 	static const char *const want[] = { "password_confirm" };
 
 	ck_assert_int_eq(validate_form(a, NULL, fields, F__MAX, &form, r), UM_OK);
-	ck_assert_int_eq(validate_same(r, F_CONFIRM, F_PASSWORD,
-	    "does not match the password"), UM_EINVAL);
+	ck_assert_int_eq(validate_same(r, F_CONFIRM, F_PASSWORD, "does not match the password"),
+	    UM_EINVAL);
 	ck_assert_str_eq(r[F_CONFIRM].error, "does not match the password");
 	ck_assert_ptr_null(r[F_CONFIRM].val);
 	assert_errors(validate_errors(a, fields, F__MAX, r), want, 1);
@@ -405,16 +436,19 @@ END_TEST
 
 START_TEST(test_empty_repeated_and_oversized_form_fields_are_refused)
 {
-	char			 big[600];
-	struct kv		 v[] = {
-		KV("username", ""), KV("email", "a@b.c"), KV("email", "c@d.e"),
-		{ "password", big, sizeof(big) - 1 }, KV("password_confirm", "p\0q"),
+	char      big[600];
+	struct kv v[] = {
+		KV("username", ""),
+		KV("email", "a@b.c"),
+		KV("email", "c@d.e"),
+		{ "password", big, sizeof(big) - 1 },
+		KV("password_confirm", "p\0q"),
 		KV("display_name", ""),
 	};
-	struct kvlist		 form = { v, sizeof(v) / sizeof(v[0]) };
-	struct field_result	 r[F__MAX];
+	struct kvlist            form = { v, sizeof(v) / sizeof(v[0]) };
+	struct field_result      r[F__MAX];
 	static const char *const want[] = { "username", "email", "password",
-	    "password_confirm" };
+		"password_confirm" };
 
 	memset(big, 'k', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -439,8 +473,8 @@ release(void *v)
 static json_t *
 parse(const char *s)
 {
-	json_t		*v;
-	json_error_t	 e;
+	json_t      *v;
+	json_error_t e;
 
 	v = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
 	ck_assert_msg(v != NULL, "test JSON %s: %s", s, e.text);
@@ -450,12 +484,12 @@ parse(const char *s)
 
 START_TEST(test_a_valid_json_body_yields_normalised_values)
 {
-	json_t			*body;
-	struct field_result	 r[F__MAX];
+	json_t             *body;
+	struct field_result r[F__MAX];
 
 	body = parse("{\"username\": \"bob\", \"email\": \"B@X.IO\", \"password\": "
-	    "\"x7#Kp2!qLm\", \"password_confirm\": \"x7#Kp2!qLm\", \"extra\": 5, "
-	    "\"display_name\": \"Bob \\u00e9\"}");
+	             "\"x7#Kp2!qLm\", \"password_confirm\": \"x7#Kp2!qLm\", \"extra\": 5, "
+	             "\"display_name\": \"Bob \\u00e9\"}");
 	ck_assert_int_eq(validate_json(a, NULL, fields, F__MAX, body, r), UM_OK);
 	ck_assert_str_eq(r[F_EMAIL].val, "B@x.io");
 	ck_assert_str_eq(r[F_NAME].val, "Bob \xc3\xa9");
@@ -465,13 +499,13 @@ END_TEST
 
 START_TEST(test_a_json_value_of_the_wrong_type_is_an_error_naming_the_field)
 {
-	json_t			*body;
-	struct field_result	 r[F__MAX];
+	json_t                  *body;
+	struct field_result      r[F__MAX];
 	static const char *const want[] = { "username", "email", "password",
-	    "password_confirm" };
+		"password_confirm" };
 
 	body = parse("{\"password_confirm\": [], \"password\": \"ab\\u0000cdefghij\", "
-	    "\"email\": 42, \"username\": null, \"display_name\": null}");
+	             "\"email\": 42, \"username\": null, \"display_name\": null}");
 	ck_assert_int_eq(validate_json(a, NULL, fields, F__MAX, body, r), UM_EINVAL);
 	ck_assert_str_eq(r[F_USERNAME].error, "must be a string");
 	ck_assert_str_eq(r[F_EMAIL].error, "must be a string");
@@ -487,9 +521,9 @@ END_TEST
 
 START_TEST(test_a_missing_json_field_is_required_and_a_non_object_body_is_refused)
 {
-	struct field_result	 r[F__MAX];
+	struct field_result      r[F__MAX];
 	static const char *const want[] = { "username", "email", "password",
-	    "password_confirm" };
+		"password_confirm" };
 
 	ck_assert_int_eq(validate_json(a, NULL, fields, F__MAX, parse("{}"), r), UM_EINVAL);
 	assert_errors(validate_errors(a, fields, F__MAX, r), want, 4);
@@ -523,8 +557,8 @@ END_TEST
 static char *
 write_temp(const char *content, size_t n)
 {
-	char	*path;
-	int	 fd;
+	char *path;
+	int   fd;
 
 	path = arena_strdup(a, "/tmp/test_validate.XXXXXX");
 	ck_assert_msg((fd = mkstemp(path)) != -1, "mkstemp");
@@ -535,8 +569,8 @@ write_temp(const char *content, size_t n)
 
 START_TEST(test_an_unsorted_mixed_case_list_with_crlf_still_loads)
 {
-	static const char	 list[] = "zebra99\r\nAbc123XY\n\nmonkey\r\nqwerty";
-	char			*path;
+	static const char list[] = "zebra99\r\nAbc123XY\n\nmonkey\r\nqwerty";
+	char             *path;
 
 	path = write_temp(list, sizeof(list) - 1);
 	ck_assert_int_eq(validate_load_common(path), UM_OK);
@@ -554,7 +588,7 @@ END_TEST
 
 START_TEST(test_a_missing_or_empty_list_fails_and_keeps_the_loaded_one)
 {
-	char	*path;
+	char *path;
 
 	ck_assert_int_eq(validate_load_common(COMMON_PATH), UM_OK);
 	ck_assert_int_eq(validate_load_common("/nonexistent/common-passwords.txt"),
@@ -573,7 +607,7 @@ START_TEST(test_an_id_is_positive_decimal_digits_spelt_one_way)
 {
 	static const char *const bad[] = { "", "0", "007", "-1", "+1", " 1", "1 ", "1a", "0x1",
 		"1e3", "9223372036854775808", "99999999999999999999" };
-	size_t	 i;
+	size_t                   i;
 
 	ck_assert_int_eq(validate_id("1"), 1);
 	ck_assert_int_eq(validate_id("42"), 42);
@@ -587,8 +621,8 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite	*s;
-	TCase	*tc;
+	Suite *s;
+	TCase *tc;
 
 	s = suite_create("validate");
 	tc = tcase_create("validators");
@@ -604,7 +638,8 @@ suite(void)
 	tcase_add_checked_fixture(tc, load_list, unload_list);
 	tcase_add_test(tc, test_a_valid_form_yields_normalised_values_by_index);
 	tcase_add_test(tc, test_form_errors_come_in_table_order_with_the_cross_field_rules);
-	tcase_add_test(tc, test_a_confirmation_that_differs_is_refused_on_the_confirmation_field);
+	tcase_add_test(tc,
+	    test_a_confirmation_that_differs_is_refused_on_the_confirmation_field);
 	tcase_add_test(tc, test_empty_repeated_and_oversized_form_fields_are_refused);
 	tcase_add_test(tc, test_a_valid_json_body_yields_normalised_values);
 	tcase_add_test(tc, test_a_json_value_of_the_wrong_type_is_an_error_naming_the_field);

@@ -10,8 +10,8 @@
 static inline int
 unit_run(Suite *s)
 {
-	SRunner	*sr;
-	int	 failed;
+	SRunner *sr;
+	int      failed;
 
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
