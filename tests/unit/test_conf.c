@@ -265,7 +265,10 @@ readme_wording(const struct conf_var *v)
 
 /* Settings of the README's table that deploy/local/run reads and the C programs do not. */
 static const char *const deploy_only[] = { "USERMGR_STATE_DIR", "USERMGR_WORKERS",
-	"USERMGR_BOOTSTRAP_ADMIN_PASSWORD", NULL };
+	"USERMGR_BOOTSTRAP_ADMIN_PASSWORD", "USERMGR_NGINX_AUTH_RATE",
+	"USERMGR_NGINX_AUTH_BURST", "USERMGR_NGINX_USER", "USERMGR_BUILD_DIR",
+	"USERMGR_CONFIGURE_FLAGS", "USERMGR_SKIP_BUILD", "USERMGR_WORKER_BIN",
+	"USERMGR_ADMIN_BIN", "USERMGR_MAILER_BIN", NULL };
 
 static const struct conf_var *
 find_var(const char *name)
@@ -351,6 +354,68 @@ START_TEST(test_the_readme_table_lists_every_setting_with_its_default)
 }
 END_TEST
 
+/* Whether the first column of a row of the README's configuration table names `name`. */
+static int
+readme_table_names(const char *readme, const char *name)
+{
+	static const char header[] = "| variable | default | meaning |\n";
+	const char       *p, *eol, *c1;
+	char              words[8][128];
+	int               n, i;
+
+	ck_assert_msg((p = strstr(readme, header)) != NULL,
+	    "README has no configuration table");
+	p = strchr(p + sizeof(header) - 1, '\n') + 1; /* past the | --- | line */
+	for (; *p == '|' && (eol = strchr(p, '\n')) != NULL; p = eol + 1) {
+		ck_assert_msg((c1 = memchr(p + 1, '|', (size_t)(eol - p - 1))) != NULL,
+		    "README row without cells: %.*s", (int)(eol - p), p);
+		n = cell_words(p + 1, (size_t)(c1 - p - 1), words, 8);
+		for (i = 0; i < n; i++)
+			if (strcmp(words[i], name) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * Every ${USERMGR_…} that deploy/local/run reads is in the README's table, or is one the
+ * deployment sets (CONF_INTERNAL, named below the table), or is the X_FILE form of a secret X.
+ */
+START_TEST(test_the_readme_table_lists_every_variable_deploy_local_run_reads)
+{
+	const char            *readme = slurp(UM_SRCDIR "/README.md");
+	const char            *run = slurp(UM_SRCDIR "/deploy/local/run");
+	const struct conf_var *v;
+	const char            *p = run;
+	char                   name[128];
+	size_t                 n, k;
+	int                    found = 0;
+
+	while ((p = strstr(p, "${USERMGR_")) != NULL) {
+		p += 2;
+		n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+		ck_assert_uint_lt(n, sizeof(name));
+		memcpy(name, p, n);
+		name[n] = '\0';
+		found++;
+		k = strlen(name);
+		if (k > 5 && strcmp(name + k - 5, "_FILE") == 0) {
+			name[k - 5] = '\0';
+			v = find_var(name);
+			ck_assert_msg((v != NULL && (v->flags & CONF_SECRET)) ||
+			        strcmp(name, "USERMGR_BOOTSTRAP_ADMIN_PASSWORD") == 0,
+			    "deploy/local/run reads %s_FILE, but %s is no secret", name, name);
+			continue;
+		}
+		if ((v = find_var(name)) != NULL && (v->flags & CONF_INTERNAL))
+			continue;
+		ck_assert_msg(readme_table_names(readme, name),
+		    "deploy/local/run reads %s, which README's table does not list", name);
+	}
+	ck_assert_msg(found >= 10, "only %d variables found in deploy/local/run", found);
+}
+END_TEST
+
 /* check-config prints every setting; a secret only as (set) or (not set). */
 START_TEST(test_settings_show_their_values_and_secrets_only_whether_they_are_set)
 {
@@ -405,6 +470,7 @@ main(void)
 	    test_old_keys_are_split_on_commas_and_mailjet_falls_back_to_the_seed_names);
 	tcase_add_test(tc, test_uint_parsing_is_strict);
 	tcase_add_test(tc, test_the_readme_table_lists_every_setting_with_its_default);
+	tcase_add_test(tc, test_the_readme_table_lists_every_variable_deploy_local_run_reads);
 	tcase_add_test(tc,
 	    test_settings_show_their_values_and_secrets_only_whether_they_are_set);
 	suite_add_tcase(s, tc);
