@@ -11,8 +11,10 @@ import urllib.parse
 
 import pytest
 
+import jwt
+
 from api_lib import (RFC3339, USER_KEYS, Client, browser_login, csrf_of, link_token, login,
-                     new_password, register, sql, sql_quote)
+                     new_password, register, sign, sql, sql_quote)
 
 ACCOUNT_PAGES = ("/account/password", "/account/email", "/account/sessions",
                  "/account/security", "/account/export", "/account/delete")
@@ -247,6 +249,46 @@ def test_an_address_change_with_a_wrong_password_is_403(stack):
     assert field_error(r.text, "password") == "is not correct"
     assert ('value="x-%s"' % account.email) in r.text  # the input is kept
     assert pending_changes(stack, account) == 0
+
+
+def dead_confirm_link(stack, c, account, how):
+    """A change-of-address link that no longer works: used, forged (another key) or expired."""
+    new = "new-%s" % account.email
+    r = submit(c, "/account/email", {"password": account.password, "email": new})
+    assert r.status_code == 200, r.text[:300]
+    token = link_token(stack, new, "/confirm-email")
+    if how == "used":
+        form = Client(stack)
+        p = page(form, "/confirm-email?token=" + token)
+        done = form.form("/confirm-email", {"csrf_token": csrf_of(p.text), "token": token})
+        assert done.status_code == 200 and "Your address was changed" in done.text, done.text[:500]
+        return token
+    claims = jwt.decode(token, options={"verify_signature": False})
+    if how == "forged":
+        return sign(stack, claims, key=b"k" * 32)
+    claims["iat"] -= 25 * 3600
+    claims["exp"] = claims["iat"] + 24 * 3600
+    return sign(stack, claims)
+
+
+@pytest.mark.parametrize("how,heading", [("used", "This link is not valid"),
+                                         ("forged", "This link is not valid"),
+                                         ("expired", "This link has expired")])
+def test_a_dead_change_of_address_link_offers_to_ask_for_a_new_one(stack, how, heading):
+    # API.md §7: the page says why, with a way to ask for a new link, like the verification
+    # and reset pages (/account/email; a signed-out visitor is sent through the login first).
+    account, c = signed_in(stack)
+    token = dead_confirm_link(stack, c, account, how)
+    r = Client(stack).get("/confirm-email?token=" + token)
+    assert r.status_code == 400, (r.status_code, r.text[:500])
+    assert heading in r.text, r.text[:1500]
+    link = re.search(r'<a class="button button-primary" href="([^"]+)">Ask for a new link</a>',
+                     r.text)
+    assert link and link.group(1) == "/account/email", r.text[:2000]
+    assert 'name="token"' not in r.text, "a dead link must not offer the confirm button"
+    # The link leads a signed-in person to the form that mails a new one.
+    r = page(c, link.group(1))
+    assert 'action="/account/email"' in r.text, r.text[:1000]
 
 
 @pytest.mark.parametrize("email", ["not-an-address", "two@@example.com", "", "a b@example.com"])
