@@ -176,10 +176,14 @@ directory_search(struct db *db, struct arena *a, const struct dir_query *q, json
 
 /* --- audit ------------------------------------------------------------------------------- */
 
+/* The names are today's: NULL once the account is deleted (audit rows keep the ids). */
 static const char sql_audit[] =
-    "SELECT id, event, user_id, actor_id, ip, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'),"
-    " details FROM audit_events WHERE (? = 0 OR user_id = ?) AND (? = '' OR event = ?)"
-    " AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?";
+    "SELECT e.id, e.event, e.user_id, e.actor_id, e.ip,"
+    " DATE_FORMAT(e.created_at, '%Y-%m-%dT%H:%i:%sZ'), e.details, u.username, a.username"
+    " FROM audit_events e LEFT JOIN users u ON u.id = e.user_id"
+    " LEFT JOIN users a ON a.id = e.actor_id"
+    " WHERE (? = 0 OR e.user_id = ?) AND (? = '' OR u.username = ?)"
+    " AND (? = '' OR e.event = ?) AND (? = 0 OR e.id < ?) ORDER BY e.id DESC LIMIT ?";
 
 /* A text cell as a JSON string, or null (NULL column, or not UTF-8 after all). */
 static json_t *
@@ -206,40 +210,44 @@ cell_details(const struct db_val *v)
 }
 
 enum um_err
-directory_audit(struct db *db, struct arena *a, long long user_id, const char *event,
-    long long before, unsigned limit, json_t **events, long long *next)
+directory_audit(struct db *db, struct arena *a, const struct audit_query *q, json_t **events,
+    long long *next)
 {
-	struct db_val p[7];
+	const char   *username = q->username != NULL ? q->username : "";
+	const char   *event = q->event != NULL ? q->event : "";
+	struct db_val p[9];
 	struct db_res res;
 	size_t        i, shown;
 	enum um_err   rc;
 
 	*events = NULL;
 	*next = 0;
-	if (event == NULL)
-		event = "";
-	p[0] = DBV_INT(user_id);
-	p[1] = DBV_INT(user_id);
-	p[2] = dbv_text(event);
-	p[3] = dbv_text(event);
-	p[4] = DBV_INT(before);
-	p[5] = DBV_INT(before);
-	p[6] = DBV_INT(limit + 1);
-	if ((rc = db_exec(db, a, sql_audit, p, 7, &res)) != UM_OK)
+	p[0] = DBV_INT(q->user_id);
+	p[1] = DBV_INT(q->user_id);
+	p[2] = dbv_text(username);
+	p[3] = dbv_text(username);
+	p[4] = dbv_text(event);
+	p[5] = dbv_text(event);
+	p[6] = DBV_INT(q->before);
+	p[7] = DBV_INT(q->before);
+	p[8] = DBV_INT(q->limit + 1);
+	if ((rc = db_exec(db, a, sql_audit, p, 9, &res)) != UM_OK)
 		return rc;
-	shown = res.nrows > limit ? limit : res.nrows;
+	shown = res.nrows > q->limit ? q->limit : res.nrows;
 	*events = json_array();
 	for (i = 0; i < shown; i++)
 		json_array_append_new(*events,
-		    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+		    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
 		        cell_string(DB_CELL(&res, i, 0)), "event",
 		        cell_string(DB_CELL(&res, i, 1)), "user_id",
 		        cell_string(DB_CELL(&res, i, 2)), "actor_id",
 		        cell_string(DB_CELL(&res, i, 3)), "ip",
 		        cell_string(DB_CELL(&res, i, 4)), "created_at",
 		        cell_string(DB_CELL(&res, i, 5)), "details",
-		        cell_details(DB_CELL(&res, i, 6))));
-	if (res.nrows > limit && shown > 0)
+		        cell_details(DB_CELL(&res, i, 6)), "username",
+		        cell_string(DB_CELL(&res, i, 7)), "actor_username",
+		        cell_string(DB_CELL(&res, i, 8))));
+	if (res.nrows > q->limit && shown > 0)
 		*next = DB_CELL(&res, shown - 1, 0)->i;
 	return UM_OK;
 }

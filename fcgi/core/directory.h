@@ -53,13 +53,22 @@ long long   directory_parse_cursor(const char *);
 enum um_err directory_search(struct db *, struct arena *, const struct dir_query *, json_t **,
     long long *);
 
+/* Which audit events: 0, NULL or "" means any; before 0 means from the newest. */
+struct audit_query {
+	long long   user_id;  /* about this account */
+	const char *username; /* about the account of this name (today's name) */
+	const char *event;    /* an audit_name() */
+	long long   before;   /* ids below this one */
+	unsigned    limit;    /* at most this many */
+};
+
 /*
- * Audit events, newest first, in the API.md §7 shape; user_id 0 and event NULL/"" mean
- * any, before 0 means from the newest.  *next as for directory_search (an id to continue
- * below).
+ * Audit events, newest first, in the API.md §7 shape plus username and actor_username (the
+ * accounts' names, null when there is no account or it was deleted) (*events, caller owns
+ * it).  *next as for directory_search (an id to continue below).
  */
-enum um_err directory_audit(struct db *, struct arena *, long long, const char *, long long,
-    unsigned, json_t **, long long *);
+enum um_err directory_audit(struct db *, struct arena *, const struct audit_query *, json_t **,
+    long long *);
 
 /* Every role, [{name, description, builtin}] by name (caller owns it); NULL on failure. */
 json_t *directory_roles(struct db *, struct arena *);

@@ -365,7 +365,11 @@ api_admin_audit(struct request *req, struct response *resp)
 		(void)bad(req, resp, "event", "is too long");
 		return UM_OK;
 	}
-	if ((rc = directory_audit(req->rt->db, req->arena, user_id, event, before, limit,
+	if ((rc = directory_audit(req->rt->db, req->arena,
+	         &(struct audit_query){ .user_id = user_id,
+	             .event = event,
+	             .before = before,
+	             .limit = limit },
 	         &events, &next)) != UM_OK)
 		return rc;
 	send_page(req, resp, "events", events, next);

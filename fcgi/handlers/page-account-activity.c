@@ -28,17 +28,25 @@
 
 /*
  * The newest limit audit events about user_id in the API.md §7 shape (the admin audit's
- * query, directory_audit, filtered to the one user).  NULL when the database failed.
+ * query, directory_audit, filtered to the one user), without the accounts' names that the
+ * admin views add: a user is not told which admin acted.  NULL when the database failed.
  */
 static json_t *
 events_of(struct db *db, struct arena *a, long long user_id, unsigned limit)
 {
-	json_t   *events;
+	json_t   *events, *e;
 	long long next;
+	size_t    i;
 
-	return directory_audit(db, a, user_id, NULL, 0, limit, &events, &next) == UM_OK ?
-	    events :
-	    NULL;
+	if (directory_audit(db, a, &(struct audit_query){ .user_id = user_id, .limit = limit },
+	        &events, &next) != UM_OK)
+		return NULL;
+	json_array_foreach(events, i, e)
+	{
+		(void)json_object_del(e, "username");
+		(void)json_object_del(e, "actor_username");
+	}
+	return events;
 }
 
 /* details as [{key, value}] for a definition list; values that are not strings as JSON. */

@@ -183,7 +183,8 @@ show_user(struct request *req, struct response *resp, int status, const struct u
 	user = user_json(req->rt->db, req->arena, u, NULL);
 	mine = json_object_get(user, "roles");
 	if ((roles = directory_roles(req->rt->db, req->arena)) == NULL ||
-	    (rc = directory_audit(req->rt->db, req->arena, u->id, NULL, 0, USER_EVENTS, &events,
+	    (rc = directory_audit(req->rt->db, req->arena,
+	         &(struct audit_query){ .user_id = u->id, .limit = USER_EVENTS }, &events,
 	         &next)) != UM_OK) {
 		json_decref(roles);
 		json_decref(user);
@@ -315,43 +316,81 @@ page_admin_action(struct request *req, struct response *resp)
 
 /* --- /admin/audit ------------------------------------------------------------------------ */
 
+/* The event filter's choices: every audit_name(), the one given marked selected. */
+static json_t *
+event_choices(const char *given, int *known)
+{
+	json_t *list = json_array();
+	size_t  i;
+	int     sel;
+
+	*known = *given == '\0';
+	for (i = 0; i < AUDIT__MAX; i++) {
+		sel = strcmp(audit_name((enum audit_event)i), given) == 0;
+		*known |= sel;
+		json_array_append_new(list,
+		    json_pack("{s:s, s:b}", "name", audit_name((enum audit_event)i), "selected",
+		        sel));
+	}
+	return list;
+}
+
 /*
- * GET /admin/audit?user_id=&event=&before= — 200 security events, newest first, 50 a page
- * (before = the last id shown); 400 a malformed filter; 503.
+ * GET /admin/audit?user_id=&username=&event=&before= — 200 security events, newest first, 50
+ * a page (before = the last id shown), each naming its user and actor by today's username
+ * (linked), "deleted user #N" or "system"; 400 a malformed filter or an event name that is
+ * not one of the list; 503.
  */
 enum um_err
 page_admin_audit(struct request *req, struct response *resp)
 {
-	const char *uid = kv_get(&req->query_params, "user_id");
-	const char *event = kv_get(&req->query_params, "event");
-	const char *before = kv_get(&req->query_params, "before");
-	const char *next_url = NULL;
-	json_t     *events, *e, *f = NULL;
-	long long   user_id = 0, below = 0, next;
-	size_t      i;
-	int         code = 200;
-	enum um_err rc;
+	const char        *uid = kv_get(&req->query_params, "user_id");
+	const char        *uname = kv_get(&req->query_params, "username");
+	const char        *event = kv_get(&req->query_params, "event");
+	const char        *before = kv_get(&req->query_params, "before");
+	const char        *next_url = NULL;
+	json_t            *events, *e, *choices, *f = NULL;
+	struct audit_query q = { .limit = PAGE_EVENTS };
+	long long          next;
+	size_t             i;
+	int                code = 200, known;
+	enum um_err        rc;
 
 	if (uid == NULL)
 		uid = "";
+	if (uname == NULL)
+		uname = "";
 	if (event == NULL)
 		event = "";
-	if (*uid != '\0' && (user_id = validate_id(uid)) == 0) {
+	if (*uid != '\0' && (q.user_id = validate_id(uid)) == 0) {
 		code = 400;
 		f = refusal(f, "A user id is a number.");
 		uid = "";
+	}
+	if (strlen(uname) > UM_USERNAME_MAX) {
+		code = 400;
+		f = refusal(f, "A username has at most 32 characters.");
+		uname = "";
 	}
 	if (strlen(event) > UM_EVENT_MAX) {
 		code = 400;
 		f = refusal(f, "The event name is too long.");
 		event = "";
 	}
-	if (before != NULL && *before != '\0' && (below = validate_id(before)) == 0) {
+	choices = event_choices(event, &known);
+	if (!known) {
+		code = 400;
+		f = refusal(f, "Choose an event from the list.");
+		event = "";
+	}
+	if (before != NULL && *before != '\0' && (q.before = validate_id(before)) == 0) {
 		code = 400;
 		f = refusal(f, "That page link is not valid.");
 	}
-	if ((rc = directory_audit(req->rt->db, req->arena, user_id, event, below, PAGE_EVENTS,
-	         &events, &next)) != UM_OK) {
+	q.username = uname;
+	q.event = event;
+	if ((rc = directory_audit(req->rt->db, req->arena, &q, &events, &next)) != UM_OK) {
+		json_decref(choices);
 		json_decref(f);
 		return rc;
 	}
@@ -368,13 +407,15 @@ page_admin_audit(struct request *req, struct response *resp)
 	}
 	if (next > 0)
 		next_url = arena_printf(req->arena,
-		    "/admin/audit?user_id=%s&event=%s&before=%lld",
-		    form_escape(req->arena, uid), form_escape(req->arena, event), next);
+		    "/admin/audit?user_id=%s&username=%s&event=%s&before=%lld",
+		    form_escape(req->arena, uid), form_escape(req->arena, uname),
+		    form_escape(req->arena, event), next);
 	page_render(req, resp, code, "admin-audit",
-	    json_pack("{s:s, s:s, s:s, s:o, s:b, s:s?,"
+	    json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:b, s:s?,"
 	              " s:o, s:{s:b}}",
-	        "title", "Audit log", "user_id", uid, "event", event, "events", events,
-	        "has_events", json_array_size(events) > 0, "next_url", next_url, "flash",
+	        "title", "Audit log", "user_id", uid, "username", uname, "event", event,
+	        "event_names", choices, "events", events, "has_events",
+	        json_array_size(events) > 0, "next_url", next_url, "flash",
 	        f != NULL ? f : json_array(), "nav", "admin", 1));
 	return UM_OK;
 }

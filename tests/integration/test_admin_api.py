@@ -14,7 +14,9 @@ from api_lib import (USER_KEYS, Client, csrf_of, error_fields, login, mark_verif
 from stack import ADMIN_PASSWORD, ADMIN_USERNAME
 
 ROLE_KEYS = {"name", "description", "builtin"}
-EVENT_KEYS = {"id", "event", "user_id", "actor_id", "ip", "created_at", "details"}
+# API.md §7's audit event, plus the names of its two accounts (issue 10: the API may add them).
+EVENT_KEYS = {"id", "event", "user_id", "actor_id", "ip", "created_at", "details", "username",
+              "actor_username"}
 ADMIN_ROUTES = [
     ("GET", "/api/v1/admin/users", None),
     ("GET", "/api/v1/admin/users/1", None),
@@ -235,6 +237,7 @@ def test_disabling_kills_the_users_token_and_cookie_at_once_and_enabling_restore
     ev = events(admin, user_id=a.id, event="user_disabled")
     assert len(ev) == 1 and ev[0]["actor_id"] == admin.id, ev
     assert set(ev[0]) == EVENT_KEYS
+    assert (ev[0]["username"], ev[0]["actor_username"]) == (a.username, "admin"), ev
 
     r = admin.send("PATCH", "/api/v1/admin/users/%s" % a.id, {"status": "active"})
     assert r.status_code == 200 and r.json()["status"] == "active", r.text

@@ -231,12 +231,104 @@ def test_an_action_without_a_csrf_token_is_403_and_changes_nothing(stack, admin)
 def test_the_audit_page_filters_by_user_and_event(stack, admin):
     a = register(stack, verified=True)
     login(a)
-    page = get(admin, "/admin/audit?user_id=%s" % a.id).text
-    assert "login_succeeded" in page and "registered" in page
-    assert page.index("login_succeeded") < page.index(">registered<"), "newest first"
-    page = get(admin, "/admin/audit?user_id=%s&event=registered" % a.id).text
-    assert "login_succeeded" not in page and "registered" in page
+    events = [r["event"] for r in audit_rows(get(admin, "/admin/audit?user_id=%s" % a.id).text)]
+    assert "login_succeeded" in events and "registered" in events, events
+    assert events.index("login_succeeded") < events.index("registered"), "newest first"
+    events = [r["event"] for r in audit_rows(get(admin, "/admin/audit?user_id=%s&event=registered"
+                                                 % a.id).text)]
+    assert events == ["registered"], events
     assert admin.get("/admin/audit?user_id=abc").status_code == 400
+
+
+AUDIT_ROW = re.compile(r"<tr>\s*(<td>.*?</td>)\s*</tr>", re.S)
+AUDIT_CELL = re.compile(r"<td>(.*?)</td>", re.S)
+
+
+def audit_rows(page, columns=("id", "event", "user", "by", "time", "address", "details")):
+    """The rows of an audit table as dicts of cell HTML (the /admin/audit columns by default)."""
+    body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in page else ""
+    rows = []
+    for m in AUDIT_ROW.finditer(body):
+        cells = [c.strip() for c in AUDIT_CELL.findall(m.group(1))]
+        assert len(cells) == len(columns), cells
+        row = dict(zip(columns, cells))
+        row["event"] = re.sub(r"<[^>]+>", "", row["event"])
+        rows.append(row)
+    return rows
+
+
+def linked(user_id, name):
+    return '<a href="/admin/users/%s">%s</a>' % (user_id, html.escape(name))
+
+
+def test_the_audit_log_names_accounts_by_their_username_linked_to_their_page(stack, admin):
+    a = register(stack, verified=True)
+    assert act(admin, a.id, "disable").status_code == 303
+    rows = audit_rows(get(admin, "/admin/audit?user_id=%s" % a.id).text)
+    disabled = [r for r in rows if r["event"] == "user_disabled"]
+    assert len(disabled) == 1, rows
+    assert disabled[0]["user"] == linked(a.id, a.username), disabled
+    assert disabled[0]["by"] == linked(admin.id, "admin"), disabled
+    # A sign-up is the person's own act.
+    registered = [r for r in rows if r["event"] == "registered"]
+    assert [r["by"] for r in registered] == [linked(a.id, a.username)], rows
+    # The user's own page says who acted the same way.
+    rows = audit_rows(get(admin, "/admin/users/%s" % a.id).text,
+                      ("event", "time", "by", "address"))
+    assert linked(admin.id, "admin") in [r["by"] for r in rows if r["event"] == "user_disabled"]
+    # No account acted: the bootstrap admin was made by usermgr-admin on the first start.
+    rows = audit_rows(get(admin, "/admin/audit?user_id=%s&event=user_created" % admin.id).text)
+    assert rows and all(r["by"] == "system" for r in rows), rows
+
+
+def test_the_audit_log_names_a_deleted_account_by_its_number(stack, admin):
+    gone = register(stack, verified=True)
+    assert act(admin, gone.id, "delete").status_code == 303
+    rows = audit_rows(get(admin, "/admin/audit?user_id=%s" % gone.id).text)
+    assert {r["event"] for r in rows} >= {"registered", "user_deleted"}, rows
+    for r in rows:
+        assert r["user"] == "deleted user #%s" % gone.id, r
+    registered = [r for r in rows if r["event"] == "registered"]
+    assert registered[0]["by"] == "deleted user #%s" % gone.id, registered
+    deleted = [r for r in rows if r["event"] == "user_deleted"]
+    assert deleted[0]["by"] == linked(admin.id, "admin"), deleted
+
+
+def test_the_audit_log_filters_by_username(stack, admin):
+    a = register(stack, verified=True)
+    other = register(stack, verified=True)
+    login(a)
+    login(other)
+    page = get(admin, "/admin/audit?username=%s" % a.username.upper()).text
+    assert 'id="f-username" name="username" type="text" value="%s"' % a.username.upper() in page
+    rows = audit_rows(page)
+    assert {r["event"] for r in rows} >= {"registered", "login_succeeded"}, rows
+    assert all(r["user"] == linked(a.id, a.username) for r in rows), rows
+    rows = audit_rows(get(admin, "/admin/audit?username=%s&event=registered"
+                          % other.username).text)
+    assert [(r["event"], r["user"]) for r in rows] == [
+        ("registered", linked(other.id, other.username))], rows
+    assert audit_rows(get(admin, "/admin/audit?username=nobody-%s" % secrets.token_hex(4)).text) \
+        == []
+    assert admin.get("/admin/audit?username=" + "x" * 33).status_code == 400
+
+
+def test_the_audit_event_filter_is_a_choice_among_the_known_events(stack, admin):
+    page = get(admin, "/admin/audit?event=roles_changed").text
+    select = re.search(r'<select id="f-event" name="event">(.*?)</select>', page, re.S)
+    assert select, "the event filter is not a <select>: %r" % page[:3000]
+    options = re.findall(r'<option value="([^"]*)"( selected)?>', select.group(1))
+    names = [v for v, _ in options]
+    assert names[0] == "", "the first choice is any event: %r" % names
+    for known in ("registered", "login_succeeded", "login_failed", "roles_changed",
+                  "user_disabled", "user_deleted", "role_created", "mfa_enabled",
+                  "user_created", "user_imported"):
+        assert known in names, "%s is not offered: %r" % (known, names)
+    assert len(names) == len(set(names)), names
+    assert [v for v, sel in options if sel] == ["roles_changed"], options
+    r = admin.get("/admin/audit?event=no_such_event")
+    assert r.status_code == 400, r.status_code
+    assert "Choose an event from the list." in r.text
 
 
 def test_the_roles_page_lists_and_creates_roles(stack, admin):
