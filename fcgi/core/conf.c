@@ -293,11 +293,15 @@ const struct conf_var conf_vars[] = {
 	{ "SENDER_NAME", CONF_STRING, offsetof(struct conf, sender_name), .def = "usermgr",
 	    .flags = CONF_ONE_LINE, .description = "From name" },
 	{ "USERMGR_SMTP_URL", CONF_STRING, offsetof(struct conf, smtp_url),
-	    .description = "SMTP transport: smtp:// (STARTTLS when offered) or smtps://" },
+	    .description =
+	        "SMTP transport: smtp:// (STARTTLS; required with a user) or smtps://" },
 	{ "USERMGR_SMTP_USER", CONF_STRING, offsetof(struct conf, smtp_user),
 	    .description = "SMTP transport: user" },
 	{ "USERMGR_SMTP_PASSWORD", CONF_STRING, offsetof(struct conf, smtp_password),
 	    .flags = CONF_SECRET, .description = "SMTP transport: password" },
+	{ "USERMGR_SMTP_CA", CONF_STRING, offsetof(struct conf, smtp_ca),
+	    .description =
+	        "SMTP transport: CA certificates (PEM file) instead of the system's" },
 	/*
 	 * Besides the 24 h of API.md §7: 40 attempts of the 30 s-doubling-to-1 h schedule take
 	 * about 30 h, so by default the age rule decides; a smaller value gives up sooner.

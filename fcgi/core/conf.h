@@ -45,6 +45,7 @@ struct conf {
 	char               *mailjet_url, *mailjet_key, *mailjet_secret;
 	char               *sender_email, *sender_name;
 	char               *smtp_url, *smtp_user, *smtp_password;
+	char               *smtp_ca; /* PEM bundle to verify the server by, or the system's */
 	unsigned            mail_max_attempts; /* USERMGR_MAIL_MAX_ATTEMPTS, 40: then failed */
 	/* policy */
 	unsigned login_max_failures;    /* 5 */

@@ -1,4 +1,4 @@
-/* transport-smtp: the built message over libcurl SMTP (STARTTLS when offered, or smtps://). */
+/* transport-smtp: the built message over libcurl SMTP (STARTTLS, required with credentials; smtps://). */
 #include "config.h"
 
 #include <stdio.h>
@@ -80,11 +80,17 @@ smtp_send(struct transport *t, struct arena *a, const struct mail_msg *m, char *
 	(void)curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	/*
 	 * smtp:// upgrades with STARTTLS when the server offers it (RFC 3207); smtps:// is TLS
-	 * from the first byte (RFC 8314).  Certificates are verified either way.
+	 * from the first byte (RFC 8314).  Certificates are verified either way.  With
+	 * credentials, TLS is required (API.md §8): a server, or a man in the middle, that
+	 * offers no STARTTLS gets no AUTH and no message, and the send is retried.
 	 */
-	(void)curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	(void)curl_easy_setopt(curl, CURLOPT_USE_SSL,
+	    (long)(c->smtp_user != NULL && c->smtp_user[0] != '\0' ? CURLUSESSL_ALL :
+	                                                             CURLUSESSL_TRY));
 	(void)curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	(void)curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->smtp_ca != NULL && c->smtp_ca[0] != '\0')
+		(void)curl_easy_setopt(curl, CURLOPT_CAINFO, c->smtp_ca);
 	if (c->smtp_user != NULL && c->smtp_user[0] != '\0') {
 		(void)curl_easy_setopt(curl, CURLOPT_USERNAME, c->smtp_user);
 		(void)curl_easy_setopt(curl, CURLOPT_PASSWORD,

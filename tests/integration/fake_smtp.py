@@ -2,9 +2,11 @@
 
 Real SMTP on 127.0.0.1 stands in for a provider that cannot be reached here (STYLE.md "Tests").
 Each delivery is kept with its envelope and the message parsed by the email package, so tests
-can check headers, both MIME parts and the decoded link.  Optional AUTH (PLAIN/LOGIN, allowed
-without TLS on loopback), and switchable failures: 451 (temporary: the mailer retries) or
-550 (permanent: the mailer marks the message failed).
+can check headers, both MIME parts and the decoded link.  Optional AUTH (PLAIN/LOGIN), optional
+STARTTLS (tls=(certfile, keyfile): offered and then required before AUTH and MAIL, as a real
+provider does), and switchable failures: 451 (temporary: the mailer retries) or 550
+(permanent: the mailer marks the message failed).  auth_attempts counts every AUTH the server
+saw, so a test can tell that credentials never crossed a plain connection.
 
     with FakeSMTP(user="u", password="p") as smtp:
         env["USERMGR_SMTP_URL"] = smtp.url
@@ -22,6 +24,8 @@ import email
 import email.policy
 import logging
 import socket
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -94,7 +98,8 @@ class _Handler:
 class FakeSMTP:
     """The server; thread-safe.  With user set, AUTH is required before MAIL."""
 
-    def __init__(self, host="127.0.0.1", port=0, user=None, password=None, echo=False):
+    def __init__(self, host="127.0.0.1", port=0, user=None, password=None, echo=False,
+                 tls=None):
         self.host = host
         self.port = port or free_port(host)
         self.user = user
@@ -105,9 +110,15 @@ class FakeSMTP:
         self._fail_code = None
         self._fail_count = None
         self.auth_failures = 0
+        self.auth_attempts = 0
         kw = {}
         if user is not None:
-            kw = dict(authenticator=self._authenticate, auth_required=True, auth_require_tls=False)
+            kw = dict(authenticator=self._authenticate, auth_required=True,
+                      auth_require_tls=tls is not None)
+        if tls is not None:
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(*tls)
+            kw.update(tls_context=ctx, require_starttls=True)
         self._controller = Controller(_Handler(self), hostname=host, port=self.port, **kw)
 
     @property
@@ -115,6 +126,8 @@ class FakeSMTP:
         return "smtp://127.0.0.1:%d" % self.port
 
     def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        with self._cond:
+            self.auth_attempts += 1
         if isinstance(auth_data, LoginPassword):
             login = auth_data.login.decode("utf-8", "replace")
             pw = auth_data.password.decode("utf-8", "replace")
@@ -179,6 +192,17 @@ class FakeSMTP:
                                          % (len(self._deliveries), n))
                 self._cond.wait(left)
             return list(self._deliveries)
+
+
+def make_certificate(directory, host="127.0.0.1"):
+    """A self-signed certificate for HOST (an IP address) and its key, made by openssl(1) in
+    DIRECTORY; returns (certfile, keyfile).  The certificate is its own CA: a client that is
+    given it as its CA file verifies the server, name included."""
+    cert, key = directory + "/smtp-cert.pem", directory + "/smtp-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=" + host, "-addext", "subjectAltName=IP:" + host,
+                    "-keyout", key, "-out", cert], check=True, capture_output=True, timeout=60)
+    return cert, key
 
 
 def main(argv=None):

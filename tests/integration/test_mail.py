@@ -15,12 +15,13 @@ import json
 import os
 import re
 import secrets
+import signal
 import time
 
 import pytest
 
 from fake_mailjet import FakeMailjet
-from fake_smtp import FakeSMTP
+from fake_smtp import FakeSMTP, make_certificate
 from mail_lib import (RESET_LINK, SENDER_EMAIL, SENDER_NAME, VERIFY_LINK, Client, Mailer,
                       forgot_password, make_due, only_row, outbox_row, outbox_rows, parse_eml,
                       register, sql, sql_quote, start_stack, stop_stack, verified_with_display_name,
@@ -64,9 +65,12 @@ def mailjet():
 
 
 @pytest.fixture(scope="module")
-def smtp():
-    """(stack, fake): a stack whose mailer sends through a fake SMTP server that wants AUTH."""
-    fake = FakeSMTP(user="smtp-user", password="smtp-pass-" + secrets.token_hex(8))
+def smtp(tmp_path_factory):
+    """(stack, fake): a stack whose mailer sends through a fake SMTP server that wants STARTTLS
+    and then AUTH, with a certificate the mailer is told to trust (USERMGR_SMTP_CA)."""
+    cert, key = make_certificate(str(tmp_path_factory.mktemp("smtp-tls")))
+    fake = FakeSMTP(user="smtp-user", password="smtp-pass-" + secrets.token_hex(8),
+                    tls=(cert, key))
     fake.start()
     try:
         s = start_stack({
@@ -74,6 +78,7 @@ def smtp():
             "USERMGR_SMTP_URL": fake.url,
             "USERMGR_SMTP_USER": fake.user,
             "USERMGR_SMTP_PASSWORD": fake.password,
+            "USERMGR_SMTP_CA": cert,
             "SENDER_EMAIL": SENDER_EMAIL,
             "SENDER_NAME": SENDER_NAME,
         })
@@ -467,6 +472,38 @@ def test_smtp_encodes_a_utf8_display_name_and_subject(smtp):
     assert (to.addr_spec, to.display_name) == (addr, to_name), d.message["To"]
     assert d.text().replace("\r\n", "\n") == "Text: ünïcödé ✓\nline two\n", repr(d.text())
     assert "ünïcödé ✓" in d.html(), d.html()
+
+
+def test_smtp_with_credentials_sends_no_auth_to_a_server_without_starttls(smtp):
+    # API.md §8: with SMTP credentials set, TLS is required.  A server that offers no STARTTLS
+    # (or a man in the middle who strips it) must see neither AUTH nor the message; the row
+    # records why and is retried as usual, and goes out once a server offers TLS again.
+    stack, fake = smtp
+    settle(stack)
+    plain = FakeSMTP(user=fake.user, password=fake.password).start()
+    own = stack.pid_from("mailer.pid")
+    mailer = None
+    os.kill(own, signal.SIGSTOP)  # the stack's mailer (STARTTLS fake) claims nothing meanwhile
+    try:
+        mailer = Mailer(stack, "plain-smtp-mailer", {"USERMGR_SMTP_URL": plain.url}).start()
+        account = register(stack)
+        row = only_row(stack, account.email)
+        r = wait_row(stack, row["id"], lambda r: r["attempts"] >= 1, DELIVERY, "attempted")
+        rc, _ = mailer.terminate()
+        assert rc == 0, "the extra mailer did not stop cleanly: %r" % rc
+    finally:
+        if mailer is not None:
+            mailer.kill()
+        os.kill(own, signal.SIGCONT)
+        plain.stop()
+    assert plain.auth_attempts == 0, "credentials were sent over a connection without TLS"
+    assert plain.messages == [], "the message was sent over a connection without TLS"
+    assert r["status"] == "queued" and r["attempts"] == 1 and r["last_error"], r
+    assert fake.password not in r["last_error"], r["last_error"]
+    # Retried as usual, through the server that offers STARTTLS.
+    make_due(stack, row["id"])
+    assert wait_smtp(fake, account.email)[0].auth_login == fake.user
+    wait_row(stack, row["id"], lambda r: r["status"] == "sent", 10, "sent")
 
 
 def test_smtp_retries_a_451_and_fails_a_550_at_once(smtp):
