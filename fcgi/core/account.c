@@ -164,6 +164,16 @@ account_send_reset(struct ctx *ctx, const char *email)
 	return rc;
 }
 
+/* The account still is what the link was made for: same password, same address, active. */
+static enum um_err
+reset_matches(struct ctx *ctx, const struct user *u, const char *email, const char *bind)
+{
+	if (strcmp(user_password_fingerprint(ctx->arena, u), bind) != 0 ||
+	    strcmp(u->email, email) != 0 || strcmp(u->status, "active") != 0)
+		return UM_ETOKEN;
+	return UM_OK;
+}
+
 enum um_err
 account_check_reset(struct ctx *ctx, const char *token, struct user *u)
 {
@@ -175,10 +185,23 @@ account_check_reset(struct ctx *ctx, const char *token, struct user *u)
 		return rc;
 	if ((rc = user_by_id(ctx->db, ctx->arena, id, u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
-	if (strcmp(user_password_fingerprint(ctx->arena, u), bind) != 0 ||
-	    strcmp(u->email, email) != 0 || strcmp(u->status, "active") != 0)
-		return UM_ETOKEN;
-	return UM_OK;
+	return reset_matches(ctx, u, email, bind);
+}
+
+/* The writes of a new password, inside the caller's transaction (account_set_password). */
+static enum um_err
+set_password_tx(struct ctx *ctx, const struct user *u, const char *hash,
+    const unsigned char *keep, enum audit_event event)
+{
+	struct db  *db = ctx->db;
+	enum um_err rc;
+
+	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
+	    (rc = session_end_all(db, ctx->arena, u->id, keep)) != UM_OK ||
+	    (rc = notify_queue(ctx, "password-changed", u->email, to_name(u),
+	         json_pack("{s:s}", "username", u->username))) != UM_OK)
+		return rc;
+	return audit_log(ctx, event, u->id, u->id, NULL);
 }
 
 enum um_err
@@ -190,12 +213,42 @@ account_set_password(struct ctx *ctx, const struct user *u, const char *hash,
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
-	    (rc = session_end_all(db, ctx->arena, u->id, keep)) != UM_OK ||
-	    (rc = notify_queue(ctx, "password-changed", u->email, to_name(u),
-	         json_pack("{s:s}", "username", u->username))) != UM_OK ||
-	    (rc = audit_log(ctx, event, u->id, u->id, NULL)) != UM_OK ||
+	if ((rc = set_password_tx(ctx, u, hash, keep, event)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+account_reset_password(struct ctx *ctx, const char *token, const char *hash, long long *user_id)
+{
+	struct db  *db = ctx->db;
+	struct user u;
+	const char *email, *bind;
+	enum um_err rc;
+
+	*user_id = 0;
+	if ((rc = link_verify(ctx, LINK_RESET_PASSWORD, token, user_id, &email, &bind)) !=
+	    UM_OK)
+		return rc;
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	/*
+	 * The row stays locked from this check to the commit, so of N requests with one link
+	 * the first writes and the others, waiting on the lock, then read the new password's
+	 * hash: the fingerprint no longer matches and the link is used (issue 10, item 12).
+	 */
+	if ((rc = user_lock(db, ctx->arena, *user_id, &u)) != UM_OK) {
+		if (rc == UM_ENOTFOUND)
+			rc = UM_ETOKEN;
+		goto out;
+	}
+	if ((rc = reset_matches(ctx, &u, email, bind)) != UM_OK ||
+	    (rc = set_password_tx(ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) != UM_OK)
+		goto out;
+	rc = db_commit(db);
+out:
+	if (rc != UM_OK)
 		db_rollback(db);
 	return rc;
 }

@@ -57,6 +57,14 @@ enum um_err account_check_reset(struct ctx *, const char *, struct user *);
  */
 enum um_err account_set_password(struct ctx *, const struct user *, const char *,
     const unsigned char *, enum audit_event);
+/*
+ * Uses a reset link: sets the password to hash (made before, outside the transaction)
+ * with account_set_password's effects, the link checked again against the user row locked
+ * in the same transaction, so a link works once however many requests carry it at once.
+ * UM_ETOKEN when it no longer matches (used meanwhile), UM_EEXPIRED; *user_id is the
+ * link's user (0 when the token did not verify).
+ */
+enum um_err account_reset_password(struct ctx *, const char *, const char *, long long *);
 
 /*
  * Records a pending change of u's address to new_email — replacing an older request, whose
