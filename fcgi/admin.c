@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "arena.h"
 #include "bounds.h"
 #include "conf.h"
@@ -54,6 +55,7 @@ usage(void)
 	    "       usermgr-admin enable USERNAME\n"
 	    "       usermgr-admin import-legacy FILE.csv | --dsn mariadb://USER@HOST/DB[?table=T]\n"
 	    "                     (a password not in the URL is $USERMGR_LEGACY_DB_PASSWORD)\n"
+	    "       usermgr-admin prune\n"
 	    "Configuration comes from the USERMGR_* environment (API.md section 1).\n",
 	    stderr);
 }
@@ -595,6 +597,32 @@ cmd_import_legacy(struct cli *x, int argc, char **argv)
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/*
+ * prune: deletes the accounts left unverified past USERMGR_UNVERIFIED_DAYS, so an address
+ * signed up by someone who does not own it is free again (deploy/systemd/usermgr-prune.timer
+ * runs it daily).
+ */
+static int
+cmd_prune(struct cli *x, int argc, char **argv)
+{
+	unsigned long long n;
+	enum um_err        rc;
+
+	(void)argv;
+	if (argc != 1) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if ((rc = account_prune_unverified(&x->ctx, x->conf.unverified_days, &n)) != UM_OK) {
+		fprintf(stderr, "usermgr-admin: prune: %s\n", um_errcode(rc));
+		return EXIT_FAILURE;
+	}
+	fprintf(stderr,
+	    "usermgr-admin: prune: %llu unverified account(s) older than %u days deleted\n", n,
+	    x->conf.unverified_days);
+	return EXIT_SUCCESS;
+}
+
 /* clang-format off: a table read by columns */
 static const struct command {
 	const char *name;
@@ -608,6 +636,7 @@ static const struct command {
 	{ "disable", cmd_disable, 0 },
 	{ "enable", cmd_enable, 0 },
 	{ "import-legacy", cmd_import_legacy, 0 },
+	{ "prune", cmd_prune, 0 },
 };
 /* clang-format on */
 

@@ -164,6 +164,16 @@ account_send_reset(struct ctx *ctx, const char *email)
 	return rc;
 }
 
+/* The account still is what the link was made for: same password, same address, active. */
+static enum um_err
+reset_matches(struct ctx *ctx, const struct user *u, const char *email, const char *bind)
+{
+	if (strcmp(user_password_fingerprint(ctx->arena, u), bind) != 0 ||
+	    strcmp(u->email, email) != 0 || strcmp(u->status, "active") != 0)
+		return UM_ETOKEN;
+	return UM_OK;
+}
+
 enum um_err
 account_check_reset(struct ctx *ctx, const char *token, struct user *u)
 {
@@ -175,10 +185,23 @@ account_check_reset(struct ctx *ctx, const char *token, struct user *u)
 		return rc;
 	if ((rc = user_by_id(ctx->db, ctx->arena, id, u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
-	if (strcmp(user_password_fingerprint(ctx->arena, u), bind) != 0 ||
-	    strcmp(u->email, email) != 0 || strcmp(u->status, "active") != 0)
-		return UM_ETOKEN;
-	return UM_OK;
+	return reset_matches(ctx, u, email, bind);
+}
+
+/* The writes of a new password, inside the caller's transaction (account_set_password). */
+static enum um_err
+set_password_tx(struct ctx *ctx, const struct user *u, const char *hash,
+    const unsigned char *keep, enum audit_event event)
+{
+	struct db  *db = ctx->db;
+	enum um_err rc;
+
+	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
+	    (rc = session_end_all(db, ctx->arena, u->id, keep)) != UM_OK ||
+	    (rc = notify_queue(ctx, "password-changed", u->email, to_name(u),
+	         json_pack("{s:s}", "username", u->username))) != UM_OK)
+		return rc;
+	return audit_log(ctx, event, u->id, u->id, NULL);
 }
 
 enum um_err
@@ -190,12 +213,42 @@ account_set_password(struct ctx *ctx, const struct user *u, const char *hash,
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
-	    (rc = session_end_all(db, ctx->arena, u->id, keep)) != UM_OK ||
-	    (rc = notify_queue(ctx, "password-changed", u->email, to_name(u),
-	         json_pack("{s:s}", "username", u->username))) != UM_OK ||
-	    (rc = audit_log(ctx, event, u->id, u->id, NULL)) != UM_OK ||
+	if ((rc = set_password_tx(ctx, u, hash, keep, event)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+enum um_err
+account_reset_password(struct ctx *ctx, const char *token, const char *hash, long long *user_id)
+{
+	struct db  *db = ctx->db;
+	struct user u;
+	const char *email, *bind;
+	enum um_err rc;
+
+	*user_id = 0;
+	if ((rc = link_verify(ctx, LINK_RESET_PASSWORD, token, user_id, &email, &bind)) !=
+	    UM_OK)
+		return rc;
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	/*
+	 * The row stays locked from this check to the commit, so of N requests with one link
+	 * the first writes and the others, waiting on the lock, then read the new password's
+	 * hash: the fingerprint no longer matches and the link is used (issue 10, item 12).
+	 */
+	if ((rc = user_lock(db, ctx->arena, *user_id, &u)) != UM_OK) {
+		if (rc == UM_ENOTFOUND)
+			rc = UM_ETOKEN;
+		goto out;
+	}
+	if ((rc = reset_matches(ctx, &u, email, bind)) != UM_OK ||
+	    (rc = set_password_tx(ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) != UM_OK)
+		goto out;
+	rc = db_commit(db);
+out:
+	if (rc != UM_OK)
 		db_rollback(db);
 	return rc;
 }
@@ -248,11 +301,16 @@ static const char sql_change_lock[] =
     " AND expires_at > UTC_TIMESTAMP(6) FOR UPDATE";
 static const char sql_change_done[] = "DELETE FROM email_changes WHERE id = ?";
 
-/* Verifies the token and finds its pending row (locked when lock is set). */
+/*
+ * Verifies the token and finds its pending row and its user (both locked when lock is
+ * set): UM_EDISABLED when the account is disabled.
+ */
 static enum um_err
-find_change(struct ctx *ctx, const char *token, const char *sql, long long *user_id,
+find_change(struct ctx *ctx, const char *token, int lock, long long *user_id,
     long long *change_id, const char **new_email)
 {
+	const char   *sql = lock ? sql_change_lock : sql_change_find;
+	struct user   u;
 	struct db_val p[2];
 	struct db_res res;
 	const char   *email, *bind;
@@ -272,7 +330,12 @@ find_change(struct ctx *ctx, const char *token, const char *sql, long long *user
 	if (res.nrows != 1 || strcmp(DB_CELL(&res, 0, 0)->s, email) != 0)
 		return UM_ETOKEN;
 	*new_email = DB_CELL(&res, 0, 0)->s;
-	return UM_OK;
+	/* A disabled account changes nothing, not even through a link mailed before. */
+	rc = lock ? user_lock(ctx->db, ctx->arena, *user_id, &u) :
+	            user_by_id(ctx->db, ctx->arena, *user_id, &u);
+	if (rc != UM_OK)
+		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
+	return strcmp(u.status, "active") == 0 ? UM_OK : UM_EDISABLED;
 }
 
 enum um_err
@@ -282,7 +345,7 @@ account_check_email_change(struct ctx *ctx, const char *token, const char **new_
 	const char *email;
 	enum um_err rc;
 
-	rc = find_change(ctx, token, sql_change_find, &uid, &cid, &email);
+	rc = find_change(ctx, token, 0, &uid, &cid, &email);
 	if (rc == UM_OK && new_email != NULL)
 		*new_email = email;
 	return rc;
@@ -299,7 +362,7 @@ account_confirm_email_change(struct ctx *ctx, const char *token)
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = find_change(ctx, token, sql_change_lock, &uid, &cid, &email)) != UM_OK ||
+	if ((rc = find_change(ctx, token, 1, &uid, &cid, &email)) != UM_OK ||
 	    (rc = user_set_email(db, ctx->arena, uid, email)) != UM_OK)
 		goto out;
 	p[0] = DBV_INT(cid);
@@ -327,4 +390,23 @@ account_delete(struct ctx *ctx, const struct user *u)
 	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK || (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
+}
+
+/* Created more than ? days ago and never verified: an address held without proof. */
+static const char sql_prune_unverified[] =
+    "DELETE FROM users WHERE email_verified_at IS NULL"
+    " AND created_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY";
+
+enum um_err
+account_prune_unverified(struct ctx *ctx, unsigned days, unsigned long long *n)
+{
+	struct db_val p[1] = { DBV_INT(days) };
+	struct db_res res;
+	enum um_err   rc;
+
+	*n = 0;
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_prune_unverified, p, 1, &res)) != UM_OK)
+		return rc;
+	*n = res.affected;
+	return UM_OK;
 }

@@ -57,6 +57,14 @@ enum um_err account_check_reset(struct ctx *, const char *, struct user *);
  */
 enum um_err account_set_password(struct ctx *, const struct user *, const char *,
     const unsigned char *, enum audit_event);
+/*
+ * Uses a reset link: sets the password to hash (made before, outside the transaction)
+ * with account_set_password's effects, the link checked again against the user row locked
+ * in the same transaction, so a link works once however many requests carry it at once.
+ * UM_ETOKEN when it no longer matches (used meanwhile), UM_EEXPIRED; *user_id is the
+ * link's user (0 when the token did not verify).
+ */
+enum um_err account_reset_password(struct ctx *, const char *, const char *, long long *);
 
 /*
  * Records a pending change of u's address to new_email — replacing an older request, whose
@@ -65,15 +73,22 @@ enum um_err account_set_password(struct ctx *, const struct user *, const char *
 enum um_err account_request_email_change(struct ctx *, const struct user *, const char *);
 /*
  * Checks a change-of-address link without using it (the GET page): UM_OK, UM_ETOKEN (also
- * when replaced by a newer request), UM_EEXPIRED.  *new_email (may be NULL) is set on UM_OK.
+ * when replaced by a newer request), UM_EEXPIRED, UM_EDISABLED (the account is disabled).
+ * *new_email (may be NULL) is set on UM_OK.
  */
 enum um_err account_check_email_change(struct ctx *, const char *, const char **);
 /*
  * Follows it: the new address becomes the verified address, the pending row goes.
- * UM_ECONFLICT when someone registered the address meanwhile.
+ * UM_ECONFLICT when someone registered the address meanwhile; UM_EDISABLED (nothing
+ * changes) when the account is disabled.
  */
 enum um_err account_confirm_email_change(struct ctx *, const char *);
 /* Deletes the account of u (sessions and tokens go with it) and audits it. */
 enum um_err account_delete(struct ctx *, const struct user *);
+/*
+ * Deletes every account created more than days ago whose address was never verified (issue
+ * 10, item 17: nobody can hold an address for ever without proving it); *n gets how many.
+ */
+enum um_err account_prune_unverified(struct ctx *, unsigned, unsigned long long *);
 
 #endif

@@ -41,6 +41,7 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_RECOVERY_CODE_USED] = "recovery_code_used",
 	[AUDIT_USER_CREATED] = "user_created",
 	[AUDIT_USER_IMPORTED] = "user_imported",
+	[AUDIT_MFA_RESET_BY_ADMIN] = "mfa_reset_by_admin",
 };
 
 /* Parallel to names: what each event means to the person it is about (/account/security). */
@@ -75,6 +76,7 @@ static const char *const labels[AUDIT__MAX] = {
 	[AUDIT_RECOVERY_CODE_USED] = "Recovery code used",
 	[AUDIT_USER_CREATED] = "Account created by an operator",
 	[AUDIT_USER_IMPORTED] = "Account imported from the previous system",
+	[AUDIT_MFA_RESET_BY_ADMIN] = "Two-step verification reset by an administrator",
 };
 
 const char *

@@ -41,6 +41,8 @@ enum audit_event {
 	/* An operator's actions through usermgr-admin (details.via = "usermgr-admin"). */
 	AUDIT_USER_CREATED,  /* create-user made the account */
 	AUDIT_USER_IMPORTED, /* import-legacy brought it from the seed app */
+	/* An administrator turned two-step verification off for a user who lost it. */
+	AUDIT_MFA_RESET_BY_ADMIN,
 	AUDIT__MAX
 };
 

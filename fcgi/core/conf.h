@@ -58,6 +58,7 @@ struct conf {
 	int      prevent_enumeration;   /* 0 */
 	unsigned access_token_seconds;  /* 900 */
 	unsigned refresh_token_days;    /* 30 */
+	unsigned unverified_days;       /* 7: then usermgr-admin prune deletes the account */
 	char    *bootstrap_admin_email; /* admin@localhost */
 	unsigned log_level; /* USERMGR_LOG_LEVEL: error, warn, info (default), debug */
 };

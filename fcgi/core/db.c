@@ -426,10 +426,11 @@ out:
 /*
  * One attempt at running sql on the current connection.  Returns UM_OK, or an error with
  * *err set to the MariaDB error number (0 for local faults such as a parameter mismatch).
+ * *sent says whether the execution was asked of the server (so it may have run).
  */
 static enum um_err
 run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *params, size_t n,
-    struct db_res *res, unsigned int *err)
+    struct db_res *res, unsigned int *err, int *sent)
 {
 	MYSQL_STMT   *st;
 	MYSQL_RES    *meta = NULL;
@@ -440,6 +441,7 @@ run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *p
 	enum um_err   rc = UM_EINTERNAL;
 
 	*err = 0;
+	*sent = 0;
 	if ((st = stmt_get(db, sql, err)) == NULL)
 		goto out;
 	if (n > DB_PARAMS_MAX || mysql_stmt_param_count(st) != n) {
@@ -472,6 +474,7 @@ run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *p
 	}
 	if (n > 0 && mysql_stmt_bind_param(st, b) != 0)
 		goto stmt_fail;
+	*sent = 1;
 	if (mysql_stmt_execute(st) != 0)
 		goto stmt_fail;
 	meta = mysql_stmt_result_metadata(st);
@@ -519,12 +522,29 @@ map_err(struct db *db, unsigned int e, const char *what)
 	return UM_EINTERNAL;
 }
 
+/*
+ * Whether a statement whose connection died may be sent again on a new one: only when it
+ * cannot have run — it was never sent (the prepare failed), or the command could not be
+ * written (CR_SERVER_GONE_ERROR: libmariadb's answer to a failed write; a server never
+ * runs a packet it did not receive whole) — or when running it twice changes nothing (a
+ * SELECT).  A write whose answer was lost (CR_SERVER_LOST, a read timeout, a killed
+ * connection) may have been applied already: repeating it would count a failed login
+ * twice or queue a mail twice, so it fails with UM_EUNAVAIL instead (issue 10, item 17).
+ */
+static int
+may_repeat(const char *sql, int sent, unsigned int e)
+{
+	if (!sent || e == CR_SERVER_GONE_ERROR)
+		return 1;
+	return strncmp(sql, "SELECT ", 7) == 0 && strstr(sql, " FOR UPDATE") == NULL;
+}
+
 enum um_err
 db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *params, size_t n,
     struct db_res *res)
 {
 	unsigned int e = 0;
-	int          attempt;
+	int          attempt, sent = 0;
 	enum um_err  rc = UM_EUNAVAIL;
 
 	if (res != NULL)
@@ -536,7 +556,7 @@ db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *pa
 			rc = UM_EUNAVAIL;
 			goto out;
 		}
-		if ((rc = run_once(db, a, sql, params, n, res, &e)) == UM_OK)
+		if ((rc = run_once(db, a, sql, params, n, res, &e, &sent)) == UM_OK)
 			goto out;
 		if (!is_gone(e)) {
 			rc = map_err(db, e, sql);
@@ -545,7 +565,7 @@ db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *pa
 		log_warn("db: connection lost (%u), reconnecting", e);
 		disconnect(db);
 		/* Inside a transaction the work so far is gone with the connection. */
-		if (db->in_tx) {
+		if (db->in_tx || !may_repeat(sql, sent, e)) {
 			rc = UM_EUNAVAIL;
 			goto out;
 		}

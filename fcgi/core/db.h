@@ -67,8 +67,9 @@ void       db_close(struct db *);
  * process): its prepared statement is cached per connection, keyed by the pointer.
  * Results are copied into the arena.  res may be NULL.  Errors: UM_ECONFLICT on a duplicate
  * key, UM_EUNAVAIL when the server cannot be reached (after one reconnect attempt; a
- * statement outside a transaction is retried once on the new connection), UM_EINTERNAL
- * otherwise, logged with the MariaDB error.
+ * statement outside a transaction is sent again on the new connection only when it cannot
+ * have run the first time, or is a SELECT — never a write the server may have applied),
+ * UM_EINTERNAL otherwise, logged with the MariaDB error.
  */
 enum um_err db_exec(struct db *, struct arena *, const char *, const struct db_val *, size_t,
     struct db_res *);

@@ -37,13 +37,21 @@ enum um_err mfa_start(struct ctx *, long long, char[TOTP_B32_MAX + 1]);
 /*
  * Setup, step two: code must be the pending secret's current TOTP.  Then two-step
  * verification is on, ten new recovery codes replace any old ones and are written into
- * codes (shown once, stored only as SHA-256), and mfa_enabled is audited — one transaction.
+ * codes (shown once, stored only as SHA-256), every session and refresh family of the
+ * user ends but the browser session whose hash is keep (NULL: all), a notice is mailed,
+ * and mfa_enabled is audited — one transaction.
  * UM_ECREDS for a wrong code; UM_ECONFLICT when nothing is pending.
  */
-enum um_err mfa_confirm(struct ctx *, long long, const char *,
+enum um_err mfa_confirm(struct ctx *, long long, const char *, const unsigned char *,
     char[MFA_RECOVERY_CODES][MFA_RECOVERY_LEN + 1]);
-/* Turns it off: secret and recovery codes are deleted, mfa_disabled audited. */
+/* Turns it off: secret and recovery codes are deleted, mfa_disabled audited, a notice mailed. */
 enum um_err mfa_disable(struct ctx *, long long);
+/*
+ * An administrator (ctx->actor) turns it off for a user who lost the second factor: as
+ * mfa_disable, audited as mfa_reset_by_admin.  *changed says whether it was on or being set
+ * up (otherwise nothing is written, audited or mailed).  UM_ENOTFOUND for no such user.
+ */
+enum um_err mfa_reset(struct ctx *, long long, int *);
 /*
  * Checks a second factor of an account that has it on: a TOTP code (within one step of
  * now, never a step used before — RFC 6238 §5.2) or an unused recovery code, which is

@@ -39,6 +39,21 @@ role_listed(const char *list, const char *role)
 	return 0;
 }
 
+/*
+ * Seconds a session may live in all (idle 0) or past its last use (idle 1).  One that waits
+ * for the second factor lives 10 minutes from its start, whatever remember says (issue 10,
+ * item 17): a password alone must not keep a half-open door for 30 days.
+ */
+static long long
+lifetime(int remember, int mfa_pending, int idle)
+{
+	if (mfa_pending)
+		return SESSION_MFA_PENDING;
+	if (remember)
+		return SESSION_REMEMBER;
+	return idle ? SESSION_IDLE : SESSION_ABSOLUTE;
+}
+
 enum um_err
 session_find(struct ctx *ctx, const char *cookie, struct session **out)
 {
@@ -73,8 +88,8 @@ session_find(struct ctx *ctx, const char *cookie, struct session **out)
 	*out = s;
 
 	if (DB_CELL(&res, 0, 8)->i >= SESSION_TOUCH_EVERY) {
-		p[0] = DBV_INT(s->remember ? SESSION_REMEMBER : SESSION_ABSOLUTE);
-		p[1] = DBV_INT(s->remember ? SESSION_REMEMBER : SESSION_IDLE);
+		p[0] = DBV_INT(lifetime(s->remember, s->mfa_pending, 0));
+		p[1] = DBV_INT(lifetime(s->remember, s->mfa_pending, 1));
 		p[2] = DBV_BLOB(hash, sizeof(hash));
 		/* A failed touch only shortens the session; the request goes on. */
 		if (db_exec(ctx->db, ctx->arena, sql_touch, p, 3, NULL) != UM_OK)
@@ -118,7 +133,7 @@ session_create(struct ctx *ctx, long long user_id, int remember, int mfa_pending
 	p[3] = DBV_INT(remember != 0);
 	p[4] = DBV_INT(mfa_pending != 0);
 	p[5] = DBV_INT(user_id);
-	p[6] = DBV_INT(remember ? SESSION_REMEMBER : SESSION_IDLE);
+	p[6] = DBV_INT(lifetime(remember, mfa_pending, 1));
 	p[7] = dbv_text(arena_ascii(ctx->arena, ctx->ip, 45));
 	p[8] = dbv_text(arena_ascii(ctx->arena, ctx->user_agent, 255));
 	if ((rc = db_exec(ctx->db, ctx->arena, sql_insert, p, 9, NULL)) != UM_OK)

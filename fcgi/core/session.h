@@ -14,6 +14,7 @@ struct ctx;
 #define SESSION_ABSOLUTE    (12 * 60 * 60)      /* without: a working day at most */
 #define SESSION_REMEMBER    (30 * 24 * 60 * 60) /* with "remember me": idle and absolute */
 #define SESSION_TOUCH_EVERY 60                  /* seconds between last_seen writes */
+#define SESSION_MFA_PENDING (10 * 60) /* waiting for the code: whatever remember says */
 
 struct session {
 	long long     id;       /* public handle (sessions.id) for lists and revocation */

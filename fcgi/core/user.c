@@ -16,6 +16,7 @@ static const char sql_by_id[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ?
 static const char sql_by_login[] =
     "SELECT " USER_COLUMNS " FROM users WHERE username = ? OR email = ? ORDER BY id LIMIT 1";
 static const char sql_by_email[] = "SELECT " USER_COLUMNS " FROM users WHERE email = ?";
+static const char sql_lock[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ? FOR UPDATE";
 
 static const char sql_for_token[] =
     "SELECT " USER_COLUMNS ", EXISTS (SELECT 1 FROM refresh_families f WHERE f.id = ?"
@@ -58,6 +59,18 @@ user_by_id(struct db *db, struct arena *a, long long id, struct user *u)
 	enum um_err   rc;
 
 	if ((rc = db_exec(db, a, sql_by_id, p, 1, &res)) != UM_OK)
+		return rc;
+	return fill(&res, u);
+}
+
+enum um_err
+user_lock(struct db *db, struct arena *a, long long id, struct user *u)
+{
+	struct db_val p[1] = { DBV_INT(id) };
+	struct db_res res;
+	enum um_err   rc;
+
+	if ((rc = db_exec(db, a, sql_lock, p, 1, &res)) != UM_OK)
 		return rc;
 	return fill(&res, u);
 }

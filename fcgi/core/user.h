@@ -49,6 +49,11 @@ void user_from_row(const struct db_res *, size_t, struct user *);
 enum um_err user_by_id(struct db *, struct arena *, long long, struct user *);
 enum um_err user_by_login(struct db *, struct arena *, const char *, struct user *);
 enum um_err user_by_email(struct db *, struct arena *, const char *, struct user *);
+/*
+ * user_by_id inside the caller's transaction, the row locked (FOR UPDATE) until it ends:
+ * what is read cannot change before the transaction's own write.
+ */
+enum um_err user_lock(struct db *, struct arena *, long long, struct user *);
 
 /*
  * The user an access token names, and whether the token's refresh family `sid` is still

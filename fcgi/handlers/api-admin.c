@@ -13,6 +13,7 @@
 #include "bounds.h"
 #include "directory.h"
 #include "handlers.h"
+#include "mfa.h"
 #include "kv.h"
 #include "problem.h"
 #include "request.h"
@@ -219,6 +220,27 @@ api_admin_user_delete(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	if ((rc = directory_delete(&req->ctx, &u)) != UM_OK)
+		return rc;
+	response_empty(resp, 204);
+	return UM_OK;
+}
+
+/*
+ * DELETE /api/v1/admin/users/{id}/mfa — 204: two-step verification of the user is off (its
+ * secret and recovery codes gone, audited as mfa_reset_by_admin, the user mailed a notice),
+ * or was off already (nothing written); 401; 403; 404; 503.  For a user who lost the
+ * authenticator, or whose account a thief enrolled (issue 10, item 9).
+ */
+enum um_err
+api_admin_user_mfa_reset(struct request *req, struct response *resp)
+{
+	struct user u;
+	int         changed;
+	enum um_err rc;
+
+	if (admin_target(req, resp, &u) != 0)
+		return UM_OK;
+	if ((rc = mfa_reset(&req->ctx, u.id, &changed)) != UM_OK)
 		return rc;
 	response_empty(resp, 204);
 	return UM_OK;

@@ -1,6 +1,8 @@
 /* api-auth: the unauthenticated JSON routes of API.md §4 — sign-up, login, tokens, links. */
 #include "config.h"
 
+#include <string.h>
+
 #include <jansson.h>
 
 #include "account.h"
@@ -271,6 +273,7 @@ api_password_reset(struct request *req, struct response *resp)
 	struct field_result r[P__MAX];
 	struct user         u;
 	char                hash[PASSWORD_HASH_MAX];
+	long long           uid;
 	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, reset_spec, P__MAX, r) != 0)
@@ -283,10 +286,18 @@ api_password_reset(struct request *req, struct response *resp)
 	(void)validate_password_username(r, P_PASSWORD, u.username);
 	if (api_invalid(req, resp, reset_spec, P__MAX, r) != 0)
 		return UM_OK;
+	/* Argon2id before the transaction; the link is checked again inside it. */
 	if ((rc = password_hash(&req->rt->conf, r[P_PASSWORD].val, r[P_PASSWORD].len, hash)) !=
-	        UM_OK ||
-	    (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) !=
-	        UM_OK)
+	    UM_OK)
+		return rc;
+	rc = account_reset_password(&req->ctx, r[P_TOKEN].val, hash, &uid);
+	explicit_bzero(hash, sizeof(hash));
+	if (rc == UM_ETOKEN || rc == UM_EEXPIRED) {
+		/* Used meanwhile by a concurrent request with the same link. */
+		problem_send(req, resp, rc, 400, NULL, NULL);
+		return UM_OK;
+	}
+	if (rc != UM_OK)
 		return rc;
 	response_empty(resp, 204);
 	return UM_OK;

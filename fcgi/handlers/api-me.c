@@ -10,9 +10,11 @@
 #include "account.h"
 #include "api.h"
 #include "app.h"
+#include "arena.h"
 #include "audit.h"
 #include "bounds.h"
 #include "handlers.h"
+#include "login.h"
 #include "password.h"
 #include "problem.h"
 #include "request.h"
@@ -60,16 +62,30 @@ api_me_patch(struct request *req, struct response *resp)
 }
 
 /*
- * The password re-check of sensitive API calls: 403 invalid_credentials when wrong
- * (API.md §7).  Returns 0 when it matched.
+ * The password re-check of sensitive API calls (login_recheck): 403 invalid_credentials
+ * when wrong (API.md §7), 429 rate_limited with Retry-After when the account is locked or
+ * this failure locked it.  Returns 0 when it matched; otherwise the answer is sent.
  */
 static int
 recheck(struct request *req, struct response *resp, const struct field_result *pw)
 {
-	if (password_verify(&req->rt->conf, req->auth->user.password_hash, pw->val, pw->len,
-	        NULL) == UM_OK)
-		return 0;
-	problem_send(req, resp, UM_ECREDS, 403, "The password is not correct.", NULL);
+	long long   retry = 0;
+	enum um_err rc;
+
+	rc = login_recheck(&req->ctx, &req->auth->user, pw->val, pw->len, &retry);
+	switch (rc) {
+	case UM_OK: return 0;
+	case UM_ECREDS:
+		problem_send(req, resp, UM_ECREDS, 403, "The password is not correct.", NULL);
+		break;
+	case UM_ERATE:
+		problem_send(req, resp, rc, 0,
+		    "Too many failed attempts; the account is locked for a while.", NULL);
+		response_header(resp, "Retry-After",
+		    arena_printf(req->arena, "%lld", retry > 0 ? retry : 1));
+		break;
+	default: problem_send(req, resp, rc, 0, NULL, NULL); break;
+	}
 	return -1;
 }
 
@@ -79,7 +95,7 @@ static const struct field_spec delete_spec[D__MAX] = {
 	[D_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
 };
 
-/* DELETE /api/v1/me — 204; 400; 401; 403 invalid_credentials; 415; 503. */
+/* DELETE /api/v1/me — 204; 400; 401; 403 invalid_credentials; 415; 429; 503. */
 enum um_err
 api_me_delete(struct request *req, struct response *resp)
 {
@@ -106,7 +122,7 @@ static const struct field_spec password_spec[C__MAX] = {
 };
 
 /* POST /api/v1/me/password — 204 (every refresh family and browser session ends); 400;
- * 401; 403 invalid_credentials; 415; 503. */
+ * 401; 403 invalid_credentials; 415; 429 (locked, or the per-IP limit); 503. */
 enum um_err
 api_me_password(struct request *req, struct response *resp)
 {
@@ -135,7 +151,8 @@ static const struct field_spec email_spec[A__MAX] = {
 };
 
 /* POST /api/v1/me/email — 202 (the change completes when the mailed link is followed);
- * 400; 401; 403 invalid_credentials; 409 taken (unless enumeration prevention); 415; 503. */
+ * 400; 401; 403 invalid_credentials; 409 taken (unless enumeration prevention); 415; 429;
+ * 503. */
 enum um_err
 api_me_email(struct request *req, struct response *resp)
 {

@@ -85,6 +85,7 @@ route_handler api_admin_user;
 route_handler api_admin_user_patch;
 route_handler api_admin_user_delete;
 route_handler api_admin_user_roles;
+route_handler api_admin_user_mfa_reset;
 route_handler api_admin_roles;
 route_handler api_admin_role_create;
 route_handler api_admin_audit;

@@ -8,10 +8,12 @@
 
 #include "account.h"
 #include "app.h"
+#include "arena.h"
 #include "audit.h"
 #include "bounds.h"
 #include "browser.h"
 #include "handlers.h"
+#include "login.h"
 #include "page.h"
 #include "password.h"
 #include "problem.h"
@@ -23,6 +25,9 @@
 #include "validate.h"
 
 #define M_WRONG_PASSWORD "is not correct"
+#define M_LOCKED \
+	"was wrong too many times: the account is locked for a while. Try again later or " \
+	"reset your password."
 
 /*
  * The signed-in user, fresh from the database (the session row holds no password hash):
@@ -35,17 +40,34 @@ load_user(struct request *req, struct user *u)
 }
 
 /*
- * The password re-check of the pages below: a stolen session alone must not be enough to
- * take the account over.  Returns 0 when r holds the account's password; otherwise puts
- * the message beside the field and returns -1 (the caller answers 403, API.md §7).
+ * The password re-check of the pages below (login_recheck): a stolen session alone must
+ * not be enough to take the account over, nor to guess its password without limit.
+ * Returns 0 when r holds the account's password.  Otherwise puts the message beside the
+ * field and returns the status to answer with: 403 wrong (API.md §7), 429 when the account
+ * is locked or this failure locked it (*retry set; see retry_after()), or -1 with *err set
+ * when the database failed.
  */
 static int
-recheck(struct request *req, const struct user *u, struct field_result *r)
+recheck(struct request *req, const struct user *u, struct field_result *r, long long *retry,
+    enum um_err *err)
 {
-	if (password_verify(&req->rt->conf, u->password_hash, r->val, r->len, NULL) == UM_OK)
-		return 0;
-	r->error = M_WRONG_PASSWORD;
-	return -1;
+	enum um_err rc;
+
+	switch ((rc = login_recheck(&req->ctx, u, r->val, r->len, retry))) {
+	case UM_OK: return 0;
+	case UM_ECREDS: r->error = M_WRONG_PASSWORD; return 403;
+	case UM_ERATE: r->error = M_LOCKED; return 429;
+	default: *err = rc; return -1;
+	}
+}
+
+/* The Retry-After of a 429 answer (API.md §2). */
+static void
+retry_after(struct request *req, struct response *resp, int status, long long retry)
+{
+	if (status == 429)
+		response_header(resp, "Retry-After",
+		    arena_printf(req->arena, "%lld", retry > 0 ? retry : 1));
 }
 
 /* --- /account/password ------------------------------------------------------------------ */
@@ -97,7 +119,8 @@ page_account_password(struct request *req, struct response *resp)
 	struct field_result r[P__MAX];
 	struct user         u;
 	char                hash[PASSWORD_HASH_MAX];
-	int                 invalid;
+	long long           retry = 0;
+	int                 invalid, status;
 	enum um_err         rc;
 
 	if (req->method != HTTP_POST) {
@@ -111,8 +134,12 @@ page_account_password(struct request *req, struct response *resp)
 	    UM_OK;
 	invalid |= validate_same(r, P_CONFIRM, P_PASSWORD, "does not match the password") !=
 	    UM_OK;
-	if (r[P_CURRENT].val != NULL && recheck(req, &u, &r[P_CURRENT]) != 0) {
-		show_password(req, resp, 403, r, 0);
+	if (r[P_CURRENT].val != NULL &&
+	    (status = recheck(req, &u, &r[P_CURRENT], &retry, &rc)) != 0) {
+		if (status < 0)
+			return rc;
+		show_password(req, resp, status, r, 0);
+		retry_after(req, resp, status, retry);
 		return UM_OK;
 	}
 	if (invalid) {
@@ -168,7 +195,8 @@ page_account_email(struct request *req, struct response *resp)
 	struct validate_ctx vctx = { 0, NULL };
 	struct field_result r[E__MAX];
 	struct user         u, other;
-	int                 invalid;
+	long long           retry = 0;
+	int                 invalid, status;
 	enum um_err         rc;
 
 	if ((rc = load_user(req, &u)) != UM_OK)
@@ -178,8 +206,12 @@ page_account_email(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	invalid = validate_form(req->arena, &vctx, email_spec, E__MAX, &req->form, r) != UM_OK;
-	if (r[E_PASSWORD].val != NULL && recheck(req, &u, &r[E_PASSWORD]) != 0) {
-		show_email(req, resp, 403, &u, r, NULL);
+	if (r[E_PASSWORD].val != NULL &&
+	    (status = recheck(req, &u, &r[E_PASSWORD], &retry, &rc)) != 0) {
+		if (status < 0)
+			return rc;
+		show_email(req, resp, status, &u, r, NULL);
+		retry_after(req, resp, status, retry);
 		return UM_OK;
 	}
 	if (invalid) {
@@ -240,6 +272,8 @@ page_account_delete(struct request *req, struct response *resp)
 	struct validate_ctx vctx = { 0, NULL };
 	struct field_result r[D__MAX];
 	struct user         u;
+	long long           retry = 0;
+	int                 status;
 	enum um_err         rc;
 
 	if (req->method != HTTP_POST) {
@@ -252,8 +286,11 @@ page_account_delete(struct request *req, struct response *resp)
 		show_delete(req, resp, 400, r, 0);
 		return UM_OK;
 	}
-	if (recheck(req, &u, &r[D_PASSWORD]) != 0) {
-		show_delete(req, resp, 403, r, 0);
+	if ((status = recheck(req, &u, &r[D_PASSWORD], &retry, &rc)) != 0) {
+		if (status < 0)
+			return rc;
+		show_delete(req, resp, status, r, 0);
+		retry_after(req, resp, status, retry);
 		return UM_OK;
 	}
 	if ((rc = account_delete(&req->ctx, &u)) != UM_OK)

@@ -12,6 +12,7 @@
 #include "directory.h"
 #include "form.h"
 #include "handlers.h"
+#include "mfa.h"
 #include "kv.h"
 #include "page.h"
 #include "problem.h"
@@ -62,6 +63,7 @@ static const struct {
 	    "A new verification link was sent (if the address is "
 	    "unverified)." },
 	{ "force-password-reset", "The password no longer works; a reset link was mailed." },
+	{ "reset-mfa", "Two-step verification is off; the user was told by mail." },
 	{ "deleted", "The account was deleted." },
 };
 /* clang-format on */
@@ -240,10 +242,11 @@ form_roles(struct request *req, size_t *n)
 
 /*
  * POST /admin/users/{id}/{action} — roles (field roles, repeatable), disable, enable,
- * verify, resend-verification, force-password-reset, delete.  Each is audited with the
- * acting admin, then 303 back to the user's page (to /admin/users after delete).  400 an
- * unknown role; 404 no such user or action; 409 an admin disabling, deleting or force-resetting
- * their own account or taking the admin role from themselves; 403 CSRF (front door); 503.
+ * verify, resend-verification, force-password-reset, reset-mfa (two-step verification
+ * off, the user mailed), delete.  Each is audited with the acting admin, then 303 back
+ * to the user's page (to /admin/users after delete).  400 an unknown role; 404 no such
+ * user or action; 409 an admin disabling, deleting or force-resetting their own account
+ * or taking the admin role from themselves; 403 CSRF (front door); 503.
  */
 enum um_err
 page_admin_action(struct request *req, struct response *resp)
@@ -252,7 +255,7 @@ page_admin_action(struct request *req, struct response *resp)
 	long long   actor = req->session->user_id;
 	struct user u;
 	size_t      n, i;
-	int         keeps_admin = 0;
+	int         keeps_admin = 0, changed;
 	enum um_err rc;
 
 	if (admin_target(req, resp, &u) != 0)
@@ -299,6 +302,8 @@ page_admin_action(struct request *req, struct response *resp)
 		rc = directory_set_verified(&req->ctx, &u, 1);
 	else if (strcmp(action, "resend-verification") == 0)
 		rc = directory_resend_verification(&req->ctx, &u);
+	else if (strcmp(action, "reset-mfa") == 0)
+		rc = mfa_reset(&req->ctx, u.id, &changed);
 	else {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such action.", NULL);
 		return UM_OK;

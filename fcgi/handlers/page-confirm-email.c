@@ -19,19 +19,20 @@ show(struct request *req, struct response *resp, enum um_err rc, const char *tok
 	page_render(req, resp,
 	    rc == UM_OK            ? 200 :
 	        rc == UM_ECONFLICT ? 409 :
+	        rc == UM_EDISABLED ? 403 :
 	                             400,
 	    "confirm-email",
-	    json_pack("{s:s, s:s?, s:s?, s:b, s:b, s:b, s:b, s:s?}", "title",
+	    json_pack("{s:s, s:s?, s:s?, s:b, s:b, s:b, s:b, s:b, s:s?}", "title",
 	        done ? "Address changed" : "Confirm your new address", "token", token,
 	        "new_email", new_email, "done", done, "expired", rc == UM_EEXPIRED, "invalid",
-	        rc == UM_ETOKEN, "taken", rc == UM_ECONFLICT, "code",
-	        rc == UM_OK ? NULL : um_errcode(rc)));
+	        rc == UM_ETOKEN, "taken", rc == UM_ECONFLICT, "disabled", rc == UM_EDISABLED,
+	        "code", rc == UM_OK ? NULL : um_errcode(rc)));
 }
 
 /*
- * GET /confirm-email?token= — 200 a page whose button confirms; 400 invalid or expired.
- * POST — 200 done; 400 invalid or expired; 409 the address was taken meanwhile; 403 CSRF;
- * 503.  No login is needed (API.md §7); the GET changes nothing, since mail scanners fetch
+ * GET /confirm-email?token= — 200 a page whose button confirms; 400 invalid or expired;
+ * 403 the account is disabled.  POST — 200 done; 400 invalid or expired; 403 disabled
+ * (nothing changes) or CSRF; 409 the address was taken meanwhile; 503.  No login is needed (API.md §7); the GET changes nothing, since mail scanners fetch
  * every link (API.md §5).
  */
 enum um_err
@@ -43,14 +44,15 @@ page_confirm_email(struct request *req, struct response *resp)
 	if (req->method != HTTP_POST) {
 		token = kv_get(&req->query_params, "token");
 		rc = account_check_email_change(&req->ctx, token, &new_email);
-		if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED)
+		if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED && rc != UM_EDISABLED)
 			return rc;
 		show(req, resp, rc, rc == UM_OK ? token : NULL, new_email, 0);
 		return UM_OK;
 	}
 	token = kv_get(&req->form, "token");
 	rc = account_confirm_email_change(&req->ctx, token);
-	if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED && rc != UM_ECONFLICT)
+	if (rc != UM_OK && rc != UM_ETOKEN && rc != UM_EEXPIRED && rc != UM_ECONFLICT &&
+	    rc != UM_EDISABLED)
 		return rc;
 	show(req, resp, rc, NULL, NULL, rc == UM_OK);
 	return UM_OK;

@@ -32,6 +32,9 @@
 
 #define M_WRONG_CODE     "is not correct"
 #define M_WRONG_PASSWORD "is not correct"
+#define M_LOCKED \
+	"was wrong too many times: the account is locked for a while. Try again later or " \
+	"reset your password."
 #define CODE_HINT \
 	"The 6-digit code your authenticator app shows, or one of your recovery codes."
 
@@ -124,6 +127,19 @@ static const struct page_field confirm_view[C__MAX] = {
 	    "The 6-digit code the app shows now.", MFA_CODE_MAX, 1, 0 },
 };
 
+enum { S_PASSWORD, S__MAX };
+
+/* Starting the setup needs the password: a stolen session alone cannot enrol the thief's
+ * authenticator and lock the owner out (issue 10, item 9). */
+static const struct field_spec start_spec[S__MAX] = {
+	[S_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+};
+
+static const struct page_field start_view[S__MAX] = {
+	[S_PASSWORD] = { "password", "Your password", "password", "current-password", NULL, 128,
+	    1, 0 },
+};
+
 enum { D_PASSWORD, D_CODE, D__MAX };
 
 static const struct field_spec disable_spec[D__MAX] = {
@@ -169,11 +185,12 @@ struct mfa_view {
 	json_t        *codes; /* recovery codes just made, shown once; or NULL */
 	const char    *flash; /* success message, or NULL */
 	const char    *error; /* a message not about one field, or NULL */
+	long long      retry; /* Retry-After of a 429 */
 };
 
 static void
 show_mfa(struct request *req, struct response *resp, struct mfa_view *v,
-    struct field_result *rc, struct field_result *rd)
+    struct field_result *rs, struct field_result *rc, struct field_result *rd)
 {
 	json_t     *errors;
 	const char *uri;
@@ -186,36 +203,78 @@ show_mfa(struct request *req, struct response *resp, struct mfa_view *v,
 	else if (v->state == MFA_ON)
 		errors = page_errors(req, disable_spec, D__MAX, rd);
 	else
-		errors = json_array();
+		errors = page_errors(req, start_spec, S__MAX, rs);
 	if (v->error != NULL)
 		json_array_append_new(errors,
 		    json_pack("{s:s, s:s}", "field", "action", "message", v->error));
 	page_render(req, resp, v->status, "account-mfa",
 	    json_pack("{s:s, s:b, s:b, s:b, s:s?,"
-	              " s:s?, s:s?, s:o, s:b, s:o, s:o, s:o, s:o}",
+	              " s:s?, s:s?, s:o, s:b, s:o, s:o, s:o, s:o, s:o}",
 	        "title", "Two-step verification", "off", v->state == MFA_OFF, "pending",
 	        v->state == MFA_PENDING, "on", v->state == MFA_ON, "secret", v->secret,
 	        "otpauth_uri", uri, "qr_image", qr_data_uri(req, uri), "recovery_codes",
 	        v->codes != NULL ? v->codes : json_array(), "has_recovery_codes",
-	        v->codes != NULL, "confirm_fields", page_fields(confirm_view, C__MAX, rc),
-	        "disable_fields", page_fields(disable_view, D__MAX, rd), "errors", errors,
-	        "flash",
+	        v->codes != NULL, "start_fields", page_fields(start_view, S__MAX, rs),
+	        "confirm_fields", page_fields(confirm_view, C__MAX, rc), "disable_fields",
+	        page_fields(disable_view, D__MAX, rd), "errors", errors, "flash",
 	        v->flash != NULL ?
 	            json_pack("[{s:s, s:s}]", "kind", "success", "message", v->flash) :
 	            json_array()));
+	if (v->status == 429)
+		response_header(resp, "Retry-After",
+		    arena_printf(req->arena, "%lld", v->retry > 0 ? v->retry : 1));
 }
 
-/* action=start: a new pending secret, shown with its otpauth:// URI. */
-static enum um_err
-do_start(struct request *req, struct mfa_view *v, char *b32)
+/*
+ * The password re-check of starting and turning off (login_recheck): returns 0 when r
+ * holds the password; otherwise sets v's status (403 wrong, 429 locked) and the message
+ * beside the field and returns 1, or returns -1 with *err set when the database failed.
+ */
+static int
+recheck(struct request *req, struct mfa_view *v, const struct user *u, struct field_result *r,
+    enum um_err *err)
 {
 	enum um_err rc;
+
+	switch ((rc = login_recheck(&req->ctx, u, r->val, r->len, &v->retry))) {
+	case UM_OK: return 0;
+	case UM_ECREDS:
+		r->error = M_WRONG_PASSWORD;
+		v->status = 403;
+		return 1;
+	case UM_ERATE:
+		r->error = M_LOCKED;
+		v->status = 429;
+		return 1;
+	default: *err = rc; return -1;
+	}
+}
+
+/* action=start: with the password, a new pending secret, shown with its otpauth:// URI. */
+static enum um_err
+do_start(struct request *req, struct mfa_view *v, struct field_result *r, char *b32)
+{
+	struct validate_ctx vctx = { 0, NULL };
+	struct user         u;
+	int                 k;
+	enum um_err         rc;
 
 	if (v->state == MFA_ON) {
 		v->status = 409;
 		v->error = "Two-step verification is on already.";
 		return UM_OK;
 	}
+	/* A restarted setup (pending) asks again, on the form of the off state. */
+	v->state = MFA_OFF;
+	v->secret = NULL;
+	if (validate_form(req->arena, &vctx, start_spec, S__MAX, &req->form, r) != UM_OK) {
+		v->status = 400;
+		return UM_OK;
+	}
+	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK)
+		return rc;
+	if ((k = recheck(req, v, &u, &r[S_PASSWORD], &rc)) != 0)
+		return k < 0 ? rc : UM_OK;
 	if ((rc = mfa_start(&req->ctx, req->session->user_id, b32)) == UM_ECONFLICT) {
 		v->state = MFA_ON;
 		v->status = 409;
@@ -248,7 +307,8 @@ do_confirm(struct request *req, struct mfa_view *v, struct field_result *r)
 		v->status = 400;
 		return UM_OK;
 	}
-	rc = mfa_confirm(&req->ctx, req->session->user_id, r[C_CODE].val, codes);
+	rc = mfa_confirm(&req->ctx, req->session->user_id, r[C_CODE].val, req->session->hash,
+	    codes);
 	if (rc == UM_ECREDS) {
 		r[C_CODE].error = M_WRONG_CODE;
 		v->status = 400;
@@ -272,7 +332,7 @@ do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
 {
 	struct validate_ctx vctx = { 0, NULL };
 	struct user         u;
-	int                 invalid;
+	int                 invalid, k;
 	enum um_err         rc;
 
 	if (v->state != MFA_ON) {
@@ -284,14 +344,9 @@ do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
 		return rc;
 	invalid = validate_form(req->arena, &vctx, disable_spec, D__MAX, &req->form, r) !=
 	    UM_OK;
-	/* API.md §7: a wrong password is 403, whatever else is wrong. */
-	if (r[D_PASSWORD].val != NULL &&
-	    password_verify(&req->rt->conf, u.password_hash, r[D_PASSWORD].val,
-	        r[D_PASSWORD].len, NULL) != UM_OK) {
-		r[D_PASSWORD].error = M_WRONG_PASSWORD;
-		v->status = 403;
-		return UM_OK;
-	}
+	/* API.md §7: a wrong password is 403 (429 locked), whatever else is wrong. */
+	if (r[D_PASSWORD].val != NULL && (k = recheck(req, v, &u, &r[D_PASSWORD], &rc)) != 0)
+		return k < 0 ? rc : UM_OK;
 	if (invalid) {
 		v->status = 400;
 		return UM_OK;
@@ -311,22 +366,24 @@ do_disable(struct request *req, struct mfa_view *v, struct field_result *r)
 }
 
 /*
- * GET /account/mfa — 200: the setup button, the pending secret, or the disable form.
- * POST action=start — 200 secret and otpauth:// URI; 409 on already.  action=confirm — 200
+ * GET /account/mfa — 200: the setup form (password), the pending secret, or the disable
+ * form.  POST action=start — 200 secret and otpauth:// URI; 400 no password; 403 wrong
+ * password; 429 locked (a wrong password counts towards the lockout); 409 on already.  action=confirm — 200
  * on, with the ten recovery codes shown this once; 400 wrong or missing code.
- * action=disable — 200 off; 400 wrong or missing code; 403 wrong password.  400 unknown
+ * action=disable — 200 off; 400 wrong or missing code; 403 wrong password; 429 locked.  400 unknown
  * action; 403 CSRF; 503.
  */
 enum um_err
 page_account_mfa(struct request *req, struct response *resp)
 {
-	struct field_result rconf[C__MAX], rd[D__MAX];
+	struct field_result rs[S__MAX], rconf[C__MAX], rd[D__MAX];
 	struct mfa_view     v;
 	char                b32[TOTP_B32_MAX + 1];
 	const char         *action;
 	enum um_err         rc;
 
 	memset(&v, 0, sizeof(v));
+	memset(rs, 0, sizeof(rs));
 	memset(rconf, 0, sizeof(rconf));
 	memset(rd, 0, sizeof(rd));
 	v.status = 200;
@@ -338,7 +395,7 @@ page_account_mfa(struct request *req, struct response *resp)
 	if (req->method == HTTP_POST) {
 		action = kv_get(&req->form, "action");
 		if (action != NULL && strcmp(action, "start") == 0)
-			rc = do_start(req, &v, b32);
+			rc = do_start(req, &v, rs, b32);
 		else if (action != NULL && strcmp(action, "confirm") == 0)
 			rc = do_confirm(req, &v, rconf);
 		else if (action != NULL && strcmp(action, "disable") == 0)
@@ -350,7 +407,8 @@ page_account_mfa(struct request *req, struct response *resp)
 		if (rc != UM_OK)
 			goto fail;
 	}
-	show_mfa(req, resp, &v, v.state == MFA_PENDING ? rconf : NULL,
+	show_mfa(req, resp, &v, v.state == MFA_OFF ? rs : NULL,
+	    v.state == MFA_PENDING ? rconf : NULL,
 	    v.state == MFA_ON && v.codes == NULL ? rd : NULL);
 	OPENSSL_cleanse(b32, sizeof(b32));
 	return UM_OK;

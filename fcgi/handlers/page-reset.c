@@ -1,6 +1,8 @@
 /* page-reset: GET/POST /forgot-password and GET/POST /reset-password — a link that works once. */
 #include "config.h"
 
+#include <string.h>
+
 #include <jansson.h>
 
 #include "account.h"
@@ -92,6 +94,7 @@ page_reset_password(struct request *req, struct response *resp)
 	struct reset_view   v = { 200, UM_OK, 0, NULL };
 	struct user         u;
 	char                hash[PASSWORD_HASH_MAX];
+	long long           uid;
 	int                 invalid;
 	enum um_err         rc;
 
@@ -122,10 +125,21 @@ page_reset_password(struct request *req, struct response *resp)
 		show(req, resp, &v, r);
 		return UM_OK;
 	}
+	/* Argon2id before the transaction; the link is checked again inside it. */
 	if ((rc = password_hash(&req->rt->conf, r[F_PASSWORD].val, r[F_PASSWORD].len, hash)) !=
-	        UM_OK ||
-	    (rc = account_set_password(&req->ctx, &u, hash, NULL, AUDIT_PASSWORD_RESET)) !=
-	        UM_OK)
+	    UM_OK)
+		return rc;
+	rc = account_reset_password(&req->ctx, v.token, hash, &uid);
+	explicit_bzero(hash, sizeof(hash));
+	if (rc == UM_ETOKEN || rc == UM_EEXPIRED) {
+		/* Used meanwhile by a concurrent request with the same link. */
+		v.status = 400;
+		v.token_rc = rc;
+		v.token = NULL;
+		show(req, resp, &v, NULL);
+		return UM_OK;
+	}
+	if (rc != UM_OK)
 		return rc;
 	/* Never logged in by itself (API.md §5); this browser's session ended with the rest. */
 	if (req->session != NULL && req->session->user_id == u.id)

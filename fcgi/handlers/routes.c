@@ -17,6 +17,8 @@
 #define JSON    ROUTE_JSON
 #define JSONLIM (ROUTE_JSON | ROUTE_IPLIMIT)
 #define BEARER  (ROUTE_JSON | ROUTE_BEARER)
+/* ... and the API routes that re-check the password (issue 10, item 7). */
+#define BEARLIM (ROUTE_JSON | ROUTE_BEARER | ROUTE_IPLIMIT)
 #define ADMIN   (ROUTE_JSON | ROUTE_BEARER | ROUTE_ADMIN)
 
 /* clang-format off: a table read by columns */
@@ -53,9 +55,9 @@ const struct route routes[] = {
 	{ HTTP_POST, "/api/v1/auth/password/reset", api_password_reset, JSON },
 	{ HTTP_GET, "/api/v1/me", api_me, BEARER },
 	{ HTTP_PATCH, "/api/v1/me", api_me_patch, BEARER },
-	{ HTTP_DELETE, "/api/v1/me", api_me_delete, BEARER },
-	{ HTTP_POST, "/api/v1/me/password", api_me_password, BEARER },
-	{ HTTP_POST, "/api/v1/me/email", api_me_email, BEARER },
+	{ HTTP_DELETE, "/api/v1/me", api_me_delete, BEARLIM },
+	{ HTTP_POST, "/api/v1/me/password", api_me_password, BEARLIM },
+	{ HTTP_POST, "/api/v1/me/email", api_me_email, BEARLIM },
 	{ HTTP_GET, "/api/v1/me/sessions", api_me_sessions, BEARER },
 	{ HTTP_DELETE, "/api/v1/me/sessions/{id}", api_me_session_delete, BEARER },
 	/* admin routes (api-admin.c, page-admin.c) */
@@ -64,6 +66,7 @@ const struct route routes[] = {
 	{ HTTP_PATCH, "/api/v1/admin/users/{id}", api_admin_user_patch, ADMIN },
 	{ HTTP_DELETE, "/api/v1/admin/users/{id}", api_admin_user_delete, ADMIN },
 	{ HTTP_PUT, "/api/v1/admin/users/{id}/roles", api_admin_user_roles, ADMIN },
+	{ HTTP_DELETE, "/api/v1/admin/users/{id}/mfa", api_admin_user_mfa_reset, ADMIN },
 	{ HTTP_GET, "/api/v1/admin/roles", api_admin_roles, ADMIN },
 	{ HTTP_POST, "/api/v1/admin/roles", api_admin_role_create, ADMIN },
 	{ HTTP_GET, "/api/v1/admin/audit", api_admin_audit, ADMIN },

@@ -163,7 +163,10 @@ check_bearer(struct request *req, struct response *resp)
 	return 1;
 }
 
-/* CSRF (token and Origin) and the per-IP limit of the auth forms, for POSTs only. */
+/*
+ * CSRF (token and Origin) of form POSTs, and the per-IP limit of the routes that check a
+ * password, for every method that changes something (DELETE /api/v1/me re-checks one).
+ */
 static int
 check_post(struct request *req, struct response *resp)
 {
@@ -171,9 +174,10 @@ check_post(struct request *req, struct response *resp)
 	long long           retry = 0;
 	enum um_err         rc;
 
-	if (req->method != HTTP_POST)
+	if (req->method & (HTTP_GET | HTTP_HEAD))
 		return 0;
-	if ((rt->flags & ROUTE_CSRF) && (!browser_same_origin(req) || !browser_csrf_ok(req))) {
+	if (req->method == HTTP_POST && (rt->flags & ROUTE_CSRF) &&
+	    (!browser_same_origin(req) || !browser_csrf_ok(req))) {
 		problem_send(req, resp, UM_EFORBIDDEN, 0, CSRF_REFUSED, NULL);
 		return 1;
 	}

@@ -58,7 +58,7 @@ describe('account pages', () => {
 				labels: { 'f-password': 'Your password', 'f-email': 'New e-mail address' },
 				autocomplete: { 'f-password': 'current-password', 'f-email': 'email' } },
 			{ link: 'Two-step verification', path: '/account/mfa', title: 'Two-step verification', button: 'Set up two-step verification',
-				labels: {}, autocomplete: {} },
+				labels: { 'f-password': 'Your password' }, autocomplete: { 'f-password': 'current-password' } },
 			{ link: 'Where you are signed in', path: '/account/sessions', title: 'Where you are signed in', button: null,
 				labels: {}, autocomplete: {} },
 			{ link: 'Security activity', path: '/account/security', title: 'Security activity', button: null,

@@ -54,7 +54,16 @@ describe('two-step verification (TOTP)', () => {
 		assert.match(await page.locator('main').innerText(), /Two-step verification is off\./);
 		await page.screenshot({ path: shot('mfa-1-off.png'), fullPage: true });
 
-		// 2. Setup: the QR code (an SVG image, decoded and big enough to scan) and the key.
+		// 2. Setup needs the password first (a stolen session alone cannot enrol): a wrong one is
+		// refused beside its field, the right one shows the QR code (an SVG image, decoded and big
+		// enough to scan) and the key.
+		assert.equal(await labelOf(page, 'f-password'), 'Your password');
+		await page.getByLabel('Your password').fill(person.password + '!');
+		assert.equal((await submit(page, page.getByRole('button', { name: 'Set up two-step verification' }))).status(), 403,
+			'a wrong password answers 403');
+		assert.equal(await fieldError(page, 'f-password'), 'is not correct');
+		assert.equal(await page.locator('#mfa-secret').count(), 0, 'no secret without the password');
+		await page.getByLabel('Your password').fill(person.password);
 		await submit(page, page.getByRole('button', { name: 'Set up two-step verification' }));
 		const qr = page.getByRole('img', { name: 'QR code holding the key below, for an authenticator app' });
 		await qr.waitFor({ state: 'visible' });

@@ -67,8 +67,9 @@ class Totp:
         return next("%06d" % n for n in range(1000000) if "%06d" % n not in near)
 
 
-def start_setup(browser):
-    r = browser.form("/account/mfa", {"action": "start"})
+def start_setup(browser, account):
+    """Starts the setup with ACCOUNT's password (issue 10, item 9); returns (secret, page)."""
+    r = browser.form("/account/mfa", {"action": "start", "password": account.password})
     assert r.status_code == 200, "start: %d %r" % (r.status_code, r.text[:500])
     m = SECRET.search(r.text)
     assert m, "no secret on the setup page: %r" % r.text[:2000]
@@ -78,7 +79,7 @@ def start_setup(browser):
 def enable(stack):
     """A verified account with two-step verification on: (account, browser, Totp, codes)."""
     account, b = logged_in(stack)
-    secret, _ = start_setup(b)
+    secret, _ = start_setup(b, account)
     totp = Totp(secret)
     r = b.form("/account/mfa", {"action": "confirm", "code": totp.code()})
     assert r.status_code == 200, "confirm: %d %r" % (r.status_code, r.text[:500])
@@ -111,7 +112,7 @@ def test_the_setup_page_offers_a_button_while_it_is_off(stack):
 
 def test_starting_shows_a_secret_and_an_otpauth_link_and_stores_the_secret_sealed(stack):
     account, b = logged_in(stack)
-    secret, r = start_setup(b)
+    secret, r = start_setup(b, account)
     assert len(secret) == 32, secret  # 20 bytes (RFC 4226 §4 R6) in base32
     uri = URI.search(r.text).group(1).replace("&amp;", "&")
     parts = urllib.parse.urlsplit(uri)
@@ -146,8 +147,8 @@ def qr_modules(svg):
 
 
 def test_the_setup_page_shows_a_qr_code_of_the_otpauth_uri(stack):
-    _, b = logged_in(stack)
-    _, r = start_setup(b)
+    account, b = logged_in(stack)
+    _, r = start_setup(b, account)
     m = QR_IMAGE.search(r.text)
     assert m, "no QR image on the setup page"
     svg = base64.b64decode(m.group(1)).decode()
@@ -173,7 +174,7 @@ def test_the_setup_page_shows_a_qr_code_of_the_otpauth_uri(stack):
 
 def test_a_wrong_first_code_is_refused_and_leaves_it_off(stack):
     account, b = logged_in(stack)
-    secret, _ = start_setup(b)
+    secret, _ = start_setup(b, account)
     r = b.form("/account/mfa", {"action": "confirm", "code": Totp(secret).wrong()})
     assert r.status_code == 400, r.text[:500]
     assert SECRET.search(r.text).group(1) == secret, "the re-rendered page lost the secret"
