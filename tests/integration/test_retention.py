@@ -1,0 +1,109 @@
+"""test_retention.py: what the database keeps, and for how long (issue 10, items 10 and 11).
+
+A mail that has left keeps no subject or body in email_outbox, so no working link stays in the
+database (a failed one neither: test_mail.py, fake Mailjet); sent rows, expired rate-limit windows and old failed-login audit events are deleted by
+the mailer's periodic prune. The prune runs when a mailer starts and then once a minute; these
+tests start a mailer of their own with -1 (prune, deliver what is due, exit) in the shared
+stack's environment, so nothing waits for the minute. Ages are set with SQL.
+"""
+
+import os
+import secrets
+import subprocess
+
+from mail_lib import VERIFY_LINK, Mailer, body_columns, register, sql, sql_quote, wait_row
+
+DELIVERY = 20  # seconds a due message may take to leave (the mailer polls every 0.5 s)
+OUTBOX_RETENTION_DAYS = 7  # the default of USERMGR_OUTBOX_RETENTION_DAYS
+AUDIT_RETENTION_DAYS = 365  # the default of USERMGR_AUDIT_RETENTION_DAYS
+
+
+def prune_once(stack, name):
+    """Runs a usermgr-mailer -1 with the stack mailer's environment; returns its output."""
+    m = Mailer(stack, name)
+    out = subprocess.run([m.binary, "-1"], env=m.env, stdin=subprocess.DEVNULL,
+                         capture_output=True, timeout=60, check=False)
+    text = (out.stdout + out.stderr).decode("utf-8", "replace")
+    assert out.returncode == 0, "usermgr-mailer -1 exited %d: %s" % (out.returncode, text[-2000:])
+    return text
+
+
+def existing(stack, table, ids):
+    if not ids:
+        return set()
+    return {int(r[0]) for r in sql(stack, "SELECT id FROM %s WHERE id IN (%s)"
+                                          % (table, ", ".join(str(i) for i in ids)))}
+
+
+def insert_outbox(stack, to_email, status, days_ago):
+    """A row of STATUS created and (when sent) sent DAYS_AGO days ago; returns its id."""
+    sent = "UTC_TIMESTAMP(6) - INTERVAL %d DAY" % days_ago if status == "sent" else "NULL"
+    sql(stack, "INSERT INTO email_outbox (to_email, subject, text_body, html_body, status, "
+               "attempts, created_at, sent_at) VALUES (%s, '', '', '', %s, 1, "
+               "UTC_TIMESTAMP(6) - INTERVAL %d DAY, %s)"
+        % (sql_quote(to_email), sql_quote(status), days_ago, sent))
+    return int(sql(stack, "SELECT MAX(id) FROM email_outbox WHERE to_email = %s"
+                   % sql_quote(to_email))[0][0])
+
+
+def insert_audit(stack, event, days_ago, tag):
+    sql(stack, "INSERT INTO audit_events (event, ip, details, created_at) VALUES (%s, "
+               "'192.0.2.1', JSON_OBJECT('test', %s), UTC_TIMESTAMP(6) - INTERVAL %d DAY)"
+        % (sql_quote(event), sql_quote(tag), days_ago))
+    return int(sql(stack, "SELECT MAX(id) FROM audit_events")[0][0])
+
+
+# --- item 10: no live link in the outbox ----------------------------------------------------
+
+def test_a_delivered_mail_keeps_no_subject_body_or_link_in_the_outbox(stack):
+    account = register(stack)
+    row = [r for r in sql(stack, "SELECT id FROM email_outbox WHERE to_email = %s"
+                                 % sql_quote(account.email))]
+    assert len(row) == 1, row
+    row_id = int(row[0][0])
+    sent = wait_row(stack, row_id, lambda r: r["status"] == "sent", DELIVERY, "sent")
+    # What an operator needs stays: recipient, status, attempts, times.
+    assert sent["to_email"] == account.email and sent["attempts"] == 1, sent
+    assert sql(stack, "SELECT sent_at IS NOT NULL AND created_at IS NOT NULL FROM email_outbox "
+                      "WHERE id = %d" % row_id) == [["1"]]
+    assert body_columns(stack, row_id) == ("", "", ""), (
+        "a sent row keeps its subject or body: %r" % (body_columns(stack, row_id),))
+    assert sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE id = %d AND (text_body LIKE "
+                      "'%%token=%%' OR html_body LIKE '%%token=%%')" % row_id) == [["0"]]
+    # The mail itself left with its link: the .eml holds it.
+    with open(os.path.join(stack.mail_dir, "%d.eml" % row_id), "rb") as f:
+        assert VERIFY_LINK.search(f.read().decode("utf-8", "replace").replace("=\r\n", "")), (
+            "the delivered mail has no verification link")
+
+
+def test_sent_mail_older_than_the_retention_is_deleted_and_younger_mail_stays(stack):
+    addr = "retention-%s@example.com" % secrets.token_hex(6)
+    old = insert_outbox(stack, addr, "sent", OUTBOX_RETENTION_DAYS + 1)
+    young = insert_outbox(stack, addr, "sent", OUTBOX_RETENTION_DAYS - 1)
+    failed = insert_outbox(stack, addr, "failed", OUTBOX_RETENTION_DAYS + 30)
+    assert existing(stack, "email_outbox", [old, young, failed]) == {old, young, failed}
+    prune_once(stack, "mailer-prune-" + secrets.token_hex(3))
+    left = existing(stack, "email_outbox", [old, young, failed])
+    assert old not in left, "a row sent %d days ago is still there" % (OUTBOX_RETENTION_DAYS + 1)
+    assert young in left, "a row sent %d days ago was deleted" % (OUTBOX_RETENTION_DAYS - 1)
+    assert failed in left, "a failed row was deleted: an operator looks into those"
+
+
+# --- item 11: limits an attacker can step around -------------------------------------------
+
+def test_expired_rate_limit_windows_and_old_failed_logins_are_pruned_and_recent_ones_stay(stack):
+    tag = secrets.token_hex(6)
+    sql(stack, "INSERT INTO rate_limits (bucket, window_start, count) VALUES "
+               "(%s, UTC_TIMESTAMP() - INTERVAL 2 DAY, 3), (%s, UTC_TIMESTAMP(), 3)"
+        % (sql_quote("test-old:" + tag), sql_quote("test-new:" + tag)))
+    old_fail = insert_audit(stack, "login_failed", AUDIT_RETENTION_DAYS + 1, tag)
+    new_fail = insert_audit(stack, "login_failed", AUDIT_RETENTION_DAYS - 1, tag)
+    old_other = insert_audit(stack, "login_succeeded", AUDIT_RETENTION_DAYS + 30, tag)
+    prune_once(stack, "mailer-prune-" + secrets.token_hex(3))
+    buckets = {r[0] for r in sql(stack, "SELECT bucket FROM rate_limits WHERE bucket LIKE %s"
+                                        % sql_quote("test-%:" + tag))}
+    assert buckets == {"test-new:" + tag}, "rate_limits after the prune: %r" % buckets
+    left = existing(stack, "audit_events", [old_fail, new_fail, old_other])
+    assert old_fail not in left, "a failed login older than the retention is still there"
+    assert new_fail in left, "a failed login younger than the retention was deleted"
+    assert old_other in left, "an old event that is not a failed login was deleted"
