@@ -307,6 +307,10 @@ const struct conf_var conf_vars[] = {
 	{ "USERMGR_OUTBOX_RETENTION_DAYS", CONF_UINT,
 	    offsetof(struct conf, outbox_retention_days), 1, 3650, .def = "7",
 	    .description = "sent outbox rows are deleted after this many days" },
+	/* Forgot-password, resend and the "address taken" notice: no mail-bombing an address. */
+	{ "USERMGR_MAIL_PER_ADDRESS_PER_HOUR", CONF_UINT,
+	    offsetof(struct conf, mail_per_address_per_hour), 1, 1000, .def = "5",
+	    .description = "mails a requester can have sent to one address per hour" },
 	{ "USERMGR_AUDIT_RETENTION_DAYS", CONF_UINT,
 	    offsetof(struct conf, audit_retention_days), 1, 36500, .def = "365",
 	    .description = "failed-login audit rows are deleted after this many days" },

@@ -5,15 +5,21 @@ database (a failed one neither: test_mail.py, fake Mailjet); sent rows, expired 
 the mailer's periodic prune. The prune runs when a mailer starts and then once a minute; these
 tests start a mailer of their own with -1 (prune, deliver what is due, exit) in the shared
 stack's environment, so nothing waits for the minute. Ages are set with SQL.
+
+The per-recipient limit: forgot-password, resend and the "address taken" notice mail one address
+at most USERMGR_MAIL_PER_ADDRESS_PER_HOUR (default 5) times an hour, and the requester sees no
+difference.
 """
 
 import os
 import secrets
 import subprocess
 
-from mail_lib import VERIFY_LINK, Mailer, body_columns, register, sql, sql_quote, wait_row
+from mail_lib import (VERIFY_LINK, Client, Mailer, body_columns, forgot_password, register, sql,
+                      sql_quote, wait_row)
 
 DELIVERY = 20  # seconds a due message may take to leave (the mailer polls every 0.5 s)
+MAIL_PER_ADDRESS_PER_HOUR = 5  # the default of USERMGR_MAIL_PER_ADDRESS_PER_HOUR
 OUTBOX_RETENTION_DAYS = 7  # the default of USERMGR_OUTBOX_RETENTION_DAYS
 AUDIT_RETENTION_DAYS = 365  # the default of USERMGR_AUDIT_RETENTION_DAYS
 
@@ -107,3 +113,46 @@ def test_expired_rate_limit_windows_and_old_failed_logins_are_pruned_and_recent_
     assert old_fail not in left, "a failed login older than the retention is still there"
     assert new_fail in left, "a failed login younger than the retention was deleted"
     assert old_other in left, "an old event that is not a failed login was deleted"
+
+
+def test_the_sixth_forgot_password_for_one_address_in_an_hour_answers_the_same_but_queues_none(
+        stack):
+    account = register(stack)
+    sql(stack, "UPDATE users SET email_verified_at = UTC_TIMESTAMP(6) WHERE id = %d"
+        % int(account.user["id"]))
+    before = int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
+                     % sql_quote(account.email))[0][0])
+    answers = []
+    for i in range(MAIL_PER_ADDRESS_PER_HOUR + 1):
+        # Each from an address of its own: the per-IP limit is not what stops the sixth.
+        client = Client(stack)
+        r = client.json("POST", "/api/v1/auth/password/forgot", {"email": account.email})
+        answers.append((r.status_code, r.headers.get("Content-Type"), r.text))
+    after = int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
+                    % sql_quote(account.email))[0][0])
+    assert answers[0][0] == 202, answers[0]
+    assert all(a == answers[0] for a in answers), "the answers differ: %r" % answers
+    assert after - before == MAIL_PER_ADDRESS_PER_HOUR, (
+        "%d forgot-password requests queued %d mails; at most %d an hour may go to one address"
+        % (len(answers), after - before, MAIL_PER_ADDRESS_PER_HOUR))
+    forgot_password(account)  # still 202 ...
+    assert int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
+                   % sql_quote(account.email))[0][0]) == after  # ... and still no mail
+
+
+def test_the_sixth_resend_for_one_address_in_an_hour_answers_the_same_but_queues_none(stack):
+    account = register(stack)
+    before = int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
+                     % sql_quote(account.email))[0][0])
+    answers = []
+    for i in range(MAIL_PER_ADDRESS_PER_HOUR + 1):
+        client = Client(stack)
+        r = client.json("POST", "/api/v1/auth/verify-email/resend", {"email": account.email})
+        answers.append((r.status_code, r.headers.get("Content-Type"), r.text))
+    after = int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
+                    % sql_quote(account.email))[0][0])
+    assert answers[0][0] == 202, answers[0]
+    assert all(a == answers[0] for a in answers), "the answers differ: %r" % answers
+    assert after - before == MAIL_PER_ADDRESS_PER_HOUR, (
+        "%d resends queued %d mails; at most %d an hour may go to one address"
+        % (len(answers), after - before, MAIL_PER_ADDRESS_PER_HOUR))
