@@ -8,20 +8,41 @@ stack's environment, so nothing waits for the minute. Ages are set with SQL.
 
 The per-recipient limit: forgot-password, resend and the "address taken" notice mail one address
 at most USERMGR_MAIL_PER_ADDRESS_PER_HOUR (default 5) times an hour, and the requester sees no
-difference.
+difference. The notice is only sent with USERMGR_PREVENT_ENUMERATION=1: its test has a stack of
+its own (the "hiding" fixture).
 """
 
 import os
 import secrets
 import subprocess
 
+import pytest
+
 from mail_lib import (VERIFY_LINK, Client, Mailer, body_columns, forgot_password, register, sql,
-                      sql_quote, wait_row)
+                      sql_quote, start_stack, stop_stack, wait_row)
 
 DELIVERY = 20  # seconds a due message may take to leave (the mailer polls every 0.5 s)
 MAIL_PER_ADDRESS_PER_HOUR = 5  # the default of USERMGR_MAIL_PER_ADDRESS_PER_HOUR
 OUTBOX_RETENTION_DAYS = 7  # the default of USERMGR_OUTBOX_RETENTION_DAYS
 AUDIT_RETENTION_DAYS = 365  # the default of USERMGR_AUDIT_RETENTION_DAYS
+
+
+@pytest.fixture(scope="module")
+def hiding():
+    """A stack of its own with USERMGR_PREVENT_ENUMERATION=1 (the "address taken" notice)."""
+    s = start_stack({"USERMGR_PREVENT_ENUMERATION": "1"})
+    try:
+        yield s
+    finally:
+        problems = stop_stack(s)
+    if problems:
+        pytest.fail("the enumeration-prevention stack did not stop cleanly:\n"
+                    + "\n".join(problems), pytrace=False)
+
+
+def outbox_count(stack, address):
+    return int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
+                   % sql_quote(address))[0][0])
 
 
 def prune_once(stack, name):
@@ -120,39 +141,55 @@ def test_the_sixth_forgot_password_for_one_address_in_an_hour_answers_the_same_b
     account = register(stack)
     sql(stack, "UPDATE users SET email_verified_at = UTC_TIMESTAMP(6) WHERE id = %d"
         % int(account.user["id"]))
-    before = int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
-                     % sql_quote(account.email))[0][0])
+    before = outbox_count(stack, account.email)
     answers = []
     for i in range(MAIL_PER_ADDRESS_PER_HOUR + 1):
         # Each from an address of its own: the per-IP limit is not what stops the sixth.
         client = Client(stack)
         r = client.json("POST", "/api/v1/auth/password/forgot", {"email": account.email})
         answers.append((r.status_code, r.headers.get("Content-Type"), r.text))
-    after = int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
-                    % sql_quote(account.email))[0][0])
+    after = outbox_count(stack, account.email)
     assert answers[0][0] == 202, answers[0]
     assert all(a == answers[0] for a in answers), "the answers differ: %r" % answers
     assert after - before == MAIL_PER_ADDRESS_PER_HOUR, (
         "%d forgot-password requests queued %d mails; at most %d an hour may go to one address"
         % (len(answers), after - before, MAIL_PER_ADDRESS_PER_HOUR))
     forgot_password(account)  # still 202 ...
-    assert int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
-                   % sql_quote(account.email))[0][0]) == after  # ... and still no mail
+    assert outbox_count(stack, account.email) == after  # ... and still no mail
 
 
 def test_the_sixth_resend_for_one_address_in_an_hour_answers_the_same_but_queues_none(stack):
     account = register(stack)
-    before = int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
-                     % sql_quote(account.email))[0][0])
+    before = outbox_count(stack, account.email)
     answers = []
     for i in range(MAIL_PER_ADDRESS_PER_HOUR + 1):
         client = Client(stack)
         r = client.json("POST", "/api/v1/auth/verify-email/resend", {"email": account.email})
         answers.append((r.status_code, r.headers.get("Content-Type"), r.text))
-    after = int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
-                    % sql_quote(account.email))[0][0])
+    after = outbox_count(stack, account.email)
     assert answers[0][0] == 202, answers[0]
     assert all(a == answers[0] for a in answers), "the answers differ: %r" % answers
     assert after - before == MAIL_PER_ADDRESS_PER_HOUR, (
         "%d resends queued %d mails; at most %d an hour may go to one address"
         % (len(answers), after - before, MAIL_PER_ADDRESS_PER_HOUR))
+
+
+def test_the_sixth_taken_address_notice_in_an_hour_answers_the_same_but_queues_none(hiding):
+    stack = hiding
+    addr = "taken-%s@example.com" % secrets.token_hex(6)
+
+    def sign_up():
+        r = Client(stack).json("POST", "/api/v1/users", {
+            "username": "t" + secrets.token_hex(6), "email": addr,
+            "password": "Pw-" + secrets.token_urlsafe(12)})
+        return r.status_code, r.headers.get("Content-Type"), r.text
+
+    first = sign_up()  # creates the account (and its verification mail, which is not counted)
+    assert first[0] == 202, first
+    before = outbox_count(stack, addr)
+    answers = [sign_up() for i in range(MAIL_PER_ADDRESS_PER_HOUR + 1)]
+    assert all(a == first for a in answers), "a taken address answers differently: %r" % (
+        answers,)
+    assert outbox_count(stack, addr) - before == MAIL_PER_ADDRESS_PER_HOUR, (
+        "%d sign-ups with a taken address queued %d notices; at most %d an hour"
+        % (len(answers), outbox_count(stack, addr) - before, MAIL_PER_ADDRESS_PER_HOUR))
