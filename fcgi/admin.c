@@ -21,6 +21,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "password.h"
+#include "retention.h"
 #include "runtime.h"
 #include "user.h"
 #include "utf8.h"
@@ -605,7 +606,7 @@ cmd_import_legacy(struct cli *x, int argc, char **argv)
 static int
 cmd_prune(struct cli *x, int argc, char **argv)
 {
-	unsigned long long n;
+	unsigned long long n, old;
 	enum um_err        rc;
 
 	(void)argv;
@@ -613,13 +614,16 @@ cmd_prune(struct cli *x, int argc, char **argv)
 		usage();
 		return EXIT_USAGE;
 	}
-	if ((rc = account_prune_unverified(&x->ctx, x->conf.unverified_days, &n)) != UM_OK) {
+	/* The mailer's periodic work too (DECISIONS.md, Pruning): one command does all of it. */
+	if ((rc = retention_prune(x->db, x->a, &x->conf, &old)) != UM_OK ||
+	    (rc = account_prune_unverified(&x->ctx, x->conf.unverified_days, &n)) != UM_OK) {
 		fprintf(stderr, "usermgr-admin: prune: %s\n", um_errcode(rc));
 		return EXIT_FAILURE;
 	}
 	fprintf(stderr,
-	    "usermgr-admin: prune: %llu unverified account(s) older than %u days deleted\n", n,
-	    x->conf.unverified_days);
+	    "usermgr-admin: prune: %llu unverified account(s) older than %u days deleted, "
+	    "%llu expired row(s) of mail, counters and failed logins\n",
+	    n, x->conf.unverified_days, old);
 	return EXIT_SUCCESS;
 }
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mail.h"
 #include "outbox.h"
+#include "retention.h"
 #include "transport.h"
 
 /*
@@ -86,7 +87,8 @@ usage(void)
 {
 	fputs(
 	    "usage: usermgr-mailer [-1v]\n"
-	    "  -1  deliver what is due, then exit (tests, cron); 1 if the database is down\n"
+	    "  -1  prune old rows, deliver what is due, then exit (tests, cron); 1 if the\n"
+	    "      database is down\n"
 	    "  -v  debug logging\n"
 	    "Configuration comes from the environment (API.md section 1): USERMGR_DB_*,\n"
 	    "USERMGR_MAIL_TRANSPORT, USERMGR_MAIL_DIR, MAILJET_API_*, SENDER_*, USERMGR_SMTP_*.\n",
@@ -275,17 +277,40 @@ deliver_all(struct db *db, struct transport *t, struct arena *a, const struct co
 		(void)outbox_release(db, rows[i].id);
 }
 
+/*
+ * Deletes what is kept only for a while (retention.c), at most once per
+ * RETENTION_INTERVAL; *last is the monotonic time of the last try (tv_sec 0: never).
+ * A failure is logged and waits for the next interval: delivery matters more.
+ */
+static void
+housekeeping(struct db *db, struct arena *a, const struct conf *c, struct timespec *last)
+{
+	unsigned long long n = 0;
+	enum um_err        e;
+
+	if (last->tv_sec != 0 && seconds_since(last) < RETENTION_INTERVAL)
+		return;
+	(void)clock_gettime(CLOCK_MONOTONIC, last);
+	if ((e = retention_prune(db, a, c, &n)) != UM_OK)
+		log_warn("mailer: pruning old rows failed: %s", um_strerror(e));
+	else if (n > 0)
+		log_info("mailer: pruned %llu old row(s)", n);
+}
+
 /* Delivers until a signal, or with once until nothing is due; returns the exit status. */
 static int
 run(struct db *db, struct transport *t, struct arena *a, const struct conf *c, int once)
 {
 	struct outbox_row *rows;
 	size_t             n;
+	struct timespec    pruned = { 0, 0 };
 	int                db_down = 0;
 
 	log_info("mailer: started, transport %s", transport_name(t));
 	while (!stopping) {
 		arena_reset(a);
+		if (!db_down)
+			housekeeping(db, a, c, &pruned);
 		if (claim(db, a, &rows, &n, &db_down, once) != UM_OK) {
 			if (once)
 				return EXIT_FAILURE;

@@ -7,15 +7,19 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "account.h"
+#include "arena.h"
 #include "audit.h"
 #include "conf.h"
 #include "ctx.h"
 #include "db.h"
 #include "link.h"
+#include "log.h"
 #include "notify.h"
 #include "password.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "user.h"
 
@@ -24,6 +28,41 @@ static const char *
 to_name(const struct user *u)
 {
 	return u->display_name != NULL ? u->display_name : u->username;
+}
+
+/*
+ * Counts one mail a requester asks for (forgot-password, resend, the "address taken"
+ * notice) to email.  UM_OK while the address has had at most
+ * USERMGR_MAIL_PER_ADDRESS_PER_HOUR of them this hour, UM_ERATE past it: the caller then
+ * sends nothing and answers as if it had, so the requester sees no difference and no
+ * address can be mail-bombed.  The bucket holds a SHA-256 of the lower-cased address, not
+ * the address.
+ */
+static enum um_err
+mail_budget(struct ctx *ctx, const char *email)
+{
+	unsigned char md[32];
+	char          hex[2 * sizeof(md) + 1], *low;
+	unsigned int  mdlen = 0;
+	long long     retry = 0;
+	size_t        i;
+	enum um_err   rc;
+
+	if ((low = arena_strdup(ctx->arena, email)) == NULL)
+		return UM_EINTERNAL;
+	for (i = 0; low[i] != '\0'; i++)
+		if (low[i] >= 'A' && low[i] <= 'Z')
+			low[i] = (char)(low[i] - 'A' + 'a');
+	if (EVP_Digest(low, i, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md))
+		return UM_EINTERNAL;
+	for (i = 0; i < sizeof(md); i++)
+		(void)snprintf(&hex[2 * i], 3, "%02x", md[i]);
+	rc = ratelimit_hit(ctx->db, ctx->arena, arena_printf(ctx->arena, "mail:%s", hex),
+	    ctx->conf->mail_per_address_per_hour, 3600, &retry);
+	if (rc == UM_ERATE)
+		log_info("mail to one address held back: USERMGR_MAIL_PER_ADDRESS_PER_HOUR "
+		         "reached");
+	return rc;
 }
 
 /* Queues the verification mail for u's current address. */
@@ -65,6 +104,8 @@ account_notify_taken(struct ctx *ctx, const char *email)
 
 	if ((rc = user_by_email(ctx->db, ctx->arena, email, &u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
+	if ((rc = mail_budget(ctx, u.email)) != UM_OK)
+		return rc == UM_ERATE ? UM_OK : rc;
 	return notify_queue(ctx, "email-taken", u.email, to_name(&u),
 	    json_pack("{s:s}", "username", u.username));
 }
@@ -111,6 +152,8 @@ account_resend_verification(struct ctx *ctx, const char *email)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
 	if (u.email_verified || strcmp(u.status, "active") != 0)
 		return UM_OK;
+	if ((rc = mail_budget(ctx, u.email)) != UM_OK)
+		return rc == UM_ERATE ? UM_OK : rc;
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = queue_verification(ctx, u.id, u.username, to_name(&u), u.email)) != UM_OK ||
@@ -149,6 +192,8 @@ account_send_reset(struct ctx *ctx, const char *email)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
 	if (strcmp(u.status, "active") != 0)
 		return UM_OK;
+	if ((rc = mail_budget(ctx, u.email)) != UM_OK)
+		return rc == UM_ERATE ? UM_OK : rc;
 	/* A locked-out account may still reset (API.md §5): no lock check here. */
 	if ((tok = link_token(ctx, LINK_RESET_PASSWORD, u.id, u.email,
 	         user_password_fingerprint(ctx->arena, &u))) == NULL)

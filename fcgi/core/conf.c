@@ -308,6 +308,16 @@ const struct conf_var conf_vars[] = {
 	 */
 	{ "USERMGR_MAIL_MAX_ATTEMPTS", CONF_UINT, offsetof(struct conf, mail_max_attempts), 1,
 	    1000, .def = "40", .description = "a message fails after this many attempts" },
+	{ "USERMGR_OUTBOX_RETENTION_DAYS", CONF_UINT,
+	    offsetof(struct conf, outbox_retention_days), 1, 3650, .def = "7",
+	    .description = "sent outbox rows are deleted after this many days" },
+	/* Forgot-password, resend and the "address taken" notice: no mail-bombing an address. */
+	{ "USERMGR_MAIL_PER_ADDRESS_PER_HOUR", CONF_UINT,
+	    offsetof(struct conf, mail_per_address_per_hour), 1, 1000, .def = "5",
+	    .description = "mails a requester can have sent to one address per hour" },
+	{ "USERMGR_AUDIT_RETENTION_DAYS", CONF_UINT,
+	    offsetof(struct conf, audit_retention_days), 1, 36500, .def = "365",
+	    .description = "failed-login audit rows are deleted after this many days" },
 	{ "USERMGR_LOGIN_MAX_FAILURES", CONF_UINT, offsetof(struct conf, login_max_failures), 1,
 	    1000, .def = "5", .description = "failed logins before the account locks" },
 	{ "USERMGR_LOGIN_LOCKOUT_SECONDS", CONF_UINT,

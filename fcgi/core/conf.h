@@ -47,6 +47,9 @@ struct conf {
 	char               *smtp_url, *smtp_user, *smtp_password;
 	char               *smtp_ca; /* PEM bundle to verify the server by, or the system's */
 	unsigned            mail_max_attempts; /* USERMGR_MAIL_MAX_ATTEMPTS, 40: then failed */
+	unsigned outbox_retention_days;     /* USERMGR_OUTBOX_RETENTION_DAYS, 7: sent rows go */
+	unsigned audit_retention_days;      /* USERMGR_AUDIT_RETENTION_DAYS, 365 */
+	unsigned mail_per_address_per_hour; /* USERMGR_MAIL_PER_ADDRESS_PER_HOUR, 5 */
 	/* policy */
 	unsigned login_max_failures;    /* 5 */
 	unsigned login_lockout_seconds; /* 900 */

@@ -16,6 +16,19 @@
 #define OUTBOX_ERROR_MAX 1000              /* characters: last_error column */
 #define OUTBOX_BODY_MAX  (4 * 1024 * 1024) /* bytes: far below MEDIUMTEXT's 16 MiB */
 
+/*
+ * A message that has left (or never will) keeps only what an operator needs: recipient,
+ * status, attempts, times, last_error.  Its subject and bodies go, so no working reset,
+ * verification or change-of-address link stays in the database (DESIGN.md: the database
+ * stores hashes of what acts, never the thing itself).  MariaDB applies SET assignments
+ * left to right, so BLANK_IF_FAILED sees the status just set.
+ */
+#define BLANK "subject = '', text_body = '', html_body = ''"
+#define BLANK_IF_FAILED \
+	"subject = IF(status = 'failed', '', subject), " \
+	"text_body = IF(status = 'failed', '', text_body), " \
+	"html_body = IF(status = 'failed', '', html_body), "
+
 enum um_err
 outbox_enqueue(struct db *db, struct arena *a, const char *to_email, const char *to_name,
     const char *subject, const char *text_body, const char *html_body, long long *id)
@@ -136,7 +149,7 @@ outbox_mark_sent(struct db *db, long long id)
 	p[0] = DBV_INT(id);
 	return db_exec(db, NULL,
 	    "UPDATE email_outbox SET status = 'sent', sent_at = UTC_TIMESTAMP(6), "
-	    "attempts = attempts + 1, last_error = NULL WHERE id = ?",
+	    "attempts = attempts + 1, last_error = NULL, " BLANK " WHERE id = ?",
 	    p, 1, NULL);
 }
 
@@ -154,7 +167,7 @@ outbox_mark_retry(struct db *db, long long id, const char *err, long long delay_
 	/* API.md §7: after 24 h of trying the message is marked failed. */
 	return db_exec(db, NULL,
 	    "UPDATE email_outbox SET attempts = attempts + 1, last_error = ?, "
-	    "status = IF(created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, 'failed', 'queued'), "
+	    "status = IF(created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND, 'failed', 'queued'), " BLANK_IF_FAILED
 	    "next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND "
 	    "WHERE id = ? AND status = 'queued'",
 	    p, 4, NULL);
@@ -170,8 +183,8 @@ outbox_mark_failed(struct db *db, long long id, const char *err)
 	p[0] = dbv_text(e);
 	p[1] = DBV_INT(id);
 	return db_exec(db, NULL,
-	    "UPDATE email_outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
-	    "WHERE id = ? AND status = 'queued'",
+	    "UPDATE email_outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, " BLANK
+	    " WHERE id = ? AND status = 'queued'",
 	    p, 2, NULL);
 }
 

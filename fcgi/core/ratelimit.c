@@ -1,8 +1,12 @@
 /* ratelimit: one upsert per hit; LAST_INSERT_ID(expr) hands back the new count in the same trip. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "db.h"
 #include "ratelimit.h"
 
@@ -38,4 +42,23 @@ ratelimit_hit(struct db *db, struct arena *a, const char *bucket, unsigned limit
 	if (*retry_after < 1)
 		*retry_after = 1;
 	return UM_ERATE;
+}
+
+const char *
+ratelimit_ip_key(struct arena *a, const char *addr)
+{
+	struct in6_addr in6;
+	char            text[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET6, addr, &in6) != 1)
+		return arena_printf(a, "ip:%s", addr);
+	if (IN6_IS_ADDR_V4MAPPED(&in6)) {
+		if (inet_ntop(AF_INET, &in6.s6_addr[12], text, sizeof(text)) == NULL)
+			return arena_printf(a, "ip:%s", addr);
+		return arena_printf(a, "ip:%s", text);
+	}
+	memset(&in6.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &in6, text, sizeof(text)) == NULL)
+		return arena_printf(a, "ip:%s", addr);
+	return arena_printf(a, "ip:%s/64", text);
 }

@@ -15,4 +15,18 @@ struct db;
 enum um_err ratelimit_hit(struct db *, struct arena *, const char *, unsigned, unsigned,
     long long *);
 
+/*
+ * The longest window any bucket uses (the per-address mail limit's hour, with room):
+ * retention_prune deletes windows that started longer ago than this.
+ */
+#define RATELIMIT_WINDOW_MAX 86400 /* seconds */
+
+/*
+ * The per-IP bucket of a client address, "ip:<key>", arena-owned.  An IPv6 client is
+ * counted per /64 (one subscriber's usual allocation, so stepping through its own
+ * addresses gains nothing): "ip:2001:db8:1:2::/64".  An IPv4-mapped IPv6 address counts
+ * as its IPv4 address; IPv4 and anything unparsable stay as given.
+ */
+const char *ratelimit_ip_key(struct arena *, const char *);
+
 #endif

@@ -183,7 +183,7 @@ check_post(struct request *req, struct response *resp)
 	}
 	if (rt->flags & ROUTE_IPLIMIT) {
 		rc = ratelimit_hit(req->rt->db, req->arena,
-		    arena_printf(req->arena, "ip:%s", req->remote_addr),
+		    ratelimit_ip_key(req->arena, req->remote_addr),
 		    req->rt->conf.rate_per_ip_per_min, 60, &retry);
 		if (rc != UM_OK) {
 			problem_send(req, resp, rc, 0,

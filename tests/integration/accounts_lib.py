@@ -22,8 +22,8 @@ import jwt
 
 from stack import HTTP_TIMEOUT
 # hkdf_sha256 and secret are re-exported for test_tokens.py.
-from peers import (address_pool, b64url, bound_session, hkdf_sha256, jwt_key, kid, secret,  # noqa: F401
-                   sql, sql_quote)
+from peers import (address_pool, b64url, bound_session, hkdf_sha256, jwt_key, kid,  # noqa: F401
+                   outbox_messages, secret, sql, sql_quote)
 
 next_address = address_pool(33)
 
@@ -199,19 +199,8 @@ def audit_events(stack, uid):
 
 
 def mails(stack, address, subject_part=None):
-    """Outbox rows for ADDRESS, newest first: dicts with id, subject, text_body, html_body."""
-    cond = "to_email = %s" % sql_quote(address)
-    if subject_part is not None:
-        cond += " AND subject LIKE %s" % sql_quote("%" + subject_part + "%")
-    rows = sql(stack, "SELECT id, HEX(subject), HEX(text_body), HEX(html_body) FROM email_outbox "
-                      "WHERE %s ORDER BY id DESC" % cond)
-    out = []
-    for r in rows:
-        out.append({"id": int(r[0]),
-                    "subject": bytes.fromhex(r[1]).decode("utf-8", "replace"),
-                    "text_body": bytes.fromhex(r[2]).decode("utf-8", "replace"),
-                    "html_body": bytes.fromhex(r[3]).decode("utf-8", "replace")})
-    return out
+    """Outbox messages for ADDRESS, newest first: dicts with id, subject, text_body, html_body."""
+    return outbox_messages(stack, address, subject_part)
 
 
 def mail_count(stack, address):

@@ -16,7 +16,8 @@ import time
 import jwt
 
 from stack import HTTP_TIMEOUT
-from peers import address_pool, b64url, bound_session, jwt_key, kid, sql, sql_quote
+from peers import (address_pool, b64url, bound_session, jwt_key, kid, outbox_messages, sql,
+                   sql_quote)
 
 next_address = address_pool(84)
 
@@ -92,15 +93,11 @@ def disable_user(stack, user_id):
 
 
 def newest_mail(stack, address, subject_part=None):
-    """(subject, text body) of the newest outbox row for ADDRESS, or None."""
-    cond = "to_email = %s" % sql_quote(address)
-    if subject_part is not None:
-        cond += " AND subject LIKE %s" % sql_quote("%" + subject_part + "%")
-    rows = sql(stack, "SELECT subject, text_body FROM email_outbox WHERE %s ORDER BY id DESC "
-               "LIMIT 1" % cond)
-    if not rows:
+    """(subject, text body) of the newest outbox message for ADDRESS, or None."""
+    found = outbox_messages(stack, address, subject_part)
+    if not found:
         return None
-    return rows[0][0], rows[0][1] if len(rows[0]) > 1 else ""
+    return found[0]["subject"], found[0]["text_body"]
 
 
 def mail_count(stack, address):

@@ -178,6 +178,14 @@ def only_row(stack, to_email):
     return rows[0]
 
 
+def body_columns(stack, row_id):
+    """(subject, text_body, html_body) of outbox row ROW_ID, exactly as stored."""
+    rows = sql(stack, "SELECT HEX(subject), HEX(text_body), HEX(html_body) FROM email_outbox "
+                      "WHERE id = %d" % int(row_id))
+    assert len(rows) == 1, rows
+    return tuple(bytes.fromhex(h).decode("utf-8") for h in rows[0])
+
+
 def make_due(stack, row_id):
     """Makes a queued row due now instead of after the backoff (~30 s for the first retry)."""
     sql(stack, "UPDATE email_outbox SET next_attempt_at = UTC_TIMESTAMP(6) "

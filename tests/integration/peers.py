@@ -7,6 +7,8 @@ draw from their own block so that no two tests share a bucket.
 """
 
 import base64
+import email
+import email.policy
 import hashlib
 import hmac
 import itertools
@@ -67,6 +69,46 @@ def sql(stack, statement):
     assert out.returncode == 0, "mariadb failed on %r: %s" % (statement[:300], out.stderr.decode())
     text = out.stdout.decode("utf-8", "replace")
     return [line.split("\t") for line in text.splitlines() if line]
+
+
+# --- mail ------------------------------------------------------------------------------------
+
+def outbox_messages(stack, address, subject_part=None):
+    """Messages queued for ADDRESS, newest first: dicts with id, status, subject, text_body, html_body.
+
+    A row that has left keeps no subject or body (the outbox blanks them: no live link stays in
+    the database), so those come from the file transport's STATE/mail/<id>.eml, which the mailer
+    writes before it marks the row sent. SUBJECT_PART filters like SQL's case-insensitive LIKE.
+    """
+    rows = sql(stack, "SELECT id, status, HEX(subject), HEX(text_body), HEX(html_body) "
+                      "FROM email_outbox WHERE to_email = %s ORDER BY id DESC"
+               % sql_quote(address))
+    out = []
+    for r in rows:
+        m = {"id": int(r[0]), "status": r[1],
+             "subject": bytes.fromhex(r[2]).decode("utf-8", "replace"),
+             "text_body": bytes.fromhex(r[3]).decode("utf-8", "replace"),
+             "html_body": bytes.fromhex(r[4]).decode("utf-8", "replace")}
+        if m["status"] != "queued" and not m["subject"]:
+            m.update(delivered_file(stack, m["id"]))
+        if subject_part is None or subject_part.lower() in m["subject"].lower():
+            out.append(m)
+    return out
+
+
+def delivered_file(stack, mail_id):
+    """Subject and bodies of the file transport's <id>.eml (empty strings when there is none)."""
+    path = os.path.join(stack.mail_dir, "%d.eml" % mail_id)
+    if not os.path.exists(path):
+        return {}
+    with open(path, "rb") as f:
+        msg = email.message_from_bytes(f.read(), policy=email.policy.default)
+    parts = {}
+    for kind in ("plain", "html"):
+        body = msg.get_body(preferencelist=(kind,))
+        parts[kind] = body.get_content() if body is not None else ""
+    return {"subject": str(msg["Subject"] or ""), "text_body": parts["plain"],
+            "html_body": parts["html"]}
 
 
 # --- keys (API.md §1 USERMGR_SECRET_KEY: HKDF sub-keys per purpose) ---------------------------

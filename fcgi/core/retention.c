@@ -1,0 +1,53 @@
+/* retention: the periodic deletes that keep the outbox, counters and audit log bounded. */
+#include "config.h"
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "db.h"
+#include "ratelimit.h"
+#include "retention.h"
+
+/*
+ * Failed or queued outbox rows stay: an operator looks into what did not arrive.  Their
+ * bodies are already blank once failed (outbox.c).
+ */
+static const char sql_outbox[] = "DELETE FROM email_outbox WHERE status = 'sent' "
+                                 "AND sent_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
+/* ratelimit.c writes window_start with FROM_UNIXTIME: compare in the same terms. */
+static const char sql_rate[] =
+    "DELETE FROM rate_limits "
+    "WHERE window_start < FROM_UNIXTIME(UNIX_TIMESTAMP() - ?) LIMIT ?";
+/* Only failed logins: the other events are the account's history (API.md §7). */
+static const char sql_audit[] = "DELETE FROM audit_events WHERE event = 'login_failed' "
+                                "AND created_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
+
+static enum um_err
+prune(struct db *db, struct arena *a, const char *sql, long long age,
+    unsigned long long *deleted)
+{
+	struct db_val p[2];
+	struct db_res res;
+	enum um_err   rc;
+
+	p[0] = DBV_INT(age);
+	p[1] = DBV_INT(RETENTION_BATCH);
+	if ((rc = db_exec(db, a, sql, p, 2, &res)) == UM_OK)
+		*deleted += res.affected;
+	return rc;
+}
+
+enum um_err
+retention_prune(struct db *db, struct arena *a, const struct conf *c,
+    unsigned long long *deleted)
+{
+	unsigned long long n = 0;
+	enum um_err        rc;
+
+	if ((rc = prune(db, a, sql_outbox, c->outbox_retention_days, &n)) == UM_OK &&
+	    (rc = prune(db, a, sql_rate, RATELIMIT_WINDOW_MAX, &n)) == UM_OK)
+		rc = prune(db, a, sql_audit, c->audit_retention_days, &n);
+	if (deleted != NULL)
+		*deleted = n;
+	return rc;
+}
