@@ -42,9 +42,15 @@ user_from_row(const struct db_res *res, size_t i, struct user *u)
 	u->last_login_at = db_cell_text(DB_CELL(res, i, 13));
 }
 
+/* Runs a SELECT of USER_COLUMNS first and fills *u from its row: UM_ENOTFOUND without one. */
 static enum um_err
-fill(const struct db_res *res, struct user *u)
+lookup(struct db *db, struct arena *a, const char *sql, struct db_val *p, size_t n,
+    struct db_res *res, struct user *u)
 {
+	enum um_err rc;
+
+	if ((rc = db_exec(db, a, sql, p, n, res)) != UM_OK)
+		return rc;
 	if (res->nrows == 0)
 		return UM_ENOTFOUND;
 	user_from_row(res, 0, u);
@@ -56,11 +62,8 @@ user_by_id(struct db *db, struct arena *a, long long id, struct user *u)
 {
 	struct db_val p[1] = { DBV_INT(id) };
 	struct db_res res;
-	enum um_err   rc;
 
-	if ((rc = db_exec(db, a, sql_by_id, p, 1, &res)) != UM_OK)
-		return rc;
-	return fill(&res, u);
+	return lookup(db, a, sql_by_id, p, 1, &res, u);
 }
 
 enum um_err
@@ -68,11 +71,8 @@ user_lock(struct db *db, struct arena *a, long long id, struct user *u)
 {
 	struct db_val p[1] = { DBV_INT(id) };
 	struct db_res res;
-	enum um_err   rc;
 
-	if ((rc = db_exec(db, a, sql_lock, p, 1, &res)) != UM_OK)
-		return rc;
-	return fill(&res, u);
+	return lookup(db, a, sql_lock, p, 1, &res, u);
 }
 
 enum um_err
@@ -83,9 +83,7 @@ user_for_token(struct db *db, struct arena *a, long long id, long long sid, stru
 	struct db_res res;
 	enum um_err   rc;
 
-	if ((rc = db_exec(db, a, sql_for_token, p, 2, &res)) != UM_OK)
-		return rc;
-	if ((rc = fill(&res, u)) != UM_OK)
+	if ((rc = lookup(db, a, sql_for_token, p, 2, &res, u)) != UM_OK)
 		return rc;
 	*family_live = DB_CELL(&res, 0, 14)->i != 0;
 	return UM_OK;
@@ -96,11 +94,8 @@ user_by_login(struct db *db, struct arena *a, const char *login, struct user *u)
 {
 	struct db_val p[2] = { dbv_text(login), dbv_text(login) };
 	struct db_res res;
-	enum um_err   rc;
 
-	if ((rc = db_exec(db, a, sql_by_login, p, 2, &res)) != UM_OK)
-		return rc;
-	return fill(&res, u);
+	return lookup(db, a, sql_by_login, p, 2, &res, u);
 }
 
 enum um_err
@@ -108,11 +103,8 @@ user_by_email(struct db *db, struct arena *a, const char *email, struct user *u)
 {
 	struct db_val p[1] = { dbv_text(email) };
 	struct db_res res;
-	enum um_err   rc;
 
-	if ((rc = db_exec(db, a, sql_by_email, p, 1, &res)) != UM_OK)
-		return rc;
-	return fill(&res, u);
+	return lookup(db, a, sql_by_email, p, 1, &res, u);
 }
 
 static const char sql_taken[] = "SELECT EXISTS (SELECT 1 FROM users WHERE username = ?),"
