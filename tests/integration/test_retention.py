@@ -136,42 +136,37 @@ def test_expired_rate_limit_windows_and_old_failed_logins_are_pruned_and_recent_
     assert old_other in left, "an old event that is not a failed login was deleted"
 
 
+def one_more_than_the_mail_limit(stack, path, email):
+    """Sends MAIL_PER_ADDRESS_PER_HOUR + 1 requests for EMAIL to PATH, each from an address of
+    its own (so the per-IP limit is not what stops the last); asserts every answer is the
+    first one (202) and that exactly the limit's worth of mail was queued."""
+    before = outbox_count(stack, email)
+    answers = []
+    for _ in range(MAIL_PER_ADDRESS_PER_HOUR + 1):
+        r = Client(stack).json("POST", path, {"email": email})
+        answers.append((r.status_code, r.headers.get("Content-Type"), r.text))
+    after = outbox_count(stack, email)
+    assert answers[0][0] == 202, answers[0]
+    assert all(a == answers[0] for a in answers), "the answers differ: %r" % answers
+    assert after - before == MAIL_PER_ADDRESS_PER_HOUR, (
+        "%d requests to %s queued %d mails; at most %d an hour may go to one address"
+        % (len(answers), path, after - before, MAIL_PER_ADDRESS_PER_HOUR))
+    return after
+
+
 def test_the_sixth_forgot_password_for_one_address_in_an_hour_answers_the_same_but_queues_none(
         stack):
     account = register(stack)
     sql(stack, "UPDATE users SET email_verified_at = UTC_TIMESTAMP(6) WHERE id = %d"
         % int(account.user["id"]))
-    before = outbox_count(stack, account.email)
-    answers = []
-    for i in range(MAIL_PER_ADDRESS_PER_HOUR + 1):
-        # Each from an address of its own: the per-IP limit is not what stops the sixth.
-        client = Client(stack)
-        r = client.json("POST", "/api/v1/auth/password/forgot", {"email": account.email})
-        answers.append((r.status_code, r.headers.get("Content-Type"), r.text))
-    after = outbox_count(stack, account.email)
-    assert answers[0][0] == 202, answers[0]
-    assert all(a == answers[0] for a in answers), "the answers differ: %r" % answers
-    assert after - before == MAIL_PER_ADDRESS_PER_HOUR, (
-        "%d forgot-password requests queued %d mails; at most %d an hour may go to one address"
-        % (len(answers), after - before, MAIL_PER_ADDRESS_PER_HOUR))
+    after = one_more_than_the_mail_limit(stack, "/api/v1/auth/password/forgot", account.email)
     forgot_password(account)  # still 202 ...
     assert outbox_count(stack, account.email) == after  # ... and still no mail
 
 
 def test_the_sixth_resend_for_one_address_in_an_hour_answers_the_same_but_queues_none(stack):
     account = register(stack)
-    before = outbox_count(stack, account.email)
-    answers = []
-    for i in range(MAIL_PER_ADDRESS_PER_HOUR + 1):
-        client = Client(stack)
-        r = client.json("POST", "/api/v1/auth/verify-email/resend", {"email": account.email})
-        answers.append((r.status_code, r.headers.get("Content-Type"), r.text))
-    after = outbox_count(stack, account.email)
-    assert answers[0][0] == 202, answers[0]
-    assert all(a == answers[0] for a in answers), "the answers differ: %r" % answers
-    assert after - before == MAIL_PER_ADDRESS_PER_HOUR, (
-        "%d resends queued %d mails; at most %d an hour may go to one address"
-        % (len(answers), after - before, MAIL_PER_ADDRESS_PER_HOUR))
+    one_more_than_the_mail_limit(stack, "/api/v1/auth/verify-email/resend", account.email)
 
 
 def test_the_sixth_taken_address_notice_in_an_hour_answers_the_same_but_queues_none(hiding):
