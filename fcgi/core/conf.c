@@ -237,9 +237,9 @@ conf_db_ssl_name(enum db_ssl_mode m)
 }
 
 /*
- * Traffic that never leaves the machine needs no TLS: the socket, or TCP to loopback.  The
- * three spellings a configuration uses for it; 127.0.0.2 and friends are meant to look like
- * other hosts (tests do exactly that), so they do not count.
+ * Traffic that never leaves the machine needs no TLS: the socket, or TCP to loopback as a
+ * configuration spells it.  Only these three spellings: another 127/8 address may be a proxy
+ * or a tunnel whose far end is another machine, so it gets TLS unless told otherwise.
  */
 enum db_ssl_mode
 conf_db_ssl_default(const char *host, const char *ca)
