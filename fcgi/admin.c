@@ -37,6 +37,7 @@
  */
 struct cli {
 	struct conf   conf;
+	struct conf   dbconf; /* conf, borrowed, with migrate's account in place for migrate */
 	struct db    *db;
 	struct arena *a;
 	struct ctx    ctx;
@@ -215,6 +216,14 @@ cmd_migrate(struct cli *x, int argc, char **argv)
 	}
 	if ((rc = migrate_run(x->db, x->conf.sql_dir, &n)) != UM_OK) {
 		fprintf(stderr, "usermgr-admin: migrate: %d applied before the failure\n", n);
+		if (rc == UM_EFORBIDDEN) {
+			fprintf(stderr,
+			    "usermgr-admin: migrate: the database account %s may not change the "
+			    "schema; run migrate with the migration account "
+			    "(USERMGR_DB_MIGRATE_USER, USERMGR_DB_MIGRATE_PASSWORD)\n",
+			    x->dbconf.db_user != NULL ? x->dbconf.db_user : "(default)");
+			return EXIT_FAILURE;
+		}
 		return db_failed("migrate", rc);
 	}
 	fprintf(stderr, "usermgr-admin: migrate: %d migration%s applied\n", n,
@@ -671,7 +680,16 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usermgr-admin: %s\n", err);
 		goto out;
 	}
-	if ((x.db = db_open(&x.conf)) == NULL)
+	/*
+	 * Migrations alone connect with the migration account, when there is one: the workers'
+	 * account may only read and write rows (docs/DEPLOY.md).
+	 */
+	x.dbconf = x.conf;
+	if (cmd->fn == cmd_migrate && x.conf.db_migrate_user != NULL) {
+		x.dbconf.db_user = x.conf.db_migrate_user;
+		x.dbconf.db_password = x.conf.db_migrate_password;
+	}
+	if ((x.db = db_open(&x.dbconf)) == NULL)
 		goto out;
 	x.a = arena_new();
 	x.ctx.arena = x.a;

@@ -233,3 +233,56 @@ um_mariadb_stop() {
 	pid=$(um_pidfile_live "$UM_MYSQL_PID" mariadbd) || return 0
 	um_stop mariadbd "$pid"
 }
+
+# The accounts of this stack's database, at this version (the marker file holds it):
+#   1  one account, usermgr, with ALL PRIVILEGES on usermgr.* (no version in the marker);
+#   2  usermgr with SELECT, INSERT, UPDATE, DELETE only (the workers, the mailer, usermgr-admin),
+#      and usermgr_migrate with ALL PRIVILEGES on usermgr.* for usermgr-admin migrate alone
+#      (migrations create and alter tables, indexes and sequences; ALL on the one database is
+#      simpler than listing each DDL privilege and grants nothing outside it).
+# A state dir set up by an older version is brought to this one at the next start, since every
+# statement is idempotent; a current one is left alone.
+UM_DB_SETUP_VERSION=2
+
+# Creates or updates database usermgr and its accounts, and gives root a password of its own
+# (kept in the state dir) or the OS user root's socket login, so the socket alone opens nothing.
+# The passwords come from db_password, db_migrate_password and db_root_password in the state dir.
+um_db_setup() {
+	local marker=$UM_STATE/mysql/.usermgr-ready log=$UM_LOGDIR/mariadb-setup.log
+	local rootpw dbpw migpw host sql
+
+	if [[ -f $marker && $(<"$marker") == "$UM_DB_SETUP_VERSION" ]]; then
+		return 0
+	fi
+	um_note "setting up database usermgr and its accounts (version $UM_DB_SETUP_VERSION)"
+	rootpw=$(<"$UM_STATE/db_root_password")
+	dbpw=$(<"$UM_STATE/db_password")
+	migpw=$(<"$UM_STATE/db_migrate_password")
+	# REVOKE ALL ... FROM (no ON) takes back every privilege at every level, the ALL of
+	# version 1 included, and is harmless for a new account; then the rows only.
+	sql="
+CREATE DATABASE IF NOT EXISTS usermgr CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE USER IF NOT EXISTS 'usermgr'@'localhost' IDENTIFIED BY '$dbpw';
+ALTER USER 'usermgr'@'localhost' IDENTIFIED BY '$dbpw';
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'usermgr'@'localhost';
+GRANT SELECT, INSERT, UPDATE, DELETE ON usermgr.* TO 'usermgr'@'localhost';
+CREATE USER IF NOT EXISTS 'usermgr_migrate'@'localhost' IDENTIFIED BY '$migpw';
+ALTER USER 'usermgr_migrate'@'localhost' IDENTIFIED BY '$migpw';
+GRANT ALL PRIVILEGES ON usermgr.* TO 'usermgr_migrate'@'localhost';
+ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD('$rootpw') OR unix_socket;
+DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1';
+FLUSH PRIVILEGES;"
+	# mariadb-install-db also makes a password-less root@<hostname>.
+	host=$(hostname 2>/dev/null || true)
+	[[ $host =~ ^[A-Za-z0-9.-]+$ && $host != localhost ]] &&
+		sql+=" DROP USER IF EXISTS 'root'@'$host';"
+	# The passwords are hex digits only (generated so), so quoting them in SQL is safe.
+	if ! MYSQL_PWD=$rootpw mariadb --no-defaults "--socket=$UM_MYSQL_SOCK" -u root \
+		--batch -e "$sql" >"$log" 2>&1 &&
+		! MYSQL_PWD='' mariadb --no-defaults "--socket=$UM_MYSQL_SOCK" -u root \
+			--batch -e "$sql" >>"$log" 2>&1; then
+		um_tail "$log"
+		um_die "could not set up the database (log: $log)"
+	fi
+	printf '%s\n' "$UM_DB_SETUP_VERSION" >"$marker"
+}

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -218,6 +220,92 @@ base_url(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+static int parse_enum(struct conf *, const struct conf_var *, const char *, char *, size_t);
+
+/* Parallel to enum db_ssl_mode (conf.h). */
+static const char *const ssl_modes[DB_SSL__MAX + 1] = {
+	[DB_SSL_DISABLED] = "disabled",
+	[DB_SSL_REQUIRED] = "required",
+	[DB_SSL_VERIFY] = "verify",
+};
+_Static_assert(sizeof(enum db_ssl_mode) == sizeof(unsigned), "parse_enum stores an unsigned");
+
+const char *
+conf_db_ssl_name(enum db_ssl_mode m)
+{
+	return m < DB_SSL__MAX ? ssl_modes[m] : "?";
+}
+
+/*
+ * Traffic that never leaves the machine needs no TLS: the socket, or TCP to loopback as a
+ * configuration spells it.  Only these three spellings: another 127/8 address may be a proxy
+ * or a tunnel whose far end is another machine, so it gets TLS unless told otherwise.
+ */
+enum db_ssl_mode
+conf_db_ssl_default(const char *host, const char *ca)
+{
+	if (ca != NULL && ca[0] != '\0')
+		return DB_SSL_VERIFY;
+	if (host == NULL || host[0] == '\0' || strcmp(host, "127.0.0.1") == 0 ||
+	    strcmp(host, "::1") == 0 || strcasecmp(host, "localhost") == 0)
+		return DB_SSL_DISABLED;
+	return DB_SSL_REQUIRED;
+}
+
+/* USERMGR_DB_SSL_CA: a file the programs can read now, not a surprise at the first connect. */
+static int
+db_ssl_ca(struct conf *c, char *err, size_t errlen)
+{
+	if (c->db_ssl_ca != NULL && access(c->db_ssl_ca, R_OK) != 0) {
+		(void)snprintf(err, errlen, "USERMGR_DB_SSL_CA: cannot read %s: %s",
+		    c->db_ssl_ca, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * USERMGR_DB_SSL_MODE: one of ssl_modes, or derived (conf_db_ssl_default) and then stored as
+ * its word, so check-config shows the mode in force.  verify without a CA has nothing to
+ * verify by: refused rather than quietly weakened to required.
+ */
+static int
+db_ssl_mode(struct conf *c, char *err, size_t errlen)
+{
+	const struct conf_var v = { .name = "USERMGR_DB_SSL_MODE",
+		.type = CONF_ENUM,
+		.offset = offsetof(struct conf, db_ssl_mode),
+		.choices = ssl_modes };
+
+	if (c->db_ssl_mode_text == NULL) {
+		c->db_ssl_mode = conf_db_ssl_default(c->db_host, c->db_ssl_ca);
+		c->db_ssl_mode_text = xstrdup(ssl_modes[c->db_ssl_mode]);
+		return 0;
+	}
+	c->db_ssl_mode_set = 1;
+	if (parse_enum(c, &v, c->db_ssl_mode_text, err, errlen) != 0)
+		return -1;
+	if (c->db_ssl_mode == DB_SSL_VERIFY && c->db_ssl_ca == NULL) {
+		(void)snprintf(err, errlen,
+		    "USERMGR_DB_SSL_MODE=verify needs USERMGR_DB_SSL_CA: the CA certificate "
+		    "(PEM file) to check the database server's certificate by");
+		return -1;
+	}
+	return 0;
+}
+
+/* A migration password without its account would be tried as the workers' account's. */
+static int
+db_migrate_password(struct conf *c, char *err, size_t errlen)
+{
+	if (c->db_migrate_password != NULL && c->db_migrate_user == NULL) {
+		(void)snprintf(err, errlen,
+		    "USERMGR_DB_MIGRATE_PASSWORD is set but USERMGR_DB_MIGRATE_USER is not");
+		return -1;
+	}
+	return 0;
+}
+
 /* Parallel to enum mail_transport (conf.h) and enum log_level (log.h). */
 static const char *const transports[MAIL__MAX + 1] = {
 	[MAIL_FILE] = "file",
@@ -263,6 +351,23 @@ const struct conf_var conf_vars[] = {
 	    .description = "the database user's password" },
 	{ "USERMGR_DB_PORT", CONF_UINT, offsetof(struct conf, db_port), 1, 65535, .def = "3306",
 	    .flags = CONF_INTERNAL, .description = "MariaDB's TCP port" },
+	/* Read after the host: the mode's default depends on both. */
+	{ "USERMGR_DB_SSL_CA", CONF_STRING, offsetof(struct conf, db_ssl_ca),
+	    .check = db_ssl_ca,
+	    .description =
+	        "CA certificates (PEM file) that MariaDB's certificate must chain to" },
+	{ "USERMGR_DB_SSL_MODE", CONF_STRING, offsetof(struct conf, db_ssl_mode_text),
+	    .check = db_ssl_mode,
+	    .readme_default =
+	        "verify with a CA, else required over TCP off loopback, else disabled",
+	    .description =
+	        "TLS to MariaDB: disabled, required (certificate unchecked) or verify" },
+	{ "USERMGR_DB_MIGRATE_USER", CONF_STRING, offsetof(struct conf, db_migrate_user),
+	    .flags = CONF_INTERNAL,
+	    .description = "the account of usermgr-admin migrate (default USERMGR_DB_USER)" },
+	{ "USERMGR_DB_MIGRATE_PASSWORD", CONF_STRING,
+	    offsetof(struct conf, db_migrate_password), .flags = CONF_INTERNAL | CONF_SECRET,
+	    .check = db_migrate_password, .description = "that account's password" },
 	{ "USERMGR_SECRET_KEY", CONF_STRING, offsetof(struct conf, secret_key), KEY_MIN,
 	    .flags = CONF_SECRET | CONF_REQUIRED,
 	    .readme_default = "generated into the state dir",

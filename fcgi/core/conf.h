@@ -13,6 +13,17 @@ enum mail_transport {
 	MAIL__MAX
 };
 
+/*
+ * TLS to MariaDB (USERMGR_DB_SSL_MODE).  Unset, it follows from the other settings: verify
+ * with a CA, required over TCP to a host other than loopback, disabled otherwise.
+ */
+enum db_ssl_mode {
+	DB_SSL_DISABLED = 0, /* no TLS: a unix socket or loopback */
+	DB_SSL_REQUIRED,     /* TLS or no connection; the certificate is not checked */
+	DB_SSL_VERIFY,       /* TLS; chain checked against db_ssl_ca, name against db_host */
+	DB_SSL__MAX
+};
+
 #define CONF_OLD_KEYS_MAX 8
 
 struct conf {
@@ -31,6 +42,17 @@ struct conf {
 	char    *db_name;     /* USERMGR_DB_NAME, default usermgr */
 	char    *db_user;     /* USERMGR_DB_USER, default usermgr */
 	char    *db_password; /* USERMGR_DB_PASSWORD(_FILE) */
+
+	/* TLS to the database (docs/DECISIONS.md, "Configuration") */
+	char            *db_ssl_ca;        /* USERMGR_DB_SSL_CA: the server's CA (PEM) */
+	char            *db_ssl_mode_text; /* USERMGR_DB_SSL_MODE, or the derived word */
+	enum db_ssl_mode db_ssl_mode;      /* ... parsed */
+	int              db_ssl_mode_set;  /* given, not derived: legacy import keeps it */
+
+	/* only `usermgr-admin migrate`; unset, it uses db_user (one account for everything) */
+	char *db_migrate_user;     /* USERMGR_DB_MIGRATE_USER */
+	char *db_migrate_password; /* USERMGR_DB_MIGRATE_PASSWORD(_FILE) */
+
 	/* keys */
 	char         *secret_key;    /* USERMGR_SECRET_KEY(_FILE), >= 32 characters */
 	char         *old_keys_text; /* USERMGR_SECRET_KEY_OLD, comma-separated, */
@@ -122,6 +144,15 @@ void        conf_free(struct conf *);
  * an unset string as "(not set)".  Returns buf (of size n) or a constant.
  */
 const char *conf_show(const struct conf *, const struct conf_var *, char *, size_t);
+
+/*
+ * The TLS mode a connection to host gets when USERMGR_DB_SSL_MODE is unset: verify when a CA
+ * is given, required over TCP to anything but loopback, else disabled (a NULL or empty host
+ * is the unix socket).
+ */
+enum db_ssl_mode conf_db_ssl_default(const char *host, const char *ca);
+/* The mode's word, as USERMGR_DB_SSL_MODE spells it. */
+const char *conf_db_ssl_name(enum db_ssl_mode);
 
 /* Parses a decimal unsigned integer in [min, max] with nothing trailing; -1 on error. */
 int conf_parse_uint(const char *, unsigned, unsigned, unsigned *);

@@ -49,6 +49,8 @@ struct db {
 	MYSQL             *my;          /* NULL while disconnected */
 	int                in_tx;       /* between db_begin and commit/rollback */
 	int                tx_broken;   /* the connection died inside the transaction */
+	int                tls_logged;  /* a TLS refusal is logged: quiet until a connect */
+	unsigned int       last_err;    /* MariaDB's number for the last failed statement */
 	char               errmsg[256]; /* MariaDB's message for the last failure */
 	size_t             nstmts;
 	struct stmt_slot   stmts[STMT_SLOTS];
@@ -98,6 +100,57 @@ disconnect(struct db *db)
 		db->tx_broken = 1;
 }
 
+/*
+ * TLS as USERMGR_DB_SSL_MODE asks (DECISIONS.md).  required hands the library no CA: given
+ * one, Connector/C checks the chain, and required promises encryption only.  verify adds the
+ * name check against the host connected to (MYSQL_OPT_SSL_VERIFY_SERVER_CERT), which is also
+ * what makes Connector/C 3.3 refuse a server without TLS before it authenticates.
+ */
+static void
+tls_options(MYSQL *my, const struct conf *c)
+{
+	my_bool on = 1;
+
+	if (c->db_ssl_mode == DB_SSL_DISABLED)
+		return;
+	(void)mysql_optionsv(my, MYSQL_OPT_SSL_ENFORCE, &on);
+	if (c->db_ssl_mode == DB_SSL_VERIFY) {
+		(void)mysql_optionsv(my, MYSQL_OPT_SSL_CA, c->db_ssl_ca);
+		(void)mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+	}
+}
+
+/* Why a connection that had to be TLS is not; none of it is secret. */
+static const char *
+tls_reason(MYSQL *my, const struct conf *c)
+{
+	unsigned long caps = 0;
+
+	if (mariadb_get_infov(my, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) == 0 &&
+	    !(caps & CLIENT_SSL))
+		return "the server has no TLS";
+	if (c->db_ssl_mode == DB_SSL_VERIFY)
+		return "the server's certificate was not verified";
+	return "the TLS handshake failed";
+}
+
+/*
+ * Logs a TLS refusal once per outage: a worker tries again at every request, and one line
+ * says all there is to say until a connection works again.
+ */
+static void
+tls_failed(struct db *db, MYSQL *my, const char *detail)
+{
+	const struct conf *c = db->conf;
+
+	if (db->tls_logged)
+		return;
+	db->tls_logged = 1;
+	log_err("db: no connection to %s:%u (USERMGR_DB_SSL_MODE=%s): %s: %s",
+	    c->db_host != NULL && c->db_host[0] != '\0' ? c->db_host : "localhost", c->db_port,
+	    conf_db_ssl_name(c->db_ssl_mode), tls_reason(my, c), detail);
+}
+
 static enum um_err
 connect_db(struct db *db)
 {
@@ -122,6 +175,7 @@ connect_db(struct db *db)
 	(void)mysql_optionsv(my, MYSQL_OPT_RECONNECT, &off);
 	(void)mysql_optionsv(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	(void)mysql_optionsv(my, MYSQL_INIT_COMMAND, init_sql);
+	tls_options(my, c);
 
 	if (c->db_host != NULL && c->db_host[0] != '\0') {
 		host = c->db_host;
@@ -139,13 +193,25 @@ connect_db(struct db *db)
 	if (mysql_real_connect(my, host, c->db_user, c->db_password, c->db_name, port, sock,
 	        0) == NULL) {
 		/* Access denied or an unknown database are configuration faults, not outages. */
-		if (is_gone(mysql_errno(my)))
+		if (mysql_errno(my) == CR_SSL_CONNECTION_ERROR)
+			tls_failed(db, my, mysql_error(my));
+		else if (is_gone(mysql_errno(my)))
 			log_warn("db: cannot connect: %u %s", mysql_errno(my), mysql_error(my));
 		else
 			log_err("db: cannot connect: %u %s", mysql_errno(my), mysql_error(my));
 		mysql_close(my);
 		goto out;
 	}
+	/*
+	 * Connector/C 3.3 falls back to plain text when a server offers no TLS and only
+	 * MYSQL_OPT_SSL_ENFORCE is set (required): refuse the session before any statement.
+	 */
+	if (c->db_ssl_mode != DB_SSL_DISABLED && mysql_get_ssl_cipher(my) == NULL) {
+		tls_failed(db, my, "the session is not encrypted");
+		mysql_close(my);
+		goto out;
+	}
+	db->tls_logged = 0;
 	db->my = my;
 	rc = UM_OK;
 out:
@@ -513,6 +579,7 @@ out:
 static enum um_err
 map_err(struct db *db, unsigned int e, const char *what)
 {
+	db->last_err = e;
 	if (e == ER_DUP_ENTRY || e == ER_DUP_ENTRY_WITH_KEY_NAME)
 		return UM_ECONFLICT;
 	if (is_gone(e))
@@ -549,6 +616,7 @@ db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *pa
 
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
+	db->last_err = 0;
 	if (db->tx_broken)
 		goto out;
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -710,6 +778,7 @@ db_exec_script(struct db *db, const char *sql, size_t len)
 	int          st, on = 0, nstmt = 1;
 	enum um_err  rc = UM_EINTERNAL;
 
+	db->last_err = 0;
 	if (db->tx_broken) {
 		rc = UM_EUNAVAIL;
 		goto out;
@@ -752,6 +821,7 @@ fail:
 		on = 0;
 		rc = UM_EUNAVAIL;
 	} else {
+		db->last_err = e;
 		log_err("db: script failed at statement %d: %u %s", nstmt, e,
 		    db->my != NULL ? mysql_error(db->my) : "");
 		rc = e == ER_DUP_ENTRY ? UM_ECONFLICT : UM_EINTERNAL;
@@ -761,4 +831,17 @@ out:
 	    mysql_set_server_option(db->my, MYSQL_OPTION_MULTI_STATEMENTS_OFF) != 0)
 		disconnect(db);
 	return rc;
+}
+
+int
+db_denied(const struct db *db)
+{
+	switch (db->last_err) {
+	case ER_DBACCESS_DENIED_ERROR:
+	case ER_TABLEACCESS_DENIED_ERROR:
+	case ER_COLUMNACCESS_DENIED_ERROR:
+	case ER_SPECIFIC_ACCESS_DENIED_ERROR:
+	case ER_PROCACCESS_DENIED_ERROR: return 1;
+	default: return 0;
+	}
 }

@@ -81,5 +81,10 @@ void        db_rollback(struct db *); /* safe to call after a failure */
 enum um_err db_ping(struct db *);
 /* Runs a multi-statement SQL script (migrations only; no parameters). */
 enum um_err db_exec_script(struct db *, const char *, size_t);
+/*
+ * Whether the last db_exec or db_exec_script failed because the account lacks a privilege
+ * (MariaDB 1044, 1142, 1143, 1227, 1370): the account is wrong, not the server or the SQL.
+ */
+int db_denied(const struct db *);
 
 #endif

@@ -207,6 +207,9 @@ legacy_open_dsn(const char *url, const char *password, const struct conf *base, 
 	lc->db_name = (char *)d.database;
 	lc->db_user = (char *)d.user;
 	lc->db_password = (char *)d.password;
+	/* A derived TLS mode was derived for usermgr's own host: derive it for this one. */
+	if (!lc->db_ssl_mode_set)
+		lc->db_ssl_mode = conf_db_ssl_default(lc->db_host, lc->db_ssl_ca);
 	if ((l->db = db_open(lc)) == NULL) {
 		(void)snprintf(err, errlen,
 		    "cannot set up a connection to the legacy database");

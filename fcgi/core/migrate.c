@@ -125,6 +125,16 @@ out:
 	return rc;
 }
 
+/*
+ * rc, or UM_EFORBIDDEN when the call that just failed was refused a privilege: the workers'
+ * account (DML only) running migrate gets a message naming the fix, not "internal error".
+ */
+static enum um_err
+denied_or(struct db *db, enum um_err rc)
+{
+	return rc != UM_OK && rc != UM_EUNAVAIL && db_denied(db) ? UM_EFORBIDDEN : rc;
+}
+
 /* Reads dir/name whole into the arena. */
 static enum um_err
 read_script(struct arena *a, const char *dir, const char *name, char **out, size_t *len)
@@ -190,13 +200,14 @@ apply(struct db *db, struct arena *a, const char *dir, const struct migration *m
 		goto out;
 	if ((rc = db_begin(db)) != UM_OK)
 		goto out;
-	if ((rc = db_exec_script(db, sql, len)) != UM_OK) {
-		log_err("migrate: %s failed; fix it and run migrate again", m->name);
+	if ((rc = denied_or(db, db_exec_script(db, sql, len))) != UM_OK) {
+		if (rc != UM_EFORBIDDEN)
+			log_err("migrate: %s failed; fix it and run migrate again", m->name);
 		goto fail;
 	}
 	p[0] = DBV_INT(m->version);
 	p[1] = dbv_text(m->name);
-	if ((rc = db_exec(db, a, sql_record, p, 2, NULL)) != UM_OK)
+	if ((rc = denied_or(db, db_exec(db, a, sql_record, p, 2, NULL))) != UM_OK)
 		goto fail;
 	if ((rc = db_commit(db)) != UM_OK)
 		goto out;
@@ -246,12 +257,12 @@ migrate_run(struct db *db, const char *sql_dir, int *applied)
 		goto out;
 	}
 	locked = 1;
-	if ((rc = db_exec(db, a, sql_create, NULL, 0, NULL)) != UM_OK)
+	if ((rc = denied_or(db, db_exec(db, a, sql_create, NULL, 0, NULL))) != UM_OK)
 		goto out;
 
 	for (i = 0; i < n; i++) {
 		p[0] = DBV_INT(m[i].version);
-		if ((rc = db_exec(db, a, sql_applied, p, 1, &res)) != UM_OK)
+		if ((rc = denied_or(db, db_exec(db, a, sql_applied, p, 1, &res))) != UM_OK)
 			goto out;
 		if (res.nrows > 0)
 			continue;

@@ -14,7 +14,8 @@ struct db;
  * so on failure only the DML since the last DDL is undone: scripts are written to be
  * re-runnable (IF NOT EXISTS, INSERT IGNORE).  *applied (may be NULL) gets the number
  * applied by this call.  Errors are logged; UM_EUNAVAIL when the database cannot be
- * reached or the lock is not obtained.
+ * reached or the lock is not obtained, UM_EFORBIDDEN when the account may not do what a
+ * migration does (the workers' DML-only account).
  */
 enum um_err migrate_run(struct db *, const char *, int *);
 

@@ -17,7 +17,8 @@ import pytest
 from stack import REPO
 
 SYSTEMD = os.path.join(REPO, "deploy", "systemd")
-SECRETS = ("secret_key", "data_key", "db_password", "smtp_password", "usermgr.env")
+SECRETS = ("secret_key", "data_key", "db_password", "db_migrate_password", "smtp_password",
+           "usermgr.env")
 
 
 def unit(name):
@@ -95,3 +96,21 @@ def test_nginx_reaches_the_socket_through_a_group_of_its_own(root):
     # The production site passes to that socket.
     with open(os.path.join(REPO, "deploy", "nginx", "usermgr.conf")) as f:
         assert "fastcgi_pass unix:/run/usermgr/usermgr.sock;" in f.read()
+
+
+def test_only_migrate_is_given_the_migration_account():
+    """docs/DEPLOY.md section 3: the workers, the mailer and prune connect with the DML-only
+    account of usermgr.env; ExecStartPre's migrate alone names the migration account."""
+    worker = unit("usermgr.service")
+    assert worker["ExecStartPre"].split() == [
+        "/usr/bin/env", "USERMGR_DB_MIGRATE_USER=usermgr_migrate",
+        "USERMGR_DB_MIGRATE_PASSWORD_FILE=/etc/usermgr/db_migrate_password",
+        "/usr/local/bin/usermgr-admin", "migrate"], worker["ExecStartPre"]
+    for name in ("usermgr.service", "usermgr-mailer.service", "usermgr-prune.service"):
+        service = unit(name)
+        for key in ("Environment", "ExecStart", "EnvironmentFile"):
+            assert "MIGRATE" not in service.get(key, ""), (name, key, service.get(key))
+    with open(os.path.join(REPO, "deploy", "usermgr.env.example")) as f:
+        active = [line for line in f if line.strip() and not line.lstrip().startswith("#")]
+    assert [line for line in active if "MIGRATE" in line] == [], active
+    assert "USERMGR_DB_USER=usermgr\n" in active, active

@@ -131,6 +131,9 @@ static const struct {
 	{ "USERMGR_BASE_URL", "ftp://example.org" },
 	{ "USERMGR_SECRET_KEY_OLD", "short-old-key" },
 	{ "SENDER_NAME", "evil\r\nBcc: victim@example.org" },
+	{ "USERMGR_DB_SSL_MODE", "preferred" },
+	{ "USERMGR_DB_SSL_MODE", "VERIFY" },
+	{ "USERMGR_DB_MIGRATE_PASSWORD", "a-password-without-its-account" },
 };
 
 START_TEST(test_a_bad_setting_is_refused_naming_the_variable)
@@ -157,6 +160,116 @@ START_TEST(test_a_bad_setting_is_refused_naming_the_variable)
 	    bad[_i].var);
 	ck_assert_msg(strstr(err, bad[_i].value) == NULL || *bad[_i].value == '\0',
 	    "message '%s' repeats the value", err);
+}
+END_TEST
+
+/* USERMGR_DB_SSL_MODE unset follows the host and the CA; set, it is taken as it is. */
+static const struct {
+	const char      *host, *ca, *mode; /* NULL: unset */
+	enum db_ssl_mode want;
+} ssl_cases[] = {
+	{ NULL, NULL, NULL, DB_SSL_DISABLED },          /* the unix socket */
+	{ "127.0.0.1", NULL, NULL, DB_SSL_DISABLED },   /* loopback */
+	{ "::1", NULL, NULL, DB_SSL_DISABLED },         /* loopback */
+	{ "localhost", NULL, NULL, DB_SSL_DISABLED },   /* loopback */
+	{ "LocalHost", NULL, NULL, DB_SSL_DISABLED },   /* host names ignore case */
+	{ "db.internal", NULL, NULL, DB_SSL_REQUIRED }, /* another machine */
+	{ "10.0.0.5", NULL, NULL, DB_SSL_REQUIRED },    /* another machine */
+	{ "127.0.0.2", NULL, NULL, DB_SSL_REQUIRED },   /* not one of the three */
+	{ "db.internal", UM_SRCDIR "/README.md", NULL, DB_SSL_VERIFY }, /* a CA: verify */
+	{ NULL, UM_SRCDIR "/README.md", NULL, DB_SSL_VERIFY },          /* even on the socket */
+	{ "db.internal", NULL, "disabled", DB_SSL_DISABLED },           /* given: taken */
+	{ "127.0.0.1", NULL, "required", DB_SSL_REQUIRED },             /* given: taken */
+	{ "db.internal", UM_SRCDIR "/README.md", "required", DB_SSL_REQUIRED },
+	{ "localhost", UM_SRCDIR "/README.md", "verify", DB_SSL_VERIFY },
+};
+
+START_TEST(test_the_database_tls_mode_defaults_from_the_host_and_the_ca)
+{
+	static const char *const names[DB_SSL__MAX] = { "disabled", "required", "verify" };
+	const char              *env[12];
+	struct conf              c;
+	char                     err[256], buf[32];
+	size_t                   n = 0, i;
+
+	if (ssl_cases[_i].host != NULL) {
+		env[n++] = "USERMGR_DB_HOST";
+		env[n++] = ssl_cases[_i].host;
+	}
+	if (ssl_cases[_i].ca != NULL) {
+		env[n++] = "USERMGR_DB_SSL_CA";
+		env[n++] = ssl_cases[_i].ca;
+	}
+	if (ssl_cases[_i].mode != NULL) {
+		env[n++] = "USERMGR_DB_SSL_MODE";
+		env[n++] = ssl_cases[_i].mode;
+	}
+	env[n] = NULL;
+	set_env(env);
+	ck_assert_msg(conf_load(&c, fake_getenv, 0, err, sizeof(err)) == UM_OK, "%s", err);
+	ck_assert_int_eq(c.db_ssl_mode, ssl_cases[_i].want);
+	ck_assert_int_eq(c.db_ssl_mode_set, ssl_cases[_i].mode != NULL);
+	/* The legacy import derives the mode for its own host with the same function. */
+	if (ssl_cases[_i].mode == NULL)
+		ck_assert_int_eq(conf_db_ssl_default(ssl_cases[_i].host, ssl_cases[_i].ca),
+		    ssl_cases[_i].want);
+	/* check-config shows the mode in force, derived or given. */
+	for (i = 0; i < conf_nvars; i++)
+		if (strcmp(conf_vars[i].name, "USERMGR_DB_SSL_MODE") == 0)
+			ck_assert_str_eq(conf_show(&c, &conf_vars[i], buf, sizeof(buf)),
+			    names[ssl_cases[_i].want]);
+	ck_assert_str_eq(conf_db_ssl_name(ssl_cases[_i].want), names[ssl_cases[_i].want]);
+	conf_free(&c);
+}
+END_TEST
+
+START_TEST(test_verify_without_a_ca_and_an_unreadable_ca_are_refused)
+{
+	static const char *const no_ca[] = { "USERMGR_DB_HOST", "db.internal",
+		"USERMGR_DB_SSL_MODE", "verify", NULL };
+	static const char *const bad_ca[] = { "USERMGR_DB_HOST", "db.internal",
+		"USERMGR_DB_SSL_CA", "/nonexistent/ca.pem", NULL };
+	struct conf              c;
+	char                     err[256];
+
+	set_env(no_ca);
+	ck_assert_int_eq(conf_load(&c, fake_getenv, 0, err, sizeof(err)), UM_EINVAL);
+	ck_assert_str_eq(err,
+	    "USERMGR_DB_SSL_MODE=verify needs USERMGR_DB_SSL_CA: the CA certificate (PEM file) "
+	    "to check the database server's certificate by");
+	set_env(bad_ca);
+	ck_assert_int_eq(conf_load(&c, fake_getenv, 0, err, sizeof(err)), UM_EINVAL);
+	ck_assert_str_eq(err,
+	    "USERMGR_DB_SSL_CA: cannot read /nonexistent/ca.pem: No such file or directory");
+}
+END_TEST
+
+START_TEST(test_the_migration_account_is_read_apart_from_the_workers)
+{
+	char        path[] = "/tmp/um-conf-XXXXXX";
+	const char *env[] = { "USERMGR_DB_USER", "usermgr", "USERMGR_DB_PASSWORD", "dml-only",
+		"USERMGR_DB_MIGRATE_USER", "usermgr_migrate",
+		"USERMGR_DB_MIGRATE_PASSWORD_FILE", path, NULL };
+	struct conf c;
+	char        err[256], buf[32];
+	size_t      i;
+	int         fd;
+
+	ck_assert_int_ge(fd = mkstemp(path), 0);
+	ck_assert_int_eq(write(fd, "ddl-too\n", 8), 8);
+	close(fd);
+	set_env(env);
+	ck_assert_msg(conf_load(&c, fake_getenv, 0, err, sizeof(err)) == UM_OK, "%s", err);
+	ck_assert_str_eq(c.db_user, "usermgr");
+	ck_assert_str_eq(c.db_password, "dml-only");
+	ck_assert_str_eq(c.db_migrate_user, "usermgr_migrate");
+	ck_assert_str_eq(c.db_migrate_password, "ddl-too");
+	for (i = 0; i < conf_nvars; i++)
+		if (strcmp(conf_vars[i].name, "USERMGR_DB_MIGRATE_PASSWORD") == 0)
+			ck_assert_str_eq(conf_show(&c, &conf_vars[i], buf, sizeof(buf)),
+			    "(set)");
+	conf_free(&c);
+	unlink(path);
 }
 END_TEST
 
@@ -465,6 +578,10 @@ main(void)
 	tcase_add_test(tc, test_the_variable_wins_over_its_file);
 	tcase_add_loop_test(tc, test_a_bad_setting_is_refused_naming_the_variable, 0,
 	    sizeof(bad) / sizeof(bad[0]));
+	tcase_add_loop_test(tc, test_the_database_tls_mode_defaults_from_the_host_and_the_ca, 0,
+	    sizeof(ssl_cases) / sizeof(ssl_cases[0]));
+	tcase_add_test(tc, test_verify_without_a_ca_and_an_unreadable_ca_are_refused);
+	tcase_add_test(tc, test_the_migration_account_is_read_apart_from_the_workers);
 	tcase_add_test(tc, test_workers_refuse_to_start_without_keys);
 	tcase_add_test(tc,
 	    test_old_keys_are_split_on_commas_and_mailjet_falls_back_to_the_seed_names);
