@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
+#include "audit.h"
+#include "device.h"
 #include "error.h"
 #include "user.h"
 
@@ -12,14 +16,31 @@ struct ctx;
 /*
  * Checks login (username or address) and password.  UM_OK with *u filled when they match
  * an active, verified account (the hash is upgraded if it is legacy or of another cost).
+ * dev->cookie is the browser's device cookie (or NULL); dev is judged for the account
+ * (device_judge) and says afterwards whether the attempt came from a trusted device.
  * Refusals, in this order: UM_ERATE (locked out, even with the right password; *retry_after
  * set), UM_ECREDS (unknown account — after a dummy verification of the same cost — or
  * wrong password, which counts towards the lockout and may start one: then UM_ERATE),
- * UM_EDISABLED, UM_EUNVERIFIED (only said once the password was right).  Failures are
- * audited here.  UM_EUNAVAIL when the database is down.
+ * UM_EDISABLED, UM_EUNVERIFIED (only said once the password was right).  "Locked out" and
+ * "counts" mean the account's lockout for untrusted clients and the device's own for a
+ * trusted one (login_gate).  Failures are audited here.  UM_EUNAVAIL when the database is
+ * down.
  */
-enum um_err login_password(struct ctx *, const char *, const char *, size_t, struct user *,
-    long long *);
+enum um_err login_password(struct ctx *, const char *, const char *, size_t, struct device *,
+    struct user *, long long *);
+/*
+ * The lockout that judges an attempt on u: the device's when dev (may be NULL) is trusted,
+ * else the account's.  UM_ERATE with *retry_after when that one is locked, else UM_OK.
+ */
+enum um_err login_gate(const struct user *, const struct device *, long long *);
+/*
+ * A wrong secret (password or second factor) for u: counts it against the trusted device
+ * dev, or else against the account, and audits event with details (stolen; may be NULL),
+ * or the lockout it started instead.  UM_ECREDS, or UM_ERATE with *retry_after when this
+ * failure locked the device or the account.
+ */
+enum um_err login_count_failure(struct ctx *, const struct user *, const struct device *,
+    enum audit_event, json_t *, long long *);
 /*
  * The password re-check before a signed-in user's sensitive change (password, address,
  * deletion, two-step verification): UM_OK when pw is u's password.  A wrong one counts
@@ -29,7 +50,11 @@ enum um_err login_password(struct ctx *, const char *, const char *, size_t, str
  * (ROUTE_IPLIMIT on every route that calls this).  UM_EUNAVAIL when the database is down.
  */
 enum um_err login_recheck(struct ctx *, const struct user *, const char *, size_t, long long *);
-/* Records a successful login: clears the failure count, stamps last_login_at, audits it. */
-enum um_err login_succeeded(struct ctx *, struct user *, const char *);
+/*
+ * Records a successful login: stamps last_login_at, audits it, and clears the failure
+ * count of what judged it — the trusted device dev, or else the account (a trusted
+ * device's login leaves the account's count and lock alone).  dev may be NULL.
+ */
+enum um_err login_succeeded(struct ctx *, struct user *, const struct device *, const char *);
 
 #endif
