@@ -1,4 +1,4 @@
-/* device: OWASP device cookies — a browser that logged in to an account before keeps its own failure budget. */
+/* device: OWASP device cookies — a browser that logged in to an account before keeps its own failure budget while the account is locked. */
 #ifndef UM_DEVICE_H
 #define UM_DEVICE_H
 
@@ -34,7 +34,7 @@ struct device {
 	const char   *cookie;
 	int           trusted;           /* cookie holds a valid entry for the account tried */
 	unsigned char id[DEVICE_ID_LEN]; /* of that entry, when trusted */
-	long long     locked_for;        /* seconds this device stays locked; 0 when not */
+	long long     locked_for;        /* seconds its budget stays spent; 0 when not */
 };
 
 /*
@@ -61,14 +61,15 @@ char *device_cookie_renew(struct arena *, const struct keyring *, const char *, 
 
 /*
  * Fills d for an attempt on user_id: trusted when d->cookie holds a valid entry for that
- * account, and then whether the device is locked out.  UM_EUNAVAIL when the database is
- * down.
+ * account, and then whether the device's budget is spent (which refuses it only while the
+ * account is locked: login_gate).  UM_EUNAVAIL when the database is down.
  */
 enum um_err device_judge(struct ctx *, long long, struct device *);
 /*
  * A wrong password (or second factor) from the trusted device d of user_id: counts it
- * against the device alone; the USERMGR_DEVICE_MAX_FAILURES-th within
- * USERMGR_LOGIN_LOCKOUT_SECONDS locks the device for that long and sets *locked.
+ * against the device (the account's count is login_count_failure's); the
+ * USERMGR_DEVICE_MAX_FAILURES-th within USERMGR_LOGIN_LOCKOUT_SECONDS, and any after it,
+ * marks the budget spent for that long from this failure and sets *locked.
  */
 enum um_err device_failed(struct ctx *, long long, const struct device *, int *);
 /* A login through the trusted device d succeeded: its failure count goes. */

@@ -13,14 +13,29 @@
 #include "password.h"
 #include "user.h"
 
+static long long
+sooner(long long a, long long b)
+{
+	return a < b ? a : b;
+}
+
 enum um_err
 login_gate(const struct user *u, const struct device *dev, long long *retry_after)
 {
-	/* A trusted device ignores the account's lock (OWASP device cookies): only its own. */
-	long long locked_for = dev != NULL && dev->trusted ? dev->locked_for : u->locked_for;
-
-	*retry_after = locked_for;
-	return locked_for > 0 ? UM_ERATE : UM_OK;
+	*retry_after = 0;
+	/* Not locked: everyone is judged as before (API.md); a device's count refuses nothing. */
+	if (u->locked_for <= 0)
+		return UM_OK;
+	/* Locked: the owner's browser goes on within its own budget (OWASP device cookies). */
+	if (dev != NULL && dev->trusted) {
+		if (dev->locked_for <= 0)
+			return UM_OK;
+		/* Either lock's end lets this device try again, so the sooner one is the answer. */
+		*retry_after = sooner(dev->locked_for, u->locked_for);
+		return UM_ERATE;
+	}
+	*retry_after = u->locked_for;
+	return UM_ERATE;
 }
 
 enum um_err
@@ -28,13 +43,22 @@ login_count_failure(struct ctx *ctx, const struct user *u, const struct device *
     enum audit_event event, json_t *details, long long *retry_after)
 {
 	const struct conf *c = ctx->conf;
-	int                trusted = dev != NULL && dev->trusted, locked = 0;
-	enum um_err        rc;
+	int                trusted = dev != NULL && dev->trusted, locked = 0, spent = 0;
+	int                during_lock = trusted && u->locked_for > 0;
+	enum um_err        rc = UM_OK;
 
-	/* The owner's typos from a trusted device never lock the account for anyone else. */
-	rc = trusted ? device_failed(ctx, u->id, dev, &locked) :
-	               user_login_failed(ctx->db, ctx->arena, u->id, c->login_max_failures,
-	                   c->login_lockout_seconds, &locked);
+	/*
+	 * Every failure counts against the account, as API.md has it, so five from anywhere
+	 * lock it — except while it is locked, when only a trusted device with budget left
+	 * gets here (login_gate): the count has nothing left to decide then, and counting
+	 * would only stretch a lock a stranger started by the owner's typos.
+	 */
+	if (!during_lock)
+		rc = user_login_failed(ctx->db, ctx->arena, u->id, c->login_max_failures,
+		    c->login_lockout_seconds, &locked);
+	/* A trusted device's failures also spend its own budget, whether locked or not. */
+	if (rc == UM_OK && trusted)
+		rc = device_failed(ctx, u->id, dev, &spent);
 	if (rc != UM_OK) {
 		json_decref(details);
 		return rc;
@@ -44,11 +68,19 @@ login_count_failure(struct ctx *ctx, const struct user *u, const struct device *
 			details = json_object();
 		json_object_set_new(details, "device", json_string("trusted"));
 	}
+	/* A spent budget refuses only while the account is locked (login_gate): not before. */
+	spent = spent && during_lock;
 	if (locked)
-		event = trusted ? AUDIT_DEVICE_LOCKED_OUT : AUDIT_LOCKED_OUT;
+		event = AUDIT_LOCKED_OUT;
+	else if (spent)
+		event = AUDIT_DEVICE_LOCKED_OUT;
 	(void)audit_log(ctx, event, u->id, u->id, details);
 	if (locked) {
 		*retry_after = c->login_lockout_seconds;
+		return UM_ERATE;
+	}
+	if (spent) {
+		*retry_after = sooner(c->login_lockout_seconds, u->locked_for);
 		return UM_ERATE;
 	}
 	return UM_ECREDS;
@@ -76,7 +108,8 @@ login_password(struct ctx *ctx, const char *login, const char *pw, size_t len,
 	}
 	if (rc != UM_OK || (rc = device_judge(ctx, u->id, dev)) != UM_OK)
 		return rc;
-	/* A locked account is refused even with the right password (API.md §7). */
+	/* A locked account is refused even with the right password (API.md §7), unless a
+	 * trusted device with budget left asks. */
 	if ((rc = login_gate(u, dev, retry_after)) != UM_OK)
 		return rc;
 	if (password_verify(c, u->password_hash, pw, len, &rehash) != UM_OK)
@@ -99,8 +132,11 @@ login_succeeded(struct ctx *ctx, struct user *u, const struct device *dev, const
 	int         trusted = dev != NULL && dev->trusted;
 	enum um_err rc;
 
-	/* An attacker still guessing from elsewhere stays locked out: see login.h. */
-	if ((rc = user_login_succeeded(db, ctx->arena, u->id, !trusted)) != UM_OK ||
+	/*
+	 * A login while the account is locked (only a trusted device gets one: login_gate)
+	 * leaves the count and the lock alone, so a stranger still guessing stays locked out.
+	 */
+	if ((rc = user_login_succeeded(db, ctx->arena, u->id, u->locked_for <= 0)) != UM_OK ||
 	    (trusted && (rc = device_succeeded(ctx, dev)) != UM_OK) ||
 	    (rc = audit_log(ctx, AUDIT_LOGIN_SUCCEEDED, u->id, u->id,
 	         json_pack("{s:s, s:s*}", "via", via, "device", trusted ? "trusted" : NULL))) !=

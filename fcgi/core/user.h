@@ -93,8 +93,8 @@ enum um_err user_update_profile(struct db *, struct arena *, long long, const ch
     const char *);
 /*
  * A successful login: stamps last_login_at, and clears the failure count and any lockout
- * when clear is set (not for a trusted device's login, which leaves the account's lock
- * running for everyone else: docs/DECISIONS.md "Device cookies").
+ * when clear is set (not for a trusted device's login while the account is locked, which
+ * leaves the lock running for everyone else: docs/DECISIONS.md "Device cookies").
  */
 enum um_err user_login_succeeded(struct db *, struct arena *, long long, int);
 /* Deletes the account; sessions, tokens and roles go with it (ON DELETE CASCADE). */

@@ -109,8 +109,8 @@ api_login(struct request *req, struct response *resp)
 		return UM_OK;
 	/*
 	 * The device cookie is no credential (the API still authenticates by bearer tokens
-	 * only, API.md §7): it only chooses whose failure budget an attempt spends, so a
-	 * client that keeps cookies is not locked out by strangers (docs/DECISIONS.md).
+	 * only, API.md §7): it only lets a client that keeps cookies go on within its own
+	 * budget while strangers hold the account locked (docs/DECISIONS.md).
 	 */
 	rc = login_password(&req->ctx, r[L_LOGIN].val, r[L_PASSWORD].val, r[L_PASSWORD].len,
 	    &dev, &u, &retry);

@@ -96,8 +96,8 @@ locked_out(struct request *req, struct response *resp, struct login_view *v,
 
 /* GET /login — 200.  POST — 303 to next or /profile (to /login/mfa, next carried, when
  * two-step verification is on), with a renewed device cookie; 400 wrong credentials; 403
- * unverified or disabled; 429 locked out (the account, or for a browser whose device cookie
- * trusts it, that device) or per-IP limit; 403 CSRF; 503. */
+ * unverified or disabled; 429 locked out (the account; for a browser whose device cookie
+ * trusts it, only once its own budget is spent too) or per-IP limit; 403 CSRF; 503. */
 enum um_err
 page_login(struct request *req, struct response *resp)
 {

@@ -342,14 +342,12 @@ def test_a_successful_login_clears_the_failure_count(stack):
         assert_problem(c.post("/api/v1/auth/login", {"login": account.username,
                                                      "password": new_password()}),
                        401, "invalid_credentials")
-    # The logins come from other clients: one that logged in holds a device cookie and would
-    # spend its own, smaller budget (test_device_cookie.py), not the account's counted here.
-    login(account, client=Client(stack))
+    login(account)
     for _ in range(4):
         assert_problem(c.post("/api/v1/auth/login", {"login": account.username,
                                                      "password": new_password()}),
                        401, "invalid_credentials")
-    login(account, client=Client(stack))
+    login(account)
 
 
 # Each route of the per-IP limit (API.md §1), a body it answers without the limit, and that answer.

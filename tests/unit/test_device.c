@@ -1,4 +1,4 @@
-/* test_device: device cookies verify only for their account, intact, unexpired, under our keys, and stay bounded. */
+/* test_device: device cookies verify only for their account, intact, unexpired, under our keys, and stay bounded; the login gate they open. */
 #include "config.h"
 
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "device.h"
 #include "keys.h"
+#include "login.h"
 #include "unit.h"
 
 #define KEY64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -293,6 +294,54 @@ START_TEST(test_renewing_keeps_other_accounts_replaces_its_own_and_stays_bounded
 }
 END_TEST
 
+/*
+ * The contract (API.md) holds whenever the account is not locked, device or not; only a
+ * locked account lets a trusted device with budget left through (docs/DECISIONS.md).
+ */
+START_TEST(test_the_gate_lets_a_trusted_device_through_a_locked_account_until_it_is_spent)
+{
+	static const struct {
+		long long   account, device; /* seconds locked (spent, for the device) */
+		int         trusted;
+		enum um_err want;
+		long long   retry_after;
+	} cases[] = {
+		/* Not locked: nobody is refused, whatever a device's own count says. */
+		{ 0, 0, 0, UM_OK, 0 },
+		{ 0, 0, 1, UM_OK, 0 },
+		{ 0, 600, 1, UM_OK, 0 },
+		/* Locked: an untrusted client waits for the account, a stale device count or not. */
+		{ 700, 0, 0, UM_ERATE, 700 },
+		{ 700, 100, 0, UM_ERATE, 700 },
+		/* Locked: a trusted device with budget left goes on; a spent one waits for the
+		 * sooner end, its own or the account's. */
+		{ 700, 0, 1, UM_OK, 0 },
+		{ 700, 300, 1, UM_ERATE, 300 },
+		{ 700, 900, 1, UM_ERATE, 700 },
+	};
+	struct user   u;
+	struct device d;
+	long long     got;
+	size_t        i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&u, 0, sizeof(u));
+		memset(&d, 0, sizeof(d));
+		u.locked_for = cases[i].account;
+		d.locked_for = cases[i].device;
+		d.trusted = cases[i].trusted;
+		got = -1;
+		ck_assert_int_eq(login_gate(&u, &d, &got), cases[i].want);
+		ck_assert_int_eq(got, cases[i].retry_after);
+		/* No device at all (re-checks of a signed-in user): the account's lock alone. */
+		got = -1;
+		ck_assert_int_eq(login_gate(&u, NULL, &got),
+		    u.locked_for > 0 ? UM_ERATE : UM_OK);
+		ck_assert_int_eq(got, u.locked_for);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -310,6 +359,8 @@ main(void)
 	tcase_add_test(tc, test_entries_of_a_retired_key_verify_and_of_a_foreign_key_do_not);
 	tcase_add_test(tc,
 	    test_renewing_keeps_other_accounts_replaces_its_own_and_stays_bounded);
+	tcase_add_test(tc,
+	    test_the_gate_lets_a_trusted_device_through_a_locked_account_until_it_is_spent);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
