@@ -2,10 +2,14 @@
 account (hardening item 16; OWASP "Slow Down Online Guessing Attacks with Device Cookies").
 
 A browser (or JSON client keeping cookies) that completed a login to an account holds a signed
-um_device entry for it. Its attempts are judged on its own budget, USERMGR_DEVICE_MAX_FAILURES
-wrong passwords within USERMGR_LOGIN_LOCKOUT_SECONDS; everyone else meets the account's lockout
-as before. Every client here has a source address of its own (accounts_lib, api_lib), so the
-per-IP limit never decides an answer.
+um_device entry for it. The account's lockout is the contract of API.md for every client: each
+wrong password counts, USERMGR_LOGIN_MAX_FAILURES of them lock the account (the last answers 429
+with Retry-After), and a successful login clears the count. A trusted browser's wrong passwords
+also count against its own budget, USERMGR_DEVICE_MAX_FAILURES within
+USERMGR_LOGIN_LOCKOUT_SECONDS, and that budget matters only while the account is locked: then
+the trusted browser may go on until it is spent, and its successful login leaves the account's
+count and lock alone. Every client here has a source address of its own (accounts_lib,
+api_lib), so the per-IP limit never decides an answer.
 """
 
 import base64
@@ -49,13 +53,15 @@ def trusted_browser(stack, account):
 
 
 def lock_account(stack, account):
-    """MAX_FAILURES wrong passwords from a stranger without a device cookie; then the stranger
-    gets 429 even with the right password."""
+    """MAX_FAILURES wrong passwords from a stranger without a device cookie: the last one is
+    429 with Retry-After (API.md), and then the stranger gets 429 even with the right
+    password."""
     attacker = Browser(stack)
-    answers = [login(stack, account, attacker, password=wrong()).status_code
+    answers = [login(stack, account, attacker, password=wrong())
                for _ in range(MAX_FAILURES)]
-    assert answers[:-1] == [400] * (MAX_FAILURES - 1), answers
-    assert answers[-1] in (400, 429), answers
+    assert [r.status_code for r in answers] == [400] * (MAX_FAILURES - 1) + [429], \
+        [r.status_code for r in answers]
+    assert 0 < retry_after(answers[-1]) <= LOCKOUT_SECONDS
     r = login(stack, account, attacker)
     assert r.status_code == 429, r.text[:500]
     assert 0 < retry_after(r) <= LOCKOUT_SECONDS
@@ -63,10 +69,30 @@ def lock_account(stack, account):
     return attacker
 
 
+def assert_locked_for_a_fresh_client(stack, account):
+    r = login(stack, account, Browser(stack))
+    assert r.status_code == 429, "the account is not locked: %d" % r.status_code
+    assert 0 < retry_after(r) <= LOCKOUT_SECONDS
+
+
+def failed_logins(stack, account):
+    return int(sql_one(stack, "SELECT failed_logins FROM users WHERE id = %d" % account.id))
+
+
+def account_locked(stack, account):
+    return sql_one(stack, "SELECT IFNULL(locked_until > UTC_TIMESTAMP(6), 0) FROM users "
+                          "WHERE id = %d" % account.id) == "1"
+
+
 def with_device_cookie(stack, value):
     b = Browser(stack)
     b.set_cookie(DEVICE_COOKIE, value)
     return b
+
+
+def api_login(client, account, password=None):
+    return client.post("/api/v1/auth/login", {"login": account.username,
+                                              "password": password or account.password})
 
 
 def device_key(stack):
@@ -116,60 +142,149 @@ def test_the_owners_browser_logs_in_while_strangers_have_locked_the_account(stac
     account = register(stack, verified=True)
     owner = trusted_browser(stack, account)
     lock_account(stack, account)
+    # A fresh client with the right password is refused, as API.md has it.
+    assert_locked_for_a_fresh_client(stack, account)
+    failed = failed_logins(stack, account)
     r = login(stack, account, owner)
     assert r.status_code == 303, r.text[:500]
     assert r.headers["Location"] == "/profile"
     session, _ = cookie_attributes(set_cookie_line(r, SESSION_COOKIE))
     assert len(session) >= 32, session
     assert owner.get("/profile").status_code == 200
-    # A fresh client with the right password is still refused: the lock keeps running.
-    r = login(stack, account, Browser(stack))
-    assert r.status_code == 429, r.text[:500]
-    assert 0 < retry_after(r) <= LOCKOUT_SECONDS
-    assert sql_one(stack, "SELECT locked_until > UTC_TIMESTAMP(6) FROM users WHERE id = %d"
-                   % account.id) == "1", "the trusted login lifted the account's lock"
+    # The trusted login left the account's count and lock alone: the lock keeps running.
+    assert account_locked(stack, account), "the trusted login lifted the account's lock"
+    assert failed_logins(stack, account) == failed, "the trusted login cleared the count"
+    assert_locked_for_a_fresh_client(stack, account)
     assert "trusted" in audit_details(stack, account.id, "login_succeeded")
 
 
-# --- (b) the device's own budget ---------------------------------------------------------
+# --- (b) the device's own budget while the account is locked --------------------------------
 
 def test_a_trusted_browser_gets_its_own_failures_and_then_429_while_another_still_works(stack):
     account = register(stack, verified=True)
     b1 = trusted_browser(stack, account)
     b2 = trusted_browser(stack, account)
     lock_account(stack, account)
-    failed_before = sql_one(stack, "SELECT failed_logins FROM users WHERE id = %d" % account.id)
-    answers = [login(stack, account, b1, password=wrong()).status_code
-               for _ in range(DEVICE_MAX_FAILURES)]
-    assert answers == [400] * (DEVICE_MAX_FAILURES - 1) + [429], answers
+    failed = failed_logins(stack, account)
+    answers = [login(stack, account, b1, password=wrong()) for _ in range(DEVICE_MAX_FAILURES)]
+    assert [r.status_code for r in answers] == \
+        [400] * (DEVICE_MAX_FAILURES - 1) + [429], [r.status_code for r in answers]
+    for r in answers[:-1]:
+        assert "Retry-After" not in r.headers, r.headers
+    assert 0 < retry_after(answers[-1]) <= LOCKOUT_SECONDS
+    # Spent: even the right password is refused from that browser, and no session is made.
     r = login(stack, account, b1)
-    assert r.status_code == 429, "a locked device logged in: %d" % r.status_code
+    assert r.status_code == 429, "a spent device logged in: %d" % r.status_code
     assert 0 < retry_after(r) <= LOCKOUT_SECONDS
     assert not any(c.startswith(SESSION_COOKIE + "=") for c in set_cookies(r)), set_cookies(r)
     r = login(stack, account, b2)
     assert r.status_code == 303, "the other trusted browser was locked too: %d" % r.status_code
-    # The owner's typos did not add to the account's count.
-    assert sql_one(stack, "SELECT failed_logins FROM users WHERE id = %d"
-                   % account.id) == failed_before
+    # Tries during the lock neither stretched nor cleared the account's lock.
+    assert failed_logins(stack, account) == failed
+    assert_locked_for_a_fresh_client(stack, account)
     assert "device_locked_out" in audit_events(stack, account.id)
+    assert audit_details(stack, account.id, "device_locked_out") == ["trusted"]
+    assert "locked_out" in audit_events(stack, account.id)
     assert audit_details(stack, account.id, "login_failed")[-(DEVICE_MAX_FAILURES - 1):] == \
         ["trusted"] * (DEVICE_MAX_FAILURES - 1)
 
 
-def test_a_trusted_browsers_typos_do_not_lock_the_account_for_anyone(stack):
+def test_a_trusted_browsers_failures_before_the_lock_spend_its_budget(stack):
     account = register(stack, verified=True)
     owner = trusted_browser(stack, account)
     for _ in range(DEVICE_MAX_FAILURES - 1):
         assert login(stack, account, owner, password=wrong()).status_code == 400
+    # The owner's typos counted against the account: a stranger needs only the rest.
+    attacker = Browser(stack)
+    rest = MAX_FAILURES - (DEVICE_MAX_FAILURES - 1)
+    answers = [login(stack, account, attacker, password=wrong()).status_code
+               for _ in range(rest)]
+    assert answers == [400] * (rest - 1) + [429], answers
+    r = login(stack, account, owner, password=wrong())
+    assert r.status_code == 429, "the device had more than its budget: %d" % r.status_code
+    assert 0 < retry_after(r) <= LOCKOUT_SECONDS
+    assert login(stack, account, owner).status_code == 429
+
+
+def test_a_trusted_login_during_the_lock_clears_only_the_devices_count(stack):
+    account = register(stack, verified=True)
+    owner = trusted_browser(stack, account)
+    lock_account(stack, account)
+    for _ in range(DEVICE_MAX_FAILURES - 1):
+        assert login(stack, account, owner, password=wrong()).status_code == 400
     assert login(stack, account, owner).status_code == 303
     assert device_rows(stack, account.id) == 0, "a success left the device's failure count"
-    for _ in range(DEVICE_MAX_FAILURES):
-        login(stack, account, owner, password=wrong())
-    assert sql_one(stack, "SELECT failed_logins FROM users WHERE id = %d" % account.id) == "0"
+    answers = [login(stack, account, owner, password=wrong()).status_code
+               for _ in range(DEVICE_MAX_FAILURES)]
+    assert answers == [400] * (DEVICE_MAX_FAILURES - 1) + [429], answers
+    assert_locked_for_a_fresh_client(stack, account)
+
+
+# --- (c) a trusted browser while the account is not locked: exactly the contract ------------
+
+def test_a_trusted_browsers_five_wrong_passwords_lock_the_account_as_the_contract_says(stack):
+    account = register(stack, verified=True)
+    owner = trusted_browser(stack, account)
+    answers = [login(stack, account, owner, password=wrong()) for _ in range(MAX_FAILURES)]
+    assert [r.status_code for r in answers] == [400] * (MAX_FAILURES - 1) + [429], \
+        [r.status_code for r in answers]
+    assert 0 < retry_after(answers[-1]) <= LOCKOUT_SECONDS
+    assert failed_logins(stack, account) == MAX_FAILURES
+    assert account_locked(stack, account)
+    assert_locked_for_a_fresh_client(stack, account)
+    # The owner's own typos locked it, so the device's budget is spent as well.
+    r = login(stack, account, owner)
+    assert r.status_code == 429, "the device logged in past its own typos: %d" % r.status_code
+    assert 0 < retry_after(r) <= LOCKOUT_SECONDS
+    events = audit_events(stack, account.id)
+    assert "locked_out" in events and "device_locked_out" not in events, events
+    assert audit_details(stack, account.id, "locked_out") == ["trusted"]
+
+
+def test_an_api_client_that_logged_in_meets_the_contracts_lockout(stack):
+    # What a black-box test written from API.md does: one cookie-keeping client logs in,
+    # then sends wrong passwords.
+    account = register(stack, verified=True)
+    c = Client(stack)
+    assert api_login(c, account).status_code == 200
+    assert c.session.cookies.get(DEVICE_COOKIE), "no device cookie kept"
+    answers = [api_login(c, account, wrong()) for _ in range(MAX_FAILURES)]
+    for r in answers[:-1]:
+        assert_problem(r, 401, "invalid_credentials")
+    assert_problem(answers[-1], 429, "rate_limited")
+    assert 0 < retry_after(answers[-1]) <= LOCKOUT_SECONDS
+    for client in (Client(stack), c):
+        r = api_login(client, account)
+        assert_problem(r, 429, "rate_limited")
+        assert 0 < retry_after(r) <= LOCKOUT_SECONDS
+
+
+def test_a_trusted_login_while_not_locked_clears_the_failure_count(stack):
+    account = register(stack, verified=True)
+    owner = trusted_browser(stack, account)
+    for _ in range(MAX_FAILURES - 1):
+        assert login(stack, account, owner, password=wrong()).status_code == 400
+    assert login(stack, account, owner).status_code == 303
+    assert failed_logins(stack, account) == 0, "the login did not clear the account's count"
+    assert device_rows(stack, account.id) == 0, "the login did not clear the device's count"
+    answers = [login(stack, account, owner, password=wrong()).status_code
+               for _ in range(MAX_FAILURES - 1)]
+    assert answers == [400] * (MAX_FAILURES - 1), answers
+    # The device's count is past its budget now, and refuses nothing while not locked.
+    assert login(stack, account, owner).status_code == 303
     assert login(stack, account, Browser(stack)).status_code == 303
 
 
-# --- (c) cookies that do not make a browser trusted ----------------------------------------
+def test_a_trusted_wrong_password_counts_against_the_account_and_the_device(stack):
+    account = register(stack, verified=True)
+    owner = trusted_browser(stack, account)
+    assert login(stack, account, owner, password=wrong()).status_code == 400
+    assert failed_logins(stack, account) == 1
+    assert device_rows(stack, account.id) == 1
+    assert audit_details(stack, account.id, "login_failed") == ["trusted"]
+
+
+# --- (d) cookies that do not make a browser trusted ----------------------------------------
 
 def test_forged_foreign_and_expired_device_cookies_are_untrusted(stack):
     account = register(stack, verified=True)
@@ -227,12 +342,7 @@ def test_one_browser_keeps_device_cookies_for_several_accounts(stack):
     assert login(stack, second, b).status_code == 303
 
 
-# --- (d) the JSON API ------------------------------------------------------------------------
-
-def api_login(client, account, password=None):
-    return client.post("/api/v1/auth/login", {"login": account.username,
-                                              "password": password or account.password})
-
+# --- (e) the JSON API ------------------------------------------------------------------------
 
 def test_an_api_client_that_keeps_cookies_gets_the_same_device_budget(stack):
     account = register(stack, verified=True)
@@ -243,30 +353,34 @@ def test_an_api_client_that_keeps_cookies_gets_the_same_device_budget(stack):
         value, attrs = cookie_attributes(set_cookie_line(r, DEVICE_COOKIE))
         assert ENTRY.match(value) and attrs.get("httponly") is True, (value, attrs)
     attacker = Client(stack)
-    answers = [api_login(attacker, account, wrong()).status_code for _ in range(MAX_FAILURES)]
-    assert answers[:-1] == [401] * (MAX_FAILURES - 1) and answers[-1] in (401, 429), answers
-    r = api_login(attacker, account)
-    assert_problem(r, 429, "rate_limited")
-    assert 0 < retry_after(r) <= LOCKOUT_SECONDS
+    answers = [api_login(attacker, account, wrong()) for _ in range(MAX_FAILURES)]
+    for r in answers[:-1]:
+        assert_problem(r, 401, "invalid_credentials")
+    assert_problem(answers[-1], 429, "rate_limited")
+    assert 0 < retry_after(answers[-1]) <= LOCKOUT_SECONDS
     r = api_login(Client(stack), account)
     assert_problem(r, 429, "rate_limited")
     r = api_login(owner, account)
     assert r.status_code == 200, r.text[:300]
     assert r.json()["access_token"] and r.json()["refresh_token"]
-    answers = [api_login(owner, account, wrong()).status_code
-               for _ in range(DEVICE_MAX_FAILURES)]
-    assert answers == [401] * (DEVICE_MAX_FAILURES - 1) + [429], answers
+    answers = [api_login(owner, account, wrong()) for _ in range(DEVICE_MAX_FAILURES)]
+    for r in answers[:-1]:
+        assert_problem(r, 401, "invalid_credentials")
+    assert_problem(answers[-1], 429, "rate_limited")
+    assert 0 < retry_after(answers[-1]) <= LOCKOUT_SECONDS
     r = api_login(owner, account)
     assert_problem(r, 429, "rate_limited")
     assert 0 < retry_after(r) <= LOCKOUT_SECONDS
     assert api_login(second, account).status_code == 200
+    assert_problem(api_login(Client(stack), account), 429, "rate_limited")
 
 
-# --- (e) a reset lifts device lockouts -------------------------------------------------------
+# --- (f) a reset lifts device lockouts -------------------------------------------------------
 
 def test_a_password_reset_lifts_the_lockouts_of_the_users_devices(stack):
     account = register(stack, verified=True)
     b = trusted_browser(stack, account)
+    lock_account(stack, account)
     for _ in range(DEVICE_MAX_FAILURES):
         login(stack, account, b, password=wrong())
     assert login(stack, account, b).status_code == 429
@@ -283,5 +397,7 @@ def test_a_password_reset_lifts_the_lockouts_of_the_users_devices(stack):
     assert r.status_code == 200, r.text[:500]
     assert device_rows(stack, account.id) == 0, "the reset left a device lockout"
     account.password = password
+    # A stranger locks the account again: the device's budget is whole, not still spent.
+    lock_account(stack, account)
     r = login(stack, account, b)
     assert r.status_code == 303, "the device stayed locked after the reset: %d" % r.status_code
