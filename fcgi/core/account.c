@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "ctx.h"
 #include "db.h"
+#include "device.h"
 #include "link.h"
 #include "log.h"
 #include "notify.h"
@@ -241,7 +242,9 @@ set_password_tx(struct ctx *ctx, const struct user *u, const char *hash,
 	struct db  *db = ctx->db;
 	enum um_err rc;
 
+	/* A new password lifts the account's lockout (user_set_password) and its devices'. */
 	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
+	    (rc = device_forget(db, ctx->arena, u->id)) != UM_OK ||
 	    (rc = session_end_all(db, ctx->arena, u->id, keep)) != UM_OK ||
 	    (rc = notify_queue(ctx, "password-changed", u->email, to_name(u),
 	         json_pack("{s:s}", "username", u->username))) != UM_OK)

@@ -42,6 +42,7 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_USER_CREATED] = "user_created",
 	[AUDIT_USER_IMPORTED] = "user_imported",
 	[AUDIT_MFA_RESET_BY_ADMIN] = "mfa_reset_by_admin",
+	[AUDIT_DEVICE_LOCKED_OUT] = "device_locked_out",
 };
 
 /* Parallel to names: what each event means to the person it is about (/account/security). */
@@ -77,6 +78,9 @@ static const char *const labels[AUDIT__MAX] = {
 	[AUDIT_USER_CREATED] = "Account created by an operator",
 	[AUDIT_USER_IMPORTED] = "Account imported from the previous system",
 	[AUDIT_MFA_RESET_BY_ADMIN] = "Two-step verification reset by an administrator",
+	[AUDIT_DEVICE_LOCKED_OUT] =
+	    "A browser you signed in with before was locked after failed "
+	    "sign-in attempts",
 };
 
 const char *

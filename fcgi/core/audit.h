@@ -43,6 +43,8 @@ enum audit_event {
 	AUDIT_USER_IMPORTED, /* import-legacy brought it from the seed app */
 	/* An administrator turned two-step verification off for a user who lost it. */
 	AUDIT_MFA_RESET_BY_ADMIN,
+	/* A browser trusted by its device cookie reached its own failure limit (device.c). */
+	AUDIT_DEVICE_LOCKED_OUT,
 	AUDIT__MAX
 };
 

@@ -428,6 +428,11 @@ const struct conf_var conf_vars[] = {
 	{ "USERMGR_LOGIN_LOCKOUT_SECONDS", CONF_UINT,
 	    offsetof(struct conf, login_lockout_seconds), 1, 86400 * 30, .def = "900",
 	    .description = "how long a locked account stays locked" },
+	/* OWASP device cookies: a browser that logged in before has a budget of its own, which
+	 * lets it through a locked account (the lockout itself is unchanged: docs/DECISIONS.md). */
+	{ "USERMGR_DEVICE_MAX_FAILURES", CONF_UINT, offsetof(struct conf, device_max_failures),
+	    1, 1000, .def = "3",
+	    .description = "failed logins a trusted browser may have in a locked account" },
 	{ "USERMGR_RATE_PER_IP_PER_MIN", CONF_UINT, offsetof(struct conf, rate_per_ip_per_min),
 	    1, 1000000, .def = "30",
 	    .description = "per-IP limit on login, register, forgot-password, resend" },

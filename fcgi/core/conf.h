@@ -75,6 +75,7 @@ struct conf {
 	/* policy */
 	unsigned login_max_failures;    /* 5 */
 	unsigned login_lockout_seconds; /* 900 */
+	unsigned device_max_failures;   /* 3: its budget while the account is locked */
 	unsigned rate_per_ip_per_min;   /* 30 */
 	unsigned argon2_memory_kib;     /* 19456 */
 	unsigned argon2_iterations;     /* 2 */

@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "ctx.h"
 #include "db.h"
+#include "device.h"
 #include "directory.h"
 #include "session.h"
 #include "token.h"
@@ -303,7 +304,8 @@ directory_role_create(struct ctx *ctx, const char *name, const char *description
 static const char sql_disable[] =
     "UPDATE users SET status = 'disabled', token_version = token_version + 1,"
     " updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
-/* Enabling also lifts a lockout: the admin means the account to be usable now. */
+/* Enabling also lifts a lockout (and the device lockouts, status_change): the admin means
+ * the account to be usable now. */
 static const char sql_enable[] =
     "UPDATE users SET status = 'active', token_version = token_version + 1,"
     " failed_logins = 0, locked_until = NULL, updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
@@ -403,9 +405,12 @@ fail:
 	return rc;
 }
 
+/* What a status change does besides its UPDATE. */
+enum { END_SESSIONS = 1, LIFT_DEVICE_LOCKOUTS = 2 };
+
 /* Runs the steps of one action and its audit row in one transaction. */
 static enum um_err
-status_change(struct ctx *ctx, const struct user *u, const char *sql, int end_sessions,
+status_change(struct ctx *ctx, const struct user *u, const char *sql, int also,
     enum audit_event e)
 {
 	struct db    *db = ctx->db;
@@ -415,7 +420,10 @@ status_change(struct ctx *ctx, const struct user *u, const char *sql, int end_se
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(db, ctx->arena, sql, p, 1, NULL)) != UM_OK ||
-	    (end_sessions && (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK) ||
+	    ((also & END_SESSIONS) &&
+	        (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK) ||
+	    ((also & LIFT_DEVICE_LOCKOUTS) &&
+	        (rc = device_forget(db, ctx->arena, u->id)) != UM_OK) ||
 	    (rc = audit_log(ctx, e, u->id, ctx->actor,
 	         json_pack("{s:s}", "username", u->username))) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
@@ -426,13 +434,13 @@ status_change(struct ctx *ctx, const struct user *u, const char *sql, int end_se
 enum um_err
 directory_disable(struct ctx *ctx, const struct user *u)
 {
-	return status_change(ctx, u, sql_disable, 1, AUDIT_USER_DISABLED);
+	return status_change(ctx, u, sql_disable, END_SESSIONS, AUDIT_USER_DISABLED);
 }
 
 enum um_err
 directory_enable(struct ctx *ctx, const struct user *u)
 {
-	return status_change(ctx, u, sql_enable, 0, AUDIT_USER_ENABLED);
+	return status_change(ctx, u, sql_enable, LIFT_DEVICE_LOCKOUTS, AUDIT_USER_ENABLED);
 }
 
 enum um_err

@@ -18,6 +18,8 @@ static const char *const purpose_info[KEY__MAX] = {
 	[KEY_JWT] = "jwt",       /* HS256 signing */
 	[KEY_CSRF] = "csrf",     /* synchronizer tokens */
 	[KEY_COOKIE] = "cookie", /* signed cookies */
+	[KEY_DEVICE] =
+	    "device", /* device cookies: a key of their own, so no other MAC passes */
 };
 
 enum um_err

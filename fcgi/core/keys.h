@@ -14,6 +14,7 @@ enum key_purpose {
 	KEY_JWT = 0, /* HS256 access tokens and mailed-link tokens */
 	KEY_CSRF,    /* HMAC of the session id for synchronizer tokens */
 	KEY_COOKIE,  /* reserved for signed cookies */
+	KEY_DEVICE,  /* MACs of device cookies (device.c) */
 	KEY__MAX
 };
 

@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "db.h"
 #include "log.h"
+#include "login.h"
 #include "mfa.h"
 #include "notify.h"
 #include "session.h"
@@ -406,30 +407,18 @@ out:
 }
 
 enum um_err
-mfa_login(struct ctx *ctx, const struct user *u, const char *code, long long *retry_after)
+mfa_login(struct ctx *ctx, const struct user *u, const char *code, const struct device *dev,
+    long long *retry_after)
 {
-	const struct conf *c = ctx->conf;
-	struct db         *db = ctx->db;
-	int                locked = 0;
-	enum um_err        rc;
+	enum um_err rc;
 
-	*retry_after = 0;
-	if (u->locked_for > 0) {
-		*retry_after = u->locked_for;
-		return UM_ERATE;
-	}
+	if ((rc = login_gate(u, dev, retry_after)) != UM_OK)
+		return rc;
 	/* No code at all is the normal first answer to a client that did not know: no count. */
 	if (code == NULL || *code == '\0')
 		return UM_EMFA;
 	if ((rc = mfa_verify(ctx, u->id, code)) != UM_ECREDS)
 		return rc;
-	if ((rc = user_login_failed(db, ctx->arena, u->id, c->login_max_failures,
-	         c->login_lockout_seconds, &locked)) != UM_OK)
-		return rc;
-	(void)audit_log(ctx, locked ? AUDIT_LOCKED_OUT : AUDIT_MFA_FAILED, u->id, u->id, NULL);
-	if (locked) {
-		*retry_after = c->login_lockout_seconds;
-		return UM_ERATE;
-	}
-	return UM_EMFA;
+	rc = login_count_failure(ctx, u, dev, AUDIT_MFA_FAILED, NULL, retry_after);
+	return rc == UM_ECREDS ? UM_EMFA : rc;
 }

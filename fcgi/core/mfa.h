@@ -6,6 +6,7 @@
 #include "totp.h"
 
 struct ctx;
+struct device;
 struct user;
 
 #define MFA_ISSUER         "usermgr" /* the name authenticator apps show */
@@ -62,8 +63,12 @@ enum um_err mfa_verify(struct ctx *, long long, const char *);
  * The login's second step (HTML and API): UM_OK when code passes mfa_verify; UM_EMFA when
  * it is missing or wrong — a wrong one counts as a failed login and is audited, so codes
  * cannot be guessed without limit; UM_ERATE (with *retry_after) when the account is
- * locked, or becomes locked by this failure.
+ * locked, or becomes locked by this failure.  The device dev (login_password or
+ * device_judge filled it; may be NULL) is gated and counted as for the password: a
+ * trusted one also spends its own budget, and may go on while the account is locked until
+ * that is spent (login_gate, login_count_failure).
  */
-enum um_err mfa_login(struct ctx *, const struct user *, const char *, long long *);
+enum um_err mfa_login(struct ctx *, const struct user *, const char *, const struct device *,
+    long long *);
 
 #endif

@@ -22,6 +22,11 @@ static const char sql_rate[] =
 static const char sql_audit[] = "DELETE FROM audit_events WHERE event = 'login_failed' "
                                 "AND created_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
 
+/* Device lockouts (device.c) past their window or lock; age is 0: expires_at says when. */
+static const char sql_device[] =
+    "DELETE FROM device_lockouts "
+    "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?";
+
 static enum um_err
 prune(struct db *db, struct arena *a, const char *sql, long long age,
     unsigned long long *deleted)
@@ -45,7 +50,8 @@ retention_prune(struct db *db, struct arena *a, const struct conf *c,
 	enum um_err        rc;
 
 	if ((rc = prune(db, a, sql_outbox, c->outbox_retention_days, &n)) == UM_OK &&
-	    (rc = prune(db, a, sql_rate, RATELIMIT_WINDOW_MAX, &n)) == UM_OK)
+	    (rc = prune(db, a, sql_rate, RATELIMIT_WINDOW_MAX, &n)) == UM_OK &&
+	    (rc = prune(db, a, sql_device, 0, &n)) == UM_OK)
 		rc = prune(db, a, sql_audit, c->audit_retention_days, &n);
 	if (deleted != NULL)
 		*deleted = n;

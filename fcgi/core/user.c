@@ -233,15 +233,16 @@ user_login_failed(struct db *db, struct arena *a, long long id, unsigned max, un
 	return UM_OK;
 }
 
-static const char sql_succeeded[] = "UPDATE users SET failed_logins = 0, locked_until = NULL,"
-                                    " last_login_at = UTC_TIMESTAMP(6) WHERE id = ?";
+static const char sql_succeeded[] =
+    "UPDATE users SET failed_logins = IF(?, 0, failed_logins),"
+    " locked_until = IF(?, NULL, locked_until), last_login_at = UTC_TIMESTAMP(6) WHERE id = ?";
 
 enum um_err
-user_login_succeeded(struct db *db, struct arena *a, long long id)
+user_login_succeeded(struct db *db, struct arena *a, long long id, int clear)
 {
-	struct db_val p[1] = { DBV_INT(id) };
+	struct db_val p[3] = { DBV_INT(clear != 0), DBV_INT(clear != 0), DBV_INT(id) };
 
-	return db_exec(db, a, sql_succeeded, p, 1, NULL);
+	return db_exec(db, a, sql_succeeded, p, 3, NULL);
 }
 
 static const char sql_delete[] = "DELETE FROM users WHERE id = ?";

@@ -91,8 +91,12 @@ enum um_err user_rehash(struct db *, struct arena *, long long, const char *);
 /* Sets display_name and bio (NULL clears). */
 enum um_err user_update_profile(struct db *, struct arena *, long long, const char *,
     const char *);
-/* A successful login: clears the failure count, stamps last_login_at. */
-enum um_err user_login_succeeded(struct db *, struct arena *, long long);
+/*
+ * A successful login: stamps last_login_at, and clears the failure count and any lockout
+ * when clear is set (not for a trusted device's login while the account is locked, which
+ * leaves the lock running for everyone else: docs/DECISIONS.md "Device cookies").
+ */
+enum um_err user_login_succeeded(struct db *, struct arena *, long long, int);
 /* Deletes the account; sessions, tokens and roles go with it (ON DELETE CASCADE). */
 enum um_err user_delete(struct db *, struct arena *, long long);
 /* Sets a new, verified address (a confirmed change of address). */

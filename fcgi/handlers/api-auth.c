@@ -10,7 +10,9 @@
 #include "app.h"
 #include "arena.h"
 #include "bounds.h"
+#include "browser.h"
 #include "db.h"
+#include "device.h"
 #include "handlers.h"
 #include "login.h"
 #include "mfa.h"
@@ -88,7 +90,8 @@ static const struct field_spec login_spec[L__MAX] = {
 	[L_TOTP] = { "totp", NULL, UM_TOTP_FIELD_MAX, VF_SECRET | VF_NULLABLE },
 };
 
-/* POST /api/v1/auth/login — 200 token pair; 401 invalid_credentials; 401 mfa_required
+/* POST /api/v1/auth/login — 200 token pair (and a renewed device cookie); 401
+ * invalid_credentials; 401 mfa_required
  * (two-step verification on, totp missing or wrong: a wrong one counts towards the
  * lockout); 403 email_not_verified / account_disabled; 400; 415; 429 (+Retry-After); 503. */
 enum um_err
@@ -96,6 +99,7 @@ api_login(struct request *req, struct response *resp)
 {
 	struct validate_ctx vctx = { 0, NULL };
 	struct field_result r[L__MAX];
+	struct device       dev = { .cookie = browser_device_cookie(req) };
 	struct user         u;
 	long long           retry, sid;
 	char               *refresh;
@@ -103,11 +107,16 @@ api_login(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, login_spec, L__MAX, r) != 0)
 		return UM_OK;
-	rc = login_password(&req->ctx, r[L_LOGIN].val, r[L_PASSWORD].val, r[L_PASSWORD].len, &u,
-	    &retry);
+	/*
+	 * The device cookie is no credential (the API still authenticates by bearer tokens
+	 * only, API.md §7): it only lets a client that keeps cookies go on within its own
+	 * budget while strangers hold the account locked (docs/DECISIONS.md).
+	 */
+	rc = login_password(&req->ctx, r[L_LOGIN].val, r[L_PASSWORD].val, r[L_PASSWORD].len,
+	    &dev, &u, &retry);
 	/* The second factor, only once the password is right (API.md §4: 401 mfa_required). */
 	if (rc == UM_OK && u.mfa_enabled)
-		rc = mfa_login(&req->ctx, &u, r[L_TOTP].val, &retry);
+		rc = mfa_login(&req->ctx, &u, r[L_TOTP].val, &dev, &retry);
 	if (rc == UM_ERATE) {
 		problem_send(req, resp, rc, 0,
 		    "Too many failed attempts; the account is locked "
@@ -122,7 +131,7 @@ api_login(struct request *req, struct response *resp)
 	 * would deadlock on the update.  Updating first makes the second login wait instead.
 	 */
 	if (rc == UM_OK && (rc = db_begin(req->rt->db)) == UM_OK) {
-		if ((rc = login_succeeded(&req->ctx, &u, "api")) != UM_OK ||
+		if ((rc = login_succeeded(&req->ctx, &u, &dev, "api")) != UM_OK ||
 		    (rc = refresh_start(&req->ctx, u.id, &sid, &refresh)) != UM_OK ||
 		    (rc = db_commit(req->rt->db)) != UM_OK)
 			db_rollback(req->rt->db);
@@ -138,6 +147,7 @@ api_login(struct request *req, struct response *resp)
 		    NULL);
 		return UM_OK;
 	}
+	browser_device_remember(req, resp, u.id);
 	api_token_pair(req, resp, &u, sid, refresh);
 	return UM_OK;
 }

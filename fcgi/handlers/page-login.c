@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "bounds.h"
 #include "browser.h"
+#include "device.h"
 #include "form.h"
 #include "handlers.h"
 #include "kv.h"
@@ -94,14 +95,16 @@ locked_out(struct request *req, struct response *resp, struct login_view *v,
 }
 
 /* GET /login — 200.  POST — 303 to next or /profile (to /login/mfa, next carried, when
- * two-step verification is on); 400 wrong credentials; 403
- * unverified or disabled; 429 locked out or per-IP limit; 403 CSRF; 503. */
+ * two-step verification is on), with a renewed device cookie; 400 wrong credentials; 403
+ * unverified or disabled; 429 locked out (the account; for a browser whose device cookie
+ * trusts it, only once its own budget is spent too) or per-IP limit; 403 CSRF; 503. */
 enum um_err
 page_login(struct request *req, struct response *resp)
 {
 	struct validate_ctx vctx = { 0, NULL };
 	struct field_result r[F__MAX];
 	struct login_view   v = { 200, NULL, NULL, NULL, 0 };
+	struct device       dev = { .cookie = browser_device_cookie(req) };
 	struct user         u;
 	long long           retry;
 	enum um_err         rc;
@@ -119,8 +122,8 @@ page_login(struct request *req, struct response *resp)
 		show_form(req, resp, &v, r);
 		return UM_OK;
 	}
-	rc = login_password(&req->ctx, r[F_LOGIN].val, r[F_PASSWORD].val, r[F_PASSWORD].len, &u,
-	    &retry);
+	rc = login_password(&req->ctx, r[F_LOGIN].val, r[F_PASSWORD].val, r[F_PASSWORD].len,
+	    &dev, &u, &retry);
 	switch (rc) {
 	case UM_OK: break;
 	case UM_ERATE: locked_out(req, resp, &v, r, retry); return UM_OK;
@@ -158,8 +161,9 @@ page_login(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	if ((rc = browser_session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
-	    (rc = login_succeeded(&req->ctx, &u, "browser")) != UM_OK)
+	    (rc = login_succeeded(&req->ctx, &u, &dev, "browser")) != UM_OK)
 		return rc;
+	browser_device_remember(req, resp, u.id);
 	response_redirect(resp, 303, v.next != NULL ? v.next : "/profile");
 	return UM_OK;
 }

@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "bounds.h"
 #include "browser.h"
+#include "device.h"
 #include "handlers.h"
 #include "kv.h"
 #include "login.h"
@@ -72,6 +73,7 @@ page_login_mfa(struct request *req, struct response *resp)
 {
 	struct validate_ctx vctx = { 0, NULL };
 	struct field_result r[L__MAX];
+	struct device       dev = { .cookie = browser_device_cookie(req) };
 	struct user         u;
 	const char         *next;
 	long long           retry;
@@ -91,9 +93,11 @@ page_login_mfa(struct request *req, struct response *resp)
 		show_login(req, resp, 400, next, r, 0);
 		return UM_OK;
 	}
-	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK)
+	/* The device judged at the password step is judged again: this is another request. */
+	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK ||
+	    (rc = device_judge(&req->ctx, u.id, &dev)) != UM_OK)
 		return rc;
-	switch ((rc = mfa_login(&req->ctx, &u, r[L_CODE].val, &retry))) {
+	switch ((rc = mfa_login(&req->ctx, &u, r[L_CODE].val, &dev, &retry))) {
 	case UM_OK: break;
 	case UM_EMFA:
 		r[L_CODE].error = M_WRONG_CODE;
@@ -108,8 +112,9 @@ page_login_mfa(struct request *req, struct response *resp)
 	}
 	/* The login is complete only now: a fresh id for the full session, then the audit. */
 	if ((rc = browser_session_start(req, resp, u.id, req->session->remember, 0)) != UM_OK ||
-	    (rc = login_succeeded(&req->ctx, &u, "browser")) != UM_OK)
+	    (rc = login_succeeded(&req->ctx, &u, &dev, "browser")) != UM_OK)
 		return rc;
+	browser_device_remember(req, resp, u.id);
 	response_redirect(resp, 303, next != NULL ? next : "/profile");
 	return UM_OK;
 }

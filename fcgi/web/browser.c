@@ -3,12 +3,14 @@
 
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "arena.h"
 #include "browser.h"
 #include "conf.h"
 #include "cookie.h"
 #include "csrf.h"
+#include "device.h"
 #include "keys.h"
 #include "kv.h"
 #include "request.h"
@@ -32,6 +34,32 @@ const char *
 browser_precookie_name(const struct request *req)
 {
 	return req->rt->conf.https ? "__Host-usermgr_csrf" : "usermgr_csrf";
+}
+
+const char *
+browser_device_cookie_name(const struct request *req)
+{
+	return req->rt->conf.https ? "__Host-um_device" : "um_device";
+}
+
+const char *
+browser_device_cookie(const struct request *req)
+{
+	return kv_get(&req->cookies, browser_device_cookie_name(req));
+}
+
+void
+browser_device_remember(struct request *req, struct response *resp, long long user_id)
+{
+	const char *value;
+
+	/* Without a MAC there is no cookie to give: the login itself still stands. */
+	if ((value = device_cookie_renew(req->arena, &req->rt->keys, browser_device_cookie(req),
+	         user_id, (long long)time(NULL))) == NULL)
+		return;
+	response_header(resp, "Set-Cookie",
+	    cookie_set(req->arena, browser_device_cookie_name(req), value, DEVICE_LIFETIME,
+	        req->rt->conf.https));
 }
 
 enum um_err

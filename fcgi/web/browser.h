@@ -12,6 +12,19 @@ const char *browser_cookie_name(const struct request *);
 const char *browser_precookie_name(const struct request *);
 
 /*
+ * The device cookie (OWASP device cookies, fcgi/core/device.h): um_device, __Host-um_device
+ * over https like the session cookie.  browser_device_cookie is its value as sent, or NULL.
+ */
+const char *browser_device_cookie_name(const struct request *);
+const char *browser_device_cookie(const struct request *);
+/*
+ * After a successful login of user_id (any login the browser or API client completed):
+ * sets the device cookie to a fresh entry for that account plus the browser's still valid
+ * entries for others (device_cookie_renew), persistent for DEVICE_LIFETIME.
+ */
+void browser_device_remember(struct request *, struct response *, long long);
+
+/*
  * Loads the session the request's cookie names into req->session (NULL when there is none
  * or it is dead) and makes its user the acting user of req->ctx.  UM_EUNAVAIL when the
  * database is down.

@@ -69,6 +69,8 @@ static const struct {
 	{ "Zm9v\t", 5, "a trailing tab" },
 	{ "Zm9\0", 4, "an embedded NUL" },
 	{ "Zm9v!", 5, "a character outside the alphabet" },
+	{ "Zm9\xe8", 4, "a byte over 0x7f (libsodium's decoder takes it for a letter)" },
+	{ "Zm\xc3\xa8", 4, "a non-ASCII letter in UTF-8" },
 	{ "Zh", 2, "non-zero trailing bits after one byte (Zg is the spelling)" },
 	{ "Zm9", 3, "non-zero trailing bits after two bytes (Zm8 is the spelling)" },
 	{ "-_8AQX5", 7, "non-zero trailing bits (-_8AQX4 is the spelling)" },
