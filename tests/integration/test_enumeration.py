@@ -1,0 +1,341 @@
+"""test_enumeration.py: with USERMGR_PREVENT_ENUMERATION=1 nothing tells which addresses exist.
+
+API.md §1 and §7: a sign-up with a taken address answers exactly like one with a free address
+(API and alias 202 {"status": "verification_sent"}, HTML the "check your inbox" page) and its owner
+is mailed a notice; usernames stay visibly unique (409). Forgot-password and resend answer
+"202, always" (HTML: the same page) whether or not an account has the address.
+
+Answering alike is not enough when the time of the answer differs (hardening item 8): each pair
+below is timed over 40 alternating requests (known, unknown, known, ...) after a warm-up, and the
+medians must lie within 3 ms. The stack of this module runs the default Argon2id cost (the shared
+stack's cheap one would hide a skipped hash), a per-IP limit no burst here reaches, and a
+per-recipient limit of one mail an hour: every timed request uses an address of its own, so that
+limit never stops one by accident, and one earlier request puts an address over it on purpose.
+"""
+
+import re
+import secrets
+import statistics
+import time
+
+import pytest
+
+from mail_lib import Client, sql, sql_quote, start_stack, stop_stack
+from peers import bound_session, outbox_messages
+from stack import HTTP_TIMEOUT, wait_until
+
+ROUNDS = 40          # timed requests of each kind
+WARM_UP = 5          # untimed requests of each kind first (connections, caches, the dummy hash)
+MAX_GAP_MS = 3.0     # the medians of two kinds may differ by less than this
+ATTEMPTS = 2         # a second measurement when the first crossed the bound (a noisy neighbour)
+MAIL_WAIT = 20       # seconds a queued notice may take to appear (the mailer polls every 0.5 s)
+
+TAKEN_SUBJECT = "Someone tried to sign up with your e-mail address"
+RESET_SUBJECT = "Reset your usermgr password"
+VERIFY_SUBJECT = "Verify your e-mail address"
+
+CSRF_FIELD = re.compile(r'name="csrf_token"\s+value="([^"]*)"')
+REQUEST_ID = re.compile(r'<span class="request-id">[^<]*</span>')
+# Headers that differ between any two answers, whatever they say.
+PER_ANSWER = {"date", "x-request-id"}
+
+
+@pytest.fixture(scope="module")
+def hiding():
+    """The one stack of this module (see the module's docstring for its settings)."""
+    s = start_stack({
+        "USERMGR_PREVENT_ENUMERATION": "1",
+        "USERMGR_RATE_PER_IP_PER_MIN": "100000",
+        "USERMGR_MAIL_PER_ADDRESS_PER_HOUR": "1",
+        # API.md §1 defaults: the cost a real sign-up pays.
+        "USERMGR_ARGON2_MEMORY_KIB": "19456",
+        "USERMGR_ARGON2_ITERATIONS": "2",
+    })
+    try:
+        yield s
+    finally:
+        problems = stop_stack(s)
+    if problems:
+        pytest.fail("the enumeration-prevention stack did not stop cleanly:\n"
+                    + "\n".join(problems), pytrace=False)
+
+
+def fresh(prefix="e"):
+    return prefix + secrets.token_hex(6)
+
+
+def new_password():
+    return "Pw-" + secrets.token_urlsafe(12)
+
+
+def make_users(stack, n, verified, prefix="u"):
+    """N accounts made in the database (their sign-up is not what is tested); returns addresses.
+
+    The hash '!' matches no password (sql/001_init.sql): these accounts are only mailed."""
+    names = [fresh(prefix) for _ in range(n)]
+    rows = ", ".join("(%s, %s, '!', %s)" % (
+        sql_quote(u), sql_quote(u + "@example.com"),
+        "UTC_TIMESTAMP(6)" if verified else "NULL") for u in names)
+    sql(stack, "INSERT INTO users (username, email, password_hash, email_verified_at) VALUES "
+        + rows)
+    return [u + "@example.com" for u in names]
+
+
+def user_count(stack, column, value):
+    return int(sql(stack, "SELECT COUNT(*) FROM users WHERE %s = %s"
+                   % (column, sql_quote(value)))[0][0])
+
+
+def comparable(r):
+    """Status, headers and body of R without what differs between any two answers."""
+    headers = sorted((k.lower(), v) for k, v in r.headers.items() if k.lower() not in PER_ANSWER)
+    return r.status_code, headers, REQUEST_ID.sub("", r.text)
+
+
+def assert_same_answer(a, b, what):
+    ca, cb = comparable(a), comparable(b)
+    assert ca[0] == cb[0], "%s: status %d vs %d" % (what, ca[0], cb[0])
+    assert ca[1] == cb[1], "%s: the headers differ:\n%r\n%r" % (what, ca[1], cb[1])
+    assert ca[2] == cb[2], "%s: the bodies differ:\n%r\n%r" % (what, ca[2][:2000], cb[2][:2000])
+
+
+class Visitor:
+    """One client: its own source address and cookie jar, a kept-alive connection, and (for the
+    HTML forms) the anonymous CSRF token, which stays valid for every later POST."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.session = bound_session(Client(stack).address)
+        self.csrf = None
+
+    def api(self, path, body):
+        return self.session.post(self.stack.url(path), json=body, timeout=HTTP_TIMEOUT,
+                                 allow_redirects=False, headers={"Accept": "application/json"})
+
+    def form(self, path, fields):
+        if self.csrf is None:
+            r = self.session.get(self.stack.url(path), timeout=HTTP_TIMEOUT)
+            assert r.status_code == 200, "GET %s: %d" % (path, r.status_code)
+            self.csrf = CSRF_FIELD.search(r.text).group(1)
+        data = dict(fields, csrf_token=self.csrf)
+        return self.session.post(self.stack.url(path), data=data, timeout=HTTP_TIMEOUT,
+                                 allow_redirects=False, headers={"Origin": self.stack.base_url})
+
+
+def signup_api(v, path, email):
+    return v.api(path, {"username": fresh("s"), "email": email, "password": new_password()})
+
+
+def signup_html(v, email):
+    pw = new_password()
+    return v.form("/register", {"username": fresh("s"), "email": email, "password": pw,
+                                "password_confirm": pw})
+
+
+# --- functional: the same answer ------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/register_user"])
+def test_an_api_sign_up_with_a_taken_address_answers_like_a_free_one_and_mails_its_owner(
+        hiding, path):
+    v = Visitor(hiding)
+    addr = fresh("free") + "@example.com"
+    free = signup_api(v, path, addr)
+    assert free.status_code == 202, (free.status_code, free.text[:300])
+    assert free.json() == {"status": "verification_sent"}, free.text
+    assert user_count(hiding, "email", addr) == 1, "the free sign-up made no account"
+    intruder = fresh("s")
+    taken = v.api(path, {"username": intruder, "email": addr.upper().replace("@EXAMPLE.COM",
+                                                                             "@example.com"),
+                         "password": new_password()})
+    assert_same_answer(free, taken, "%s free vs taken address" % path)
+    assert user_count(hiding, "username", intruder) == 0, "a taken address made an account"
+    assert wait_until(lambda: outbox_messages(hiding, addr, TAKEN_SUBJECT), MAIL_WAIT), (
+        "the owner of %s got no notice within %d s" % (addr, MAIL_WAIT))
+    notice = outbox_messages(hiding, addr, TAKEN_SUBJECT)
+    assert len(notice) == 1, notice
+    assert "token=" not in notice[0]["text_body"], "the notice holds a link that acts"
+
+
+def test_an_html_sign_up_with_a_taken_address_shows_the_same_check_your_mail_page(hiding):
+    v = Visitor(hiding)
+    addr = fresh("free") + "@example.com"
+    free = signup_html(v, addr)
+    assert free.status_code == 200, (free.status_code, free.text[:500])
+    assert "Check your inbox" in free.text, free.text[:1000]
+    taken = signup_html(v, addr)
+    assert_same_answer(free, taken, "/register free vs taken address")
+    assert user_count(hiding, "email", addr) == 1
+    assert wait_until(lambda: outbox_messages(hiding, addr, TAKEN_SUBJECT), MAIL_WAIT), (
+        "the owner of %s got no notice within %d s" % (addr, MAIL_WAIT))
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/register_user"])
+def test_a_taken_username_is_still_a_visible_409_even_with_a_taken_address(hiding, path):
+    v = Visitor(hiding)
+    (addr,) = make_users(hiding, 1, verified=True)
+    owner = addr.split("@")[0]
+    for email in (addr, fresh("other") + "@example.com"):
+        r = v.api(path, {"username": owner.upper(), "email": email, "password": new_password()})
+        assert r.status_code == 409, (email, r.status_code, r.text[:300])
+        assert r.json()["code"] == "conflict", r.text
+        fields = {e["field"] for e in r.json().get("errors", [])}
+        assert fields == {"username"}, "409 must name the username only: %r" % r.json()
+
+
+def test_a_taken_username_is_still_a_visible_409_on_the_html_form(hiding):
+    v = Visitor(hiding)
+    (addr,) = make_users(hiding, 1, verified=True)
+    r = signup_html_named(v, addr.split("@")[0], fresh("other") + "@example.com")
+    assert r.status_code == 409, (r.status_code, r.text[:500])
+    assert "is already taken" in r.text
+
+
+def signup_html_named(v, username, email):
+    pw = new_password()
+    return v.form("/register", {"username": username, "email": email, "password": pw,
+                                "password_confirm": pw})
+
+
+MAIL_ROUTES = [
+    ("api", "/api/v1/auth/password/forgot"),
+    ("api", "/api/v1/auth/verify-email/resend"),
+    ("html", "/forgot-password"),
+    ("html", "/verify-email/resend"),
+]
+
+
+def ask(v, kind, path, email):
+    return v.api(path, {"email": email}) if kind == "api" else v.form(path, {"email": email})
+
+
+@pytest.mark.parametrize("kind,path", MAIL_ROUTES)
+def test_forgot_password_and_resend_answer_alike_for_every_kind_of_address(hiding, kind, path):
+    v = Visitor(hiding)
+    unverified = make_users(hiding, 3, verified=False)
+    verified = make_users(hiding, 1, verified=True)[0]
+    over = unverified[2]
+    first = ask(v, kind, path, over)  # the one mail this hour for that address
+    answers = {
+        "known": ask(v, kind, path, unverified[0]),
+        "unknown": ask(v, kind, path, fresh("nobody") + "@example.com"),
+        "verified": ask(v, kind, path, verified),
+        "over the per-recipient limit": ask(v, kind, path, over),
+    }
+    for name, r in answers.items():
+        assert_same_answer(first, r, "%s %s: a first request vs %s" % (kind, path, name))
+    subject = RESET_SUBJECT if "forgot" in path else VERIFY_SUBJECT
+    # Mail may be queued after the answer; requests are handled in order, so once the mail of
+    # one more, later request is there, every earlier request has had its effect.
+    last = ask(v, kind, path, unverified[1])
+    assert_same_answer(first, last, "%s %s: a first request vs the last" % (kind, path))
+    assert wait_until(lambda: outbox_messages(hiding, unverified[1], subject), MAIL_WAIT), (
+        "%s: the known address got no mail within %d s" % (path, MAIL_WAIT))
+    assert len(outbox_messages(hiding, unverified[0], subject)) == 1, (
+        "%s: the known address got no mail" % path)
+    assert len(outbox_messages(hiding, over, subject)) == 1, (
+        "%s: an address over its limit got a second mail" % path)
+    sent_verified = outbox_messages(hiding, verified, subject)
+    if "resend" in path:
+        assert sent_verified == [], "a verified account got a verification link"
+    else:
+        assert len(sent_verified) == 1, "%s: the verified account got no reset link" % path
+
+
+# --- timing ---------------------------------------------------------------------------------
+
+def timed(send):
+    t0 = time.perf_counter()
+    r = send()
+    return (time.perf_counter() - t0) * 1000.0, r
+
+
+def measure(kinds):
+    """KINDS: {name: send(i)}. Sends WARM_UP then ROUNDS requests of each kind, alternating (the
+    kind that goes first rotates every round); returns {name: [ms, ...]} of the timed ones."""
+    names = list(kinds)
+    times = {n: [] for n in names}
+    for i in range(WARM_UP + ROUNDS):
+        order = names[i % len(names):] + names[:i % len(names)]
+        for n in order:
+            ms, r = timed(lambda: kinds[n](i))
+            assert r.status_code in (200, 202), "%s #%d: %d %r" % (n, i, r.status_code,
+                                                                   r.text[:300])
+            if i >= WARM_UP:
+                times[n].append(ms)
+    return times
+
+
+def summary(times):
+    return ", ".join("%s median %.2f ms (quartiles %.2f..%.2f)" % (
+        n, statistics.median(t), *statistics.quantiles(t, n=4)[0::2]) for n, t in times.items())
+
+
+def assert_same_time(kinds, what):
+    """The medians of every two kinds lie within MAX_GAP_MS; measured again once when a
+    measurement crossed the bound, so one burst of a neighbour's load does not decide."""
+    seen = []
+    for _ in range(ATTEMPTS):
+        times = measure(kinds)
+        medians = {n: statistics.median(t) for n, t in times.items()}
+        gap = max(medians.values()) - min(medians.values())
+        seen.append("gap %.2f ms: %s" % (gap, summary(times)))
+        print("%s: %s" % (what, seen[-1]))
+        if gap < MAX_GAP_MS:
+            return
+    pytest.fail("%s: the medians differ by %.1f ms or more in every measurement, so the answer "
+                "time tells the kinds apart:\n%s" % (what, MAX_GAP_MS, "\n".join(seen)),
+                pytrace=False)
+
+
+def pool(stack, n, verified, prefix):
+    """An iterator over N fresh addresses of accounts made in the database."""
+    return iter(make_users(stack, n, verified, prefix))
+
+
+def unknown(_i):
+    return fresh("nobody") + "@example.com"
+
+
+NEEDED = ATTEMPTS * (WARM_UP + ROUNDS)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users", "/register"])
+def test_a_sign_up_with_a_taken_address_takes_as_long_as_one_with_a_free_address(hiding, path):
+    v = Visitor(hiding)
+    taken = pool(hiding, NEEDED, True, "t")
+    if path == "/register":
+        kinds = {"free address": lambda i: signup_html(v, unknown(i)),
+                 "taken address": lambda i: signup_html(v, next(taken))}
+    else:
+        kinds = {"free address": lambda i: signup_api(v, path, unknown(i)),
+                 "taken address": lambda i: signup_api(v, path, next(taken))}
+    assert_same_time(kinds, "sign-up %s" % path)
+
+
+@pytest.mark.parametrize("kind,path", [MAIL_ROUTES[0], MAIL_ROUTES[2]])
+def test_forgot_password_takes_as_long_for_a_known_an_unknown_and_an_over_limit_address(
+        hiding, kind, path):
+    v = Visitor(hiding)
+    known = pool(hiding, NEEDED, True, "k")
+    over_list = make_users(hiding, NEEDED, True, "o")
+    # One request each uses up the hour's one mail (USERMGR_MAIL_PER_ADDRESS_PER_HOUR=1).
+    for a in over_list:
+        r = ask(v, kind, path, a)
+        assert r.status_code in (200, 202), r.status_code
+    over = iter(over_list)
+    kinds = {"known": lambda i: ask(v, kind, path, next(known)),
+             "unknown": lambda i: ask(v, kind, path, unknown(i)),
+             "over the limit": lambda i: ask(v, kind, path, next(over))}
+    assert_same_time(kinds, "forgot-password %s" % path)
+
+
+@pytest.mark.parametrize("kind,path", [MAIL_ROUTES[1], MAIL_ROUTES[3]])
+def test_resend_takes_as_long_for_an_unverified_an_unknown_and_a_verified_address(
+        hiding, kind, path):
+    v = Visitor(hiding)
+    unverified = pool(hiding, NEEDED, False, "n")
+    verified = pool(hiding, NEEDED, True, "y")
+    kinds = {"known, unverified": lambda i: ask(v, kind, path, next(unverified)),
+             "unknown": lambda i: ask(v, kind, path, unknown(i)),
+             "known, verified": lambda i: ask(v, kind, path, next(verified))}
+    assert_same_time(kinds, "resend %s" % path)
