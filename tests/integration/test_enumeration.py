@@ -7,7 +7,7 @@ is mailed a notice; usernames stay visibly unique (409). Forgot-password and res
 
 Answering alike is not enough when the time of the answer differs (hardening item 8): each pair
 below is timed over 40 alternating requests (known, unknown, known, ...) after a warm-up, and the
-medians must lie within 3 ms. The stack of this module runs the default Argon2id cost (the shared
+medians must lie within 3 ms (1 ms for forgot-password and resend, whose difference was smaller). The stack of this module runs the default Argon2id cost (the shared
 stack's cheap one would hide a skipped hash), a per-IP limit no burst here reaches, and a
 per-recipient limit of one mail an hour: every timed request uses an address of its own, so that
 limit never stops one by accident, and one earlier request puts an address over it on purpose.
@@ -26,8 +26,11 @@ from stack import HTTP_TIMEOUT, wait_until
 
 ROUNDS = 40          # timed requests of each kind
 WARM_UP = 5          # untimed requests of each kind first (connections, caches, the dummy hash)
-MAX_GAP_MS = 3.0     # the medians of two kinds may differ by less than this
-ATTEMPTS = 2         # a second measurement when the first crossed the bound (a noisy neighbour)
+MAX_GAP_MS = 3.0     # the medians of two kinds may differ by less than this (hardening item 8)
+# Forgot-password and resend answer in 3-5 ms, and what told their kinds apart (a JWT, three
+# renders and a commit) cost about 1.7 ms here: 3 ms would not see it come back.
+MAX_GAP_MAIL_MS = 1.0
+ATTEMPTS = 3         # measured again when a measurement crossed the bound (a noisy neighbour)
 MAIL_WAIT = 20       # seconds a queued notice may take to appear (the mailer polls every 0.5 s)
 
 TAKEN_SUBJECT = "Someone tried to sign up with your e-mail address"
@@ -270,9 +273,10 @@ def summary(times):
         n, statistics.median(t), *statistics.quantiles(t, n=4)[0::2]) for n, t in times.items())
 
 
-def assert_same_time(kinds, what):
-    """The medians of every two kinds lie within MAX_GAP_MS; measured again once when a
-    measurement crossed the bound, so one burst of a neighbour's load does not decide."""
+def assert_same_time(kinds, what, bound=MAX_GAP_MS):
+    """The medians of every two kinds lie within BOUND ms; measured again (ATTEMPTS in all)
+    when a measurement crossed it, so a burst of a neighbour's load does not decide alone. A
+    path that skips real work is slower in every measurement, so it still fails."""
     seen = []
     for _ in range(ATTEMPTS):
         times = measure(kinds)
@@ -280,10 +284,10 @@ def assert_same_time(kinds, what):
         gap = max(medians.values()) - min(medians.values())
         seen.append("gap %.2f ms: %s" % (gap, summary(times)))
         print("%s: %s" % (what, seen[-1]))
-        if gap < MAX_GAP_MS:
+        if gap < bound:
             return
     pytest.fail("%s: the medians differ by %.1f ms or more in every measurement, so the answer "
-                "time tells the kinds apart:\n%s" % (what, MAX_GAP_MS, "\n".join(seen)),
+                "time tells the kinds apart:\n%s" % (what, bound, "\n".join(seen)),
                 pytrace=False)
 
 
@@ -326,7 +330,7 @@ def test_forgot_password_takes_as_long_for_a_known_an_unknown_and_an_over_limit_
     kinds = {"known": lambda i: ask(v, kind, path, next(known)),
              "unknown": lambda i: ask(v, kind, path, unknown(i)),
              "over the limit": lambda i: ask(v, kind, path, next(over))}
-    assert_same_time(kinds, "forgot-password %s" % path)
+    assert_same_time(kinds, "forgot-password %s" % path, MAX_GAP_MAIL_MS)
 
 
 @pytest.mark.parametrize("kind,path", [MAIL_ROUTES[1], MAIL_ROUTES[3]])
@@ -338,4 +342,4 @@ def test_resend_takes_as_long_for_an_unverified_an_unknown_and_a_verified_addres
     kinds = {"known, unverified": lambda i: ask(v, kind, path, next(unverified)),
              "unknown": lambda i: ask(v, kind, path, unknown(i)),
              "known, verified": lambda i: ask(v, kind, path, next(verified))}
-    assert_same_time(kinds, "resend %s" % path)
+    assert_same_time(kinds, "resend %s" % path, MAX_GAP_MAIL_MS)
