@@ -23,7 +23,7 @@ import time
 
 import stack as stack_module
 from stack import HTTP_TIMEOUT, REPO, Stack, read_text, wait_until
-from peers import address_pool, bound_session, sql, sql_quote
+from peers import address_pool, bound_session, requests_handled, sql, sql_quote
 
 next_address = address_pool(91)
 
@@ -144,7 +144,9 @@ OUTBOX_COLUMNS = ("id", "to_email", "to_name", "subject", "status", "attempts", 
 
 
 def outbox_rows(stack, to_email):
-    """The outbox rows for TO_EMAIL, oldest first, as dicts (last_error None when NULL)."""
+    """The outbox rows for TO_EMAIL, oldest first, as dicts (last_error None when NULL), once
+    every mail request is handled."""
+    requests_handled(stack)
     rows = sql(stack, "SELECT id, to_email, to_name, subject, status, attempts, "
                "IFNULL(last_error, '\\\\N') FROM email_outbox WHERE to_email = %s ORDER BY id"
                % sql_quote(to_email))

@@ -20,6 +20,7 @@ import pytest
 
 from mail_lib import (VERIFY_LINK, Client, Mailer, body_columns, forgot_password, register, sql,
                       sql_quote, start_stack, stop_stack, wait_row)
+from peers import requests_handled
 
 DELIVERY = 20  # seconds a due message may take to leave (the mailer polls every 0.5 s)
 MAIL_PER_ADDRESS_PER_HOUR = 5  # the default of USERMGR_MAIL_PER_ADDRESS_PER_HOUR
@@ -41,6 +42,7 @@ def hiding():
 
 
 def outbox_count(stack, address):
+    requests_handled(stack)
     return int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
                    % sql_quote(address))[0][0])
 
