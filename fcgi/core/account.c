@@ -34,8 +34,8 @@ to_name(const struct user *u)
  * Counts one mail a requester asks for (forgot-password, resend, the "address taken"
  * notice) to email.  UM_OK while the address has had at most
  * USERMGR_MAIL_PER_ADDRESS_PER_HOUR of them this hour, UM_ERATE past it: the caller then
- * sends nothing and answers as if it had, so the requester sees no difference and no
- * address can be mail-bombed.  The bucket holds a SHA-256 of the lower-cased address, not
+ * queues nothing, and the requester, answered alike either way (account_request_mail),
+ * sees no difference; no address can be mail-bombed.  The bucket holds a SHA-256 of the lower-cased address, not
  * the address.
  */
 static enum um_err
@@ -261,9 +261,9 @@ request_kind(const char *k)
 }
 
 /*
- * Handles the oldest waiting request: its work and its deletion commit together.  *id is
- * the request's id, 0 when none waits.  On failure nothing of it is kept and the request
- * still waits.
+ * Handles the oldest waiting request: its work and its deletion commit together.  On
+ * failure nothing of it is kept and it still waits; *id is then its id when its own work
+ * failed (the caller drops it), 0 when the database did.  UM_OK with *id 0: none waits.
  */
 static enum um_err
 handle_next(struct ctx *ctx, long long *id)
@@ -293,9 +293,11 @@ handle_next(struct ctx *ctx, long long *id)
 	if (rc != UM_OK)
 		goto out;
 	p[0] = DBV_INT(*id);
-	if ((rc = db_exec(db, ctx->arena, sql_request_done, p, 1, NULL)) != UM_OK)
-		goto out;
-	return db_commit(db);
+	if ((rc = db_exec(db, ctx->arena, sql_request_done, p, 1, NULL)) == UM_OK &&
+	    (rc = db_commit(db)) == UM_OK)
+		return UM_OK;
+	/* The database failed, not the request (a Galera certification, say): it waits. */
+	*id = 0;
 out:
 	db_rollback(db);
 	return rc;

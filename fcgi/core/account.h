@@ -38,8 +38,8 @@ enum um_err account_request_mail(struct ctx *, enum mail_request, const char *);
  * The mailer's side: handles up to max waiting requests, oldest first, each in one
  * transaction that looks the address up, applies the per-recipient limit, queues the mail,
  * writes the audit event (with the requester's IP) and deletes the request — so a request
- * has its effect exactly once.  A request that fails for any reason but an unreachable
- * database is logged and dropped.  *handled gets how many were handled.
+ * has its effect exactly once.  A request whose own work fails is logged and dropped; one
+ * the database failed waits for the next call.  *handled gets how many were handled.
  */
 enum um_err account_handle_requests(struct ctx *, size_t, size_t *);
 /* What a sign-up came to (account_register). */
