@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import time
 
+import pytest
 
 import stack as stack_module
 from stack import HTTP_TIMEOUT, REPO, Stack, read_text, wait_until
@@ -135,6 +136,19 @@ def stop_stack(s):
     if problems:
         problems.append("--- deploy/local/run output ---\n" + s.log_tail())
     return problems
+
+
+def module_stack(extra, what):
+    """The body of a module-scoped fixture (`yield from module_stack(...)`): a MailStack with
+    EXTRA, stopped afterwards; a stop that is not clean fails the module (API.md §7)."""
+    s = start_stack(extra)
+    try:
+        yield s
+    finally:
+        problems = stop_stack(s)
+    if problems:
+        pytest.fail("the %s stack did not stop cleanly:\n%s" % (what, "\n".join(problems)),
+                    pytrace=False)
 
 
 # --- the database ---------------------------------------------------------------------------
