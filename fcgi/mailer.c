@@ -91,8 +91,8 @@ usage(void)
 {
 	fputs(
 	    "usage: usermgr-mailer [-1v]\n"
-	    "  -1  prune old rows, deliver what is due, then exit (tests, cron); 1 if the\n"
-	    "      database is down\n"
+	    "  -1  prune old rows, handle mail requests, deliver what is due, then exit\n"
+	    "      (tests, cron); 1 if the database is down\n"
 	    "  -v  debug logging\n"
 	    "Configuration comes from the environment (API.md section 1): USERMGR_DB_*,\n"
 	    "USERMGR_SECRET_KEY, USERMGR_TEMPLATE_DIR, USERMGR_MAIL_TRANSPORT, USERMGR_MAIL_DIR,\n"
@@ -303,7 +303,7 @@ housekeeping(struct db *db, struct arena *a, const struct conf *c, struct timesp
 }
 
 /*
- * Turns waiting mail requests (forgot-password, resend, the "address taken" notice) into
+ * Turns waiting mail requests (forgot-password, resend) into
  * outbox rows, oldest first; the claim after it then sends their mail in the same poll.  A
  * failure is logged and the requests wait for the next poll.  Returns how many it handled.
  */

@@ -23,8 +23,6 @@ enum um_err account_create(struct ctx *, const char *, const char *, const char 
 enum mail_request {
 	MAIL_REQ_RESET = 0, /* forgot-password: a reset link, if an active account has it */
 	MAIL_REQ_VERIFY,    /* resend: a verification link, if it is active and unverified */
-	MAIL_REQ_TAKEN,     /* a sign-up with a taken address (enumeration prevention): the
-			     * owner's notice, with no link that changes the account */
 	MAIL_REQ__MAX
 };
 
@@ -52,9 +50,9 @@ struct signup {
 /*
  * The sign-up rules of the form and the API (API.md §7), input already valid: a taken
  * username is UM_ECONFLICT, and so is a taken address unless enumeration prevention is on —
- * then the password is hashed all the same, a notice to the address's owner is requested
- * (account_request_mail), the answer is UM_OK with out->id 0, and nothing, its time
- * included, tells the two apart.  Otherwise the account is created with its verification
+ * then the password is hashed all the same, a notice to the address's owner (no link that
+ * changes the account) is queued within the per-recipient limit, the answer is UM_OK with
+ * out->id 0, and nothing, its time included, tells the two apart.  Otherwise the account is created with its verification
  * mail (account_create): UM_OK with out->id set.
  */
 enum um_err account_register(struct ctx *, const char *, const char *, const char *, size_t,
