@@ -1,4 +1,4 @@
-/* usermgr-mailer: delivers the email_outbox with retries and backoff, so a provider outage loses no mail. */
+/* usermgr-mailer: turns visitors' mail requests into mail and delivers the outbox with retries and backoff. */
 #include "config.h"
 
 #include <errno.h>
@@ -11,13 +11,16 @@
 
 #include <curl/curl.h>
 
+#include "account.h"
 #include "arena.h"
 #include "conf.h"
+#include "ctx.h"
 #include "db.h"
 #include "log.h"
 #include "mail.h"
 #include "outbox.h"
 #include "retention.h"
+#include "runtime.h"
 #include "transport.h"
 
 /*
@@ -29,7 +32,8 @@
  * lease give each row to one of them at a time.
  */
 
-#define BATCH 10 /* rows claimed at once */
+#define BATCH    10 /* rows claimed at once */
+#define REQUESTS 50 /* mail requests handled per poll, so delivery is never starved */
 /*
  * A row is sent only while its lease has at least this long to run: more than the
  * slowest transport's timeout (SMTP, 60 s), so another mailer never takes it mid-send.
@@ -87,11 +91,12 @@ usage(void)
 {
 	fputs(
 	    "usage: usermgr-mailer [-1v]\n"
-	    "  -1  prune old rows, deliver what is due, then exit (tests, cron); 1 if the\n"
-	    "      database is down\n"
+	    "  -1  prune old rows, handle mail requests, deliver what is due, then exit\n"
+	    "      (tests, cron); 1 if the database is down\n"
 	    "  -v  debug logging\n"
 	    "Configuration comes from the environment (API.md section 1): USERMGR_DB_*,\n"
-	    "USERMGR_MAIL_TRANSPORT, USERMGR_MAIL_DIR, MAILJET_API_*, SENDER_*, USERMGR_SMTP_*.\n",
+	    "USERMGR_SECRET_KEY, USERMGR_TEMPLATE_DIR, USERMGR_MAIL_TRANSPORT, USERMGR_MAIL_DIR,\n"
+	    "MAILJET_API_*, SENDER_*, USERMGR_SMTP_*.\n",
 	    stderr);
 }
 
@@ -297,33 +302,59 @@ housekeeping(struct db *db, struct arena *a, const struct conf *c, struct timesp
 		log_info("mailer: pruned %llu old row(s)", n);
 }
 
+/*
+ * Turns waiting mail requests (forgot-password, resend) into
+ * outbox rows, oldest first; the claim after it then sends their mail in the same poll.  A
+ * failure is logged and the requests wait for the next poll.  Returns how many it handled.
+ */
+static size_t
+handle_requests(struct ctx *ctx)
+{
+	size_t      n = 0;
+	enum um_err e;
+
+	if ((e = account_handle_requests(ctx, REQUESTS, &n)) != UM_OK && e != UM_EUNAVAIL)
+		log_err("mailer: cannot handle mail requests: %s", um_strerror(e));
+	else if (n > 0)
+		log_debug("mailer: handled %zu mail request(s)", n);
+	return n;
+}
+
 /* Delivers until a signal, or with once until nothing is due; returns the exit status. */
 static int
-run(struct db *db, struct transport *t, struct arena *a, const struct conf *c, int once)
+run(struct ctx *ctx, struct transport *t, int once)
 {
+	struct db         *db = ctx->db;
+	struct arena      *a = ctx->arena;
+	const struct conf *c = ctx->conf;
 	struct outbox_row *rows;
 	size_t             n;
 	struct timespec    pruned = { 0, 0 };
-	int                db_down = 0;
+	int                db_down = 0, more;
 
 	log_info("mailer: started, transport %s", transport_name(t));
 	while (!stopping) {
 		arena_reset(a);
-		if (!db_down)
+		more = 0;
+		if (!db_down) {
 			housekeeping(db, a, c, &pruned);
+			/* A full batch: more may wait, so no nap before the next poll. */
+			more = handle_requests(ctx) == REQUESTS;
+		}
 		if (claim(db, a, &rows, &n, &db_down, once) != UM_OK) {
 			if (once)
 				return EXIT_FAILURE;
 			nap(DB_RETRY_MS, 1);
 			continue;
 		}
-		if (n == 0) {
+		if (n == 0 && !more) {
 			if (once)
 				break;
 			nap(IDLE_MS, 1);
 			continue;
 		}
-		deliver_all(db, t, a, c, rows, n);
+		if (n > 0)
+			deliver_all(db, t, a, c, rows, n);
 	}
 	log_info("mailer: stopped");
 	return EXIT_SUCCESS;
@@ -332,12 +363,12 @@ run(struct db *db, struct transport *t, struct arena *a, const struct conf *c, i
 int
 main(int argc, char *argv[])
 {
-	struct conf       conf;
+	struct runtime    rt;
+	struct ctx        ctx;
 	struct transport *t = NULL;
-	struct db        *db = NULL;
 	struct arena     *a = NULL;
 	char              err[256];
-	int               once = 0, have_conf = 0, curl_up = 0, rc;
+	int               once = 0, have_rt = 0, curl_up = 0, rc;
 
 	if ((rc = options(argc, argv, &once)) >= 0)
 		return rc;
@@ -345,34 +376,39 @@ main(int argc, char *argv[])
 	log_set_level(level);
 	log_context("mailer", NULL);
 
-	/* The mailer signs nothing, so it runs without USERMGR_SECRET_KEY. */
-	if (conf_load(&conf, env, 0, err, sizeof(err)) != UM_OK) {
+	/*
+	 * The worker's configuration, keys and templates: the mailer signs the links of the
+	 * requests it handles and renders their mail (account_handle_requests).
+	 */
+	if (runtime_load(&rt, env, err, sizeof(err)) != UM_OK) {
 		log_err("mailer: configuration: %s", err);
 		goto out;
 	}
-	have_conf = 1;
+	have_rt = 1;
+	/* runtime_load took USERMGR_LOG_LEVEL; the mailer's own is -v. */
+	log_set_level(level);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_err("mailer: curl_global_init failed");
 		goto out;
 	}
 	curl_up = 1;
-	if (transport_new(&conf, &t, err, sizeof(err)) != UM_OK) {
+	if (transport_new(&rt.conf, &t, err, sizeof(err)) != UM_OK) {
 		log_err("mailer: configuration: %s", err);
 		goto out;
 	}
-	if ((db = db_open(&conf)) == NULL || (a = arena_new()) == NULL) {
+	if (rt.db == NULL || (a = arena_new()) == NULL) {
 		log_err("mailer: out of memory");
 		goto out;
 	}
+	runtime_ctx(&rt, a, &ctx);
 	catch_signals();
-	rc = run(db, t, a, &conf, once);
+	rc = run(&ctx, t, once);
 out:
 	arena_free(a);
-	db_close(db);
 	transport_free(t);
 	if (curl_up)
 		curl_global_cleanup();
-	if (have_conf)
-		conf_free(&conf);
+	if (have_rt)
+		runtime_free(&rt);
 	return rc;
 }

@@ -35,8 +35,8 @@ to_name(const struct user *u)
  * Counts one mail a requester asks for (forgot-password, resend, the "address taken"
  * notice) to email.  UM_OK while the address has had at most
  * USERMGR_MAIL_PER_ADDRESS_PER_HOUR of them this hour, UM_ERATE past it: the caller then
- * sends nothing and answers as if it had, so the requester sees no difference and no
- * address can be mail-bombed.  The bucket holds a SHA-256 of the lower-cased address, not
+ * queues nothing, and the requester, answered alike either way (account_request_mail),
+ * sees no difference; no address can be mail-bombed.  The bucket holds a SHA-256 of the lower-cased address, not
  * the address.
  */
 static enum um_err
@@ -97,8 +97,26 @@ account_create(struct ctx *ctx, const char *username, const char *email, const c
 	return rc;
 }
 
-enum um_err
-account_notify_taken(struct ctx *ctx, const char *email)
+/* Runs tx (one of the *_tx below) for email in a transaction of its own. */
+static enum um_err
+in_tx(struct ctx *ctx, enum um_err (*tx)(struct ctx *, const char *), const char *email)
+{
+	struct db  *db = ctx->db;
+	enum um_err rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = tx(ctx, email)) != UM_OK || (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+/*
+ * A sign-up with a taken address (enumeration prevention), inside the caller's
+ * transaction: the owner's notice, within the per-recipient limit.
+ */
+static enum um_err
+taken_tx(struct ctx *ctx, const char *email)
 {
 	struct user u;
 	enum um_err rc;
@@ -116,51 +134,203 @@ account_register(struct ctx *ctx, const char *username, const char *email, const
     size_t len, struct signup *out)
 {
 	char        hash[PASSWORD_HASH_MAX];
-	int         utaken, etaken, tries;
-	enum um_err rc;
+	int         utaken, etaken, tries, hashed = 0;
+	enum um_err rc = UM_ECONFLICT;
 
 	memset(out, 0, sizeof(*out));
 	/* A second look only after a concurrent sign-up won the race for the name or address. */
 	for (tries = 0; tries < 2; tries++) {
 		if ((rc = user_taken(ctx->db, ctx->arena, username, email, &utaken, &etaken)) !=
 		    UM_OK)
-			return rc;
+			break;
 		/* Usernames are public (API.md §7); addresses only without enumeration prevention. */
 		out->username_taken = utaken;
 		out->email_taken = etaken && !ctx->conf->prevent_enumeration;
-		if (out->username_taken || out->email_taken)
-			return UM_ECONFLICT;
-		if (etaken)
-			return account_notify_taken(ctx, email);
-		if ((rc = password_hash(ctx->conf, password, len, hash)) != UM_OK)
-			return rc;
-		rc = account_create(ctx, username, email, hash, &out->id);
-		explicit_bzero(hash, sizeof(hash));
-		if (rc != UM_ECONFLICT)
-			return rc;
+		if (out->username_taken || out->email_taken) {
+			rc = UM_ECONFLICT;
+			break;
+		}
+		/*
+		 * Hashed before the address decides anything: a taken address pays the same
+		 * Argon2id as a free one, so the answer's time does not tell them apart.
+		 */
+		if (!hashed && (rc = password_hash(ctx->conf, password, len, hash)) != UM_OK)
+			break;
+		hashed = 1;
+		/*
+		 * The owner's notice takes the path of the verification mail of a free
+		 * address: a transaction of a few statements, three renders and a commit, in
+		 * the request, so the two answers cost alike (a mail request would be one
+		 * INSERT against account_create's five round trips).
+		 */
+		if (etaken) {
+			rc = in_tx(ctx, taken_tx, email);
+			break;
+		}
+		if ((rc = account_create(ctx, username, email, hash, &out->id)) != UM_ECONFLICT)
+			break;
 	}
-	return UM_ECONFLICT;
+	explicit_bzero(hash, sizeof(hash));
+	return rc;
 }
 
-enum um_err
-account_resend_verification(struct ctx *ctx, const char *email)
+/* A new verification link, inside the caller's transaction (account_resend_verification). */
+static enum um_err
+resend_tx(struct ctx *ctx, const char *email)
 {
-	struct db  *db = ctx->db;
 	struct user u;
 	enum um_err rc;
 
-	if ((rc = user_by_email(db, ctx->arena, email, &u)) != UM_OK)
+	if ((rc = user_by_email(ctx->db, ctx->arena, email, &u)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_OK : rc;
 	if (u.email_verified || strcmp(u.status, "active") != 0)
 		return UM_OK;
 	if ((rc = mail_budget(ctx, u.email)) != UM_OK)
 		return rc == UM_ERATE ? UM_OK : rc;
+	if ((rc = queue_verification(ctx, u.id, u.username, to_name(&u), u.email)) != UM_OK)
+		return rc;
+	return audit_log(ctx, AUDIT_VERIFICATION_RESENT, u.id, u.id, NULL);
+}
+
+/* A reset link bound to the current password, inside the caller's transaction. */
+static enum um_err
+reset_tx(struct ctx *ctx, const char *email)
+{
+	struct user u;
+	char       *tok;
+	enum um_err rc;
+
+	if ((rc = user_by_email(ctx->db, ctx->arena, email, &u)) != UM_OK)
+		return rc == UM_ENOTFOUND ? UM_OK : rc;
+	if (strcmp(u.status, "active") != 0)
+		return UM_OK;
+	if ((rc = mail_budget(ctx, u.email)) != UM_OK)
+		return rc == UM_ERATE ? UM_OK : rc;
+	/* A locked-out account may still reset (API.md §5): no lock check here. */
+	if ((tok = link_token(ctx, LINK_RESET_PASSWORD, u.id, u.email,
+	         user_password_fingerprint(ctx->arena, &u))) == NULL)
+		return UM_EINTERNAL;
+	if ((rc = notify_queue(ctx, "reset", u.email, to_name(&u),
+	         json_pack("{s:s, s:s, s:i}", "username", u.username, "url",
+	             link_url(ctx, LINK_RESET_PASSWORD, tok), "minutes", 60))) != UM_OK)
+		return rc;
+	return audit_log(ctx, AUDIT_RESET_REQUESTED, u.id, u.id, NULL);
+}
+
+/* What each request kind does (mail_requests.kind, in the order of enum mail_request). */
+static const struct {
+	const char *kind;
+	enum um_err (*tx)(struct ctx *, const char *); /* runs inside a transaction */
+} requests[MAIL_REQ__MAX] = {
+	[MAIL_REQ_RESET] = { "reset", reset_tx },
+	[MAIL_REQ_VERIFY] = { "verify", resend_tx },
+};
+
+enum um_err
+account_resend_verification(struct ctx *ctx, const char *email)
+{
+	return in_tx(ctx, resend_tx, email);
+}
+
+enum um_err
+account_send_reset(struct ctx *ctx, const char *email)
+{
+	return in_tx(ctx, reset_tx, email);
+}
+
+static const char sql_request_add[] =
+    "INSERT INTO mail_requests (kind, email, ip) VALUES (?, ?, ?)";
+/* SKIP LOCKED: several mailers each take another request instead of waiting in line. */
+static const char sql_request_next[] = "SELECT id, kind, email, ip FROM mail_requests"
+                                       " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
+static const char sql_request_done[] = "DELETE FROM mail_requests WHERE id = ?";
+
+enum um_err
+account_request_mail(struct ctx *ctx, enum mail_request kind, const char *email)
+{
+	struct db_val p[3] = { dbv_text(requests[kind].kind), dbv_text(email),
+		ctx->ip != NULL ? dbv_text(ctx->ip) : DBV_NULL };
+
+	return db_exec(ctx->db, ctx->arena, sql_request_add, p, 3, NULL);
+}
+
+/* The kind named k, or MAIL_REQ__MAX for a name this program does not know. */
+static enum mail_request
+request_kind(const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < MAIL_REQ__MAX; i++)
+		if (k != NULL && strcmp(requests[i].kind, k) == 0)
+			break;
+	return (enum mail_request)i;
+}
+
+/*
+ * Handles the oldest waiting request: its work and its deletion commit together.  On
+ * failure nothing of it is kept and it still waits; *id is then its id when its own work
+ * failed (the caller drops it), 0 when the database did.  UM_OK with *id 0: none waits.
+ */
+static enum um_err
+handle_next(struct ctx *ctx, long long *id)
+{
+	struct db        *db = ctx->db;
+	struct db_res     res;
+	struct db_val     p[1];
+	enum mail_request kind;
+	const char       *ip = ctx->ip;
+	enum um_err       rc;
+
+	*id = 0;
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	if ((rc = queue_verification(ctx, u.id, u.username, to_name(&u), u.email)) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_VERIFICATION_RESENT, u.id, u.id, NULL)) != UM_OK ||
-	    (rc = db_commit(db)) != UM_OK)
-		db_rollback(db);
+	if ((rc = db_exec(db, ctx->arena, sql_request_next, NULL, 0, &res)) != UM_OK ||
+	    res.nrows == 0)
+		goto out;
+	*id = DB_CELL(&res, 0, 0)->i;
+	if ((kind = request_kind(db_cell_text(DB_CELL(&res, 0, 1)))) == MAIL_REQ__MAX) {
+		rc = UM_EINVAL;
+		goto out;
+	}
+	/* The audit event names the requester's address, as when the worker wrote it. */
+	ctx->ip = db_cell_text(DB_CELL(&res, 0, 3));
+	rc = requests[kind].tx(ctx, DB_CELL(&res, 0, 2)->s);
+	ctx->ip = ip;
+	if (rc != UM_OK)
+		goto out;
+	p[0] = DBV_INT(*id);
+	if ((rc = db_exec(db, ctx->arena, sql_request_done, p, 1, NULL)) == UM_OK &&
+	    (rc = db_commit(db)) == UM_OK)
+		return UM_OK;
+	/* The database failed, not the request (a Galera certification, say): it waits. */
+	*id = 0;
+out:
+	db_rollback(db);
+	return rc;
+}
+
+enum um_err
+account_handle_requests(struct ctx *ctx, size_t max, size_t *handled)
+{
+	struct db_val p[1];
+	long long     id;
+	enum um_err   rc = UM_OK;
+
+	for (*handled = 0; *handled < max; (*handled)++) {
+		rc = handle_next(ctx, &id);
+		if (rc == UM_OK && id == 0)
+			break;
+		if (rc == UM_OK)
+			continue;
+		/* The database is away (or no request was read): the next poll tries again. */
+		if (rc == UM_EUNAVAIL || id == 0)
+			break;
+		/* Left waiting, a request that cannot be handled would stop every later one. */
+		log_err("mail request %lld dropped: %s", id, um_strerror(rc));
+		p[0] = DBV_INT(id);
+		if ((rc = db_exec(ctx->db, ctx->arena, sql_request_done, p, 1, NULL)) != UM_OK)
+			break;
+	}
 	return rc;
 }
 
@@ -179,35 +349,6 @@ account_verify_email(struct ctx *ctx, const char *token, long long *user_id)
 	if (!ok)
 		return UM_ETOKEN;
 	return audit_log(ctx, AUDIT_VERIFIED, *user_id, *user_id, NULL);
-}
-
-enum um_err
-account_send_reset(struct ctx *ctx, const char *email)
-{
-	struct db  *db = ctx->db;
-	struct user u;
-	char       *tok;
-	enum um_err rc;
-
-	if ((rc = user_by_email(db, ctx->arena, email, &u)) != UM_OK)
-		return rc == UM_ENOTFOUND ? UM_OK : rc;
-	if (strcmp(u.status, "active") != 0)
-		return UM_OK;
-	if ((rc = mail_budget(ctx, u.email)) != UM_OK)
-		return rc == UM_ERATE ? UM_OK : rc;
-	/* A locked-out account may still reset (API.md §5): no lock check here. */
-	if ((tok = link_token(ctx, LINK_RESET_PASSWORD, u.id, u.email,
-	         user_password_fingerprint(ctx->arena, &u))) == NULL)
-		return UM_EINTERNAL;
-	if ((rc = db_begin(db)) != UM_OK)
-		return rc;
-	if ((rc = notify_queue(ctx, "reset", u.email, to_name(&u),
-	         json_pack("{s:s, s:s, s:i}", "username", u.username, "url",
-	             link_url(ctx, LINK_RESET_PASSWORD, tok), "minutes", 60))) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_RESET_REQUESTED, u.id, u.id, NULL)) != UM_OK ||
-	    (rc = db_commit(db)) != UM_OK)
-		db_rollback(db);
-	return rc;
 }
 
 /* The account still is what the link was made for: same password, same address, active. */

@@ -15,11 +15,31 @@ struct ctx;
  * *id gets the new id.  UM_ECONFLICT when a concurrent sign-up took the name or address.
  */
 enum um_err account_create(struct ctx *, const char *, const char *, const char *, long long *);
+
 /*
- * With enumeration prevention a sign-up with a taken address queues a notice to its owner
- * (no link that changes the account) instead of an account (API.md §7).
+ * The mail a visitor who is not signed in may ask for; the names are mail_requests.kind
+ * (sql/004_mail_requests.sql).
  */
-enum um_err account_notify_taken(struct ctx *, const char *);
+enum mail_request {
+	MAIL_REQ_RESET = 0, /* forgot-password: a reset link, if an active account has it */
+	MAIL_REQ_VERIFY,    /* resend: a verification link, if it is active and unverified */
+	MAIL_REQ__MAX
+};
+
+/*
+ * Records what a visitor asked for with one INSERT into mail_requests, the same statement
+ * whatever the address, so neither the answer nor its time tells whether an account has it
+ * (hardening item 8).  usermgr-mailer does the rest (account_handle_requests).
+ */
+enum um_err account_request_mail(struct ctx *, enum mail_request, const char *);
+/*
+ * The mailer's side: handles up to max waiting requests, oldest first, each in one
+ * transaction that looks the address up, applies the per-recipient limit, queues the mail,
+ * writes the audit event (with the requester's IP) and deletes the request — so a request
+ * has its effect exactly once.  A request whose own work fails is logged and dropped; one
+ * the database failed waits for the next call.  *handled gets how many were handled.
+ */
+enum um_err account_handle_requests(struct ctx *, size_t, size_t *);
 /* What a sign-up came to (account_register). */
 struct signup {
 	long long id;             /* the new account; 0 when none was made */
@@ -30,20 +50,29 @@ struct signup {
 /*
  * The sign-up rules of the form and the API (API.md §7), input already valid: a taken
  * username is UM_ECONFLICT, and so is a taken address unless enumeration prevention is on —
- * then the address's owner is mailed a notice, the answer is UM_OK with out->id 0, and
- * nothing tells the two apart.  Otherwise the password is hashed and the account created
- * with its verification mail (account_create): UM_OK with out->id set.
+ * then the password is hashed all the same, a notice to the address's owner (no link that
+ * changes the account) is queued within the per-recipient limit, the answer is UM_OK with
+ * out->id 0, and nothing, its time included, tells the two apart.  Otherwise the account is created with its verification
+ * mail (account_create): UM_OK with out->id set.
  */
 enum um_err account_register(struct ctx *, const char *, const char *, const char *, size_t,
     struct signup *);
-/* Queues a new verification link if an active, unverified account has the address. */
+/*
+ * Queues a new verification link now if an active, unverified account has the address,
+ * within the per-recipient limit (the admin's resend; visitors go through
+ * account_request_mail).
+ */
 enum um_err account_resend_verification(struct ctx *, const char *);
 /*
  * Follows a verification link: UM_OK (verified now or before), UM_ETOKEN (forged, other
  * purpose, or the address changed since), UM_EEXPIRED.  *user_id is set on UM_OK.
  */
 enum um_err account_verify_email(struct ctx *, const char *, long long *);
-/* Mails a reset link bound to the current password, if an active account has the address. */
+/*
+ * Queues a reset link bound to the current password now, if an active account has the
+ * address, within the per-recipient limit (the admin's forced reset; visitors go through
+ * account_request_mail).
+ */
 enum um_err account_send_reset(struct ctx *, const char *);
 /*
  * Checks a reset link: it must be authentic, unexpired, and made for the password the

@@ -244,7 +244,7 @@ api_verify_resend(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
 		return UM_OK;
-	if ((rc = account_resend_verification(&req->ctx, r[E_EMAIL].val)) != UM_OK)
+	if ((rc = account_request_mail(&req->ctx, MAIL_REQ_VERIFY, r[E_EMAIL].val)) != UM_OK)
 		return rc;
 	api_accepted(resp, "accepted");
 	return UM_OK;
@@ -260,7 +260,7 @@ api_password_forgot(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, email_spec, E__MAX, r) != 0)
 		return UM_OK;
-	if ((rc = account_send_reset(&req->ctx, r[E_EMAIL].val)) != UM_OK)
+	if ((rc = account_request_mail(&req->ctx, MAIL_REQ_RESET, r[E_EMAIL].val)) != UM_OK)
 		return rc;
 	api_accepted(resp, "accepted");
 	return UM_OK;

@@ -38,7 +38,7 @@ page_forgot_password(struct request *req, struct response *resp)
 	}
 	if ((email = page_email_field(req, resp, "forgot", FORGOT_TITLE)) == NULL)
 		return UM_OK;
-	if ((rc = account_send_reset(&req->ctx, email)) != UM_OK)
+	if ((rc = account_request_mail(&req->ctx, MAIL_REQ_RESET, email)) != UM_OK)
 		return rc;
 	page_email_form(req, resp, 200, "forgot", FORGOT_TITLE, 1, NULL);
 	return UM_OK;

@@ -99,7 +99,7 @@ page_verify_resend(struct request *req, struct response *resp)
 	}
 	if ((email = page_email_field(req, resp, "resend", RESEND_TITLE)) == NULL)
 		return UM_OK;
-	if ((rc = account_resend_verification(&req->ctx, email)) != UM_OK)
+	if ((rc = account_request_mail(&req->ctx, MAIL_REQ_VERIFY, email)) != UM_OK)
 		return rc;
 	page_email_form(req, resp, 200, "resend", RESEND_TITLE, 1, NULL);
 	return UM_OK;

@@ -9,7 +9,8 @@ a fresh one and one test's attempts never eat another's budget.
 Users are made through the HTML forms themselves; facts a test is not about (a verified address,
 the lockout being over) are set in the database with the mariadb client, as root over the stack's
 socket. Mail is read from the email_outbox table, which the product fills in the transaction of
-the change that causes it (API.md §5).
+the change that causes it (API.md §5) — for forgot-password and resend, the mailer's transaction
+that handles the request (peers.requests_handled waits for it).
 """
 
 import html
@@ -23,7 +24,7 @@ import jwt
 from stack import HTTP_TIMEOUT
 # hkdf_sha256 and secret are re-exported for test_tokens.py.
 from peers import (address_pool, b64url, bound_session, hkdf_sha256, jwt_key, kid,  # noqa: F401
-                   outbox_messages, secret, sql, sql_quote)
+                   outbox_messages, requests_handled, secret, sql, sql_quote)
 
 next_address = address_pool(33)
 
@@ -204,6 +205,7 @@ def mails(stack, address, subject_part=None):
 
 
 def mail_count(stack, address):
+    requests_handled(stack)
     return int(sql_one(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
                        % sql_quote(address)))
 

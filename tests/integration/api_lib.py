@@ -16,8 +16,8 @@ import time
 import jwt
 
 from stack import HTTP_TIMEOUT
-from peers import (address_pool, b64url, bound_session, jwt_key, kid, outbox_messages, sql,
-                   sql_quote)
+from peers import (address_pool, b64url, bound_session, jwt_key, kid, outbox_messages,
+                   requests_handled, sql, sql_quote)
 
 next_address = address_pool(84)
 
@@ -101,6 +101,7 @@ def newest_mail(stack, address, subject_part=None):
 
 
 def mail_count(stack, address):
+    requests_handled(stack)
     return int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
                    % sql_quote(address))[0][0])
 

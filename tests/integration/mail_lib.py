@@ -20,10 +20,11 @@ import subprocess
 import tempfile
 import time
 
+import pytest
 
 import stack as stack_module
 from stack import HTTP_TIMEOUT, REPO, Stack, read_text, wait_until
-from peers import address_pool, bound_session, sql, sql_quote
+from peers import address_pool, bound_session, requests_handled, sql, sql_quote
 
 next_address = address_pool(91)
 
@@ -137,6 +138,19 @@ def stop_stack(s):
     return problems
 
 
+def module_stack(extra, what):
+    """The body of a module-scoped fixture (`yield from module_stack(...)`): a MailStack with
+    EXTRA, stopped afterwards; a stop that is not clean fails the module (API.md §7)."""
+    s = start_stack(extra)
+    try:
+        yield s
+    finally:
+        problems = stop_stack(s)
+    if problems:
+        pytest.fail("the %s stack did not stop cleanly:\n%s" % (what, "\n".join(problems)),
+                    pytrace=False)
+
+
 # --- the database ---------------------------------------------------------------------------
 
 
@@ -144,7 +158,9 @@ OUTBOX_COLUMNS = ("id", "to_email", "to_name", "subject", "status", "attempts", 
 
 
 def outbox_rows(stack, to_email):
-    """The outbox rows for TO_EMAIL, oldest first, as dicts (last_error None when NULL)."""
+    """The outbox rows for TO_EMAIL, oldest first, as dicts (last_error None when NULL), once
+    every mail request is handled."""
+    requests_handled(stack)
     rows = sql(stack, "SELECT id, to_email, to_name, subject, status, attempts, "
                "IFNULL(last_error, '\\\\N') FROM email_outbox WHERE to_email = %s ORDER BY id"
                % sql_quote(to_email))

@@ -14,6 +14,7 @@ import hmac
 import itertools
 import os
 import subprocess
+import time
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -73,6 +74,25 @@ def sql(stack, statement):
 
 # --- mail ------------------------------------------------------------------------------------
 
+REQUESTS_WAIT = 20  # seconds: the mailer handles mail requests at its next poll (every 0.5 s)
+
+
+def requests_handled(stack, timeout=REQUESTS_WAIT):
+    """Waits until the mailer has handled every waiting mail request (mail_requests is empty).
+
+    Forgot-password, resend and the "address taken" notice are answered with one row in
+    mail_requests; usermgr-mailer turns it into outbox mail (or nothing) shortly after the
+    answer. A test that reads the outbox after such a request reads it once this holds."""
+    def empty():
+        return sql(stack, "SELECT COUNT(*) FROM mail_requests")[0][0] == "0"
+
+    deadline = time.monotonic() + timeout
+    while not empty():
+        assert time.monotonic() < deadline, (
+            "mail requests still waiting after %d s: is usermgr-mailer running?" % timeout)
+        time.sleep(0.05)
+
+
 def outbox_messages(stack, address, subject_part=None):
     """Messages queued for ADDRESS, newest first: dicts with id, status, subject, text_body, html_body.
 
@@ -80,6 +100,7 @@ def outbox_messages(stack, address, subject_part=None):
     the database), so those come from the file transport's STATE/mail/<id>.eml, which the mailer
     writes before it marks the row sent. SUBJECT_PART filters like SQL's case-insensitive LIKE.
     """
+    requests_handled(stack)
     rows = sql(stack, "SELECT id, status, HEX(subject), HEX(text_body), HEX(html_body) "
                       "FROM email_outbox WHERE to_email = %s ORDER BY id DESC"
                % sql_quote(address))

@@ -18,8 +18,9 @@ import subprocess
 
 import pytest
 
-from mail_lib import (VERIFY_LINK, Client, Mailer, body_columns, forgot_password, register, sql,
-                      sql_quote, start_stack, stop_stack, wait_row)
+from mail_lib import (VERIFY_LINK, Client, Mailer, body_columns, forgot_password, module_stack,
+                      register, sql, sql_quote, wait_row)
+from peers import requests_handled
 
 DELIVERY = 20  # seconds a due message may take to leave (the mailer polls every 0.5 s)
 MAIL_PER_ADDRESS_PER_HOUR = 5  # the default of USERMGR_MAIL_PER_ADDRESS_PER_HOUR
@@ -30,17 +31,11 @@ AUDIT_RETENTION_DAYS = 365  # the default of USERMGR_AUDIT_RETENTION_DAYS
 @pytest.fixture(scope="module")
 def hiding():
     """A stack of its own with USERMGR_PREVENT_ENUMERATION=1 (the "address taken" notice)."""
-    s = start_stack({"USERMGR_PREVENT_ENUMERATION": "1"})
-    try:
-        yield s
-    finally:
-        problems = stop_stack(s)
-    if problems:
-        pytest.fail("the enumeration-prevention stack did not stop cleanly:\n"
-                    + "\n".join(problems), pytrace=False)
+    yield from module_stack({"USERMGR_PREVENT_ENUMERATION": "1"}, "enumeration-prevention")
 
 
 def outbox_count(stack, address):
+    requests_handled(stack)
     return int(sql(stack, "SELECT COUNT(*) FROM email_outbox WHERE to_email = %s"
                    % sql_quote(address))[0][0])
 
