@@ -18,7 +18,7 @@ enum um_err account_create(struct ctx *, const char *, const char *, const char 
 
 /*
  * The mail a visitor who is not signed in may ask for; the names are mail_requests.kind
- * (sql/004_mail_requests.sql).
+ * (sql/005_mail_requests.sql).
  */
 enum mail_request {
 	MAIL_REQ_RESET = 0, /* forgot-password: a reset link, if an active account has it */

@@ -1,4 +1,4 @@
--- 004_mail_requests: the mail a requester asked for, recorded by the worker, handled by the mailer.
+-- 005_mail_requests: the mail a requester asked for, recorded by the worker, handled by the mailer.
 --
 -- Forgot-password and verification resend are requests from someone who is not signed in.
 -- The worker answers them with one INSERT here, whatever the address: whether an account has
