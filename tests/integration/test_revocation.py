@@ -22,9 +22,10 @@ import types
 
 import pytest
 
-from api_lib import (Client, browser_login, csrf_of, decode_access, link_token, login,
+from api_lib import (Client, browser_login, csrf_of, decode_access, link_token,
                      new_password, register, sql, unique_name)
 from stack import ADMIN_PASSWORD, ADMIN_USERNAME, assert_problem
+from test_admin_api import Admin
 from test_cli import admin as cli
 from test_mfa import RECOVERY, SECRET, Totp
 
@@ -149,22 +150,13 @@ def done(r, *statuses):
 
 # --- the admins --------------------------------------------------------------------------------
 
-class Admins:
-    """The bootstrap admin over the API (bearer) and in a browser (its forms)."""
+class Admins(Admin):
+    """The bootstrap admin over the API (test_admin_api.Admin) and in a browser (its forms)."""
 
     def __init__(self, stack):
-        self.api = Client(stack)
-        r = self.api.post("/api/v1/auth/login", {"login": ADMIN_USERNAME,
-                                                 "password": ADMIN_PASSWORD})
-        assert r.status_code == 200, "admin login failed: %d %r" % (r.status_code, r.text)
-        self.token = r.json()["access_token"]
+        super().__init__(stack)
         self.browser = browser_login(stack, types.SimpleNamespace(username=ADMIN_USERNAME,
                                                                   password=ADMIN_PASSWORD))
-
-    def send(self, method, path, body=None):
-        if body is None:
-            return self.api.request(method, path, token=self.token)
-        return self.api.json(method, path, body, token=self.token)
 
     def act(self, user_id, action, extra=None):
         """POSTs an action form of /admin/users/{id} with the page's csrf_token."""
@@ -236,7 +228,7 @@ def disable_cli(stack, p, admins):
 
 def delete_by_admin_api(stack, p, admins):
     p.mark()
-    done(admins.send("DELETE", "/api/v1/admin/users/%d" % p.id), 204)
+    done(admins.delete("/api/v1/admin/users/%d" % p.id), 204)
 
 
 def delete_by_admin_html(stack, p, admins):
@@ -544,7 +536,7 @@ def mfa_off_html(stack, p, admins, codes):
 
 def mfa_reset_api(stack, p, admins, codes):
     p.mark()
-    done(admins.send("DELETE", "/api/v1/admin/users/%d/mfa" % p.id), 204)
+    done(admins.delete("/api/v1/admin/users/%d/mfa" % p.id), 204)
 
 
 def mfa_reset_html(stack, p, admins, codes):
