@@ -21,6 +21,7 @@
 #include "notify.h"
 #include "password.h"
 #include "ratelimit.h"
+#include "revocation.h"
 #include "session.h"
 #include "user.h"
 
@@ -343,12 +344,19 @@ account_verify_email(struct ctx *ctx, const char *token, long long *user_id)
 
 	if ((rc = link_verify(ctx, LINK_VERIFY_EMAIL, token, user_id, &email, &bind)) != UM_OK)
 		return rc;
-	/* Bound to the address: after a change of address the old link finds no row. */
-	if ((rc = user_verify_email(ctx->db, ctx->arena, *user_id, bind, &ok)) != UM_OK)
+	if ((rc = db_begin(ctx->db)) != UM_OK)
 		return rc;
-	if (!ok)
-		return UM_ETOKEN;
-	return audit_log(ctx, AUDIT_VERIFIED, *user_id, *user_id, NULL);
+	/*
+	 * Bound to the address: after a change of address the old link finds no row.  The
+	 * user object shows email_verified and updated_at: a `user` row.
+	 */
+	if ((rc = user_verify_email(ctx->db, ctx->arena, *user_id, bind, &ok)) == UM_OK && !ok)
+		rc = UM_ETOKEN;
+	if (rc != UM_OK || (rc = revocation_user(ctx, *user_id)) != UM_OK ||
+	    (rc = audit_log(ctx, AUDIT_VERIFIED, *user_id, *user_id, NULL)) != UM_OK ||
+	    (rc = db_commit(ctx->db)) != UM_OK)
+		db_rollback(ctx->db);
+	return rc;
 }
 
 /* The account still is what the link was made for: same password, same address, active. */
@@ -383,10 +391,13 @@ set_password_tx(struct ctx *ctx, const struct user *u, const char *hash,
 	struct db  *db = ctx->db;
 	enum um_err rc;
 
-	/* A new password lifts the account's lockout (user_set_password) and its devices'. */
+	/*
+	 * A new password lifts the account's lockout (user_set_password) and its devices'.
+	 * session_end_all logs the change's `user` revocation row.
+	 */
 	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
 	    (rc = device_forget(db, ctx->arena, u->id)) != UM_OK ||
-	    (rc = session_end_all(db, ctx->arena, u->id, keep)) != UM_OK ||
+	    (rc = session_end_all(ctx, u->id, keep)) != UM_OK ||
 	    (rc = notify_queue(ctx, "password-changed", u->email, to_name(u),
 	         json_pack("{s:s}", "username", u->username))) != UM_OK)
 		return rc;
@@ -551,8 +562,10 @@ account_confirm_email_change(struct ctx *ctx, const char *token)
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
+	/* X-User-Email and the user object change: a `user` row. */
 	if ((rc = find_change(ctx, token, 1, &uid, &cid, &email)) != UM_OK ||
-	    (rc = user_set_email(db, ctx->arena, uid, email)) != UM_OK)
+	    (rc = user_set_email(db, ctx->arena, uid, email)) != UM_OK ||
+	    (rc = revocation_user(ctx, uid)) != UM_OK)
 		goto out;
 	p[0] = DBV_INT(cid);
 	if ((rc = db_exec(db, ctx->arena, sql_change_done, p, 1, NULL)) != UM_OK ||
@@ -573,29 +586,82 @@ account_delete(struct ctx *ctx, const struct user *u)
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	/* The audit row outlives the account on purpose: it has no foreign key. */
+	/* The audit and revocation rows outlive the account on purpose: no foreign key. */
 	if ((rc = audit_log(ctx, AUDIT_ACCOUNT_DELETED, u->id, u->id,
 	         json_pack("{s:s}", "username", u->username))) != UM_OK ||
-	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK || (rc = db_commit(db)) != UM_OK)
+	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK ||
+	    (rc = revocation_user(ctx, u->id)) != UM_OK || (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
 }
 
-/* Created more than ? days ago and never verified: an address held without proof. */
+enum um_err
+account_update_profile(struct ctx *ctx, long long id, const char *display_name, const char *bio)
+{
+	struct db  *db = ctx->db;
+	enum um_err rc;
+
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	/* The user object shows both fields and updated_at: a `user` row. */
+	if ((rc = user_update_profile(db, ctx->arena, id, display_name, bio)) != UM_OK ||
+	    (rc = revocation_user(ctx, id)) != UM_OK || (rc = db_commit(db)) != UM_OK)
+		db_rollback(db);
+	return rc;
+}
+
+/*
+ * Created more than ? days ago and never verified: an address held without proof.  Such an
+ * account may still hold sessions (an admin can mark a verified address unverified), so
+ * each deletion logs a `user` row: one batch per transaction, locked as it is read.
+ */
 static const char sql_prune_unverified[] =
-    "DELETE FROM users WHERE email_verified_at IS NULL"
-    " AND created_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY";
+    "SELECT id FROM users WHERE email_verified_at IS NULL"
+    " AND created_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY ORDER BY id LIMIT ? FOR UPDATE";
+static const char sql_delete_user[] = "DELETE FROM users WHERE id = ?";
+
+#define PRUNE_BATCH 500 /* accounts per transaction: no long lock on a big backlog */
+
+/* Deletes one batch; *n gets how many went. */
+static enum um_err
+prune_batch(struct ctx *ctx, unsigned days, size_t *n)
+{
+	struct db    *db = ctx->db;
+	struct db_val p[2] = { DBV_INT(days), DBV_INT(PRUNE_BATCH) };
+	struct db_res res;
+	size_t        i;
+	enum um_err   rc;
+
+	*n = 0;
+	if ((rc = db_begin(db)) != UM_OK)
+		return rc;
+	if ((rc = db_exec(db, ctx->arena, sql_prune_unverified, p, 2, &res)) != UM_OK)
+		goto out;
+	for (i = 0; i < res.nrows; i++) {
+		p[0] = DBV_INT(DB_CELL(&res, i, 0)->i);
+		if ((rc = db_exec(db, ctx->arena, sql_delete_user, p, 1, NULL)) != UM_OK ||
+		    (rc = revocation_user(ctx, DB_CELL(&res, i, 0)->i)) != UM_OK)
+			goto out;
+	}
+	if ((rc = db_commit(db)) == UM_OK)
+		*n = res.nrows;
+	return rc;
+out:
+	db_rollback(db);
+	return rc;
+}
 
 enum um_err
 account_prune_unverified(struct ctx *ctx, unsigned days, unsigned long long *n)
 {
-	struct db_val p[1] = { DBV_INT(days) };
-	struct db_res res;
-	enum um_err   rc;
+	size_t      batch;
+	enum um_err rc;
 
 	*n = 0;
-	if ((rc = db_exec(ctx->db, ctx->arena, sql_prune_unverified, p, 1, &res)) != UM_OK)
-		return rc;
-	*n = res.affected;
+	do {
+		if ((rc = prune_batch(ctx, days, &batch)) != UM_OK)
+			return rc;
+		*n += batch;
+	} while (batch == PRUNE_BATCH);
 	return UM_OK;
 }

@@ -115,6 +115,11 @@ enum um_err account_confirm_email_change(struct ctx *, const char *);
 /* Deletes the account of u (sessions and tokens go with it) and audits it. */
 enum um_err account_delete(struct ctx *, const struct user *);
 /*
+ * Sets the display name and bio of user id (NULL or "" clears), with its `user`
+ * revocation row, in one transaction (PATCH /api/v1/me, POST /profile).
+ */
+enum um_err account_update_profile(struct ctx *, long long, const char *, const char *);
+/*
  * Deletes every account created more than days ago whose address was never verified (issue
  * 10, item 17: nobody can hold an address for ever without proving it); *n gets how many.
  */

@@ -2,6 +2,8 @@
 #ifndef UM_CTX_H
 #define UM_CTX_H
 
+#include "revocation.h"
+
 struct arena;
 struct conf;
 struct db;
@@ -23,6 +25,8 @@ struct ctx {
 						 * a request (the CLI) */
 	const char            *user_agent; /* recorded with new sessions and API logins */
 	const char            *via;        /* set by the CLI: added to audit details as "via" */
+	/* What this request wrote to the revocation log, for the cache (revocation.c). */
+	struct revocation_notes revoked;
 };
 
 #endif

@@ -722,6 +722,24 @@ out:
 	return rc;
 }
 
+enum um_err
+db_join(struct db *db, int *own)
+{
+	*own = !db->in_tx;
+	return *own ? db_begin(db) : UM_OK;
+}
+
+enum um_err
+db_leave(struct db *db, int own, enum um_err rc)
+{
+	if (!own)
+		return rc;
+	if (rc == UM_OK)
+		return db_commit(db);
+	db_rollback(db);
+	return rc;
+}
+
 void
 db_rollback(struct db *db)
 {

@@ -77,6 +77,15 @@ enum um_err db_exec(struct db *, struct arena *, const char *, const struct db_v
 enum um_err db_begin(struct db *);
 enum um_err db_commit(struct db *);
 void        db_rollback(struct db *); /* safe to call after a failure */
+/*
+ * For a change that must commit with its revocation row whether or not its caller has a
+ * transaction open: db_join opens one unless one is open (*own says whether it did);
+ * db_leave, given the change's result, commits or rolls back what db_join opened and
+ * returns the outcome, or returns rc as it is inside the caller's transaction, which the
+ * caller ends.
+ */
+enum um_err db_join(struct db *, int *);
+enum um_err db_leave(struct db *, int, enum um_err);
 /* Checks the server answers within the configured timeouts (for /readyz). */
 enum um_err db_ping(struct db *);
 /* Runs a multi-statement SQL script (migrations only; no parameters). */

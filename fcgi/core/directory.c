@@ -16,6 +16,7 @@
 #include "db.h"
 #include "device.h"
 #include "directory.h"
+#include "revocation.h"
 #include "session.h"
 #include "token.h"
 #include "user.h"
@@ -408,7 +409,11 @@ fail:
 /* What a status change does besides its UPDATE. */
 enum { END_SESSIONS = 1, LIFT_DEVICE_LOCKOUTS = 2 };
 
-/* Runs the steps of one action and its audit row in one transaction. */
+/*
+ * Runs the steps of one action, its revocation row and its audit row in one transaction.
+ * The `user` row comes with session_end_all when sessions end, else it is written here: a
+ * cache holds the status too.
+ */
 static enum um_err
 status_change(struct ctx *ctx, const struct user *u, const char *sql, int also,
     enum audit_event e)
@@ -420,8 +425,8 @@ status_change(struct ctx *ctx, const struct user *u, const char *sql, int also,
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(db, ctx->arena, sql, p, 1, NULL)) != UM_OK ||
-	    ((also & END_SESSIONS) &&
-	        (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK) ||
+	    ((also & END_SESSIONS) && (rc = session_end_all(ctx, u->id, NULL)) != UM_OK) ||
+	    (!(also & END_SESSIONS) && (rc = revocation_user(ctx, u->id)) != UM_OK) ||
 	    ((also & LIFT_DEVICE_LOCKOUTS) &&
 	        (rc = device_forget(db, ctx->arena, u->id)) != UM_OK) ||
 	    (rc = audit_log(ctx, e, u->id, ctx->actor,
@@ -453,6 +458,7 @@ directory_set_verified(struct ctx *ctx, const struct user *u, int verified)
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(db, ctx->arena, sql_set_verified, p, 2, NULL)) != UM_OK ||
+	    (rc = revocation_user(ctx, u->id)) != UM_OK ||
 	    (rc = audit_log(ctx, verified ? AUDIT_USER_VERIFIED : AUDIT_USER_UNVERIFIED, u->id,
 	         ctx->actor, json_pack("{s:s}", "email", u->email))) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
@@ -472,6 +478,7 @@ directory_set_display_name(struct ctx *ctx, const struct user *u, const char *na
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(db, ctx->arena, sql_display_name, p, 2, NULL)) != UM_OK ||
+	    (rc = revocation_user(ctx, u->id)) != UM_OK ||
 	    (rc = audit_log(ctx, AUDIT_PROFILE_CHANGED_BY_ADMIN, u->id, ctx->actor,
 	         json_pack("{s:s?}", "display_name", p[0].type == DB_NULL ? NULL : name))) !=
 	        UM_OK ||
@@ -488,11 +495,15 @@ directory_delete(struct ctx *ctx, const struct user *u)
 
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
-	/* Sessions, refresh families and roles go by ON DELETE CASCADE; the audit row stays. */
+	/*
+	 * Sessions, refresh families and roles go by ON DELETE CASCADE; the audit and
+	 * revocation rows stay (no foreign key), so every cache hears of the deletion.
+	 */
 	if ((rc = audit_log(ctx, AUDIT_USER_DELETED, u->id, ctx->actor,
 	         json_pack("{s:s, s:s}", "username", u->username, "email", u->email))) !=
 	        UM_OK ||
-	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK || (rc = db_commit(db)) != UM_OK)
+	    (rc = user_delete(db, ctx->arena, u->id)) != UM_OK ||
+	    (rc = revocation_user(ctx, u->id)) != UM_OK || (rc = db_commit(db)) != UM_OK)
 		db_rollback(db);
 	return rc;
 }
@@ -521,9 +532,12 @@ directory_set_roles(struct ctx *ctx, const struct user *u, const char *const *na
 	after = user_roles(db, ctx->arena, u->id);
 	details = json_pack("{s:o, s:o}", "before", before, "after", after);
 	before = NULL;
-	/* New roles apply at once: old tokens and sessions carry the old ones (DECISIONS.md). */
+	/*
+	 * New roles apply at once: old tokens and sessions carry the old ones (DECISIONS.md).
+	 * session_end_all logs the `user` revocation row.
+	 */
 	if ((rc = db_exec(db, ctx->arena, sql_bump, p, 1, NULL)) != UM_OK ||
-	    (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK)
+	    (rc = session_end_all(ctx, u->id, NULL)) != UM_OK)
 		goto fail;
 	rc = audit_log(ctx, AUDIT_ROLES_CHANGED, u->id, ctx->actor, details);
 	details = NULL;
@@ -552,8 +566,9 @@ directory_force_reset(struct ctx *ctx, const struct user *u)
 	hash = arena_printf(ctx->arena, "!%s", token_new(ctx->arena));
 	if ((rc = db_begin(db)) != UM_OK)
 		return rc;
+	/* session_end_all logs the `user` revocation row. */
 	if ((rc = user_set_password(db, ctx->arena, u->id, hash)) != UM_OK ||
-	    (rc = session_end_all(db, ctx->arena, u->id, NULL)) != UM_OK ||
+	    (rc = session_end_all(ctx, u->id, NULL)) != UM_OK ||
 	    (rc = audit_log(ctx, AUDIT_PASSWORD_RESET_FORCED, u->id, ctx->actor, NULL)) !=
 	        UM_OK ||
 	    (rc = db_commit(db)) != UM_OK) {

@@ -8,9 +8,11 @@
 #include "audit.h"
 #include "conf.h"
 #include "ctx.h"
+#include "db.h"
 #include "device.h"
 #include "login.h"
 #include "password.h"
+#include "revocation.h"
 #include "user.h"
 
 static long long
@@ -129,18 +131,22 @@ enum um_err
 login_succeeded(struct ctx *ctx, struct user *u, const struct device *dev, const char *via)
 {
 	struct db  *db = ctx->db;
-	int         trusted = dev != NULL && dev->trusted;
+	int         trusted = dev != NULL && dev->trusted, own;
 	enum um_err rc;
 
+	if ((rc = db_join(db, &own)) != UM_OK)
+		return rc;
 	/*
 	 * A login while the account is locked (only a trusted device gets one: login_gate)
 	 * leaves the count and the lock alone, so a stranger still guessing stays locked out.
+	 * The user object shows last_login_at: a `user` revocation row.
 	 */
-	if ((rc = user_login_succeeded(db, ctx->arena, u->id, u->locked_for <= 0)) != UM_OK ||
-	    (trusted && (rc = device_succeeded(ctx, dev)) != UM_OK) ||
-	    (rc = audit_log(ctx, AUDIT_LOGIN_SUCCEEDED, u->id, u->id,
-	         json_pack("{s:s, s:s*}", "via", via, "device", trusted ? "trusted" : NULL))) !=
-	        UM_OK)
+	if ((rc = user_login_succeeded(db, ctx->arena, u->id, u->locked_for <= 0)) == UM_OK &&
+	    (rc = revocation_user(ctx, u->id)) == UM_OK &&
+	    (!trusted || (rc = device_succeeded(ctx, dev)) == UM_OK))
+		rc = audit_log(ctx, AUDIT_LOGIN_SUCCEEDED, u->id, u->id,
+		    json_pack("{s:s, s:s*}", "via", via, "device", trusted ? "trusted" : NULL));
+	if ((rc = db_leave(db, own, rc)) != UM_OK)
 		return rc;
 	/* API.md §7: last_login_at in the answer is the time of this login. */
 	return user_by_id(db, ctx->arena, u->id, u);

@@ -20,6 +20,7 @@
 #include "login.h"
 #include "mfa.h"
 #include "notify.h"
+#include "revocation.h"
 #include "session.h"
 #include "token.h"
 #include "totp.h"
@@ -311,9 +312,10 @@ mfa_confirm(struct ctx *ctx, long long uid, const char *code, const unsigned cha
 	/*
 	 * Whoever else holds a session or a token of the account (a thief who enrolled
 	 * nothing, or a session from before) is signed out: from now on a login needs the
-	 * second factor.  Only the session that turned it on stays.
+	 * second factor.  Only the session that turned it on stays.  session_end_all logs
+	 * the `user` revocation row (mfa_enabled changes in the user object too).
 	 */
-	if ((rc = session_end_all(db, ctx->arena, uid, keep)) != UM_OK ||
+	if ((rc = session_end_all(ctx, uid, keep)) != UM_OK ||
 	    (rc = notice(ctx, uid, "mfa-enabled")) != UM_OK ||
 	    (rc = audit_log(ctx, AUDIT_MFA_ENABLED, uid, uid, NULL)) != UM_OK ||
 	    (rc = db_commit(db)) != UM_OK)
@@ -347,7 +349,9 @@ turn_off(struct ctx *ctx, long long uid, enum audit_event event, long long actor
 	if (res.affected == 0)
 		goto commit;
 	*changed = 1;
+	/* mfa_enabled changes in the user object: a `user` row. */
 	if ((rc = db_exec(db, ctx->arena, sql_codes_delete, p, 1, NULL)) != UM_OK ||
+	    (rc = revocation_user(ctx, uid)) != UM_OK ||
 	    (rc = notice(ctx, uid, "mfa-disabled")) != UM_OK ||
 	    (rc = audit_log(ctx, event, uid, actor, NULL)) != UM_OK)
 		goto out;

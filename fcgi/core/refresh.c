@@ -9,6 +9,7 @@
 #include "db.h"
 #include "log.h"
 #include "refresh.h"
+#include "revocation.h"
 #include "token.h"
 
 static const char sql_next_id[] = "SELECT NEXT VALUE FOR session_ids";
@@ -103,6 +104,7 @@ refresh_rotate(struct ctx *ctx, const char *presented, long long *user_id, long 
 		p[0] = dbv_text("reuse");
 		p[1] = DBV_INT(*sid);
 		if ((rc = db_exec(db, ctx->arena, sql_revoke, p, 2, NULL)) == UM_OK &&
+		    (rc = revocation_family(ctx, *user_id, *sid)) == UM_OK &&
 		    (rc = db_commit(db)) == UM_OK) {
 			log_warn("refresh: reuse of a retired token, family %lld revoked",
 			    *sid);
@@ -123,41 +125,58 @@ out:
 	return rc;
 }
 
-static const char sql_family_of[] = "SELECT family_id FROM refresh_tokens WHERE id_hash = ?";
-
-enum um_err
-refresh_revoke_token(struct ctx *ctx, const char *presented)
-{
-	unsigned char hash[TOKEN_HASH_LEN];
-	struct db_val p[2];
-	struct db_res res;
-	enum um_err   rc;
-
-	if (token_hash(presented, hash) != UM_OK)
-		return UM_OK;
-	p[0] = DBV_BLOB(hash, sizeof(hash));
-	if ((rc = db_exec(ctx->db, ctx->arena, sql_family_of, p, 1, &res)) != UM_OK ||
-	    res.nrows == 0)
-		return rc;
-	p[0] = dbv_text("logout");
-	p[1] = DBV_INT(DB_CELL(&res, 0, 0)->i);
-	return db_exec(ctx->db, ctx->arena, sql_revoke, p, 2, NULL);
-}
-
 static const char sql_revoke_own[] =
     "UPDATE refresh_families SET revoked_at = UTC_TIMESTAMP(6), revoke_reason = ?"
     " WHERE id = ? AND user_id = ? AND revoked_at IS NULL";
+static const char sql_family_of[] =
+    "SELECT family_id, user_id FROM refresh_tokens WHERE id_hash = ?";
 
-enum um_err
-refresh_revoke_family(struct db *db, struct arena *a, long long user_id, long long sid,
-    const char *reason, int *found)
+/* Revokes family sid of user_id for reason, with its `family` row when it was live. */
+static enum um_err
+revoke_tx(struct ctx *ctx, long long user_id, long long sid, const char *reason, int *found)
 {
 	struct db_val p[3] = { dbv_text(reason), DBV_INT(sid), DBV_INT(user_id) };
 	struct db_res res;
 	enum um_err   rc;
 
-	if ((rc = db_exec(db, a, sql_revoke_own, p, 3, &res)) != UM_OK)
+	*found = 0;
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_revoke_own, p, 3, &res)) != UM_OK)
 		return rc;
+	/* A family that had ended already was logged when it ended. */
 	*found = res.affected > 0;
-	return UM_OK;
+	return *found ? revocation_family(ctx, user_id, sid) : UM_OK;
+}
+
+enum um_err
+refresh_revoke_token(struct ctx *ctx, const char *presented)
+{
+	unsigned char hash[TOKEN_HASH_LEN];
+	struct db_val p[1];
+	struct db_res res;
+	int           own, found;
+	enum um_err   rc;
+
+	if (token_hash(presented, hash) != UM_OK)
+		return UM_OK;
+	p[0] = DBV_BLOB(hash, sizeof(hash));
+	if ((rc = db_join(ctx->db, &own)) != UM_OK)
+		return rc;
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_family_of, p, 1, &res)) == UM_OK &&
+	    res.nrows == 1)
+		rc = revoke_tx(ctx, DB_CELL(&res, 0, 1)->i, DB_CELL(&res, 0, 0)->i, "logout",
+		    &found);
+	return db_leave(ctx->db, own, rc);
+}
+
+enum um_err
+refresh_revoke_family(struct ctx *ctx, long long user_id, long long sid, const char *reason,
+    int *found)
+{
+	int         own;
+	enum um_err rc;
+
+	*found = 0;
+	if ((rc = db_join(ctx->db, &own)) != UM_OK)
+		return rc;
+	return db_leave(ctx->db, own, revoke_tx(ctx, user_id, sid, reason, found));
 }

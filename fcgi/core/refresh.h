@@ -24,10 +24,15 @@ enum um_err refresh_start(struct ctx *, long long, long long *, char **);
  */
 enum um_err refresh_rotate(struct ctx *, const char *, long long *, long long *, char **);
 
-/* Revokes the family a token belongs to (logout).  Unknown tokens are fine: UM_OK. */
+/*
+ * Revokes the family a token belongs to (logout), with its `family` revocation row, in the
+ * caller's transaction or one of its own.  Unknown tokens are fine: UM_OK.
+ */
 enum um_err refresh_revoke_token(struct ctx *, const char *);
-/* Revokes one family of user_id; *found says whether it existed (DELETE /me/sessions/{id}). */
-enum um_err refresh_revoke_family(struct db *, struct arena *, long long, long long,
-    const char *, int *);
+/*
+ * Revokes one family of user_id for reason, with its `family` revocation row, in the
+ * caller's transaction or one of its own; *found says whether it was live.
+ */
+enum um_err refresh_revoke_family(struct ctx *, long long, long long, const char *, int *);
 
 #endif

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "ratelimit.h"
 #include "retention.h"
+#include "revocation.h"
 
 /*
  * Failed or queued outbox rows stay: an operator looks into what did not arrive.  Their
@@ -26,6 +27,15 @@ static const char sql_audit[] = "DELETE FROM audit_events WHERE event = 'login_f
 static const char sql_device[] =
     "DELETE FROM device_lockouts "
     "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?";
+
+/*
+ * The revocation log only feeds the caches' polls, every USERMGR_REVOCATION_POLL_MS: a day
+ * is far more than any live host lags.  A host further behind flushes its cache instead
+ * (docs/DECISIONS.md "Fast path: the revocation log").
+ */
+static const char sql_revocations[] =
+    "DELETE FROM revocations "
+    "WHERE created_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
 
 static enum um_err
 prune(struct db *db, struct arena *a, const char *sql, long long age,
@@ -51,7 +61,8 @@ retention_prune(struct db *db, struct arena *a, const struct conf *c,
 
 	if ((rc = prune(db, a, sql_outbox, c->outbox_retention_days, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_rate, RATELIMIT_WINDOW_MAX, &n)) == UM_OK &&
-	    (rc = prune(db, a, sql_device, 0, &n)) == UM_OK)
+	    (rc = prune(db, a, sql_device, 0, &n)) == UM_OK &&
+	    (rc = prune(db, a, sql_revocations, REVOCATION_KEEP_DAYS, &n)) == UM_OK)
 		rc = prune(db, a, sql_audit, c->audit_retention_days, &n);
 	if (deleted != NULL)
 		*deleted = n;

@@ -14,8 +14,9 @@ struct db;
 /*
  * One prune, each table in its own statement: sent email_outbox rows whose sent_at is
  * more than USERMGR_OUTBOX_RETENTION_DAYS old, rate_limits windows that started more than
- * RATELIMIT_WINDOW_MAX ago, device_lockouts rows past their expires_at, and login_failed
- * audit_events more than USERMGR_AUDIT_RETENTION_DAYS old.  At most RETENTION_BATCH rows of each go per call; a
+ * RATELIMIT_WINDOW_MAX ago, device_lockouts rows past their expires_at, revocations
+ * rows more than REVOCATION_KEEP_DAYS old, and login_failed audit_events more than
+ * USERMGR_AUDIT_RETENTION_DAYS old.  At most RETENTION_BATCH rows of each go per call; a
  * backlog goes over the next calls.  *deleted, when not NULL, gets the number of rows.
  */
 enum um_err retention_prune(struct db *, struct arena *, const struct conf *,

@@ -9,6 +9,7 @@
 #include "ctx.h"
 #include "db.h"
 #include "log.h"
+#include "revocation.h"
 #include "session.h"
 #include "token.h"
 
@@ -154,9 +155,18 @@ enum um_err
 session_delete(struct ctx *ctx, const struct session *s)
 {
 	struct db_val p[1];
+	struct db_res res;
+	int           own;
+	enum um_err   rc;
 
 	p[0] = DBV_BLOB(s->hash, 32);
-	return db_exec(ctx->db, ctx->arena, sql_delete, p, 1, NULL);
+	if ((rc = db_join(ctx->db, &own)) != UM_OK)
+		return rc;
+	/* A session that had ended already was logged when it ended. */
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_delete, p, 1, &res)) == UM_OK &&
+	    res.affected > 0)
+		rc = revocation_session(ctx, s->user_id, s->hash);
+	return db_leave(ctx->db, own, rc);
 }
 
 static const char sql_end_all[] = "DELETE FROM sessions WHERE user_id = ?";
@@ -167,18 +177,26 @@ static const char sql_revoke_families[] =
     " WHERE user_id = ? AND revoked_at IS NULL";
 
 enum um_err
-session_end_all(struct db *db, struct arena *a, long long user_id, const unsigned char *keep)
+session_end_all(struct ctx *ctx, long long user_id, const unsigned char *keep)
 {
+	struct db    *db = ctx->db;
 	struct db_val p[2];
+	int           own;
 	enum um_err   rc;
 
 	p[0] = DBV_INT(user_id);
-	if ((rc = db_exec(db, a, sql_revoke_families, p, 1, NULL)) != UM_OK)
+	p[1] = keep != NULL ? DBV_BLOB(keep, 32) : DBV_NULL;
+	if ((rc = db_join(db, &own)) != UM_OK)
 		return rc;
-	if (keep == NULL)
-		return db_exec(db, a, sql_end_all, p, 1, NULL);
-	p[1] = DBV_BLOB(keep, 32);
-	return db_exec(db, a, sql_end_others, p, 2, NULL);
+	/*
+	 * One `user` row covers every session and family of the user, the kept one included:
+	 * a cache forgets it too and reads it again, still live, from the database.
+	 */
+	if ((rc = db_exec(db, ctx->arena, sql_revoke_families, p, 1, NULL)) == UM_OK &&
+	    (rc = db_exec(db, ctx->arena, keep == NULL ? sql_end_all : sql_end_others, p,
+	         keep == NULL ? 1 : 2, NULL)) == UM_OK)
+		rc = revocation_user(ctx, user_id);
+	return db_leave(db, own, rc);
 }
 
 static const char sql_list[] =
@@ -215,26 +233,50 @@ session_list(struct db *db, struct arena *a, long long user_id, long long curren
 	return list;
 }
 
-static const char sql_delete_one[] = "DELETE FROM sessions WHERE id = ? AND user_id = ?";
+static const char sql_hash_of[] =
+    "SELECT id_hash FROM sessions WHERE id = ? AND user_id = ? FOR UPDATE";
 static const char sql_revoke_one[] =
     "UPDATE refresh_families SET revoked_at = UTC_TIMESTAMP(6), revoke_reason = 'revoked'"
     " WHERE id = ? AND user_id = ? AND revoked_at IS NULL";
 
-enum um_err
-session_revoke(struct db *db, struct arena *a, long long user_id, long long id, int *found)
+/* The writes of session_revoke, inside its transaction. */
+static enum um_err
+revoke_tx(struct ctx *ctx, long long user_id, long long id, int *found)
 {
 	struct db_val p[2] = { DBV_INT(id), DBV_INT(user_id) };
 	struct db_res res;
+	unsigned char hash[32];
 	enum um_err   rc;
 
 	/* Ids come from one sequence (sql/001_init.sql), so at most one of these matches. */
-	if ((rc = db_exec(db, a, sql_delete_one, p, 2, &res)) != UM_OK)
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_hash_of, p, 2, &res)) != UM_OK)
+		return rc;
+	if (res.nrows == 1 && DB_CELL(&res, 0, 0)->len == sizeof(hash)) {
+		/* The log names a browser session by its hash: the cache's key, as the cookie's. */
+		memcpy(hash, DB_CELL(&res, 0, 0)->s, sizeof(hash));
+		p[0] = DBV_BLOB(hash, sizeof(hash));
+		if ((rc = db_exec(ctx->db, ctx->arena, sql_delete, p, 1, NULL)) != UM_OK)
+			return rc;
+		*found = 1;
+		return revocation_session(ctx, user_id, hash);
+	}
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_revoke_one, p, 2, &res)) != UM_OK)
 		return rc;
 	*found = res.affected > 0;
-	if (*found)
-		return UM_OK;
-	if ((rc = db_exec(db, a, sql_revoke_one, p, 2, &res)) != UM_OK)
+	return *found ? revocation_family(ctx, user_id, id) : UM_OK;
+}
+
+enum um_err
+session_revoke(struct ctx *ctx, long long user_id, long long id, int *found)
+{
+	int         own;
+	enum um_err rc;
+
+	*found = 0;
+	if ((rc = db_join(ctx->db, &own)) != UM_OK)
 		return rc;
-	*found = res.affected > 0;
-	return UM_OK;
+	rc = db_leave(ctx->db, own, revoke_tx(ctx, user_id, id, found));
+	if (rc != UM_OK)
+		*found = 0;
+	return rc;
 }

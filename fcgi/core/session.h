@@ -44,14 +44,19 @@ enum um_err session_find(struct ctx *, const char *, struct session **);
  * first: no fixation); *out gets it and *cookie the value for the browser (arena).
  */
 enum um_err session_create(struct ctx *, long long, int, int, struct session **, const char **);
-/* Deletes one session's row. */
+/*
+ * Deletes one session's row and logs a `session` revocation row with it, in the caller's
+ * transaction or, outside one, in a transaction of its own (logout, a new login).
+ */
 enum um_err session_delete(struct ctx *, const struct session *);
 /*
  * Ends every session of user_id — browser sessions except the one whose hash is keep (NULL:
  * all), and every API refresh-token family (API.md §7: "Sessions cover browser sessions and
- * API logins") — for password changes, resets, disabling.
+ * API logins") — for password changes, resets, disabling.  Logs one `user` revocation row,
+ * which also stands for whatever else the caller changes about the user in the same
+ * transaction; runs in the caller's transaction, or in one of its own outside one.
  */
-enum um_err session_end_all(struct db *, struct arena *, long long, const unsigned char *);
+enum um_err session_end_all(struct ctx *, long long, const unsigned char *);
 
 /*
  * The user's sessions as API.md §7 lists them: browser sessions and live API refresh
@@ -59,7 +64,11 @@ enum um_err session_end_all(struct db *, struct arena *, long long, const unsign
  * current marks the one whose id is current_id.  Caller owns the array.
  */
 json_t *session_list(struct db *, struct arena *, long long, long long);
-/* Ends one session (browser or API) of user_id by its id; *found says whether it existed. */
-enum um_err session_revoke(struct db *, struct arena *, long long, long long, int *);
+/*
+ * Ends one session (browser or API) of user_id by its id, with its `session` or `family`
+ * revocation row, in the caller's transaction or one of its own; *found says whether it
+ * was live.
+ */
+enum um_err session_revoke(struct ctx *, long long, long long, int *);
 
 #endif

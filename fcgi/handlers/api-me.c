@@ -54,7 +54,7 @@ api_me_patch(struct request *req, struct response *resp)
 		return UM_OK;
 	dn = r[M_DISPLAY_NAME].present ? r[M_DISPLAY_NAME].val : u->display_name;
 	bio = r[M_BIO].present ? r[M_BIO].val : u->bio;
-	if ((rc = user_update_profile(req->rt->db, req->arena, u->id, dn, bio)) != UM_OK ||
+	if ((rc = account_update_profile(&req->ctx, u->id, dn, bio)) != UM_OK ||
 	    (rc = user_by_id(req->rt->db, req->arena, u->id, u)) != UM_OK)
 		return rc;
 	api_user(req, resp, 200, u, json_incref(req->auth->roles));
@@ -207,8 +207,7 @@ api_me_session_delete(struct request *req, struct response *resp)
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);
 		return UM_OK;
 	}
-	if ((rc = session_revoke(req->rt->db, req->arena, req->auth->user.id, id, &found)) !=
-	    UM_OK)
+	if ((rc = session_revoke(&req->ctx, req->auth->user.id, id, &found)) != UM_OK)
 		return rc;
 	if (!found) {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such session.", NULL);

@@ -192,14 +192,13 @@ page_account_revoke(struct request *req, struct response *resp)
 {
 	struct validate_ctx vctx = { 0, NULL };
 	struct field_result r[R__MAX];
-	struct db          *db = req->rt->db;
 	long long           uid = req->session->user_id, id;
 	int                 found = 0;
 	enum um_err         rc;
 
 	if (validate_form(req->arena, &vctx, revoke_spec, R__MAX, &req->form, r) == UM_OK &&
 	    r[R_ALL].val != NULL && strcmp(r[R_ALL].val, "1") == 0) {
-		if ((rc = session_end_all(db, req->arena, uid, req->session->hash)) != UM_OK)
+		if ((rc = session_end_all(&req->ctx, uid, req->session->hash)) != UM_OK)
 			return rc;
 		(void)audit_log(&req->ctx, AUDIT_SESSION_REVOKED, uid, uid,
 		    json_pack("{s:b}", "all_others", 1));
@@ -219,7 +218,7 @@ page_account_revoke(struct request *req, struct response *resp)
 		response_redirect(resp, 303, "/");
 		return UM_OK;
 	}
-	if ((rc = session_revoke(db, req->arena, uid, id, &found)) != UM_OK)
+	if ((rc = session_revoke(&req->ctx, uid, id, &found)) != UM_OK)
 		return rc;
 	if (!found) {
 		show_sessions(req, resp, 404,

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "account.h"
 #include "app.h"
 #include "handlers.h"
 #include "page.h"
@@ -79,8 +80,8 @@ page_profile(struct request *req, struct response *resp)
 		show(req, resp, 400, &u, r, 0);
 		return UM_OK;
 	}
-	if ((rc = user_update_profile(req->rt->db, req->arena, id, r[F_DISPLAY_NAME].val,
-	         r[F_BIO].val)) != UM_OK ||
+	if ((rc = account_update_profile(&req->ctx, id, r[F_DISPLAY_NAME].val, r[F_BIO].val)) !=
+	        UM_OK ||
 	    (rc = user_by_id(req->rt->db, req->arena, id, &u)) != UM_OK)
 		return rc;
 	show(req, resp, 200, &u, NULL, 1);

@@ -16,6 +16,7 @@
 #include "ratelimit.h"
 #include "request.h"
 #include "response.h"
+#include "revocation.h"
 #include "router.h"
 #include "routes.h"
 #include "runtime.h"
@@ -207,6 +208,8 @@ app_handle(struct request *req, struct response *resp)
 	unsigned            allow;
 	enum um_err         rc;
 
+	/* Revocation notes are per request: none may reach the cache for another one. */
+	revocation_notes_reset(&req->ctx);
 	if (req->method == HTTP_HEAD)
 		resp->flags |= RESP_HEAD;
 	switch (router_match(routes, nroutes, req->method, req->path, req->arena, &rt,

@@ -183,3 +183,23 @@ def test_the_sixth_taken_address_notice_in_an_hour_answers_the_same_but_queues_n
     assert outbox_count(stack, addr) - before == MAIL_PER_ADDRESS_PER_HOUR, (
         "%d sign-ups with a taken address queued %d notices; at most %d an hour"
         % (len(answers), outbox_count(stack, addr) - before, MAIL_PER_ADDRESS_PER_HOUR))
+
+
+# --- the revocation log (sql/006_revocations.sql) -----------------------------------------------
+
+def insert_revocation(stack, user_id, hours_ago):
+    sql(stack, "INSERT INTO revocations (kind, user_id, created_at) VALUES ('user', %d, "
+               "UTC_TIMESTAMP(6) - INTERVAL %d HOUR)" % (user_id, hours_ago))
+    return int(sql(stack, "SELECT MAX(id) FROM revocations WHERE user_id = %d" % user_id)[0][0])
+
+
+def test_revocation_rows_older_than_a_day_are_pruned_and_younger_ones_stay(stack):
+    # An id no account has: the log keeps rows of deleted users, so none is needed.
+    user_id = 9000000000 + secrets.randbelow(10 ** 9)
+    old = insert_revocation(stack, user_id, 25)
+    young = insert_revocation(stack, user_id, 23)
+    fresh = insert_revocation(stack, user_id, 0)
+    prune_once(stack, "mailer-prune-" + secrets.token_hex(3))
+    left = existing(stack, "revocations", [old, young, fresh])
+    assert old not in left, "a revocation row 25 hours old is still there"
+    assert {young, fresh} <= left, "a revocation row younger than a day was deleted"
