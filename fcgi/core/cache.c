@@ -389,6 +389,7 @@ static int
 build(struct cache *c, char *tmp, size_t tmplen, int *fdp, struct hdr **hp, struct fixed *f)
 {
 	struct hdr *h;
+	uint64_t    epoch;
 	int         fd, e;
 
 	plan(c->bytes, f);
@@ -404,8 +405,14 @@ build(struct cache *c, char *tmp, size_t tmplen, int *fdp, struct hdr **hp, stru
 	h = mmap(NULL, f->total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (h == MAP_FAILED)
 		goto fail;
-	/* The file is zeroed: generations 0, no way tagged, no claim yet written. */
+	/*
+	 * The file is zeroed: generations 0, no way tagged.  The epoch starts at random: an
+	 * epoch a caller read from a segment that was replaced before its fill must not match
+	 * this one's by coincidence of counts.
+	 */
 	memcpy(&h->f, f, sizeof(*f));
+	randombytes_buf(&epoch, sizeof(epoch));
+	atomic_store(&h->epoch, epoch);
 	atomic_store(&h->log_id, 0);
 	atomic_store(&h->poll_ok_ms, NEVER);
 	atomic_store(&h->poll_at_ms, NEVER);
@@ -448,10 +455,9 @@ create(struct cache *c)
 
 	if (build(c, tmp, sizeof(tmp), &fd, &h, &f) != 0)
 		return -1;
-	rc = link(tmp, c->path);
+	rc = link(tmp, c->path) == 0 ? 0 : errno;
 	(void)unlink(tmp);
 	if (rc != 0) {
-		rc = errno;
 		(void)munmap(h, f.total);
 		(void)close(fd);
 		errno = rc;
