@@ -71,6 +71,17 @@ make_user(struct user *u, struct user_buf *b, long long id, long long version)
 	u->updated_at = "2026-12-02T11:00:00Z";
 }
 
+/* Fills user id at version under a fresh epoch, as a caller with nothing racing it would. */
+static enum cache_fill
+fill_user(struct cache *c, long long id, long long version)
+{
+	struct user     u;
+	struct user_buf b;
+
+	make_user(&u, &b, id, version);
+	return cache_user_fill(c, cache_epoch(c), &u);
+}
+
 static void
 session_hash(long long k, unsigned char hash[32])
 {
@@ -184,14 +195,11 @@ END_TEST
 static long long
 other_bucket_user(struct cache *c, long long id)
 {
-	struct user       u;
-	struct user_buf   b;
 	struct cache_user cu;
 	long long         x;
 
 	for (x = id + 1; x < id + 100; x++) {
-		make_user(&u, &b, x, 1);
-		ck_assert_int_eq(cache_user_fill(c, cache_epoch(c), &u), CACHE_FILLED);
+		ck_assert_int_eq(fill_user(c, x, 1), CACHE_FILLED);
 		cache_user_drop(c, id);
 		if (cache_user_get(c, x, &cu))
 			return x;
@@ -263,7 +271,6 @@ START_TEST(test_a_flush_drops_everything)
 {
 	struct scratch       sc;
 	struct cache        *c;
-	struct user          u;
 	struct user_buf      b;
 	struct session       s;
 	struct cache_user    cu;
@@ -275,8 +282,7 @@ START_TEST(test_a_flush_drops_everything)
 	scratch_new(&sc);
 	c = cache_open(sc.path, BIG);
 	for (i = 1; i <= 20; i++) {
-		make_user(&u, &b, i, 1);
-		ck_assert_int_eq(cache_user_fill(c, cache_epoch(c), &u), CACHE_FILLED);
+		ck_assert_int_eq(fill_user(c, i, 1), CACHE_FILLED);
 	}
 	make_session(&s, &b, 1, 1, 1);
 	ck_assert_int_eq(cache_session_fill(c, cache_epoch(c), &s, 1, 1), CACHE_FILLED);
@@ -290,8 +296,7 @@ START_TEST(test_a_flush_drops_everything)
 	ck_assert_int_eq(cache_family_get(c, 3, &cf), 0);
 	cache_stats(c, &st);
 	ck_assert_uint_eq(st.entries, 0);
-	make_user(&u, &b, 1, 2);
-	ck_assert_int_eq(cache_user_fill(c, cache_epoch(c), &u), CACHE_FILLED);
+	ck_assert_int_eq(fill_user(c, 1, 2), CACHE_FILLED);
 	ck_assert_int_eq(cache_user_get(c, 1, &cu), 1);
 	ck_assert_int_eq(cu.token_version, 2);
 	cache_close(c);
@@ -394,8 +399,6 @@ START_TEST(test_a_full_table_replaces_old_entries_and_serves_the_rest)
 {
 	struct scratch     sc;
 	struct cache      *c;
-	struct user        u;
-	struct user_buf    b;
 	struct cache_user  cu;
 	struct cache_stats st;
 	long long          i;
@@ -404,8 +407,7 @@ START_TEST(test_a_full_table_replaces_old_entries_and_serves_the_rest)
 	scratch_new(&sc);
 	c = cache_open(sc.path, SMALL);
 	for (i = 1; i <= 200; i++) {
-		make_user(&u, &b, i, i * 10);
-		ck_assert_int_eq(cache_user_fill(c, cache_epoch(c), &u), CACHE_FILLED);
+		ck_assert_int_eq(fill_user(c, i, i * 10), CACHE_FILLED);
 	}
 	for (i = 1; i <= 200; i++)
 		if (cache_user_get(c, i, &cu)) {
@@ -669,16 +671,13 @@ START_TEST(test_garbage_over_the_buckets_never_reads_as_a_hit)
 {
 	struct scratch    sc;
 	struct cache     *c;
-	struct user       u;
-	struct user_buf   b;
 	struct cache_user cu;
 	long long         i;
 
 	scratch_new(&sc);
 	c = cache_open(sc.path, ONE_MB);
 	for (i = 1; i <= 100; i++) {
-		make_user(&u, &b, i, 1);
-		ck_assert_int_eq(cache_user_fill(c, cache_epoch(c), &u), CACHE_FILLED);
+		ck_assert_int_eq(fill_user(c, i, 1), CACHE_FILLED);
 		ck_assert_int_eq(cache_user_get(c, i, &cu), 1);
 	}
 	scribble(sc.path, CACHE_TEST_HEADER_SIZE,
@@ -687,8 +686,7 @@ START_TEST(test_garbage_over_the_buckets_never_reads_as_a_hit)
 		ck_assert_int_eq(cache_user_get(c, i, &cu), 0);
 	/* Buckets whose lock word is now garbage are taken over: fills work again. */
 	for (i = 1; i <= 100; i++) {
-		make_user(&u, &b, i, 2);
-		ck_assert_int_eq(cache_user_fill(c, cache_epoch(c), &u), CACHE_FILLED);
+		ck_assert_int_eq(fill_user(c, i, 2), CACHE_FILLED);
 		ck_assert_int_eq(cache_user_get(c, i, &cu), 1);
 		ck_assert_int_eq(cu.token_version, 2);
 	}
@@ -701,16 +699,13 @@ START_TEST(test_garbage_over_the_header_is_rebuilt_and_attached_handles_follow)
 {
 	struct scratch     sc;
 	struct cache      *a, *b2;
-	struct user        u;
-	struct user_buf    b;
 	struct cache_user  cu;
 	struct cache_stats st;
 	ino_t              old;
 
 	scratch_new(&sc);
 	a = cache_open(sc.path, ONE_MB);
-	make_user(&u, &b, 1, 1);
-	ck_assert_int_eq(cache_user_fill(a, cache_epoch(a), &u), CACHE_FILLED);
+	ck_assert_int_eq(fill_user(a, 1, 1), CACHE_FILLED);
 	old = file_ino(sc.path);
 	scribble(sc.path, 0, 128);
 	/* The next open finds it foreign, builds a new file over it, and retires the old. */
@@ -724,15 +719,13 @@ START_TEST(test_garbage_over_the_header_is_rebuilt_and_attached_handles_follow)
 	/* The attached handle misses, re-attaches, and shares the new segment. */
 	ck_assert_int_eq(cache_user_get(a, 1, &cu), 0);
 	ck_assert_int_eq(cache_test_retired(a), 0);
-	make_user(&u, &b, 2, 1);
-	ck_assert_int_eq(cache_user_fill(a, cache_epoch(a), &u), CACHE_FILLED);
+	ck_assert_int_eq(fill_user(a, 2, 1), CACHE_FILLED);
 	ck_assert_int_eq(cache_user_get(b2, 2, &cu), 1);
 	/* Garbage again, now found by an attached handle itself, which rebuilds. */
 	scribble(sc.path, 0, 128);
 	ck_assert_int_eq(cache_user_get(a, 2, &cu), 0);
 	ck_assert_int_eq(cache_enabled(a), 1);
-	make_user(&u, &b, 3, 1);
-	ck_assert_int_eq(cache_user_fill(a, cache_epoch(a), &u), CACHE_FILLED);
+	ck_assert_int_eq(fill_user(a, 3, 1), CACHE_FILLED);
 	ck_assert_int_eq(cache_user_get(b2, 3, &cu), 1);
 	ck_assert_int_eq(cache_user_get(b2, 2, &cu), 0);
 	cache_close(a);
@@ -746,8 +739,6 @@ START_TEST(test_a_segment_of_another_layout_version_is_rebuilt)
 	struct scratch     sc;
 	struct cache      *c;
 	struct cache_stats st;
-	struct user        u;
-	struct user_buf    b;
 	struct cache_user  cu;
 	uint32_t           v = CACHE_LAYOUT_VERSION + 1;
 	int                fd;
@@ -763,8 +754,7 @@ START_TEST(test_a_segment_of_another_layout_version_is_rebuilt)
 	ck_assert_int_eq(cache_enabled(c), 1);
 	cache_stats(c, &st);
 	ck_assert_uint_eq(st.rebuilds, 1);
-	make_user(&u, &b, 1, 1);
-	ck_assert_int_eq(cache_user_fill(c, cache_epoch(c), &u), CACHE_FILLED);
+	ck_assert_int_eq(fill_user(c, 1, 1), CACHE_FILLED);
 	ck_assert_int_eq(cache_user_get(c, 1, &cu), 1);
 	cache_close(c);
 	/* A file too short to hold a header is rebuilt too. */
@@ -839,8 +829,7 @@ START_TEST(test_a_bucket_left_locked_by_a_dead_writer_is_taken_over)
 	scratch_new(&sc);
 	/* So small that each table has one bucket: the user bucket is the first after the header. */
 	c = cache_open(sc.path, 8192);
-	make_user(&u, &b, 1, 1);
-	ck_assert_int_eq(cache_user_fill(c, cache_epoch(c), &u), CACHE_FILLED);
+	ck_assert_int_eq(fill_user(c, 1, 1), CACHE_FILLED);
 	ck_assert_int_eq(fd = open(sc.path, O_RDWR), fd < 0 ? -2 : fd);
 	/* Locked now (sequence odd, stamp this second): a live writer, so wait and give up. */
 	w = (uint64_t)(cache_now_ms() / 1000) << 32 | 7;
@@ -867,13 +856,11 @@ START_TEST(test_a_removed_file_is_noticed_and_replaced)
 	struct scratch    sc;
 	struct cache     *a, *b2;
 	struct user       u;
-	struct user_buf   b;
 	struct cache_user cu;
 
 	scratch_new(&sc);
 	a = cache_open(sc.path, ONE_MB);
-	make_user(&u, &b, 1, 1);
-	ck_assert_int_eq(cache_user_fill(a, cache_epoch(a), &u), CACHE_FILLED);
+	ck_assert_int_eq(fill_user(a, 1, 1), CACHE_FILLED);
 	ck_assert_int_eq(unlink(sc.path), 0);
 	/* A new process makes a new file; a's drop must reach it, not the orphan. */
 	b2 = cache_open(sc.path, ONE_MB);
