@@ -855,7 +855,6 @@ START_TEST(test_a_removed_file_is_noticed_and_replaced)
 {
 	struct scratch    sc;
 	struct cache     *a, *b2;
-	struct user       u;
 	struct cache_user cu;
 
 	scratch_new(&sc);
@@ -864,7 +863,7 @@ START_TEST(test_a_removed_file_is_noticed_and_replaced)
 	ck_assert_int_eq(unlink(sc.path), 0);
 	/* A new process makes a new file; a's drop must reach it, not the orphan. */
 	b2 = cache_open(sc.path, ONE_MB);
-	ck_assert_int_eq(cache_user_fill(b2, cache_epoch(b2), &u), CACHE_FILLED);
+	ck_assert_int_eq(fill_user(b2, 1, 1), CACHE_FILLED);
 	cache_user_drop(a, 1);
 	ck_assert_int_eq(cache_user_get(b2, 1, &cu), 0);
 	ck_assert_int_eq(cache_test_retired(a), 0); /* a is on the new one now */
