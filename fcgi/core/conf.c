@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "cache.h"
 #include "conf.h"
 #include "log.h"
 
@@ -306,6 +307,53 @@ db_migrate_password(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Two stacks on one machine must never share a segment, and a stack is its database: the
+ * name is a hash of where the database is and which one it is.  The layout version is hashed
+ * too, so an upgrade that changes the layout starts on a new file instead of two builds
+ * rebuilding each other's (docs/DECISIONS.md "Fast path: the shared cache").
+ */
+void
+conf_cache_file_default(const struct conf *c, char *buf, size_t n)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int  mdlen = 0;
+	char          in[4096];
+	int           len, i;
+
+	if (c->db_host != NULL && c->db_host[0] != '\0')
+		len = snprintf(in, sizeof(in), "usermgr-cache %d\ntcp:%s:%u\n%s",
+		    CACHE_LAYOUT_VERSION, c->db_host, c->db_port, c->db_name ? c->db_name : "");
+	else
+		len = snprintf(in, sizeof(in), "usermgr-cache %d\nunix:%s\n%s",
+		    CACHE_LAYOUT_VERSION, c->db_socket ? c->db_socket : "",
+		    c->db_name ? c->db_name : "");
+	if (len < 0 || (size_t)len >= sizeof(in))
+		len = (int)strlen(in);
+	(void)EVP_Digest(in, (size_t)len, md, &mdlen, EVP_sha256(), NULL);
+	len = snprintf(buf, n, "/dev/shm/usermgr-cache-");
+	for (i = 0; i < 8 && len > 0 && (size_t)len + 2 < n; i++)
+		len += snprintf(buf + len, n - (size_t)len, "%02x", md[i]);
+}
+
+/* USERMGR_CACHE_FILE: derived from the database when unset; an absolute path when given. */
+static int
+cache_file(struct conf *c, char *err, size_t errlen)
+{
+	char def[64];
+
+	if (c->cache_file == NULL) {
+		conf_cache_file_default(c, def, sizeof(def));
+		c->cache_file = xstrdup(def);
+		return 0;
+	}
+	if (c->cache_file[0] != '/') {
+		(void)snprintf(err, errlen, "USERMGR_CACHE_FILE must be an absolute path");
+		return -1;
+	}
+	return 0;
+}
+
 /* Parallel to enum mail_transport (conf.h) and enum log_level (log.h). */
 static const char *const transports[MAIL__MAX + 1] = {
 	[MAIL_FILE] = "file",
@@ -462,6 +510,12 @@ const struct conf_var conf_vars[] = {
 	{ "USERMGR_LOG_LEVEL", CONF_ENUM, offsetof(struct conf, log_level), .def = "info",
 	    .choices = levels,
 	    .description = "error, warn, info (refusals, failures) or debug" },
+	/* Read after the database settings: the file's default name depends on them. */
+	{ "USERMGR_CACHE_MB", CONF_UINT, offsetof(struct conf, cache_mb), 0, 4096, .def = "16",
+	    .description = "MiB of the host-local cache the workers share; 0 turns it off" },
+	{ "USERMGR_CACHE_FILE", CONF_STRING, offsetof(struct conf, cache_file),
+	    .check = cache_file, .readme_default = "/dev/shm/usermgr-cache-<hash>",
+	    .description = "the cache's shared file" },
 };
 const size_t conf_nvars = sizeof(conf_vars) / sizeof(conf_vars[0]);
 

@@ -87,6 +87,9 @@ struct conf {
 	unsigned unverified_days;       /* 7: then usermgr-admin prune deletes the account */
 	char    *bootstrap_admin_email; /* admin@localhost */
 	unsigned log_level; /* USERMGR_LOG_LEVEL: error, warn, info (default), debug */
+	/* the host-local cache (cache.h) */
+	unsigned cache_mb;   /* USERMGR_CACHE_MB, 16; 0: no cache */
+	char    *cache_file; /* USERMGR_CACHE_FILE, default derived from the database */
 };
 
 /* How a setting's text becomes its value; conf.c parses each type, check-config shows each. */
@@ -154,6 +157,13 @@ const char *conf_show(const struct conf *, const struct conf_var *, char *, size
 enum db_ssl_mode conf_db_ssl_default(const char *host, const char *ca);
 /* The mode's word, as USERMGR_DB_SSL_MODE spells it. */
 const char *conf_db_ssl_name(enum db_ssl_mode);
+
+/*
+ * The cache file of a database when USERMGR_CACHE_FILE is unset:
+ * /dev/shm/usermgr-cache-<16 hex digits of a SHA-256 over the endpoint (host:port or socket
+ * path), the database name and the cache's layout version>, into buf of size n.
+ */
+void conf_cache_file_default(const struct conf *, char *, size_t);
 
 /* Parses a decimal unsigned integer in [min, max] with nothing trailing; -1 on error. */
 int conf_parse_uint(const char *, unsigned, unsigned, unsigned *);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache.h"
 #include "ctx.h"
 #include "db.h"
 #include "log.h"
@@ -39,6 +40,11 @@ runtime_load(struct runtime *rt, conf_getenv_fn *get, char *err, size_t errlen)
 	}
 	/* Connecting is lazy: a worker starts and answers 503 while MariaDB is down. */
 	rt->db = db_open(&rt->conf);
+	/*
+	 * Never fatal: an unusable file leaves the cache off.  Nothing is opened before the
+	 * first use, so check-config, which loads this too, creates no file.
+	 */
+	rt->cache = cache_open(rt->conf.cache_file, (size_t)rt->conf.cache_mb << 20);
 	return UM_OK;
 fail:
 	runtime_free(rt);
@@ -50,6 +56,7 @@ runtime_free(struct runtime *rt)
 {
 	if (rt == NULL)
 		return;
+	cache_close(rt->cache);
 	db_close(rt->db);
 	tmpl_set_free(rt->tmpl);
 	validate_unload_common();

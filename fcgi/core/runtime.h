@@ -8,6 +8,7 @@
 #include "keys.h"
 
 struct arena;
+struct cache;
 struct ctx;
 struct db;
 struct tmpl_set;
@@ -17,6 +18,7 @@ struct runtime {
 	struct keyring   keys; /* HKDF sub-keys of the current and retired secrets */
 	struct db       *db;   /* connected lazily by the first statement */
 	struct tmpl_set *tmpl;
+	struct cache    *cache; /* the host-local cache; NULL when USERMGR_CACHE_MB is 0 */
 };
 
 /*

@@ -72,6 +72,8 @@ START_TEST(test_defaults_follow_api_md_section_1)
 	ck_assert_int_eq(c.have_data_key, 1);
 	ck_assert_int_eq(c.data_key[0], 0);
 	ck_assert_int_eq(c.data_key[31], 31);
+	ck_assert_uint_eq(c.cache_mb, 16);
+	ck_assert_str_eq(c.cache_file, "/dev/shm/usermgr-cache-c1fa4722d5531b0c");
 	conf_free(&c);
 }
 END_TEST
@@ -134,6 +136,9 @@ static const struct {
 	{ "USERMGR_DB_SSL_MODE", "preferred" },
 	{ "USERMGR_DB_SSL_MODE", "VERIFY" },
 	{ "USERMGR_DB_MIGRATE_PASSWORD", "a-password-without-its-account" },
+	{ "USERMGR_CACHE_MB", "4097" },
+	{ "USERMGR_CACHE_MB", "16M" },
+	{ "USERMGR_CACHE_FILE", "var/cache" },
 };
 
 START_TEST(test_a_bad_setting_is_refused_naming_the_variable)
@@ -320,6 +325,75 @@ START_TEST(test_uint_parsing_is_strict)
 	ck_assert_int_eq(conf_parse_uint("101", 0, 100, &v), -1);
 	ck_assert_int_eq(conf_parse_uint("18446744073709551617", 0, 100, &v), -1);
 	ck_assert_int_eq(conf_parse_uint(NULL, 0, 100, &v), -1);
+}
+END_TEST
+
+/*
+ * The cache file is named after the database, so two stacks on one machine never share a
+ * segment: a SHA-256 over "usermgr-cache <layout>\n" + "unix:<socket>" or
+ * "tcp:<host>:<port>" + "\n<database>" (known answers from Python's hashlib).
+ */
+static const struct conf_var *find_var(const char *);
+
+static const struct {
+	const char *socket, *host, *name, *file, *mb; /* NULL: unset */
+	const char *want_file, *want_mb;
+} cache_cases[] = {
+	{ NULL, NULL, NULL, NULL, NULL, "/dev/shm/usermgr-cache-c1fa4722d5531b0c", "16" },
+	{ NULL, NULL, "other", NULL, NULL, "/dev/shm/usermgr-cache-2c144215ccc9ff5a", "16" },
+	{ NULL, "db.internal", NULL, NULL, NULL, "/dev/shm/usermgr-cache-564393df18961bc3",
+	    "16" },
+	{ "/srv/a/mysqld.sock", NULL, NULL, NULL, "0", NULL, "0" }, /* another stack */
+	{ NULL, NULL, NULL, "/srv/pool-b/cache", "64", "/srv/pool-b/cache", "64" },
+};
+
+START_TEST(test_the_cache_file_is_named_after_the_database_unless_given)
+{
+	const char            *env[16];
+	struct conf            c;
+	char                   err[256], buf[32];
+	size_t                 n = 0;
+	const struct conf_var *vf = find_var("USERMGR_CACHE_FILE");
+	const struct conf_var *vm = find_var("USERMGR_CACHE_MB");
+
+	if (cache_cases[_i].socket != NULL) {
+		env[n++] = "USERMGR_DB_SOCKET";
+		env[n++] = cache_cases[_i].socket;
+	}
+	if (cache_cases[_i].host != NULL) {
+		env[n++] = "USERMGR_DB_HOST";
+		env[n++] = cache_cases[_i].host;
+	}
+	if (cache_cases[_i].name != NULL) {
+		env[n++] = "USERMGR_DB_NAME";
+		env[n++] = cache_cases[_i].name;
+	}
+	if (cache_cases[_i].file != NULL) {
+		env[n++] = "USERMGR_CACHE_FILE";
+		env[n++] = cache_cases[_i].file;
+	}
+	if (cache_cases[_i].mb != NULL) {
+		env[n++] = "USERMGR_CACHE_MB";
+		env[n++] = cache_cases[_i].mb;
+	}
+	env[n] = NULL;
+	set_env(env);
+	ck_assert_msg(conf_load(&c, fake_getenv, 0, err, sizeof(err)) == UM_OK, "%s", err);
+	ck_assert_ptr_nonnull(vf);
+	ck_assert_ptr_nonnull(vm);
+	if (cache_cases[_i].want_file != NULL)
+		ck_assert_str_eq(c.cache_file, cache_cases[_i].want_file);
+	else
+		ck_assert_str_ne(c.cache_file, cache_cases[0].want_file);
+	if (cache_cases[_i].file == NULL) {
+		ck_assert_int_eq(strncmp(c.cache_file, "/dev/shm/usermgr-cache-", 23), 0);
+		ck_assert_uint_eq(strlen(c.cache_file), 23 + 16);
+		ck_assert_uint_eq(strspn(c.cache_file + 23, "0123456789abcdef"), 16);
+	}
+	/* check-config shows both as the programs use them. */
+	ck_assert_str_eq(conf_show(&c, vf, buf, sizeof(buf)), c.cache_file);
+	ck_assert_str_eq(conf_show(&c, vm, buf, sizeof(buf)), cache_cases[_i].want_mb);
+	conf_free(&c);
 }
 END_TEST
 
@@ -586,6 +660,8 @@ main(void)
 	tcase_add_test(tc,
 	    test_old_keys_are_split_on_commas_and_mailjet_falls_back_to_the_seed_names);
 	tcase_add_test(tc, test_uint_parsing_is_strict);
+	tcase_add_loop_test(tc, test_the_cache_file_is_named_after_the_database_unless_given, 0,
+	    sizeof(cache_cases) / sizeof(cache_cases[0]));
 	tcase_add_test(tc, test_the_readme_table_lists_every_setting_with_its_default);
 	tcase_add_test(tc, test_the_readme_table_lists_every_variable_deploy_local_run_reads);
 	tcase_add_test(tc,
