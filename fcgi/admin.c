@@ -13,10 +13,12 @@
 #include "account.h"
 #include "arena.h"
 #include "bounds.h"
+#include "cache.h"
 #include "conf.h"
 #include "ctx.h"
 #include "db.h"
 #include "directory.h"
+#include "fastpath.h"
 #include "legacy.h"
 #include "log.h"
 #include "migrate.h"
@@ -41,7 +43,25 @@ struct cli {
 	struct db    *db;
 	struct arena *a;
 	struct ctx    ctx;
+	struct cache *cache; /* the workers' cache, when this user may write it; else NULL */
 };
+
+/*
+ * The workers' cache, to apply this command's revocations to at once — only when its file
+ * exists and is this user's: one run as root must neither create a file the workers would
+ * refuse nor be refused loudly.  Otherwise the workers of this host read the change from the
+ * log within USERMGR_REVOCATION_POLL_MS (docs/DECISIONS.md "Fast path: wiring").
+ */
+static struct cache *
+workers_cache(const struct conf *c)
+{
+	struct stat st;
+
+	if (c->cache_mb == 0 || c->cache_file == NULL || lstat(c->cache_file, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		return NULL;
+	return cache_open(c->cache_file, (size_t)c->cache_mb << 20);
+}
 
 static void
 usage(void)
@@ -696,8 +716,12 @@ main(int argc, char *argv[])
 	x.ctx.db = x.db;
 	x.ctx.conf = &x.conf;
 	x.ctx.via = "usermgr-admin";
+	x.ctx.cache = x.cache = workers_cache(&x.conf);
 	ret = cmd->fn(&x, argc - 1, argv + 1);
+	/* What the command committed (a failed one's notes only cost a read again). */
+	fastpath_apply_notes(&x.ctx);
 out:
+	cache_close(x.cache);
 	arena_free(x.a);
 	db_close(x.db);
 	conf_free(&x.conf);

@@ -16,9 +16,11 @@
 #include "conf.h"
 #include "ctx.h"
 #include "db.h"
+#include "fastpath.h"
 #include "log.h"
 #include "mail.h"
 #include "outbox.h"
+#include "revocation.h"
 #include "retention.h"
 #include "runtime.h"
 #include "transport.h"
@@ -338,8 +340,11 @@ run(struct ctx *ctx, struct transport *t, int once)
 		more = 0;
 		if (!db_down) {
 			housekeeping(db, a, c, &pruned);
+			revocation_notes_reset(ctx);
 			/* A full batch: more may wait, so no nap before the next poll. */
 			more = handle_requests(ctx) == REQUESTS;
+			/* Its revocations reach this host's workers at once (fastpath.c). */
+			fastpath_apply_notes(ctx);
 		}
 		if (claim(db, a, &rows, &n, &db_down, once) != UM_OK) {
 			if (once)

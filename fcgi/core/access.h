@@ -23,13 +23,21 @@ struct auth {
  */
 char *access_issue(struct ctx *, const struct user *, const json_t *, long long, long long *);
 
+/* What the caller needs of auth->user beyond the check itself. */
+enum access_need {
+	ACCESS_CHECK = 0, /* the user object of API.md §4: a trusted cache may answer */
+	ACCESS_FULL,      /* also password_hash and locked_for (a password re-check): MariaDB */
+};
+
 /*
  * Checks a bearer token (API.md §7): none (NULL or empty) → UM_EUNAUTH; forged, malformed,
  * of a disabled or deleted user, of an older token_version or a revoked family → UM_ETOKEN;
  * expired → UM_EEXPIRED.
- * UM_EUNAVAIL when the database is down.  Fills *out on UM_OK.
+ * UM_EUNAVAIL when the database is down.  Fills *out on UM_OK.  With ACCESS_CHECK the user
+ * may come from the host's cache (fastpath.c): then password_hash is NULL and locked_for 0,
+ * every other field as MariaDB has it.
  */
-enum um_err access_verify(struct ctx *, const char *, struct auth *);
+enum um_err access_verify(struct ctx *, const char *, enum access_need, struct auth *);
 /* 1 when the token's roles (current while its token_version holds) include role. */
 int access_has_role(const struct auth *, const char *);
 

@@ -1233,6 +1233,15 @@ cache_log_position(struct cache *c)
 	return h != NULL ? atomic_load(&h->log_id) : 0;
 }
 
+long long
+cache_poll_ok_ms(struct cache *c)
+{
+	struct hdr *h = live(c, 0);
+	int64_t     ok = h != NULL ? atomic_load(&h->poll_ok_ms) : NEVER;
+
+	return ok == NEVER ? -1 : ok;
+}
+
 /*
  * A poll time in the future is no proof of freshness (a clock of another namespace, or
  * garbage): untrusted, like one too old.

@@ -161,6 +161,8 @@ void      cache_poll_done(struct cache *, long long, long long);
 void      cache_poll_failed(struct cache *);
 /* The last log id applied to this segment; 0 before the first poll. */
 long long cache_log_position(struct cache *);
+/* When the last successful poll started (cache_now_ms()); -1 before the first, or off. */
+long long cache_poll_ok_ms(struct cache *);
 /*
  * 1 when the last successful poll is at most bound ms old at now; 0 otherwise, and then
  * callers bypass the cache (fail closed).  Each turn from trusted to untrusted is counted.

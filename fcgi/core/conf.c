@@ -516,6 +516,10 @@ const struct conf_var conf_vars[] = {
 	{ "USERMGR_CACHE_FILE", CONF_STRING, offsetof(struct conf, cache_file),
 	    .check = cache_file, .readme_default = "/dev/shm/usermgr-cache-<hash>",
 	    .description = "the cache's shared file" },
+	/* Also the bound of revocation across hosts; 5 × it unread and the cache is not trusted. */
+	{ "USERMGR_REVOCATION_POLL_MS", CONF_UINT, offsetof(struct conf, revocation_poll_ms),
+	    10, 60000, .def = "200",
+	    .description = "milliseconds between reads of the revocation log" },
 };
 const size_t conf_nvars = sizeof(conf_vars) / sizeof(conf_vars[0]);
 

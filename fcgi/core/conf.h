@@ -90,6 +90,8 @@ struct conf {
 	/* the host-local cache (cache.h) */
 	unsigned cache_mb;   /* USERMGR_CACHE_MB, 16; 0: no cache */
 	char    *cache_file; /* USERMGR_CACHE_FILE, default derived from the database */
+	unsigned
+	    revocation_poll_ms; /* USERMGR_REVOCATION_POLL_MS, 200: the log's poll interval */
 };
 
 /* How a setting's text becomes its value; conf.c parses each type, check-config shows each. */

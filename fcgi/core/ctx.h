@@ -5,6 +5,7 @@
 #include "revocation.h"
 
 struct arena;
+struct cache;
 struct conf;
 struct db;
 struct keyring;
@@ -25,6 +26,7 @@ struct ctx {
 						 * a request (the CLI) */
 	const char            *user_agent; /* recorded with new sessions and API logins */
 	const char            *via;        /* set by the CLI: added to audit details as "via" */
+	struct cache          *cache;      /* the host-local cache (fastpath.c); NULL: off */
 	/* What this request wrote to the revocation log, for the cache (revocation.c). */
 	struct revocation_notes revoked;
 };

@@ -22,6 +22,11 @@ static const char sql_insert[] =
 static const char sql_read[] =
     "SELECT id, kind, user_id, family_id, session_hash FROM revocations"
     " WHERE id > ? ORDER BY id LIMIT ?";
+/* The ids a poll has passed may still gain rows: ids are taken at INSERT, seen at COMMIT. */
+static const char sql_recent[] =
+    "SELECT id, kind, user_id, family_id, session_hash FROM revocations"
+    " WHERE created_at >= UTC_TIMESTAMP(6) - INTERVAL ? SECOND AND id <= ?"
+    " ORDER BY id LIMIT ?";
 static const char sql_head[] = "SELECT IFNULL(MAX(id), 0) FROM revocations";
 
 /* Keeps r for the cache; past the bound the request asks for a flush instead. */
@@ -111,24 +116,18 @@ kind_of(const char *s)
 	return s == NULL ? REVOCATION__MAX : (enum revocation_kind)i;
 }
 
-enum um_err
-revocation_read(struct db *db, struct arena *a, long long after, size_t max,
+/* Runs a read of the log (sql, its first np of p bound) into an array in the arena. */
+static enum um_err
+read_rows(struct db *db, struct arena *a, const char *sql, struct db_val *p, size_t np,
     struct revocation **rows, size_t *n)
 {
-	struct db_val        p[2];
 	struct db_res        res;
 	struct revocation   *r;
 	const struct db_val *h;
 	size_t               i;
 	enum um_err          rc;
 
-	*rows = NULL;
-	*n = 0;
-	if (max == 0)
-		return UM_OK;
-	p[0] = DBV_INT(after);
-	p[1] = DBV_INT(max < REVOCATION_READ_MAX ? max : REVOCATION_READ_MAX);
-	if ((rc = db_exec(db, a, sql_read, p, 2, &res)) != UM_OK || res.nrows == 0)
+	if ((rc = db_exec(db, a, sql, p, np, &res)) != UM_OK || res.nrows == 0)
 		return rc;
 	*rows = arena_calloc(a, res.nrows, sizeof(**rows));
 	for (i = 0; i < res.nrows; i++) {
@@ -151,6 +150,37 @@ revocation_read(struct db *db, struct arena *a, long long after, size_t max,
 	}
 	*n = res.nrows;
 	return UM_OK;
+}
+
+enum um_err
+revocation_read(struct db *db, struct arena *a, long long after, size_t max,
+    struct revocation **rows, size_t *n)
+{
+	struct db_val p[2];
+
+	*rows = NULL;
+	*n = 0;
+	if (max == 0)
+		return UM_OK;
+	p[0] = DBV_INT(after);
+	p[1] = DBV_INT(max < REVOCATION_READ_MAX ? max : REVOCATION_READ_MAX);
+	return read_rows(db, a, sql_read, p, 2, rows, n);
+}
+
+enum um_err
+revocation_read_recent(struct db *db, struct arena *a, long long seconds, long long upto,
+    size_t max, struct revocation **rows, size_t *n)
+{
+	struct db_val p[3];
+
+	*rows = NULL;
+	*n = 0;
+	if (max == 0)
+		return UM_OK;
+	p[0] = DBV_INT(seconds);
+	p[1] = DBV_INT(upto);
+	p[2] = DBV_INT(max < REVOCATION_READ_MAX ? max : REVOCATION_READ_MAX);
+	return read_rows(db, a, sql_recent, p, 3, rows, n);
 }
 
 enum um_err

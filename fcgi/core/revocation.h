@@ -69,6 +69,14 @@ const struct revocation *revocation_notes(const struct ctx *, size_t *, int *);
  */
 enum um_err revocation_read(struct db *, struct arena *, long long, size_t,
     struct revocation **, size_t *);
+/*
+ * Its sibling for the rows a poll may have passed: up to max rows created in the last
+ * seconds (by the server's clock) with an id of at most upto, in id order.  Commit order is
+ * not id order (docs/DECISIONS.md "Fast path: the revocation log"): a row with an id below
+ * the poll's position can become visible after the poll, and this finds it again.
+ */
+enum um_err revocation_read_recent(struct db *, struct arena *, long long, long long, size_t,
+    struct revocation **, size_t *);
 /* The highest id in the log (0 when empty): where a fresh cache starts reading. */
 enum um_err revocation_head(struct db *, struct arena *, long long *);
 

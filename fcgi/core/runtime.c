@@ -74,4 +74,5 @@ runtime_ctx(struct runtime *rt, struct arena *a, struct ctx *ctx)
 	ctx->conf = &rt->conf;
 	ctx->keys = &rt->keys;
 	ctx->tmpl = rt->tmpl;
+	ctx->cache = rt->cache;
 }

@@ -2,12 +2,15 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
 #include "arena.h"
+#include "cache.h"
 #include "ctx.h"
 #include "db.h"
+#include "fastpath.h"
 #include "log.h"
 #include "revocation.h"
 #include "session.h"
@@ -17,7 +20,7 @@ static const char sql_load[] =
     "SELECT s.id, s.csrf_seed, s.remember, s.mfa_pending, u.id, u.username, u.email,"
     " u.display_name,"
     " TIMESTAMPDIFF(SECOND, s.last_seen_at, UTC_TIMESTAMP(6)),"
-    " s.roles"
+    " s.roles, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(6), s.expires_at)"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.id_hash = ? AND s.expires_at > UTC_TIMESTAMP(6) AND u.status = 'active'";
 
@@ -55,18 +58,63 @@ lifetime(int remember, int mfa_pending, int idle)
 	return idle ? SESSION_IDLE : SESSION_ABSOLUTE;
 }
 
+/* The cached session as session_find gives it. */
+static struct session *
+session_of(struct arena *a, const struct cache_session *cs)
+{
+	struct session *s = arena_calloc(a, 1, sizeof(*s));
+
+	s->id = cs->id;
+	memcpy(s->hash, cs->hash, sizeof(s->hash));
+	memcpy(s->csrf_seed, cs->csrf_seed, sizeof(s->csrf_seed));
+	s->remember = cs->remember;
+	s->mfa_pending = cs->mfa_pending;
+	s->user_id = cs->user_id;
+	s->username = arena_strdup(a, cs->username);
+	s->email = arena_strdup(a, cs->email);
+	s->display_name = cs->has_display_name ? arena_strdup(a, cs->display_name) : NULL;
+	s->roles = arena_strdup(a, cs->roles);
+	s->is_admin = role_listed(s->roles, "admin");
+	return s;
+}
+
+/*
+ * A cached session that may answer now: unexpired by its own copy of expires_at (sliding
+ * expiry writes no log row; the copy is never later than the database's) and not due for
+ * its last_seen write — that one takes the database path, which touches and refills.
+ */
+static struct session *
+cached(struct ctx *ctx, struct cache *c, const unsigned char hash[32])
+{
+	struct cache_session cs;
+	long long            now = (long long)time(NULL);
+
+	if (c == NULL || !cache_session_get(c, hash, &cs) || cs.expires_at <= now ||
+	    now - cs.last_seen_at >= SESSION_TOUCH_EVERY)
+		return NULL;
+	return session_of(ctx->arena, &cs);
+}
+
 enum um_err
 session_find(struct ctx *ctx, const char *cookie, struct session **out)
 {
 	struct db_res   res;
 	struct db_val   p[3];
 	struct session *s;
+	struct cache   *c;
 	unsigned char   hash[32];
+	long long       now, seen_ago;
+	uint64_t        epoch;
 	enum um_err     rc;
 
 	*out = NULL;
 	if (cookie == NULL || token_hash(cookie, hash) != UM_OK)
 		return UM_OK;
+	c = fastpath_cache(ctx);
+	if ((*out = cached(ctx, c, hash)) != NULL)
+		return UM_OK;
+	/* Before the read: a drop between it and the fill makes the fill refuse (cache.h). */
+	epoch = cache_epoch(c);
 	p[0] = DBV_BLOB(hash, sizeof(hash));
 	if ((rc = db_exec(ctx->db, ctx->arena, sql_load, p, 1, &res)) != UM_OK)
 		return rc;
@@ -88,14 +136,28 @@ session_find(struct ctx *ctx, const char *cookie, struct session **out)
 	s->is_admin = role_listed(s->roles, "admin");
 	*out = s;
 
-	if (DB_CELL(&res, 0, 8)->i >= SESSION_TOUCH_EVERY) {
+	now = (long long)time(NULL);
+	seen_ago = DB_CELL(&res, 0, 8)->i;
+	if (seen_ago >= SESSION_TOUCH_EVERY) {
 		p[0] = DBV_INT(lifetime(s->remember, s->mfa_pending, 0));
 		p[1] = DBV_INT(lifetime(s->remember, s->mfa_pending, 1));
 		p[2] = DBV_BLOB(hash, sizeof(hash));
 		/* A failed touch only shortens the session; the request goes on. */
-		if (db_exec(ctx->db, ctx->arena, sql_touch, p, 3, NULL) != UM_OK)
+		if (db_exec(ctx->db, ctx->arena, sql_touch, p, 3, NULL) != UM_OK) {
 			log_warn("session: could not refresh last_seen_at");
+			return UM_OK;
+		}
+		seen_ago = 0;
 	}
+	/*
+	 * Half-open sessions (the second factor still to come) always take the database
+	 * path, as before the cache.  The expiry kept is the one read before the touch: the
+	 * touch only moves it later, and an earlier copy only costs a read.  Times are this
+	 * host's, from the database's differences, so clock skew does not lengthen a session.
+	 */
+	if (c != NULL && !s->mfa_pending)
+		(void)cache_session_fill(c, epoch, s, now + DB_CELL(&res, 0, 10)->i,
+		    now - seen_ago);
 	return UM_OK;
 }
 

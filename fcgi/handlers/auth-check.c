@@ -52,7 +52,8 @@ auth_check(struct request *req, struct response *resp)
 	enum um_err rc;
 
 	if (request_env(req, "HTTP_AUTHORIZATION") != NULL) {
-		if ((rc = access_verify(&req->ctx, request_bearer(req), &auth)) != UM_OK)
+		if ((rc = access_verify(&req->ctx, request_bearer(req), ACCESS_CHECK, &auth)) !=
+		    UM_OK)
 			return rc;
 		id = auth.user.id;
 		name = auth.user.username;

@@ -10,6 +10,7 @@
 #include "browser.h"
 #include "csrf.h"
 #include "db.h"
+#include "fastpath.h"
 #include "form.h"
 #include "log.h"
 #include "problem.h"
@@ -141,7 +142,10 @@ check_bearer(struct request *req, struct response *resp)
 	if (!(req->route->flags & ROUTE_BEARER))
 		return 0;
 	req->auth = arena_calloc(req->arena, 1, sizeof(*req->auth));
-	if ((rc = access_verify(&req->ctx, request_bearer(req), req->auth)) == UM_OK) {
+	/* Only writes re-check a password (login_recheck): reads may be answered from the cache. */
+	if ((rc = access_verify(&req->ctx, request_bearer(req),
+	         (req->method & (HTTP_GET | HTTP_HEAD)) ? ACCESS_CHECK : ACCESS_FULL,
+	         req->auth)) == UM_OK) {
 		req->ctx.actor = req->auth->user.id;
 		/* API.md §7 order: the role check (403) follows authentication (401). */
 		if ((req->route->flags & ROUTE_ADMIN) && !access_has_role(req->auth, "admin")) {
@@ -201,15 +205,14 @@ check_post(struct request *req, struct response *resp)
 	return 0;
 }
 
-void
-app_handle(struct request *req, struct response *resp)
+/* Routing, the checks of API.md §7 and the handler: the answer, not yet sent. */
+static void
+dispatch(struct request *req, struct response *resp)
 {
 	const struct route *rt = NULL;
 	unsigned            allow;
 	enum um_err         rc;
 
-	/* Revocation notes are per request: none may reach the cache for another one. */
-	revocation_notes_reset(&req->ctx);
 	if (req->method == HTTP_HEAD)
 		resp->flags |= RESP_HEAD;
 	switch (router_match(routes, nroutes, req->method, req->path, req->arena, &rt,
@@ -237,4 +240,19 @@ app_handle(struct request *req, struct response *resp)
 		log_err("handler for %s left no status", rt->pattern);
 		problem_send(req, resp, UM_EINTERNAL, 0, NULL, NULL);
 	}
+}
+
+void
+app_handle(struct request *req, struct response *resp)
+{
+	/* Revocation notes are per request: none may reach the cache for another one. */
+	revocation_notes_reset(&req->ctx);
+	/* Before the handler, so a trusted cache is at most one poll interval behind. */
+	fastpath_poll(&req->ctx);
+	dispatch(req, resp);
+	/*
+	 * The caller (serve) sends the answer only after this: a revocation this request
+	 * committed holds on this host before its client hears of it (API.md §7).
+	 */
+	fastpath_apply_notes(&req->ctx);
 }

@@ -73,6 +73,7 @@ START_TEST(test_defaults_follow_api_md_section_1)
 	ck_assert_int_eq(c.data_key[0], 0);
 	ck_assert_int_eq(c.data_key[31], 31);
 	ck_assert_uint_eq(c.cache_mb, 16);
+	ck_assert_uint_eq(c.revocation_poll_ms, 200);
 	ck_assert_str_eq(c.cache_file, "/dev/shm/usermgr-cache-c1fa4722d5531b0c");
 	conf_free(&c);
 }
