@@ -34,6 +34,8 @@ def cli_env(stack, **extra):
         "USERMGR_BASE_URL": stack.base_url,
         "USERMGR_ARGON2_MEMORY_KIB": "8192",
         "USERMGR_ARGON2_ITERATIONS": "1",
+        # The workers' cache (deploy/local/run): the CLI applies its revocations to it at once.
+        "USERMGR_CACHE_FILE": os.path.join(state, "run", "cache"),
     }
     for name, value in extra.items():  # None: leave the variable out
         if value is None:
