@@ -5,6 +5,7 @@
 
 #include "app.h"
 #include "browser.h"
+#include "cache.h"
 #include "db.h"
 #include "handlers.h"
 #include "problem.h"
@@ -40,6 +41,48 @@ ops_readyz(struct request *req, struct response *resp)
 	}
 	status_ok(resp);
 	return UM_OK;
+}
+
+/*
+ * The host's cache (fastpath.c): counters of the shared segment, so every worker of the
+ * host answers the same.  The log lag is the time since the last successful poll of the
+ * revocation log began (not the age of the newest row: an idle log would look behind).
+ */
+static void
+cache_metrics(struct request *req, struct response *resp)
+{
+	struct cache_stats st;
+	long long          ok;
+
+	cache_stats(req->rt->cache, &st);
+	buf_printf(&resp->body,
+	    "# HELP usermgr_cache_enabled A cache segment is attached (USERMGR_CACHE_MB > 0).\n"
+	    "# TYPE usermgr_cache_enabled gauge\nusermgr_cache_enabled %d\n",
+	    st.enabled);
+	if (!st.enabled)
+		return;
+	buf_printf(&resp->body,
+	    "# HELP usermgr_cache_hits_total Cache lookups answered from the host's cache.\n"
+	    "# TYPE usermgr_cache_hits_total counter\nusermgr_cache_hits_total %llu\n"
+	    "# HELP usermgr_cache_misses_total Cache lookups that went to MariaDB.\n"
+	    "# TYPE usermgr_cache_misses_total counter\nusermgr_cache_misses_total %llu\n"
+	    "# HELP usermgr_cache_entries Valid entries in the cache (approximate).\n"
+	    "# TYPE usermgr_cache_entries gauge\nusermgr_cache_entries %zu\n"
+	    "# HELP usermgr_cache_fail_closed_total Turns to untrusted: the revocation log was not "
+	    "read for 5 poll intervals.\n"
+	    "# TYPE usermgr_cache_fail_closed_total counter\n"
+	    "usermgr_cache_fail_closed_total %llu\n"
+	    "# HELP usermgr_cache_rebuilds_total Segments rebuilt over a corrupt or foreign one.\n"
+	    "# TYPE usermgr_cache_rebuilds_total counter\nusermgr_cache_rebuilds_total %llu\n",
+	    st.hits, st.misses, st.entries, st.fail_closed, st.rebuilds);
+	if ((ok = cache_poll_ok_ms(req->rt->cache)) < 0)
+		return;
+	buf_printf(&resp->body,
+	    "# HELP usermgr_revocation_log_lag_seconds Time since the last successful read of "
+	    "the revocation log began.\n"
+	    "# TYPE usermgr_revocation_log_lag_seconds gauge\n"
+	    "usermgr_revocation_log_lag_seconds %.3f\n",
+	    (double)(cache_now_ms() - ok) / 1000.0);
 }
 
 static const char sql_metrics[] =
@@ -106,5 +149,6 @@ ops_metrics(struct request *req, struct response *resp)
 	buf_puts(&resp->body,
 	    "# HELP usermgr_up The worker answers.\n# TYPE usermgr_up gauge\n"
 	    "usermgr_up 1\n");
+	cache_metrics(req, resp);
 	return UM_OK;
 }

@@ -43,7 +43,7 @@ def stack():
 
 # Files whose tests break the shared stack on purpose (stop or freeze MariaDB, kill workers):
 # they run after every other test, whatever their names sort as.
-LAST_FILES = ("test_resilience.py",)
+LAST_FILES = ("test_resilience.py", "test_fastpath.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
