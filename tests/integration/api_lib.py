@@ -9,6 +9,7 @@ disabled account) are set in the database, the way the admin code would set them
 
 import calendar
 import json
+import os
 import re
 import secrets
 import time
@@ -87,9 +88,24 @@ def mark_verified(stack, user_id):
         % int(user_id))
 
 
+# A change made in SQL, behind the services' back, reaches the workers' cache only through the
+# revocation log, at their next poll (docs/DECISIONS.md "Fast path: wiring").  Helpers that
+# change a user so write the row a service would, then wait out one poll interval: the next
+# request then polls before it is answered.
+POLL_WAIT = int(os.environ.get("USERMGR_REVOCATION_POLL_MS", "200")) / 1000 + 0.1
+
+
+def user_changed_in_sql(stack, user_id):
+    """Logs a `user` revocation row for USER_ID, as the services do, and waits out a poll."""
+    sql(stack, "INSERT INTO revocations (kind, user_id, created_at)"
+               " VALUES ('user', %d, UTC_TIMESTAMP(6))" % int(user_id))
+    time.sleep(POLL_WAIT)
+
+
 def disable_user(stack, user_id):
     """Only the status: a token must die on the status alone (API.md §4)."""
     sql(stack, "UPDATE users SET status = 'disabled' WHERE id = %d" % int(user_id))
+    user_changed_in_sql(stack, user_id)
 
 
 def newest_mail(stack, address, subject_part=None):

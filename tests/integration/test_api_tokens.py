@@ -10,7 +10,8 @@ import time
 import jwt
 
 from api_lib import (Client, browser_login, decode_access, disable_user, kid, link_token,
-                     login, register, sign, sql, unsigned, verified_login)
+                     login, register, sign, sql, unsigned, user_changed_in_sql,
+                     verified_login)
 from stack import assert_problem
 
 ME = "/api/v1/me"
@@ -161,6 +162,7 @@ def test_disabling_the_user_kills_its_access_token_at_once(stack):
 def test_deleting_the_user_in_the_database_kills_its_access_token(stack):
     account, pair = verified_login(stack)
     sql(stack, "DELETE FROM users WHERE id = %d" % int(account.id))
+    user_changed_in_sql(stack, account.id)
     assert_problem(me(account.client, pair["access_token"]), 401, "invalid_token")
 
 
