@@ -78,7 +78,7 @@ const struct route routes[] = {
 	/* mfa routes (page-mfa.c) */
 	{ HTTP_GET | HTTP_POST, "/login/mfa", page_login_mfa, AUTH },
 	{ HTTP_GET | HTTP_POST, "/account/mfa", page_account_mfa, AUTH | ROUTE_SESSION },
-	{ HTTP_GET, "/healthz", ops_healthz, ROUTE_BARE },
+	{ HTTP_GET, "/healthz", ops_healthz, ROUTE_BARE | ROUTE_NOSTORE },
 	{ HTTP_GET, "/readyz", ops_readyz, ROUTE_BARE },
 	{ HTTP_GET, "/metrics", ops_metrics, ROUTE_BARE },
 };

@@ -225,6 +225,13 @@ dispatch(struct request *req, struct response *resp)
 	case ROUTER_FOUND: break;
 	}
 	req->route = rt;
+	/*
+	 * Before the checks and the handler, so a trusted cache is at most one poll interval
+	 * behind.  Not for /healthz, which must answer while MariaDB hangs; not for a 404 or
+	 * 405 either: those read nothing.
+	 */
+	if (!(rt->flags & ROUTE_NOSTORE))
+		fastpath_poll(&req->ctx);
 	/* API.md §7 order: route, method, authentication, role, content type, input. */
 	if (check_session(req, resp) || check_bearer(req, resp) || check_input(req, resp) ||
 	    check_post(req, resp))
@@ -247,8 +254,6 @@ app_handle(struct request *req, struct response *resp)
 {
 	/* Revocation notes are per request: none may reach the cache for another one. */
 	revocation_notes_reset(&req->ctx);
-	/* Before the handler, so a trusted cache is at most one poll interval behind. */
-	fastpath_poll(&req->ctx);
 	dispatch(req, resp);
 	/*
 	 * The caller (serve) sends the answer only after this: a revocation this request

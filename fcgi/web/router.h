@@ -26,6 +26,8 @@ enum route_flag {
 	ROUTE_BEARER = 1 << 5,  /* needs a bearer access token (401 otherwise) */
 	ROUTE_IPLIMIT = 1 << 6, /* POSTs count against the per-IP limit (API.md §1) */
 	ROUTE_BARE = 1 << 7,    /* operations: no session lookup, nothing but the handler */
+	ROUTE_NOSTORE =
+	    1 << 8, /* touches no store: not even the revocation-log poll (fastpath.c) */
 };
 
 struct route {
