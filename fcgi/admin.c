@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "account.h"
@@ -24,6 +25,7 @@
 #include "migrate.h"
 #include "password.h"
 #include "retention.h"
+#include "revocation.h"
 #include "runtime.h"
 #include "user.h"
 #include "utf8.h"
@@ -61,6 +63,27 @@ workers_cache(const struct conf *c)
 	    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 		return NULL;
 	return cache_open(c->cache_file, (size_t)c->cache_mb << 20);
+}
+
+/*
+ * A command that revoked something without reaching the workers' cache (another user, or no
+ * USERMGR_CACHE_FILE of theirs) returns only after two poll intervals: by then any request a
+ * worker of this host starts polls the log first or was preceded by a poll after the commit,
+ * so "the command returned" still means "the change holds here", as README promises.
+ */
+static void
+wait_for_workers(const struct cli *x)
+{
+	size_t          n = 0;
+	int             flush = 0;
+	long long       ms = 2LL * x->conf.revocation_poll_ms;
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	(void)revocation_notes(&x->ctx, &n, &flush);
+	if (x->cache != NULL || x->conf.cache_mb == 0 || (n == 0 && !flush))
+		return;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 static void
@@ -720,6 +743,7 @@ main(int argc, char *argv[])
 	ret = cmd->fn(&x, argc - 1, argv + 1);
 	/* What the command committed (a failed one's notes only cost a read again). */
 	fastpath_apply_notes(&x.ctx);
+	wait_for_workers(&x);
 out:
 	cache_close(x.cache);
 	arena_free(x.a);
