@@ -6,18 +6,26 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+#include <sodium.h>
+
 #include "access.h"
 #include "arena.h"
+#include "buf.h"
 #include "cache.h"
 #include "conf.h"
 #include "ctx.h"
 #include "fastpath.h"
+#include "json.h"
 #include "jwt.h"
 #include "keys.h"
+#include "session.h"
 #include "validate.h"
 
 #define ACCESS_AUD       "usermgr"
 #define ACCESS_JTI_BYTES 16
+#define MEMO_SLOTS       512 /* tokens remembered per process (a few hundred KiB at most) */
+#define MEMO_ROLES_MAX   256 /* bytes of a role list worth a slot */
 
 char *
 access_issue(struct ctx *ctx, const struct user *u, const json_t *roles, long long sid,
@@ -106,42 +114,154 @@ load(struct ctx *ctx, enum access_need need, long long uid, long long sid, struc
 	return UM_OK;
 }
 
+/* What a verified access token says. */
+struct claims {
+	long long   exp, uid, sid, ver;
+	json_t     *roles;
+	const char *role_list; /* the same, comma-joined */
+};
+
+/*
+ * Verified tokens remembered by a keyed BLAKE2b of their bytes: a client, or nginx's
+ * auth_request in front of every page and asset, sends the same token many times, and
+ * decoding and verifying it was a quarter of a /auth/check.  Only what cannot change for
+ * given bytes is kept (signature good, claims well formed, expiry); whether the token still
+ * counts (user, token_version, family) is asked on every use.  Per process, as the keys
+ * are, so nothing to share or lock; a slot is overwritten by the next token hashed to it.
+ */
+struct memo {
+	unsigned char digest[crypto_generichash_BYTES];
+	struct claims c;                         /* c.roles: a reference of the memo's own */
+	char          role_list[MEMO_ROLES_MAX]; /* c.role_list points here */
+};
+
+static struct memo   memo[MEMO_SLOTS];
+static unsigned char memo_key[crypto_generichash_KEYBYTES];
+static int           memo_keyed;
+
+/*
+ * The token's slot, with its digest in d; NULL when libsodium cannot start (no memo).  The
+ * verifying keys are hashed in too: under another key ring the same bytes are another token.
+ */
+static struct memo *
+memo_slot(const struct keyring *r, const char *token, size_t n,
+    unsigned char d[crypto_generichash_BYTES])
+{
+	crypto_generichash_state st;
+	uint32_t                 at;
+	size_t                   i;
+
+	if (!memo_keyed) {
+		if (sodium_init() < 0)
+			return NULL;
+		randombytes_buf(memo_key, sizeof(memo_key));
+		memo_keyed = 1;
+	}
+	(void)crypto_generichash_init(&st, memo_key, sizeof(memo_key),
+	    crypto_generichash_BYTES);
+	for (i = 0; i < r->n; i++)
+		(void)crypto_generichash_update(&st, r->set[i].k[KEY_JWT], KEY_LEN);
+	(void)crypto_generichash_update(&st, (const unsigned char *)token, n);
+	(void)crypto_generichash_final(&st, d, crypto_generichash_BYTES);
+	memcpy(&at, d, sizeof(at));
+	return &memo[at % MEMO_SLOTS];
+}
+
+/* The string members of a roles claim, comma-joined, in the arena. */
+static const char *
+join_roles(struct arena *a, const json_t *roles)
+{
+	struct buf b;
+	json_t    *v;
+	size_t     i;
+
+	buf_init(&b, a);
+	buf_puts(&b, "");
+	json_array_foreach(roles, i, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		if (b.len > 0)
+			buf_putc(&b, ',');
+		buf_puts(&b, json_string_value(v));
+	}
+	return b.data;
+}
+
+static void
+memo_put(struct memo *m, const unsigned char d[crypto_generichash_BYTES],
+    const struct claims *c)
+{
+	size_t n = strlen(c->role_list);
+
+	if (m == NULL || n >= sizeof(m->role_list))
+		return; /* valid, but not worth a bigger slot */
+	json_decref(m->c.roles);
+	memcpy(m->digest, d, sizeof(m->digest));
+	m->c = *c;
+	m->c.roles = json_incref(c->roles);
+	memcpy(m->role_list, c->role_list, n + 1);
+	m->c.role_list = m->role_list;
+}
+
+/* The claims of a token: from the memo, or verified now and remembered. */
+static enum um_err
+claims_of(struct ctx *ctx, const char *token, struct claims *out)
+{
+	unsigned char d[crypto_generichash_BYTES];
+	struct memo  *m = NULL;
+	json_t       *claims, *ver;
+	size_t        n = strlen(token);
+	enum um_err   rc;
+
+	if (n <= JWT_MAX && (m = memo_slot(ctx->keys, token, n, d)) != NULL &&
+	    m->c.roles != NULL && CRYPTO_memcmp(m->digest, d, sizeof(d)) == 0) {
+		*out = m->c;
+		/* The request's own: a later token may take the slot while it runs. */
+		out->roles = json_arena(ctx->arena, json_incref(m->c.roles));
+		out->role_list = arena_strdup(ctx->arena, m->role_list);
+		return out->exp <= (long long)time(NULL) ? UM_EEXPIRED : UM_OK;
+	}
+	if ((rc = jwt_verify_ring(ctx->arena, ctx->keys, token, ACCESS_AUD, &claims)) != UM_OK)
+		return rc;
+	out->uid = id_claim(json_object_get(claims, "sub"));
+	out->sid = id_claim(json_object_get(claims, "sid"));
+	out->roles = json_object_get(claims, "roles");
+	ver = json_object_get(claims, "ver");
+	if (out->uid < 0 || out->sid < 0 || !json_is_array(out->roles) || !json_is_integer(ver))
+		return UM_ETOKEN;
+	out->ver = json_integer_value(ver);
+	out->exp = json_integer_value(json_object_get(claims, "exp"));
+	out->role_list = join_roles(ctx->arena, out->roles);
+	memo_put(m, d, out);
+	return UM_OK;
+}
+
 enum um_err
 access_verify(struct ctx *ctx, const char *token, enum access_need need, struct auth *out)
 {
-	json_t     *claims, *roles, *ver;
-	long long   uid, sid;
-	int         live;
-	enum um_err rc;
+	struct claims c;
+	int           live;
+	enum um_err   rc;
 
 	if (token == NULL || *token == '\0')
 		return UM_EUNAUTH;
-	if ((rc = jwt_verify_ring(ctx->arena, ctx->keys, token, ACCESS_AUD, &claims)) != UM_OK)
+	if ((rc = claims_of(ctx, token, &c)) != UM_OK)
 		return rc;
-	uid = id_claim(json_object_get(claims, "sub"));
-	sid = id_claim(json_object_get(claims, "sid"));
-	roles = json_object_get(claims, "roles");
-	ver = json_object_get(claims, "ver");
-	if (uid < 0 || sid < 0 || !json_is_array(roles) || !json_is_integer(ver))
-		return UM_ETOKEN;
-	if ((rc = load(ctx, need, uid, sid, &out->user, &live)) != UM_OK)
+	if ((rc = load(ctx, need, c.uid, c.sid, &out->user, &live)) != UM_OK)
 		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
 	/* Revocation is immediate (API.md §7): disabled, password changed, family revoked. */
 	if (!live || strcmp(out->user.status, "active") != 0 ||
-	    out->user.token_version != json_integer_value(ver))
+	    out->user.token_version != c.ver)
 		return UM_ETOKEN;
-	out->sid = sid;
-	out->roles = roles;
+	out->sid = c.sid;
+	out->roles = c.roles;
+	out->role_list = c.role_list;
 	return UM_OK;
 }
 
 int
 access_has_role(const struct auth *a, const char *role)
 {
-	json_t *v;
-	size_t  i;
-
-	json_array_foreach(a->roles, i,
-	    v) if (json_is_string(v) && strcmp(json_string_value(v), role) == 0) return 1;
-	return 0;
+	return role_listed(a->role_list, role);
 }

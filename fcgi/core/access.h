@@ -14,6 +14,7 @@ struct auth {
 	struct user user;  /* loaded by primary key on this request */
 	long long   sid;   /* refresh family of the token (API session id) */
 	json_t     *roles; /* role names from the token, current while token_version holds */
+	const char *role_list; /* the same, comma-joined */
 };
 
 /*

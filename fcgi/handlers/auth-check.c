@@ -18,26 +18,6 @@
 #include "response.h"
 #include "session.h"
 
-/* Comma-separated role names of a token's roles claim. */
-static const char *
-join_roles(struct arena *a, const json_t *roles)
-{
-	struct buf b;
-	json_t    *v;
-	size_t     i;
-
-	buf_init(&b, a);
-	json_array_foreach(roles, i, v)
-	{
-		if (!json_is_string(v))
-			continue;
-		if (b.len > 0)
-			buf_putc(&b, ',');
-		buf_puts(&b, json_string_value(v));
-	}
-	return b.data;
-}
-
 /*
  * GET /auth/check[?role=NAME] — 204 with X-User-Id, X-User-Name, X-User-Email and
  * X-User-Roles for a valid session cookie or bearer token; 401 without one (or with an
@@ -58,7 +38,7 @@ auth_check(struct request *req, struct response *resp)
 		id = auth.user.id;
 		name = auth.user.username;
 		email = auth.user.email;
-		roles = join_roles(req->arena, auth.roles);
+		roles = auth.role_list;
 	} else {
 		if ((rc = browser_session_load(req)) != UM_OK)
 			return rc;

@@ -115,6 +115,38 @@ def test_an_expired_token_is_a_401_token_expired(stack):
     assert_problem(me(account.client, token), 401, "token_expired")
 
 
+def test_a_token_already_accepted_is_still_refused_once_it_expires(stack):
+    # Workers remember tokens they verified (access.c); expiry is checked on every use, on
+    # /api/v1/me and on /auth/check.  Several uses first, so every worker has seen it.
+    account, pair = verified_login(stack)
+    c = account.client
+    exp = int(time.time()) + 3
+    token = sign(stack, dict(claims_of(stack, pair), exp=exp))
+    for _ in range(8):
+        assert me(c, token).status_code == 200
+        assert c.get("/auth/check", token=token).status_code == 204
+    time.sleep(max(0.0, exp - time.time()) + 1.1)
+    for _ in range(8):
+        assert_problem(me(c, token), 401, "token_expired")
+        assert_problem(c.get("/auth/check", token=token), 401, "token_expired")
+
+
+def test_a_changed_copy_of_an_accepted_token_is_refused(stack):
+    # The memo of verified tokens is keyed by every byte: a token it knows, with one
+    # signature character changed, or with claims re-encoded, is checked afresh and refused.
+    account, pair = verified_login(stack)
+    c = account.client
+    token = pair["access_token"]
+    assert me(c, token).status_code == 200
+    head, body, sig = token.split(".")
+    flipped = sig[:-2] + ("A" if sig[-2] != "A" else "B") + sig[-1]
+    assert_problem(me(c, ".".join((head, body, flipped))), 401, "invalid_token")
+    other_body = sign(stack, dict(claims_of(stack, pair), sub=str(account.id) + "0"))
+    forged = ".".join((head, other_body.split(".")[1], sig))
+    assert_problem(me(c, forged), 401, "invalid_token")
+    assert me(c, token).status_code == 200
+
+
 def test_a_token_for_another_audience_is_a_401_invalid_token(stack):
     account, pair = verified_login(stack)
     claims = claims_of(stack, pair)
