@@ -171,6 +171,9 @@ um_mariadbd_args() {
 		--collation-server=utf8mb4_unicode_ci
 		--default-time-zone=+00:00
 		--skip-name-resolve
+		# The admin lists at a million users read index ranges and rows that must stay in
+		# memory (docs/PERFORMANCE.md): the default 128 MiB holds a third of them.
+		--innodb-buffer-pool-size=512M
 	)
 }
 

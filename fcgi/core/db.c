@@ -50,6 +50,7 @@ struct db {
 	int                in_tx;       /* between db_begin and commit/rollback */
 	int                tx_broken;   /* the connection died inside the transaction */
 	int                tls_logged;  /* a TLS refusal is logged: quiet until a connect */
+	unsigned int       io_timeout;  /* seconds per read or write; 0: DB_IO_TIMEOUT */
 	unsigned int       last_err;    /* MariaDB's number for the last failed statement */
 	char               errmsg[256]; /* MariaDB's message for the last failure */
 	size_t             nstmts;
@@ -156,7 +157,8 @@ connect_db(struct db *db)
 {
 	const struct conf *c = db->conf;
 	MYSQL             *my;
-	unsigned int       ct = DB_CONNECT_TIMEOUT, io = DB_IO_TIMEOUT;
+	unsigned int       ct = DB_CONNECT_TIMEOUT;
+	unsigned int       io = db->io_timeout > 0 ? db->io_timeout : DB_IO_TIMEOUT;
 	my_bool            off = 0;
 	const char        *host, *sock;
 	unsigned int       port;
@@ -227,6 +229,12 @@ db_open(const struct conf *conf)
 		return NULL;
 	db->conf = conf;
 	return db;
+}
+
+void
+db_set_timeout(struct db *db, unsigned int seconds)
+{
+	db->io_timeout = seconds;
 }
 
 void

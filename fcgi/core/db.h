@@ -61,6 +61,12 @@ db_cell_text(const struct db_val *v)
  */
 struct db *db_open(const struct conf *);
 void       db_close(struct db *);
+/*
+ * Seconds a read or a write may take on connections made from now on (default 3, so a hung
+ * MariaDB fails a request quickly); a migration building an index on a large table needs
+ * far longer.
+ */
+void db_set_timeout(struct db *, unsigned int);
 
 /*
  * Runs one statement.  sql must be a string literal (or otherwise live as long as the

@@ -26,12 +26,24 @@ enum dir_status {
 	DIR__MAX
 };
 
+/* Orders of a user search's pages (docs/DATABASE.md "Admin lists at scale"). */
+#define DIR_ORDER_ID    'i' /* by id */
+#define DIR_ORDER_NAME  'u' /* q: the usernames with the prefix, by username */
+#define DIR_ORDER_EMAIL 'e' /* q: then the addresses with it (name not matching), by address */
+
+/* Where a page starts: after this user, in this order; order 0 is the first page. */
+struct dir_pos {
+	char        order;
+	long long   id;  /* DIR_ORDER_ID */
+	const char *key; /* DIR_ORDER_NAME, DIR_ORDER_EMAIL: the username or address */
+};
+
 /* A user search: every member may be empty/0, which means "no filter". */
 struct dir_query {
 	const char     *q;    /* username or address prefix, case-insensitive */
 	const char     *role; /* a role name */
 	enum dir_status status;
-	long long       after; /* keyset cursor: only ids above it */
+	struct dir_pos  after; /* keyset cursor */
 	unsigned        limit; /* 1..DIRECTORY_LIMIT_MAX */
 };
 
@@ -45,13 +57,23 @@ int directory_status(const char *);
  */
 const char *directory_cursor(struct arena *, long long);
 long long   directory_parse_cursor(const char *);
+/*
+ * A user search's cursor: base64url of "u:NAME" or "e:ADDRESS", or of the bare id for
+ * id order (the spelling directory_cursor gives, so older cursors and after=ID still work).
+ * directory_parse_page fills *pos; -1 when s is not such a cursor.
+ */
+const char *directory_page_cursor(struct arena *, const struct dir_pos *);
+int         directory_parse_page(struct arena *, const char *, struct dir_pos *);
 
 /*
- * Users matching q in id order, as API.md §4 user objects (*users, caller owns it).
- * *next is the id to continue after, or 0 on the last page.
+ * Users matching q, as API.md §4 user objects (*users, caller owns it), in id order or, for
+ * a selective q, in name then address order.  *next is where the next page starts (order 0
+ * on the last page).
  */
 enum um_err directory_search(struct db *, struct arena *, const struct dir_query *, json_t **,
-    long long *);
+    struct dir_pos *);
+/* EXPLAIN rows of every statement shape the search uses, by shape name (caller owns it). */
+enum um_err directory_explain(struct db *, struct arena *, json_t **);
 
 /* Which audit events: 0, NULL or "" means any; before 0 means from the newest. */
 struct audit_query {

@@ -1,9 +1,10 @@
-/* retention: the periodic deletes that keep the outbox, counters and audit log bounded. */
+/* retention: the periodic deletes that keep the outbox, counters, counts and audit log bounded. */
 #include "config.h"
 
 #include <stddef.h>
 
 #include "conf.h"
+#include "counts.h"
 #include "db.h"
 #include "ratelimit.h"
 #include "retention.h"
@@ -64,6 +65,8 @@ retention_prune(struct db *db, struct arena *a, const struct conf *c,
 	    (rc = prune(db, a, sql_device, 0, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_revocations, REVOCATION_KEEP_DAYS, &n)) == UM_OK)
 		rc = prune(db, a, sql_audit, c->audit_retention_days, &n);
+	if (rc == UM_OK)
+		rc = counts_fold(db, a);
 	if (deleted != NULL)
 		*deleted = n;
 	return rc;

@@ -82,38 +82,43 @@ admin_target(struct request *req, struct response *resp, struct user *u)
 	return -1;
 }
 
-/* A list page {key: list, next_cursor}; list stolen. */
+/* A list page {key: list, next_cursor}; list stolen; next NULL on the last page. */
 static void
 send_page(struct request *req, struct response *resp, const char *key, json_t *list,
-    long long next)
+    const char *next)
 {
 	json_t *v;
 
 	v = json_pack("{s:o, s:o}", key, list, "next_cursor",
-	    next > 0 ? json_string(directory_cursor(req->arena, next)) : json_null());
+	    next != NULL ? json_string(next) : json_null());
 	response_json(resp, 200, v);
 	json_decref(v);
 }
 
 /*
  * GET /api/v1/admin/users?q=&role=&status=&limit=&cursor= — 200 {users, next_cursor} in
- * id order; 400 (limit, cursor, status, q); 401; 403; 503.  An unknown role finds nobody.
+ * id order, or for a selective q in name then address order (directory.h); 400 (limit, cursor, status, q); 401; 403; 503.  An unknown role finds nobody.
  */
 enum um_err
 api_admin_users(struct request *req, struct response *resp)
 {
 	struct dir_query q;
-	const char      *status = kv_get(&req->query_params, "status");
+	const char      *status = kv_get(&req->query_params, "status"), *cursor;
 	json_t          *users;
-	long long        next;
+	struct dir_pos   next;
 	int              st = DIR_ANY;
 	enum um_err      rc;
 
 	memset(&q, 0, sizeof(q));
 	q.q = kv_get(&req->query_params, "q");
 	q.role = kv_get(&req->query_params, "role");
-	if (query_limit(req, resp, &q.limit) != 0 || query_cursor(req, resp, &q.after) != 0)
+	if (query_limit(req, resp, &q.limit) != 0)
 		return UM_OK;
+	if ((cursor = kv_get(&req->query_params, "cursor")) != NULL && *cursor != '\0' &&
+	    directory_parse_page(req->arena, cursor, &q.after) != 0) {
+		(void)bad(req, resp, "cursor", "is not a cursor from an earlier answer");
+		return UM_OK;
+	}
 	if (status != NULL && *status != '\0' && (st = directory_status(status)) < 0) {
 		(void)bad(req, resp, "status", "must be active, disabled or unverified");
 		return UM_OK;
@@ -129,7 +134,8 @@ api_admin_users(struct request *req, struct response *resp)
 	}
 	if ((rc = directory_search(req->rt->db, req->arena, &q, &users, &next)) != UM_OK)
 		return rc;
-	send_page(req, resp, "users", users, next);
+	send_page(req, resp, "users", users,
+	    next.order != 0 ? directory_page_cursor(req->arena, &next) : NULL);
 	return UM_OK;
 }
 
@@ -394,6 +400,7 @@ api_admin_audit(struct request *req, struct response *resp)
 	             .limit = limit },
 	         &events, &next)) != UM_OK)
 		return rc;
-	send_page(req, resp, "events", events, next);
+	send_page(req, resp, "events", events,
+	    next > 0 ? directory_cursor(req->arena, next) : NULL);
 	return UM_OK;
 }

@@ -95,7 +95,7 @@ page_admin_users(struct request *req, struct response *resp)
 	const char      *after = kv_get(&req->query_params, "after");
 	const char      *next_url = NULL;
 	json_t          *users = NULL, *roles, *r, *u, *statuses, *f = NULL;
-	long long        next = 0;
+	struct dir_pos   next;
 	size_t           i;
 	int              st = DIR_ANY, code = 200;
 	enum um_err      rc;
@@ -123,7 +123,10 @@ page_admin_users(struct request *req, struct response *resp)
 		q.q = q.role = "";
 	}
 	q.status = (enum dir_status)st;
-	if (after != NULL && *after != '\0' && (q.after = validate_id(after)) == 0) {
+	/* after= is the last id shown (older links) or a cursor of the search's order. */
+	if (after != NULL && *after != '\0' &&
+	    (q.after.order = (q.after.id = validate_id(after)) > 0 ? DIR_ORDER_ID : 0) == 0 &&
+	    directory_parse_page(req->arena, after, &q.after) != 0) {
 		code = 400;
 		f = refusal(f, "That page link is not valid.");
 	}
@@ -154,18 +157,21 @@ page_admin_users(struct request *req, struct response *resp)
 		    json_pack("{s:s, s:b}", "name", name, "selected",
 		        strcmp(name, status) == 0));
 	}
-	if (next > 0)
+	if (next.order != 0)
 		next_url = arena_printf(req->arena,
-		    "/admin/users?q=%s&role=%s&status=%s&after=%lld",
+		    "/admin/users?q=%s&role=%s&status=%s&after=%s",
 		    form_escape(req->arena, q.q), form_escape(req->arena, q.role),
-		    form_escape(req->arena, status), next);
+		    form_escape(req->arena, status),
+		    next.order == DIR_ORDER_ID ? arena_printf(req->arena, "%lld", next.id) :
+		                                 directory_page_cursor(req->arena, &next));
 	page_render(req, resp, code, "admin-users",
 	    json_pack("{s:s, s:s, s:o, s:o, s:o, s:b,"
 	              " s:s?, s:b, s:b, s:o, s:{s:b}}",
 	        "title", "Users", "q", q.q, "roles", roles, "statuses", statuses, "users",
 	        users, "has_users", json_array_size(users) > 0, "next_url", next_url,
-	        "first_page", q.after == 0, "has_pages", next_url != NULL || q.after != 0,
-	        "flash", f != NULL ? f : json_array(), "nav", "admin", 1));
+	        "first_page", q.after.order == 0, "has_pages",
+	        next_url != NULL || q.after.order != 0, "flash", f != NULL ? f : json_array(),
+	        "nav", "admin", 1));
 	return UM_OK;
 }
 
