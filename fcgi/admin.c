@@ -21,6 +21,7 @@
 #include "directory.h"
 #include "fastpath.h"
 #include "legacy.h"
+#include "legacywrap.h"
 #include "log.h"
 #include "migrate.h"
 #include "password.h"
@@ -102,6 +103,7 @@ usage(void)
 	    "       usermgr-admin enable USERNAME\n"
 	    "       usermgr-admin import-legacy FILE.csv | --dsn mariadb://USER@HOST/DB[?table=T]\n"
 	    "                     (a password not in the URL is $USERMGR_LEGACY_DB_PASSWORD)\n"
+	    "       usermgr-admin wrap-legacy [--limit N] [--per-second R]\n"
 	    "       usermgr-admin prune\n"
 	    "       usermgr-admin explain\n"
 	    "Configuration comes from the USERMGR_* environment (API.md section 1).\n",
@@ -653,6 +655,105 @@ cmd_import_legacy(struct cli *x, int argc, char **argv)
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+#define WRAP_ARG_MAX 1000000000 /* wrap-legacy's --limit and --per-second */
+
+/* clang-format off: a table read by columns */
+static const struct option wrap_opts[] = { { "limit", required_argument, NULL, 'l' },
+	{ "per-second", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 } };
+/* clang-format on */
+
+/* Reads wrap-legacy's options (0: no limit, no pace); EXIT_USAGE after a message, or 0. */
+static int
+wrap_args(int argc, char **argv, unsigned *limit, unsigned *rate)
+{
+	int ch;
+
+	*limit = 0;
+	*rate = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", wrap_opts, NULL)) != -1) {
+		if (ch != 'l' && ch != 'r') {
+			usage();
+			return EXIT_USAGE;
+		}
+		if (conf_parse_uint(optarg, 1, WRAP_ARG_MAX, ch == 'l' ? limit : rate) != 0) {
+			fprintf(stderr, "usermgr-admin: wrap-legacy: --%s must be 1 to %u\n",
+			    ch == 'l' ? "limit" : "per-second", WRAP_ARG_MAX);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Waits until the pace has a hash due; returns how many are, at most want. */
+static size_t
+paced(struct legacywrap_pace *pace, size_t want)
+{
+	struct timespec now, ts;
+	size_t          due;
+
+	for (;;) {
+		(void)clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((due = legacywrap_pace_due(pace, &now)) > 0)
+			return due < want ? due : want;
+		/* Less than one hash of credit: at most 1/rate s until the next one. */
+		ts.tv_sec = 0;
+		ts.tv_nsec = 1000000000L / (long)pace->per_second;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+}
+
+/*
+ * wrap-legacy: one pass over the users whose hash is still the seed app's bare SHA-256, in
+ * id order, replacing each with its Argon2id wrapping (legacywrap.c; docs/DATABASE.md "Legacy
+ * import"); --limit stops after N are wrapped, --per-second keeps to R hashes a second (by
+ * default as fast as one core hashes).  The mailer does the same in the background at
+ * USERMGR_LEGACY_WRAP_PER_SECOND.  Users mailed a reset link in the last hour stay bare
+ * until a later run.
+ */
+static int
+cmd_wrap_legacy(struct cli *x, int argc, char **argv)
+{
+	struct legacywrap_pace pace;
+	unsigned long long     done = 0, left = 0;
+	unsigned               limit, rate;
+	long long              after = 0;
+	size_t                 want, seen, n;
+	int                    ret;
+	enum um_err            rc;
+
+	if ((ret = wrap_args(argc, argv, &limit, &rate)) != 0)
+		return ret;
+	legacywrap_pace_init(&pace, rate);
+	do {
+		arena_reset(x->a);
+		want = LEGACYWRAP_BATCH;
+		if (limit > 0 && limit - done < want)
+			want = (size_t)(limit - done);
+		if (want > 0 && rate > 0)
+			want = paced(&pace, want);
+		rc = legacywrap_batch(&x->ctx, &after, want, &seen, &n);
+		legacywrap_pace_spend(&pace, seen);
+		done += n;
+	} while (rc == UM_OK && want > 0 && seen == want);
+	if (rc == UM_OK)
+		rc = legacywrap_left(&x->ctx, &left);
+	fprintf(stderr, "usermgr-admin: wrap-legacy: %llu wrapped, %llu still bare\n", done,
+	    left);
+	/* password_wrap_legacy's answer to a cost libsodium refuses. */
+	if (rc == UM_EINVAL) {
+		fprintf(stderr,
+		    "usermgr-admin: wrap-legacy: cannot hash (check USERMGR_ARGON2_*)\n");
+		return EXIT_FAILURE;
+	}
+	return rc == UM_OK ? EXIT_SUCCESS : db_failed("wrap-legacy", rc);
+}
+
 /*
  * prune: deletes the accounts left unverified past USERMGR_UNVERIFIED_DAYS, so an address
  * signed up by someone who does not own it is free again (deploy/systemd/usermgr-prune.timer
@@ -720,6 +821,7 @@ static const struct command {
 	{ "disable", cmd_disable, 0 },
 	{ "enable", cmd_enable, 0 },
 	{ "import-legacy", cmd_import_legacy, 0 },
+	{ "wrap-legacy", cmd_wrap_legacy, 0 },
 	{ "prune", cmd_prune, 0 },
 	{ "explain", cmd_explain, 0 },
 };

@@ -17,6 +17,7 @@
 #include "ctx.h"
 #include "db.h"
 #include "fastpath.h"
+#include "legacywrap.h"
 #include "log.h"
 #include "mail.h"
 #include "outbox.h"
@@ -98,7 +99,8 @@ usage(void)
 	    "  -v  debug logging\n"
 	    "Configuration comes from the environment (API.md section 1): USERMGR_DB_*,\n"
 	    "USERMGR_SECRET_KEY, USERMGR_TEMPLATE_DIR, USERMGR_MAIL_TRANSPORT, USERMGR_MAIL_DIR,\n"
-	    "MAILJET_API_*, SENDER_*, USERMGR_SMTP_*.\n",
+	    "MAILJET_API_*, SENDER_*, USERMGR_SMTP_*; USERMGR_LEGACY_WRAP_PER_SECOND paces the\n"
+	    "wrapping of imported users' bare SHA-256 hashes while no mail is due (not with -1).\n",
 	    stderr);
 }
 
@@ -322,6 +324,39 @@ handle_requests(struct ctx *ctx)
 	return n;
 }
 
+/* The background wrapping of legacy hashes, and what of it is still to be logged. */
+struct wrapping {
+	struct legacywrap_job job;
+	unsigned long long    unlogged; /* hashes wrapped since the last log line */
+	struct timespec       logged;   /* when that line was written; 0: never */
+};
+
+/*
+ * Wraps imported users' bare SHA-256 hashes at USERMGR_LEGACY_WRAP_PER_SECOND while no mail
+ * is due (legacywrap.c): at most LEGACYWRAP_BATCH hashes, so the next mail waits for one
+ * batch at most.  A failure is logged and the job rests a minute; delivery matters more.
+ * Progress is one line a minute, and one when a pass ends, not one per batch.
+ */
+static void
+wrap_legacy(struct ctx *ctx, struct wrapping *w)
+{
+	struct timespec now;
+	size_t          n = 0;
+	enum um_err     e;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((e = legacywrap_job_step(ctx, &w->job, &now, &n)) != UM_OK)
+		log_warn("mailer: wrapping legacy hashes failed: %s", um_strerror(e));
+	w->unlogged += n;
+	if (w->unlogged > 0 &&
+	    (w->job.after == 0 || w->logged.tv_sec == 0 ||
+	        seconds_since(&w->logged) >= RETENTION_INTERVAL)) {
+		log_info("mailer: wrapped %llu legacy hash(es) in Argon2id", w->unlogged);
+		w->unlogged = 0;
+		w->logged = now;
+	}
+}
+
 /* Delivers until a signal, or with once until nothing is due; returns the exit status. */
 static int
 run(struct ctx *ctx, struct transport *t, int once)
@@ -332,8 +367,10 @@ run(struct ctx *ctx, struct transport *t, int once)
 	struct outbox_row *rows;
 	size_t             n;
 	struct timespec    pruned = { 0, 0 };
+	struct wrapping    wrap = { .unlogged = 0 };
 	int                db_down = 0, more;
 
+	legacywrap_job_init(&wrap.job, c->legacy_wrap_per_second);
 	log_info("mailer: started, transport %s", transport_name(t));
 	while (!stopping) {
 		arena_reset(a);
@@ -355,6 +392,7 @@ run(struct ctx *ctx, struct transport *t, int once)
 		if (n == 0 && !more) {
 			if (once)
 				break;
+			wrap_legacy(ctx, &wrap);
 			nap(IDLE_MS, 1);
 			continue;
 		}

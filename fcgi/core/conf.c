@@ -471,6 +471,14 @@ const struct conf_var conf_vars[] = {
 	{ "USERMGR_AUDIT_RETENTION_DAYS", CONF_UINT,
 	    offsetof(struct conf, audit_retention_days), 1, 36500, .def = "365",
 	    .description = "failed-login audit rows are deleted after this many days" },
+	/*
+	 * Imported users' bare SHA-256 hashes wrapped by the mailer (legacywrap.c): each costs
+	 * one Argon2id hash, about 20 ms of one core at the default cost, so 5 is a tenth of a core
+	 * at most; 0 leaves the wrapping to usermgr-admin wrap-legacy.
+	 */
+	{ "USERMGR_LEGACY_WRAP_PER_SECOND", CONF_UINT,
+	    offsetof(struct conf, legacy_wrap_per_second), 0, 1000, .def = "5",
+	    .description = "bare legacy hashes the mailer wraps in Argon2id per second" },
 	{ "USERMGR_LOGIN_MAX_FAILURES", CONF_UINT, offsetof(struct conf, login_max_failures), 1,
 	    1000, .def = "5", .description = "failed logins before the account locks" },
 	{ "USERMGR_LOGIN_LOCKOUT_SECONDS", CONF_UINT,

@@ -72,6 +72,7 @@ struct conf {
 	unsigned outbox_retention_days;     /* USERMGR_OUTBOX_RETENTION_DAYS, 7: sent rows go */
 	unsigned audit_retention_days;      /* USERMGR_AUDIT_RETENTION_DAYS, 365 */
 	unsigned mail_per_address_per_hour; /* USERMGR_MAIL_PER_ADDRESS_PER_HOUR, 5 */
+	unsigned legacy_wrap_per_second;    /* USERMGR_LEGACY_WRAP_PER_SECOND, 5; 0: off */
 	/* policy */
 	unsigned login_max_failures;    /* 5 */
 	unsigned login_lockout_seconds; /* 900 */

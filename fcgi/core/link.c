@@ -43,6 +43,12 @@ link_token(struct ctx *ctx, enum link_purpose p, long long user_id, const char *
 	return tok;
 }
 
+long long
+link_lifetime(enum link_purpose p)
+{
+	return purposes[p].ttl;
+}
+
 char *
 link_url(struct ctx *ctx, enum link_purpose p, const char *token)
 {

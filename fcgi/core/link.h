@@ -21,6 +21,8 @@ enum link_purpose {
  * Returned in the request arena.
  */
 char *link_token(struct ctx *, enum link_purpose, long long, const char *, const char *);
+/* How long a link of purpose lives, in seconds. */
+long long link_lifetime(enum link_purpose);
 /* The absolute URL $USERMGR_BASE_URL/<path>?token=<token> of a purpose. */
 char *link_url(struct ctx *, enum link_purpose, const char *);
 /*

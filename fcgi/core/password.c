@@ -1,6 +1,7 @@
-/* password: Argon2id via libsodium (OWASP Password Storage), legacy SHA-256 for imported users. */
+/* password: Argon2id via libsodium (OWASP Password Storage); imported users' legacy SHA-256, bare or wrapped. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -11,6 +12,8 @@
 #define LEGACY_HEX_LEN  64 /* SHA-256 as lowercase hex: the seed apps' unsalted scheme */
 #define ARGON2ID_PREFIX "$argon2id$"
 #define DUMMY_PASSWORD  "usermgr dummy password"
+/* Before an Argon2id string of a legacy hex digest (password_wrap_legacy). */
+#define WRAPPED_PREFIX "$sha256"
 
 /* The dummy hash of this process and the cost it was made with. */
 static char               dummy_hash[PASSWORD_HASH_MAX];
@@ -99,18 +102,73 @@ password_dummy_verify(const struct conf *c, const char *pw, size_t len)
 		return;
 }
 
+/* The seed apps' scheme: SHA-256 of pw[0..len) as lowercase hex, NUL-terminated. */
+static void
+legacy_hex(const char *pw, size_t len, char hex[LEGACY_HEX_LEN + 1])
+{
+	unsigned char md[crypto_hash_sha256_BYTES];
+
+	(void)crypto_hash_sha256(md, (const unsigned char *)pw, len);
+	(void)sodium_bin2hex(hex, LEGACY_HEX_LEN + 1, md, sizeof(md));
+	sodium_memzero(md, sizeof(md));
+}
+
 /* Legacy unsalted SHA-256: compares hex digests in constant time. */
 static int
 legacy_matches(const char *stored, const char *pw, size_t len)
 {
-	unsigned char md[crypto_hash_sha256_BYTES];
-	char          hex[LEGACY_HEX_LEN + 1];
-	int           ok;
+	char hex[LEGACY_HEX_LEN + 1];
+	int  ok;
 
-	(void)crypto_hash_sha256(md, (const unsigned char *)pw, len);
-	(void)sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+	legacy_hex(pw, len, hex);
 	ok = sodium_memcmp(hex, stored, LEGACY_HEX_LEN) == 0;
-	sodium_memzero(md, sizeof(md));
+	sodium_memzero(hex, sizeof(hex));
+	return ok;
+}
+
+enum um_err
+password_wrap_legacy(const struct conf *c, const char *legacy, char out[PASSWORD_HASH_MAX])
+{
+	char        inner[PASSWORD_HASH_MAX];
+	enum um_err rc = UM_EINVAL;
+
+	out[0] = '\0';
+	if (legacy == NULL || !is_legacy(legacy))
+		goto out;
+	/* The hex digest is the password Argon2id sees: what the user types still leads to it. */
+	if ((rc = password_hash(c, legacy, LEGACY_HEX_LEN, inner)) != UM_OK)
+		goto out;
+	rc = UM_EINTERNAL;
+	if ((size_t)snprintf(out, PASSWORD_HASH_MAX, "%s%s", WRAPPED_PREFIX, inner) >=
+	    PASSWORD_HASH_MAX) {
+		out[0] = '\0';
+		goto out;
+	}
+	rc = UM_OK;
+out:
+	return rc;
+}
+
+/*
+ * A wrapped legacy hash: inner is the Argon2id string over the SHA-256 hex of the password.
+ * Anything else after the prefix (argon2i, truncated, empty) never matches, and costs a dummy
+ * verification like any unknown hash: libsodium would refuse it at once, which the time
+ * would tell.  needs_rehash only parses here (-1: not a well-formed Argon2id string).
+ */
+static int
+wrapped_matches(const struct conf *c, const char *inner, const char *pw, size_t len)
+{
+	char hex[LEGACY_HEX_LEN + 1];
+	int  ok;
+
+	if (strncmp(inner, ARGON2ID_PREFIX, sizeof(ARGON2ID_PREFIX) - 1) != 0 ||
+	    crypto_pwhash_argon2id_str_needs_rehash(inner, crypto_pwhash_argon2id_OPSLIMIT_MIN,
+	        crypto_pwhash_argon2id_MEMLIMIT_MIN) < 0) {
+		password_dummy_verify(c, pw, len);
+		return 0;
+	}
+	legacy_hex(pw, len, hex);
+	ok = crypto_pwhash_str_verify(inner, hex, LEGACY_HEX_LEN) == 0;
 	sodium_memzero(hex, sizeof(hex));
 	return ok;
 }
@@ -140,6 +198,11 @@ password_verify(const struct conf *c, const char *stored, const char *pw, size_t
 		/* Spend the Argon2 time anyway: a fast answer would mark the account imported. */
 		password_dummy_verify(c, pw, len);
 		if (!legacy_matches(stored, pw, len))
+			goto out;
+		rehash = 1;
+	} else if (strncmp(stored, WRAPPED_PREFIX, sizeof(WRAPPED_PREFIX) - 1) == 0) {
+		/* The right password: store it as plain Argon2id, as for a bare legacy hash. */
+		if (!wrapped_matches(c, stored + sizeof(WRAPPED_PREFIX) - 1, pw, len))
 			goto out;
 		rehash = 1;
 	} else if (strncmp(stored, "$argon2", 7) == 0) {
