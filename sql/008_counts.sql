@@ -29,11 +29,12 @@ CREATE TABLE IF NOT EXISTS counts (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
 
 -- The kind of a stored hash as the counts see it: 1 bare legacy, 2 wrapped legacy, 0 other.
--- Binary collation: the column's _ci collation would let REGEXP match upper-case hex, which
--- password_verify does not take for a legacy hash.
+-- Bare as users.legacy_bare (sql/007) has it: binary collation, since the column's _ci one
+-- would let REGEXP match upper-case hex, and the length, since '$' also matches before a
+-- final newline — password_verify takes neither as a legacy hash.
 CREATE FUNCTION IF NOT EXISTS usermgr_hash_kind(h VARCHAR(255)) RETURNS TINYINT
 	DETERMINISTIC NO SQL
-	RETURN CASE WHEN h COLLATE utf8mb4_bin REGEXP '^[0-9a-f]{64}$' THEN 1
+	RETURN CASE WHEN CHAR_LENGTH(h) = 64 AND h COLLATE utf8mb4_bin REGEXP '^[0-9a-f]{64}$' THEN 1
 		WHEN h COLLATE utf8mb4_bin LIKE '$sha256$%' THEN 2 ELSE 0 END;
 
 -- A bulk import (fcgi/core/import.c) sets @usermgr_counted and adds each batch's totals in
