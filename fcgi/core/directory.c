@@ -535,13 +535,18 @@ directory_explain(struct db *db, struct arena *a, json_t **plans)
 
 /* --- audit ------------------------------------------------------------------------------- */
 
-/* The names are today's: NULL once the account is deleted (audit rows keep the ids). */
+/*
+ * The names are today's: NULL once the account is deleted (audit rows keep the ids).  Newest
+ * first from the cursor down one index — (user_id, id), (event, id) or the primary key —
+ * whatever the table's size; a username is looked up first, so it filters like an id.
+ */
 static const char sql_audit[] =
     "SELECT e.id, e.event, e.user_id, e.actor_id, e.ip,"
     " DATE_FORMAT(e.created_at, '%Y-%m-%dT%H:%i:%sZ'), e.details, u.username, a.username"
     " FROM audit_events e LEFT JOIN users u ON u.id = e.user_id"
     " LEFT JOIN users a ON a.id = e.actor_id"
-    " WHERE (? = 0 OR e.user_id = ?) AND (? = '' OR u.username = ?)"
+    " WHERE (? = 0 OR e.user_id = ?)"
+    " AND (? = '' OR e.user_id = (SELECT id FROM users WHERE username = ?))"
     " AND (? = '' OR e.event = ?) AND (? = 0 OR e.id < ?) ORDER BY e.id DESC LIMIT ?";
 
 /* A text cell as a JSON string, or null (NULL column, or not UTF-8 after all). */
