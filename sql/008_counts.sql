@@ -37,87 +37,61 @@ CREATE FUNCTION IF NOT EXISTS usermgr_hash_kind(h VARCHAR(255)) RETURNS TINYINT
 	RETURN CASE WHEN CHAR_LENGTH(h) = 64 AND h COLLATE utf8mb4_bin REGEXP '^[0-9a-f]{64}$' THEN 1
 		WHEN h COLLATE utf8mb4_bin LIKE '$sha256$%' THEN 2 ELSE 0 END;
 
+-- The one write of every count: adds the changes to the calling connection's row (own), or
+-- to the base row ('', 0) when folding (fcgi/core/counts.c).
+CREATE PROCEDURE IF NOT EXISTS usermgr_counts_add(own BOOL, ua BIGINT, ud BIGINT, uu BIGINT,
+	lb BIGINT, lw BIGINT, oq BIGINT, os BIGINT, of BIGINT)
+	MODIFIES SQL DATA
+	INSERT INTO counts (node, conn, users_active, users_disabled, users_unverified,
+		legacy_bare, legacy_wrapped, outbox_queued, outbox_sent, outbox_failed)
+	VALUES (IF(own, CONCAT(@@hostname, ':', @@port), ''), IF(own, CONNECTION_ID(), 0),
+		ua, ud, uu, lb, lw, oq, os, of)
+	ON DUPLICATE KEY UPDATE touched_at = UTC_TIMESTAMP(6),
+		users_active = users_active + ua, users_disabled = users_disabled + ud,
+		users_unverified = users_unverified + uu, legacy_bare = legacy_bare + lb,
+		legacy_wrapped = legacy_wrapped + lw, outbox_queued = outbox_queued + oq,
+		outbox_sent = outbox_sent + os, outbox_failed = outbox_failed + of;
+
 -- A bulk import (fcgi/core/import.c) sets @usermgr_counted and adds each batch's totals in
 -- one write: a statement per inserted row would cost more than the insert itself.
 CREATE TRIGGER IF NOT EXISTS users_counts_insert AFTER INSERT ON users FOR EACH ROW
 	IF @usermgr_counted IS NULL THEN
-	INSERT INTO counts (node, conn, users_active, users_disabled, users_unverified,
-		legacy_bare, legacy_wrapped)
-	VALUES (CONCAT(@@hostname, ':', @@port), CONNECTION_ID(), NEW.status = 'active',
-		NEW.status = 'disabled', NEW.email_verified_at IS NULL,
-		usermgr_hash_kind(NEW.password_hash) = 1, usermgr_hash_kind(NEW.password_hash) = 2)
-	ON DUPLICATE KEY UPDATE touched_at = UTC_TIMESTAMP(6),
-		users_active = users_active + VALUES(users_active),
-		users_disabled = users_disabled + VALUES(users_disabled),
-		users_unverified = users_unverified + VALUES(users_unverified),
-		legacy_bare = legacy_bare + VALUES(legacy_bare),
-		legacy_wrapped = legacy_wrapped + VALUES(legacy_wrapped);
+	CALL usermgr_counts_add(1, NEW.status = 'active', NEW.status = 'disabled',
+		NEW.email_verified_at IS NULL, usermgr_hash_kind(NEW.password_hash) = 1,
+		usermgr_hash_kind(NEW.password_hash) = 2, 0, 0, 0);
 	END IF;
 
 CREATE TRIGGER IF NOT EXISTS users_counts_delete AFTER DELETE ON users FOR EACH ROW
-	INSERT INTO counts (node, conn, users_active, users_disabled, users_unverified,
-		legacy_bare, legacy_wrapped)
-	VALUES (CONCAT(@@hostname, ':', @@port), CONNECTION_ID(), -(OLD.status = 'active'),
-		-(OLD.status = 'disabled'), -(OLD.email_verified_at IS NULL),
-		-(usermgr_hash_kind(OLD.password_hash) = 1),
-		-(usermgr_hash_kind(OLD.password_hash) = 2))
-	ON DUPLICATE KEY UPDATE touched_at = UTC_TIMESTAMP(6),
-		users_active = users_active + VALUES(users_active),
-		users_disabled = users_disabled + VALUES(users_disabled),
-		users_unverified = users_unverified + VALUES(users_unverified),
-		legacy_bare = legacy_bare + VALUES(legacy_bare),
-		legacy_wrapped = legacy_wrapped + VALUES(legacy_wrapped);
+	CALL usermgr_counts_add(1, -(OLD.status = 'active'), -(OLD.status = 'disabled'),
+		-(OLD.email_verified_at IS NULL), -(usermgr_hash_kind(OLD.password_hash) = 1),
+		-(usermgr_hash_kind(OLD.password_hash) = 2), 0, 0, 0);
 
 -- Most updates (a login's last_login_at, a failed attempt) change nothing counted: no write.
 CREATE TRIGGER IF NOT EXISTS users_counts_update AFTER UPDATE ON users FOR EACH ROW
 	IF NOT (OLD.status <=> NEW.status
 		AND (OLD.email_verified_at IS NULL) <=> (NEW.email_verified_at IS NULL)
 		AND OLD.password_hash <=> NEW.password_hash) THEN
-	INSERT INTO counts (node, conn, users_active, users_disabled, users_unverified,
-		legacy_bare, legacy_wrapped)
-	VALUES (CONCAT(@@hostname, ':', @@port), CONNECTION_ID(),
-		(NEW.status = 'active') - (OLD.status = 'active'),
+	CALL usermgr_counts_add(1, (NEW.status = 'active') - (OLD.status = 'active'),
 		(NEW.status = 'disabled') - (OLD.status = 'disabled'),
 		(NEW.email_verified_at IS NULL) - (OLD.email_verified_at IS NULL),
 		(usermgr_hash_kind(NEW.password_hash) = 1) - (usermgr_hash_kind(OLD.password_hash) = 1),
-		(usermgr_hash_kind(NEW.password_hash) = 2) - (usermgr_hash_kind(OLD.password_hash) = 2))
-	ON DUPLICATE KEY UPDATE touched_at = UTC_TIMESTAMP(6),
-		users_active = users_active + VALUES(users_active),
-		users_disabled = users_disabled + VALUES(users_disabled),
-		users_unverified = users_unverified + VALUES(users_unverified),
-		legacy_bare = legacy_bare + VALUES(legacy_bare),
-		legacy_wrapped = legacy_wrapped + VALUES(legacy_wrapped);
+		(usermgr_hash_kind(NEW.password_hash) = 2) - (usermgr_hash_kind(OLD.password_hash) = 2),
+		0, 0, 0);
 	END IF;
 
 CREATE TRIGGER IF NOT EXISTS outbox_counts_insert AFTER INSERT ON email_outbox FOR EACH ROW
-	INSERT INTO counts (node, conn, outbox_queued, outbox_sent, outbox_failed)
-	VALUES (CONCAT(@@hostname, ':', @@port), CONNECTION_ID(), NEW.status = 'queued',
-		NEW.status = 'sent', NEW.status = 'failed')
-	ON DUPLICATE KEY UPDATE touched_at = UTC_TIMESTAMP(6),
-		outbox_queued = outbox_queued + VALUES(outbox_queued),
-		outbox_sent = outbox_sent + VALUES(outbox_sent),
-		outbox_failed = outbox_failed + VALUES(outbox_failed);
+	CALL usermgr_counts_add(1, 0, 0, 0, 0, 0, NEW.status = 'queued', NEW.status = 'sent',
+		NEW.status = 'failed');
 
 CREATE TRIGGER IF NOT EXISTS outbox_counts_delete AFTER DELETE ON email_outbox FOR EACH ROW
-	INSERT INTO counts (node, conn, outbox_queued, outbox_sent, outbox_failed)
-	VALUES (CONCAT(@@hostname, ':', @@port), CONNECTION_ID(), -(OLD.status = 'queued'),
-		-(OLD.status = 'sent'), -(OLD.status = 'failed'))
-	ON DUPLICATE KEY UPDATE touched_at = UTC_TIMESTAMP(6),
-		outbox_queued = outbox_queued + VALUES(outbox_queued),
-		outbox_sent = outbox_sent + VALUES(outbox_sent),
-		outbox_failed = outbox_failed + VALUES(outbox_failed);
+	CALL usermgr_counts_add(1, 0, 0, 0, 0, 0, -(OLD.status = 'queued'),
+		-(OLD.status = 'sent'), -(OLD.status = 'failed'));
 
 CREATE TRIGGER IF NOT EXISTS outbox_counts_update AFTER UPDATE ON email_outbox FOR EACH ROW
 	IF NOT (OLD.status <=> NEW.status) THEN
-	INSERT INTO counts (node, conn, outbox_queued, outbox_sent, outbox_failed)
-	VALUES (CONCAT(@@hostname, ':', @@port), CONNECTION_ID(),
-		(NEW.status = 'queued') - (OLD.status = 'queued'),
+	CALL usermgr_counts_add(1, 0, 0, 0, 0, 0, (NEW.status = 'queued') - (OLD.status = 'queued'),
 		(NEW.status = 'sent') - (OLD.status = 'sent'),
-		(NEW.status = 'failed') - (OLD.status = 'failed'))
-	ON DUPLICATE KEY UPDATE touched_at = UTC_TIMESTAMP(6),
-		outbox_queued = outbox_queued + VALUES(outbox_queued),
-		outbox_sent = outbox_sent + VALUES(outbox_sent),
-		outbox_failed = outbox_failed + VALUES(outbox_failed);
+		(NEW.status = 'failed') - (OLD.status = 'failed'));
 	END IF;
 
 -- The starting values, once (IGNORE: a second run finds the row there): what the tables hold

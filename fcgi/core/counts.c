@@ -21,10 +21,15 @@ static const char sql_read[] =
     " FROM counts";
 static const char sql_bulk_on[] = "SET @usermgr_counted = 1";
 static const char sql_bulk_off[] = "SET @usermgr_counted = NULL";
-/* The connection's own row, as the triggers write it. */
+/*
+ * Adds to the connection's own row (first parameters 1) or to the base row ('', 0): what
+ * sql/008_counts.sql's usermgr_counts_add does for the triggers (a CALL would need EXECUTE,
+ * which the workers' account does not have).
+ */
 static const char sql_add[] =
-    "INSERT INTO counts (node, conn, " COUNTS_COLUMNS ")"
-    " VALUES (CONCAT(@@hostname, ':', @@port), CONNECTION_ID(), ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO counts (node, conn, " COUNTS_COLUMNS ") VALUES"
+    " (IF(?, CONCAT(@@hostname, ':', @@port), ''), IF(?, CONNECTION_ID(), 0),"
+    " ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON DUPLICATE KEY UPDATE touched_at = UTC_TIMESTAMP(6),"
     " users_active = users_active + VALUES(users_active),"
     " users_disabled = users_disabled + VALUES(users_disabled),"
@@ -38,17 +43,6 @@ static const char sql_add[] =
 static const char sql_idle[] =
     "SELECT node, conn, " COUNTS_COLUMNS " FROM counts WHERE node <> ''"
     " AND touched_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ? FOR UPDATE";
-static const char sql_base[] =
-    "INSERT INTO counts (node, conn, " COUNTS_COLUMNS ")"
-    " VALUES ('', 0, ?, ?, ?, ?, ?, ?, ?, ?)"
-    " ON DUPLICATE KEY UPDATE users_active = users_active + VALUES(users_active),"
-    " users_disabled = users_disabled + VALUES(users_disabled),"
-    " users_unverified = users_unverified + VALUES(users_unverified),"
-    " legacy_bare = legacy_bare + VALUES(legacy_bare),"
-    " legacy_wrapped = legacy_wrapped + VALUES(legacy_wrapped),"
-    " outbox_queued = outbox_queued + VALUES(outbox_queued),"
-    " outbox_sent = outbox_sent + VALUES(outbox_sent),"
-    " outbox_failed = outbox_failed + VALUES(outbox_failed)";
 static const char sql_drop[] = "DELETE FROM counts WHERE node = ? AND conn = ?";
 
 static long long *
@@ -85,31 +79,32 @@ counts_bulk(struct db *db, struct arena *a, int on)
 	return db_exec(db, a, on ? sql_bulk_on : sql_bulk_off, NULL, 0, NULL);
 }
 
-/* The eight values of c as parameters. */
-static void
-params(struct counts *c, struct db_val p[COUNTS_N])
+/* The call adding c to the connection's own row (own) or to the base row. */
+static enum um_err
+add(struct db *db, struct arena *a, int own, struct counts *c)
 {
-	size_t i;
+	struct db_val p[2 + COUNTS_N];
+	size_t        i;
 
+	p[0] = p[1] = DBV_INT(own);
 	for (i = 0; i < COUNTS_N; i++)
-		p[i] = DBV_INT(*field(c, i));
+		p[2 + i] = DBV_INT(*field(c, i));
+	return db_exec(db, a, sql_add, p, 2 + COUNTS_N, NULL);
 }
 
 enum um_err
 counts_add(struct db *db, struct arena *a, const struct counts *delta)
 {
 	struct counts d = *delta;
-	struct db_val p[COUNTS_N];
 
-	params(&d, p);
-	return db_exec(db, a, sql_add, p, COUNTS_N, NULL);
+	return add(db, a, 1, &d);
 }
 
 /* One batch of idle rows folded in one transaction; *n gets how many. */
 static enum um_err
 fold_batch(struct db *db, struct arena *a, size_t *n)
 {
-	struct db_val p[COUNTS_N], key[2];
+	struct db_val p[2], key[2];
 	struct counts sum = { 0 };
 	struct db_res res;
 	size_t        i, j;
@@ -130,8 +125,7 @@ fold_batch(struct db *db, struct arena *a, size_t *n)
 	*n = res.nrows;
 	if (res.nrows == 0)
 		return UM_OK;
-	params(&sum, p);
-	return db_exec(db, a, sql_base, p, COUNTS_N, NULL);
+	return add(db, a, 0, &sum);
 }
 
 enum um_err
