@@ -25,11 +25,12 @@
  */
 #define STMT_SLOTS         512
 #define STMT_LOAD_MAX      (STMT_SLOTS / 2)
-#define DB_PARAMS_MAX      64   /* placeholders in one statement */
-#define DB_COL_MIN_BUF     64   /* room for any number or datetime rendered as text */
-#define DB_CONNECT_TIMEOUT 2    /* seconds: /readyz must answer within 5 s (API.md §7) */
-#define DB_IO_TIMEOUT      3    /* seconds, each read and write */
-#define DB_PING_FAST_MS    1000 /* a ping that failed faster than this did not time out */
+#define DB_PARAMS_STACK    64 /* placeholders bound from the stack: all but bulk statements */
+#define DB_PARAMS_MAX      65535 /* MariaDB's limit on one statement's placeholders */
+#define DB_COL_MIN_BUF     64    /* room for any number or datetime rendered as text */
+#define DB_CONNECT_TIMEOUT 2     /* seconds: /readyz must answer within 5 s (API.md §7) */
+#define DB_IO_TIMEOUT      3     /* seconds, each read and write */
+#define DB_PING_FAST_MS    1000  /* a ping that failed faster than this did not time out */
 
 /*
  * Run at every (re)connect.  UTC so DATETIME(6) columns hold UTC (DESIGN.md "Data"); strict
@@ -38,6 +39,8 @@
 static const char init_sql[] =
     "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,"
     "NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'";
+
+struct stream;
 
 struct stmt_slot {
 	const char *sql;
@@ -53,6 +56,7 @@ struct db {
 	unsigned int       io_timeout;  /* seconds per read or write; 0: DB_IO_TIMEOUT */
 	unsigned int       last_err;    /* MariaDB's number for the last failed statement */
 	char               errmsg[256]; /* MariaDB's message for the last failure */
+	struct stream     *stream;      /* the open db_stream, or NULL */
 	size_t             nstmts;
 	struct stmt_slot   stmts[STMT_SLOTS];
 };
@@ -89,6 +93,8 @@ stmts_clear(struct db *db)
 	db->nstmts = 0;
 }
 
+static void stream_free(struct db *);
+
 /* Forgets the connection and everything prepared on it; the next use connects again. */
 static void
 disconnect(struct db *db)
@@ -97,6 +103,8 @@ disconnect(struct db *db)
 	if (db->my != NULL)
 		mysql_close(db->my);
 	db->my = NULL;
+	/* After the close: a stream's statement, detached, no longer reads its unread rows. */
+	stream_free(db);
 	if (db->in_tx)
 		db->tx_broken = 1;
 }
@@ -450,6 +458,41 @@ read_cell(MYSQL_STMT *st, const MYSQL_FIELD *field, const struct binds *bd, size
 }
 
 /*
+ * Fetches up to max rows of st into res->cells (room for max rows), each cell copied into
+ * the arena; res->nrows says how many came.  -1 on error; *end set at the result's end.
+ */
+static int
+fetch_rows(MYSQL_STMT *st, const MYSQL_FIELD *fields, const struct binds *bd, struct arena *a,
+    struct db_res *res, size_t max, int *end)
+{
+	size_t r, c;
+	int    f;
+
+	*end = 0;
+	for (r = 0; r < max; r++) {
+		if ((f = mysql_stmt_fetch(st)) == MYSQL_NO_DATA) {
+			*end = 1;
+			break;
+		}
+		if (f == 1)
+			return -1;
+		for (c = 0; c < res->ncols; c++)
+			if (read_cell(st, &fields[c], bd, c, a, DB_CELL(res, r, c)) != 0)
+				return -1;
+	}
+	res->nrows = r;
+	return 0;
+}
+
+/* Keeps the statement's error for map_err: *err and the message. */
+static void
+stmt_error(struct db *db, MYSQL_STMT *st, unsigned int *err)
+{
+	*err = mysql_stmt_errno(st);
+	(void)snprintf(db->errmsg, sizeof(db->errmsg), "%s", mysql_stmt_error(st));
+}
+
+/*
  * Copies every row of the executed statement's result set into res, from the arena.
  * Columns are fetched as text (the server renders numbers and datetimes).
  */
@@ -459,42 +502,95 @@ fetch_all(struct db *db, MYSQL_STMT *st, MYSQL_RES *meta, struct arena *a, struc
 {
 	MYSQL_FIELD *fields;
 	struct binds bd;
-	size_t       ncols, nrows, r, c;
-	int          f;
+	size_t       nrows;
+	int          end;
 	enum um_err  rc = UM_EINTERNAL;
 
 	*err = 0;
 	memset(&bd, 0, sizeof(bd));
 	if (mysql_stmt_store_result(st) != 0)
 		goto out;
-	ncols = mysql_num_fields(meta);
+	res->ncols = mysql_num_fields(meta);
 	fields = mysql_fetch_fields(meta);
 	nrows = (size_t)mysql_stmt_num_rows(st);
-	if (binds_init(&bd, fields, ncols) != 0 || mysql_stmt_bind_result(st, bd.b) != 0)
+	if (binds_init(&bd, fields, res->ncols) != 0 || mysql_stmt_bind_result(st, bd.b) != 0)
 		goto out;
-	res->ncols = ncols;
-	res->nrows = nrows;
-	res->cells = arena_calloc(a, nrows * ncols + 1, sizeof(*res->cells));
-	for (r = 0; r < nrows; r++) {
-		if ((f = mysql_stmt_fetch(st)) == MYSQL_NO_DATA) {
-			res->nrows = r;
-			break;
-		}
-		if (f == 1)
-			goto out;
-		for (c = 0; c < ncols; c++)
-			if (read_cell(st, &fields[c], &bd, c, a, DB_CELL(res, r, c)) != 0)
-				goto out;
-	}
+	res->cells = arena_calloc(a, nrows * res->ncols + 1, sizeof(*res->cells));
+	if (fetch_rows(st, fields, &bd, a, res, nrows, &end) != 0)
+		goto out;
 	rc = UM_OK;
 out:
-	if (rc != UM_OK && mysql_stmt_errno(st) != 0) {
-		*err = mysql_stmt_errno(st);
-		(void)snprintf(db->errmsg, sizeof(db->errmsg), "%s", mysql_stmt_error(st));
-	}
+	if (rc != UM_OK && mysql_stmt_errno(st) != 0)
+		stmt_error(db, st, err);
 	(void)mysql_stmt_free_result(st);
 	binds_free(&bd);
 	return rc;
+}
+
+/* The parameters of one execution: on the stack for the usual few, else on the heap. */
+struct params {
+	MYSQL_BIND    *b;
+	unsigned long *lens;
+	long long     *ints;
+	MYSQL_BIND     sb[DB_PARAMS_STACK];
+	unsigned long  slens[DB_PARAMS_STACK];
+	long long      sints[DB_PARAMS_STACK];
+};
+
+static void
+params_free(struct params *pb)
+{
+	if (pb->b == pb->sb)
+		return;
+	free(pb->b);
+	free(pb->lens);
+	free(pb->ints);
+}
+
+/*
+ * Binds params[0..n) to st.  The library reads the buffers at execution, so pb holds them
+ * until params_free.  -1 when the library refuses them.
+ */
+static int
+params_bind(struct params *pb, MYSQL_STMT *st, const struct db_val *params, size_t n)
+{
+	size_t i;
+
+	pb->b = pb->sb;
+	pb->lens = pb->slens;
+	pb->ints = pb->sints;
+	if (n > DB_PARAMS_STACK) {
+		pb->b = calloc(n, sizeof(*pb->b));
+		pb->lens = calloc(n, sizeof(*pb->lens));
+		pb->ints = calloc(n, sizeof(*pb->ints));
+		if (pb->b == NULL || pb->lens == NULL || pb->ints == NULL)
+			abort(); /* STYLE.md: out of memory ends the process */
+	} else
+		memset(pb->sb, 0, n * sizeof(*pb->sb));
+	for (i = 0; i < n; i++) {
+		switch (params[i].type) {
+		case DB_INT:
+			pb->ints[i] = params[i].i;
+			pb->b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			pb->b[i].buffer = &pb->ints[i];
+			break;
+		case DB_TEXT:
+		case DB_BLOB:
+			pb->lens[i] = (unsigned long)params[i].len;
+			pb->b[i].buffer_type = params[i].type == DB_TEXT ? MYSQL_TYPE_STRING :
+			                                                   MYSQL_TYPE_BLOB;
+			/* The library only reads parameter buffers. */
+			pb->b[i].buffer = (void *)(uintptr_t)(params[i].s != NULL ?
+			        params[i].s :
+			        "");
+			pb->b[i].buffer_length = pb->lens[i];
+			pb->b[i].length = &pb->lens[i];
+			break;
+		case DB_NULL:
+		default: pb->b[i].buffer_type = MYSQL_TYPE_NULL; break;
+		}
+	}
+	return n > 0 && mysql_stmt_bind_param(st, pb->b) != 0 ? -1 : 0;
 }
 
 /*
@@ -508,12 +604,10 @@ run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *p
 {
 	MYSQL_STMT   *st;
 	MYSQL_RES    *meta = NULL;
-	MYSQL_BIND    b[DB_PARAMS_MAX];
-	unsigned long lens[DB_PARAMS_MAX];
-	long long     ints[DB_PARAMS_MAX];
-	size_t        i;
+	struct params pb;
 	enum um_err   rc = UM_EINTERNAL;
 
+	pb.b = pb.sb; /* nothing to free until params_bind */
 	*err = 0;
 	*sent = 0;
 	if ((st = stmt_get(db, sql, err)) == NULL)
@@ -523,30 +617,7 @@ run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *p
 		    mysql_stmt_param_count(st), n, sql);
 		goto out;
 	}
-	memset(b, 0, sizeof(b));
-	for (i = 0; i < n; i++) {
-		switch (params[i].type) {
-		case DB_INT:
-			ints[i] = params[i].i;
-			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
-			b[i].buffer = &ints[i];
-			break;
-		case DB_TEXT:
-		case DB_BLOB:
-			lens[i] = (unsigned long)params[i].len;
-			b[i].buffer_type = params[i].type == DB_TEXT ? MYSQL_TYPE_STRING :
-			                                               MYSQL_TYPE_BLOB;
-			/* The library only reads parameter buffers. */
-			b[i].buffer = (void *)(uintptr_t)(params[i].s != NULL ? params[i].s :
-			                                                        "");
-			b[i].buffer_length = lens[i];
-			b[i].length = &lens[i];
-			break;
-		case DB_NULL:
-		default: b[i].buffer_type = MYSQL_TYPE_NULL; break;
-		}
-	}
-	if (n > 0 && mysql_stmt_bind_param(st, b) != 0)
+	if (params_bind(&pb, st, params, n) != 0)
 		goto stmt_fail;
 	*sent = 1;
 	if (mysql_stmt_execute(st) != 0)
@@ -573,9 +644,9 @@ run_once(struct db *db, struct arena *a, const char *sql, const struct db_val *p
 	rc = UM_OK;
 	goto out;
 stmt_fail:
-	*err = mysql_stmt_errno(st);
-	(void)snprintf(db->errmsg, sizeof(db->errmsg), "%s", mysql_stmt_error(st));
+	stmt_error(db, st, err);
 out:
+	params_free(&pb);
 	if (meta != NULL)
 		mysql_free_result(meta);
 	if (rc != UM_OK && st != NULL && !is_gone(*err))
@@ -625,6 +696,10 @@ db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *pa
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
 	db->last_err = 0;
+	if (db->stream != NULL) {
+		log_err("db: a stream holds the connection: %.200s", sql);
+		return UM_EINTERNAL;
+	}
 	if (db->tx_broken)
 		goto out;
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -651,6 +726,124 @@ out:
 	return rc;
 }
 
+/* The rows of a statement, read as the server sends them (db_stream_open). */
+struct stream {
+	MYSQL_STMT  *st;
+	MYSQL_RES   *meta;
+	struct binds bd;
+	int          end; /* every row was read */
+};
+
+static void
+stream_free(struct db *db)
+{
+	struct stream *s = db->stream;
+
+	if (s == NULL)
+		return;
+	if (s->meta != NULL)
+		mysql_free_result(s->meta);
+	if (s->st != NULL)
+		(void)mysql_stmt_close(s->st);
+	binds_free(&s->bd);
+	free(s);
+	db->stream = NULL;
+}
+
+/* Prepares, binds and executes s's statement; the MariaDB error in *err on failure. */
+static enum um_err
+stream_start(struct db *db, struct stream *s, const char *sql, const struct db_val *params,
+    size_t n, unsigned int *err)
+{
+	struct params pb;
+	enum um_err   rc = UM_EINTERNAL;
+
+	pb.b = pb.sb;
+	if ((s->st = mysql_stmt_init(db->my)) == NULL) {
+		*err = mysql_errno(db->my);
+		return rc;
+	}
+	if (mysql_stmt_prepare(s->st, sql, (unsigned long)strlen(sql)) != 0)
+		goto fail;
+	if (mysql_stmt_param_count(s->st) != n) {
+		log_err("db: statement wants %lu parameters, got %zu: %.200s",
+		    mysql_stmt_param_count(s->st), n, sql);
+		goto out;
+	}
+	if (params_bind(&pb, s->st, params, n) != 0 || mysql_stmt_execute(s->st) != 0 ||
+	    (s->meta = mysql_stmt_result_metadata(s->st)) == NULL)
+		goto fail;
+	s->bd.ncols = mysql_num_fields(s->meta);
+	if (binds_init(&s->bd, mysql_fetch_fields(s->meta), s->bd.ncols) != 0 ||
+	    mysql_stmt_bind_result(s->st, s->bd.b) != 0)
+		goto fail;
+	rc = UM_OK;
+	goto out;
+fail:
+	stmt_error(db, s->st, err);
+out:
+	params_free(&pb);
+	return rc;
+}
+
+enum um_err
+db_stream_open(struct db *db, const char *sql, const struct db_val *params, size_t n)
+{
+	unsigned int e = 0;
+	enum um_err  rc;
+
+	db->last_err = 0;
+	if (db->stream != NULL || db->in_tx || n > DB_PARAMS_MAX) {
+		log_err("db: a stream needs a handle of its own: %.200s", sql);
+		return UM_EINTERNAL;
+	}
+	if ((rc = connect_db(db)) != UM_OK)
+		return UM_EUNAVAIL;
+	if ((db->stream = calloc(1, sizeof(*db->stream))) == NULL)
+		abort();
+	if ((rc = stream_start(db, db->stream, sql, params, n, &e)) == UM_OK)
+		return UM_OK;
+	rc = map_err(db, e, sql);
+	if (is_gone(e))
+		disconnect(db);
+	stream_free(db);
+	return rc;
+}
+
+enum um_err
+db_stream_next(struct db *db, struct arena *a, size_t max, struct db_res *res)
+{
+	struct stream *s = db->stream;
+	unsigned int   e = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (s == NULL || s->end)
+		return UM_OK;
+	res->ncols = s->bd.ncols;
+	res->cells = arena_calloc(a, max * res->ncols + 1, sizeof(*res->cells));
+	if (fetch_rows(s->st, mysql_fetch_fields(s->meta), &s->bd, a, res, max, &s->end) == 0)
+		return UM_OK;
+	stmt_error(db, s->st, &e);
+	res->nrows = 0;
+	if (is_gone(e)) {
+		log_warn("db: connection lost during a stream (%u)", e);
+		disconnect(db);
+		return UM_EUNAVAIL;
+	}
+	return map_err(db, e, "a stream");
+}
+
+void
+db_stream_close(struct db *db)
+{
+	if (db == NULL || db->stream == NULL)
+		return;
+	/* Rows still unread would all be read by the close: dropping the connection is quicker. */
+	if (!db->stream->end)
+		disconnect(db);
+	stream_free(db);
+}
+
 /* Runs a statement without parameters or results (transaction control). */
 static enum um_err
 simple(struct db *db, const char *sql, unsigned int *err)
@@ -671,8 +864,8 @@ db_begin(struct db *db)
 	int          attempt;
 	enum um_err  rc = UM_EINTERNAL;
 
-	if (db->in_tx) {
-		log_err("db: nested transaction");
+	if (db->in_tx || db->stream != NULL) {
+		log_err("db: nested transaction, or one beside a stream");
 		goto out;
 	}
 	/* Nothing has happened yet, so a stale connection may be replaced once. */

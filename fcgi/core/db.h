@@ -64,7 +64,7 @@ void       db_close(struct db *);
 /*
  * Seconds a read or a write may take on connections made from now on (default 3, so a hung
  * MariaDB fails a request quickly); a migration building an index on a large table needs
- * far longer.
+ * far longer, and so does a stream whose first rows come once a whole table is sorted.
  */
 void db_set_timeout(struct db *, unsigned int);
 
@@ -79,6 +79,18 @@ void db_set_timeout(struct db *, unsigned int);
  */
 enum um_err db_exec(struct db *, struct arena *, const char *, const struct db_val *, size_t,
     struct db_res *);
+/*
+ * A result too large to hold at once (a legacy table), read a batch at a time as the server
+ * sends it: db_stream_open runs sql; db_stream_next copies the next rows, at most max, into
+ * res from the arena (none at the end).  The stream holds the connection: until
+ * db_stream_close, db_exec and db_begin on the handle fail, so give it a handle of its own.
+ * A lost connection fails the stream (UM_EUNAVAIL), never re-run.  Closing before the end
+ * drops the connection rather than read the rest; db_stream_close accepts a handle with no
+ * stream.
+ */
+enum um_err db_stream_open(struct db *, const char *, const struct db_val *, size_t);
+enum um_err db_stream_next(struct db *, struct arena *, size_t, struct db_res *);
+void        db_stream_close(struct db *);
 /* Transactions: a lost connection inside one fails the whole transaction (UM_EUNAVAIL). */
 enum um_err db_begin(struct db *);
 enum um_err db_commit(struct db *);
