@@ -103,13 +103,10 @@ audit_name(enum audit_event e)
 static const char sql_insert[] =
     "INSERT INTO audit_events (user_id, actor_id, event, ip, details) VALUES (?, ?, ?, ?, ?)";
 
-enum um_err
-audit_log(struct ctx *ctx, enum audit_event e, long long user_id, long long actor_id,
-    json_t *details)
+char *
+audit_details(const struct ctx *ctx, json_t *details)
 {
-	struct db_val p[5];
-	char         *js = NULL;
-	enum um_err   rc;
+	char *js = NULL;
 
 	/* What the CLI does is told apart from what a visitor or an admin did on the web. */
 	if (ctx->via != NULL) {
@@ -117,16 +114,26 @@ audit_log(struct ctx *ctx, enum audit_event e, long long user_id, long long acto
 			details = json_object();
 		(void)json_object_set_new(details, "via", json_string(ctx->via));
 	}
+	if (details != NULL)
+		js = json_dumps(details, JSON_COMPACT);
+	json_decref(details);
+	return js;
+}
+
+enum um_err
+audit_log(struct ctx *ctx, enum audit_event e, long long user_id, long long actor_id,
+    json_t *details)
+{
+	struct db_val p[5];
+	char         *js = audit_details(ctx, details);
+	enum um_err   rc;
+
 	p[0] = user_id > 0 ? DBV_INT(user_id) : DBV_NULL;
 	p[1] = actor_id > 0 ? DBV_INT(actor_id) : DBV_NULL;
 	p[2] = dbv_text(audit_name(e));
 	p[3] = ctx->ip != NULL ? dbv_text(ctx->ip) : DBV_NULL;
-	if (details != NULL && (js = json_dumps(details, JSON_COMPACT)) != NULL)
-		p[4] = dbv_text(js);
-	else
-		p[4] = DBV_NULL;
+	p[4] = js != NULL ? dbv_text(js) : DBV_NULL;
 	rc = db_exec(ctx->db, ctx->arena, sql_insert, p, 5, NULL);
 	free(js);
-	json_decref(details);
 	return rc;
 }

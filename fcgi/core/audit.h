@@ -58,5 +58,11 @@ const char *audit_name(enum audit_event);
  * NULL.  Runs inside the caller's transaction when there is one.
  */
 enum um_err audit_log(struct ctx *, enum audit_event, long long, long long, json_t *);
+/*
+ * The details column as audit_log writes it, for a writer of many events at once (import.c):
+ * details (reference stolen, may be NULL) with ctx->via added, as compact JSON.  The caller
+ * frees the result; NULL when there are no details.
+ */
+char *audit_details(const struct ctx *, json_t *);
 
 #endif
