@@ -1,6 +1,8 @@
 /* legacy: one reader for both import sources, so `import-legacy` handles rows the same either way. */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +17,13 @@
 
 #define CSV_LINE_MAX 8192 /* bytes of one line of an export */
 #define CSV_FIELDS   4
-#define DSN_BATCH    500 /* rows read at once: a large table never sits in memory whole */
+#define DSN_BATCH    4096 /* rows read at once: a large table never sits in memory whole */
 #define DSN_SQL_MAX  256
+/*
+ * Seconds the legacy server may take to send the next rows (db_set_timeout): the first come
+ * only once it has sorted the whole table (about 10 s for a million rows on a small machine).
+ */
+#define DSN_READ_TIMEOUT 600
 
 struct legacy {
 	/* CSV */
@@ -24,16 +31,18 @@ struct legacy {
 	char  *line;
 	size_t cap;
 	char   path[256];
+	double size; /* bytes (CSV) or rows (a table) in all, once measured; else 0 */
 	/* a table */
 	struct arena *url;  /* the parsed URL: the connection settings point into it */
 	struct arena *a;    /* the current batch */
 	struct conf   conn; /* db_open() keeps a pointer to it */
 	struct db    *db;
 	char          table[65];
-	char          sql[DSN_SQL_MAX]; /* db_exec caches by pointer: lives with the source */
+	char          sql[DSN_SQL_MAX];   /* the rows, streamed (db_stream_open) */
+	char          count[DSN_SQL_MAX]; /* db_exec caches by pointer: lives with the source */
 	struct db_res res;
-	size_t        next; /* index in res of the next row */
-	int           done; /* the last batch was short */
+	size_t        next;    /* index in res of the next row */
+	int           started; /* the stream is open */
 	unsigned long pos;
 };
 
@@ -175,6 +184,17 @@ next_csv(struct legacy *l, struct legacy_row *row, char *err, size_t errlen)
 	return UM_OK;
 }
 
+/*
+ * head, the table's name, tail into buf (DSN_SQL_MAX bytes).  An identifier cannot be a
+ * statement parameter: the table name is the one formatted part of these statements, and
+ * dsn_parse() let through only [A-Za-z0-9_$]{1,64}, which backquotes make inert.
+ */
+static void
+table_sql(char *buf, const char *head, const char *table, const char *tail)
+{
+	(void)snprintf(buf, DSN_SQL_MAX, "%s`%s`%s", head, table, tail);
+}
+
 struct legacy *
 legacy_open_dsn(const char *url, const char *password, const struct conf *base, char *err,
     size_t errlen)
@@ -192,13 +212,12 @@ legacy_open_dsn(const char *url, const char *password, const struct conf *base, 
 		d.password = password;
 	(void)snprintf(l->table, sizeof(l->table), "%s", d.table);
 	/*
-	 * An identifier cannot be a statement parameter: the table name is the one formatted
-	 * part, and dsn_parse() let through only [A-Za-z0-9_$]{1,64}, which backquotes make inert.
+	 * One statement streams every row: pages by LIMIT and OFFSET would sort the table again
+	 * for each, and read the rows before the offset again (hours for a million rows).
 	 */
-	(void)snprintf(l->sql, sizeof(l->sql),
-	    "SELECT username, email, password_sha256, verified"
-	    " FROM `%s` ORDER BY username, email LIMIT ? OFFSET ?",
-	    d.table);
+	table_sql(l->sql, "SELECT username, email, password_sha256, verified FROM ", d.table,
+	    " ORDER BY username, email");
+	table_sql(l->count, "SELECT COUNT(*) FROM ", d.table, "");
 	lc = &l->conn;
 	*lc = *base;
 	lc->db_host = (char *)d.host;
@@ -215,6 +234,7 @@ legacy_open_dsn(const char *url, const char *password, const struct conf *base, 
 		    "cannot set up a connection to the legacy database");
 		goto fail;
 	}
+	db_set_timeout(l->db, DSN_READ_TIMEOUT);
 	return l;
 fail:
 	legacy_close(l);
@@ -243,27 +263,31 @@ db_text(const struct db_val *v)
 	return (char *)v->s;
 }
 
+static void
+cannot_read(const struct legacy *l, char *err, size_t errlen)
+{
+	(void)snprintf(err, errlen,
+	    "cannot read `%s` from the legacy database (the log line above says why)",
+	    l->table);
+}
+
 static enum um_err
 next_row(struct legacy *l, struct legacy_row *row, char *err, size_t errlen)
 {
-	struct db_val p[2];
-	size_t        r;
+	size_t r;
 
 	if (l->next == l->res.nrows) {
-		if (l->done)
-			return UM_ENOTFOUND;
-		arena_reset(l->a);
-		p[0] = DBV_INT(DSN_BATCH);
-		p[1] = DBV_INT(l->pos);
-		if (db_exec(l->db, l->a, l->sql, p, 2, &l->res) != UM_OK) {
-			(void)snprintf(err, errlen,
-			    "cannot read `%s` from the legacy database"
-			    " (the log line above says why)",
-			    l->table);
+		if (!l->started && db_stream_open(l->db, l->sql, NULL, 0) != UM_OK) {
+			cannot_read(l, err, errlen);
 			return UM_EUNAVAIL;
 		}
+		l->started = 1;
+		arena_reset(l->a);
 		l->next = 0;
-		l->done = l->res.nrows < DSN_BATCH;
+		if (db_stream_next(l->db, l->a, DSN_BATCH, &l->res) != UM_OK) {
+			cannot_read(l, err, errlen);
+			return UM_EUNAVAIL;
+		}
 		if (l->res.nrows == 0)
 			return UM_ENOTFOUND;
 	}
@@ -274,6 +298,42 @@ next_row(struct legacy *l, struct legacy_row *row, char *err, size_t errlen)
 	row->password_sha256 = db_text(DB_CELL(&l->res, r, 2));
 	row->verified = db_flag(DB_CELL(&l->res, r, 3));
 	return UM_OK;
+}
+
+enum um_err
+legacy_measure(struct legacy *l, char *err, size_t errlen)
+{
+	struct db_res res;
+	struct stat   st;
+
+	if (l->f != NULL) {
+		/* A pipe or a device has no size to go by: no estimate, no error. */
+		if (fstat(fileno(l->f), &st) == 0 && S_ISREG(st.st_mode))
+			l->size = (double)st.st_size;
+		return UM_OK;
+	}
+	if (l->started || db_exec(l->db, l->a, l->count, NULL, 0, &res) != UM_OK ||
+	    res.nrows != 1) {
+		cannot_read(l, err, errlen);
+		return UM_EUNAVAIL;
+	}
+	l->size = (double)DB_CELL(&res, 0, 0)->i;
+	return UM_OK;
+}
+
+double
+legacy_done(const struct legacy *l)
+{
+	double at;
+	off_t  off;
+
+	if (l->size <= 0)
+		return -1;
+	if (l->f != NULL)
+		at = (off = ftello(l->f)) < 0 ? -1 : (double)off;
+	else
+		at = (double)l->pos;
+	return at < 0 ? -1 : at > l->size ? 1 : at / l->size;
 }
 
 const char *

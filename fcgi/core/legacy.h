@@ -34,8 +34,8 @@ struct legacy *legacy_open_csv(const char *, char *, size_t);
 /*
  * Opens the seed app's table named by a mariadb:// URL (dsn.h), with base's connection
  * settings for everything the URL leaves out; a password not in the URL is password (may be
- * NULL).  Rows are read in batches, ordered by username and email.  NULL with err on failure
- * (never the password).
+ * NULL).  Rows come ordered by username and email, from one statement read a batch at a time
+ * (db_stream_open).  NULL with err on failure (never the password).
  */
 struct legacy *legacy_open_dsn(const char *, const char *, const struct conf *, char *, size_t);
 /* "line" or "row": what pos counts, for messages. */
@@ -46,6 +46,13 @@ const char *legacy_unit(const struct legacy *);
  */
 enum um_err legacy_next(struct legacy *, struct legacy_row *, char *, size_t);
 void        legacy_close(struct legacy *); /* accepts NULL */
+/*
+ * Takes the source's size, for legacy_done: a file's bytes (none for a pipe), a table's rows
+ * (a COUNT(*), so call it before the first legacy_next).  UM_EUNAVAIL with err on failure.
+ */
+enum um_err legacy_measure(struct legacy *, char *, size_t);
+/* How much of a measured source was read, from 0 to 1; -1 when not known. */
+double legacy_done(const struct legacy *);
 
 /*
  * What is wrong with a row's hash or flag, or NULL; a valid hex digest is lower-cased in
