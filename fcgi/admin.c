@@ -20,6 +20,7 @@
 #include "db.h"
 #include "directory.h"
 #include "fastpath.h"
+#include "import.h"
 #include "legacy.h"
 #include "legacywrap.h"
 #include "log.h"
@@ -101,8 +102,11 @@ usage(void)
 	    "       usermgr-admin set-roles USERNAME ROLE...\n"
 	    "       usermgr-admin disable USERNAME\n"
 	    "       usermgr-admin enable USERNAME\n"
-	    "       usermgr-admin import-legacy FILE.csv | --dsn mariadb://USER@HOST/DB[?table=T]\n"
-	    "                     (a password not in the URL is $USERMGR_LEGACY_DB_PASSWORD)\n"
+	    "       usermgr-admin import-legacy [--if-absent]\n"
+	    "                     FILE.csv | --dsn mariadb://USER@HOST/DB[?table=T]\n"
+	    "                     (a password not in the URL is $USERMGR_LEGACY_DB_PASSWORD;\n"
+	    "                     --if-absent: a user already there, by username and address,\n"
+	    "                     is skipped silently, so a stopped import can run again)\n"
 	    "       usermgr-admin wrap-legacy [--limit N] [--per-second R]\n"
 	    "       usermgr-admin prune\n"
 	    "       usermgr-admin explain\n"
@@ -118,22 +122,32 @@ env(const char *name)
 }
 
 /*
- * Checks one field with the API's validator and, when it is refused, says so in the API's
- * words: the problem code and the field's message (API.md §7), after prefix ("create-user",
- * "line 5").  Returns the validated value (an address normalised) or NULL.
+ * Checks one field with the API's validator.  Returns the validated value (an address
+ * normalised), or NULL with *why set to the API's words for the refusal (API.md §7): the
+ * label and the field's message, in the arena.
  */
 static const char *
-check_field(struct cli *x, const char *prefix, const char *label, validate_fn *fn,
-    const char *in)
+field_ok(struct cli *x, const char *label, validate_fn *fn, const char *in, const char **why)
 {
 	struct field_result r;
 
 	memset(&r, 0, sizeof(r));
 	if (in != NULL && fn(x->a, NULL, in, strlen(in), &r) == UM_OK)
 		return r.val;
-	fprintf(stderr, "%s: %s: %s %s\n", prefix, um_errcode(UM_EINVAL), label,
-	    r.error != NULL ? r.error : "is required");
+	*why = arena_printf(x->a, "%s %s", label, r.error != NULL ? r.error : "is required");
 	return NULL;
+}
+
+/* field_ok, and a refusal said after prefix ("usermgr-admin: create-user") with its code. */
+static const char *
+check_field(struct cli *x, const char *prefix, const char *label, validate_fn *fn,
+    const char *in)
+{
+	const char *val, *why;
+
+	if ((val = field_ok(x, label, fn, in, &why)) == NULL)
+		fprintf(stderr, "%s: %s: %s\n", prefix, um_errcode(UM_EINVAL), why);
+	return val;
 }
 
 /* The API's answer to an unknown role (PUT /api/v1/admin/users/{id}/roles). */
@@ -144,17 +158,26 @@ unknown_role(const char *cmd, const char *name)
 	    um_errcode(UM_EINVAL), name);
 }
 
-/* Which of username / email is taken, for a conflict message (values never printed). */
+/* Which of username (u) / email (e) is taken, for a conflict message. */
+static const char *
+taken_phrase(int u, int e)
+{
+	if (!u && !e)
+		return "username or e-mail address is";
+	if (u && e)
+		return "username and e-mail address are";
+	return e ? "e-mail address is" : "username is";
+}
+
+/* The same, asked of the database (values never printed). */
 static const char *
 taken_what(struct cli *x, const char *username, const char *email)
 {
 	int u = 0, e = 0;
 
-	if (user_taken(x->db, x->a, username, email, &u, &e) != UM_OK || (!u && !e))
-		return "username or e-mail address is";
-	if (u && e)
-		return "username and e-mail address are";
-	return e ? "e-mail address is" : "username is";
+	if (user_taken(x->db, x->a, username, email, &u, &e) != UM_OK)
+		u = e = 0;
+	return taken_phrase(u, e);
 }
 
 /*
@@ -545,113 +568,237 @@ cmd_enable(struct cli *x, int argc, char **argv)
 	return set_status(x, argc, argv, 0);
 }
 
-/* What an import did, reported at the end and by row as it goes. */
-struct tally {
-	unsigned long imported, taken, invalid;
+#define PROGRESS_SECONDS 0.25 /* at most four progress lines a second */
+
+/* The progress line of an import, drawn only when stderr is a terminal. */
+struct progress {
+	int             on;    /* stderr is a terminal */
+	int             shown; /* a progress line is on the screen now */
+	struct timespec start;
+	double          last; /* seconds after start of the line on the screen */
+	unsigned long   rows; /* read so far */
 };
 
+/* One import-legacy run: the source, the bulk writer, and what the operator sees. */
+struct import_run {
+	struct cli     *x;
+	struct legacy  *src;
+	struct import  *im;
+	struct progress p;
+};
+
+static double
+seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Takes the progress line off the screen, so that a message or the summary takes its place. */
+static void
+progress_clear(struct progress *p)
+{
+	if (!p->shown)
+		return;
+	fputs("\r\033[K", stderr); /* to the start of the line, then erase it */
+	p->shown = 0;
+}
+
 /*
- * Imports one seed-app user (API.md §6-7) through the admin API's account creation: the
- * SHA-256 hex becomes the stored hash as is, so password_verify() accepts the old password
- * once and the login re-hashes it with Argon2id.  Invalid and taken rows are reported by
- * position (never their content) and skipped.  -1 only when the database failed.
+ * Redraws the progress line in place: rows read, rows a second, and the time left by how
+ * much of the source was read (legacy_done).  At most every PROGRESS_SECONDS unless final.
+ */
+static void
+progress_show(struct progress *p, const struct legacy *src, int final)
+{
+	double        t, done;
+	unsigned long left;
+	char          eta[32];
+
+	if (!p->on || ((t = seconds_since(&p->start)) - p->last < PROGRESS_SECONDS && !final))
+		return;
+	p->last = t;
+	done = legacy_done(src);
+	if (done <= 0 || t <= 0)
+		(void)snprintf(eta, sizeof(eta), "?");
+	else {
+		left = (unsigned long)(t * (1 - done) / done + 0.5);
+		(void)snprintf(eta, sizeof(eta), "%lu:%02lu:%02lu", left / 3600, left / 60 % 60,
+		    left % 60);
+	}
+	fprintf(stderr, "\r\033[Kusermgr-admin: import-legacy: %lu rows, %.0f rows/s, %s left",
+	    p->rows, t > 0 ? (double)p->rows / t : 0.0, eta);
+	p->shown = 1;
+}
+
+/* import_report_fn: a taken or invalid row, by position (never its content). */
+static void
+report_row(void *arg, const struct import_report *r)
+{
+	struct import_run *run = arg;
+	const char        *unit = legacy_unit(run->src);
+
+	progress_clear(&run->p);
+	if (r->outcome == IMPORT_INVALID)
+		fprintf(stderr, "%s %lu: %s: %s\n", unit, r->pos, um_errcode(UM_EINVAL),
+		    r->message);
+	else
+		fprintf(stderr, "%s %lu: %s: the %s taken\n", unit, r->pos,
+		    um_errcode(UM_ECONFLICT), taken_phrase(r->username_taken, r->email_taken));
+}
+
+/*
+ * Hands one seed-app user (API.md §6-7) to the bulk import, checked by the API's validators
+ * as today: the SHA-256 hex becomes the stored hash as is, so password_verify() accepts the
+ * old password once and the login re-hashes it with Argon2id.  A refused row is reported in
+ * its turn and skipped.  Fails only when the database does.
+ */
+static enum um_err
+import_row(struct cli *x, struct import *im, struct legacy_row *row)
+{
+	const char *username, *email, *why;
+
+	if (row->error != NULL)
+		return import_reject(im, row->pos, row->error);
+	if ((username = field_ok(x, "username", validate_username, row->username, &why)) ==
+	        NULL ||
+	    (email = field_ok(x, "e-mail address", validate_email, row->email, &why)) == NULL ||
+	    (why = legacy_check(row)) != NULL)
+		return import_reject(im, row->pos, why);
+	return import_add(im, row->pos, username, email, row->password_sha256, row->verified);
+}
+
+/* A batch could not be written: where a re-run picks up, and why. */
+static int
+import_failed(struct import_run *run, enum um_err rc)
+{
+	progress_clear(&run->p);
+	fprintf(stderr,
+	    "usermgr-admin: import-legacy: %s %lu and after not imported (run again with "
+	    "--if-absent to go on)\n",
+	    legacy_unit(run->src), import_pending(run->im));
+	return db_failed("import-legacy", rc);
+}
+
+/*
+ * Feeds every row of the source to the import, then writes the last batch — also when the
+ * source failed half-way, so that what was read is not lost.  -1 when either failed.
  */
 static int
-import_row(struct cli *x, struct tally *t, const char *where, struct legacy_row *row)
-{
-	struct new_account na;
-	const char        *unknown, *bad;
-	long long          id;
-	enum um_err        rc;
-
-	memset(&na, 0, sizeof(na));
-	if ((na.username = check_field(x, where, "username", validate_username,
-	         row->username)) == NULL ||
-	    (na.email = check_field(x, where, "e-mail address", validate_email, row->email)) ==
-	        NULL) {
-		t->invalid++;
-		return 0;
-	}
-	if ((bad = legacy_check(row)) != NULL) {
-		fprintf(stderr, "%s: %s: %s\n", where, um_errcode(UM_EINVAL), bad);
-		t->invalid++;
-		return 0;
-	}
-	na.password_hash = row->password_sha256;
-	na.verified = row->verified;
-	na.event = AUDIT_USER_IMPORTED;
-	rc = directory_create(&x->ctx, &na, &id, &unknown);
-	if (rc == UM_ECONFLICT) {
-		fprintf(stderr, "%s: %s: the %s taken\n", where, um_errcode(rc),
-		    taken_what(x, na.username, na.email));
-		t->taken++;
-		return 0;
-	}
-	if (rc != UM_OK) {
-		fprintf(stderr, "%s: not imported\n", where);
-		(void)db_failed("import-legacy", rc);
-		return -1;
-	}
-	t->imported++;
-	return 0;
-}
-
-/* Imports every row of src; -1 when the source or the database failed. */
-static int
-import_all(struct cli *x, struct legacy *src, struct tally *t)
+import_all(struct import_run *run)
 {
 	struct legacy_row row;
-	const char       *where;
 	char              err[256];
-	enum um_err       rc;
+	enum um_err       rc, src;
 
-	while ((rc = legacy_next(src, &row, err, sizeof(err))) == UM_OK) {
-		arena_reset(x->a);
-		where = arena_printf(x->a, "%s %lu", legacy_unit(src), row.pos);
-		if (row.error != NULL) {
-			fprintf(stderr, "%s: %s: %s\n", where, um_errcode(UM_EINVAL),
-			    row.error);
-			t->invalid++;
-		} else if (import_row(x, t, where, &row) != 0)
+	while ((src = legacy_next(run->src, &row, err, sizeof(err))) == UM_OK) {
+		arena_reset(run->x->a);
+		run->p.rows++;
+		if ((rc = import_row(run->x, run->im, &row)) != UM_OK) {
+			(void)import_failed(run, rc);
 			return -1;
+		}
+		progress_show(&run->p, run->src, 0);
 	}
-	if (rc == UM_ENOTFOUND)
-		return 0;
-	fprintf(stderr, "usermgr-admin: %s\n", err);
-	return -1;
+	/* The last line drawn is the whole count: a pty sees one line even of a short run. */
+	if ((rc = import_finish(run->im)) != UM_OK)
+		(void)import_failed(run, rc);
+	else
+		progress_show(&run->p, run->src, 1);
+	if (src != UM_ENOTFOUND) {
+		progress_clear(&run->p);
+		fprintf(stderr, "usermgr-admin: %s\n", err);
+	}
+	return rc == UM_OK && src == UM_ENOTFOUND ? 0 : -1;
+}
+
+/* The last line, which scripts and tests read: the first three counts as before bulk import. */
+static void
+import_summary(struct import_run *run)
+{
+	const unsigned long *c = run->im != NULL ? import_counts(run->im) : NULL;
+	unsigned long        n[IMPORT__MAX] = { 0 }, rows = 0;
+	double               t = seconds_since(&run->p.start);
+	int                  i;
+
+	for (i = 0; c != NULL && i < IMPORT__MAX; i++)
+		rows += n[i] = c[i];
+	progress_clear(&run->p);
+	fprintf(stderr,
+	    "usermgr-admin: import-legacy: %lu imported, %lu taken, %lu invalid, %lu present; "
+	    "%lu rows in %.1f s (%.0f rows/s)\n",
+	    n[IMPORT_IMPORTED], n[IMPORT_TAKEN], n[IMPORT_INVALID], n[IMPORT_PRESENT], rows, t,
+	    t > 0 ? (double)rows / t : 0.0);
+}
+
+/* clang-format off: a table read by columns */
+static const struct option import_opts[] = { { "dsn", required_argument, NULL, 'd' },
+	{ "if-absent", no_argument, NULL, 'i' }, { NULL, 0, NULL, 0 } };
+/* clang-format on */
+
+/* Opens the source named on import-legacy's command line; NULL after a message. */
+static struct legacy *
+import_source(struct cli *x, const char *file, const char *dsn)
+{
+	struct legacy *src;
+	char           err[256];
+
+	src = dsn != NULL ? legacy_open_dsn(dsn, getenv("USERMGR_LEGACY_DB_PASSWORD"), &x->conf,
+	                        err, sizeof(err)) :
+	                    legacy_open_csv(file, err, sizeof(err));
+	/* Only a terminal shows the progress, and only the progress needs the size. */
+	if (src != NULL && isatty(STDERR_FILENO) &&
+	    legacy_measure(src, err, sizeof(err)) != UM_OK) {
+		legacy_close(src);
+		src = NULL;
+	}
+	if (src == NULL)
+		fprintf(stderr, "usermgr-admin: %s%s\n", dsn != NULL ? "--dsn: " : "", err);
+	return src;
 }
 
 /*
- * import-legacy FILE.csv | --dsn URL (API.md §6-7).  A password not in the URL (so not in
- * ps) comes from $USERMGR_LEGACY_DB_PASSWORD.
+ * import-legacy [--if-absent] FILE.csv | --dsn URL (API.md §6-7), a batch of rows per
+ * transaction (import.c).  A password not in the URL (so not in ps) comes from
+ * $USERMGR_LEGACY_DB_PASSWORD.
  */
 static int
 cmd_import_legacy(struct cli *x, int argc, char **argv)
 {
-	struct tally   t = { 0, 0, 0 };
-	struct legacy *src;
-	const char    *dsn = NULL;
-	char           err[256];
-	int            rc = -1;
+	struct import_run run;
+	const char       *dsn = NULL, *file = NULL;
+	int               ch, if_absent = 0, rc = -1;
+	enum um_err       e;
 
-	if (argc == 2 && strncmp(argv[1], "--dsn=", 6) == 0)
-		dsn = argv[1] + 6;
-	else if (argc == 3 && strcmp(argv[1], "--dsn") == 0)
-		dsn = argv[2];
-	else if (argc != 2 || argv[1][0] == '-') {
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", import_opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dsn = optarg; break;
+		case 'i': if_absent = 1; break;
+		default: usage(); return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		file = argv[optind++];
+	if (optind != argc || (file == NULL) == (dsn == NULL)) {
 		usage();
 		return EXIT_USAGE;
 	}
-	src = dsn != NULL ? legacy_open_dsn(dsn, getenv("USERMGR_LEGACY_DB_PASSWORD"), &x->conf,
-	                        err, sizeof(err)) :
-	                    legacy_open_csv(argv[1], err, sizeof(err));
-	if (src == NULL)
-		fprintf(stderr, "usermgr-admin: %s%s\n", dsn != NULL ? "--dsn: " : "", err);
-	else
-		rc = import_all(x, src, &t);
-	legacy_close(src);
-	fprintf(stderr, "usermgr-admin: import-legacy: %lu imported, %lu taken, %lu invalid\n",
-	    t.imported, t.taken, t.invalid);
+	memset(&run, 0, sizeof(run));
+	run.x = x;
+	run.p.on = isatty(STDERR_FILENO);
+	(void)clock_gettime(CLOCK_MONOTONIC, &run.p.start);
+	if ((run.src = import_source(x, file, dsn)) != NULL) {
+		if ((e = import_start(&x->ctx, if_absent, report_row, &run, &run.im)) != UM_OK)
+			(void)db_failed("import-legacy", e);
+		else
+			rc = import_all(&run);
+	}
+	import_summary(&run);
+	import_free(run.im);
+	legacy_close(run.src);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
