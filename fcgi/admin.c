@@ -575,8 +575,9 @@ struct progress {
 	int             on;    /* stderr is a terminal */
 	int             shown; /* a progress line is on the screen now */
 	struct timespec start;
-	double          last; /* seconds after start of the line on the screen */
-	unsigned long   rows; /* read so far */
+	double first;       /* seconds after start of the first row (a table is sorted first) */
+	double last;        /* seconds after start of the line on the screen */
+	unsigned long rows; /* read so far */
 };
 
 /* One import-legacy run: the source, the bulk writer, and what the operator sees. */
@@ -608,7 +609,8 @@ progress_clear(struct progress *p)
 
 /*
  * Redraws the progress line in place: rows read, rows a second, and the time left by how
- * much of the source was read (legacy_done).  At most every PROGRESS_SECONDS unless final.
+ * much of the source was read (legacy_done), both timed from the first row: a table's rows
+ * come only after the server sorted it all.  At most every PROGRESS_SECONDS unless final.
  */
 static void
 progress_show(struct progress *p, const struct legacy *src, int final)
@@ -617,9 +619,15 @@ progress_show(struct progress *p, const struct legacy *src, int final)
 	unsigned long left;
 	char          eta[32];
 
-	if (!p->on || ((t = seconds_since(&p->start)) - p->last < PROGRESS_SECONDS && !final))
+	if (!p->on)
+		return;
+	t = seconds_since(&p->start);
+	if (p->rows == 1)
+		p->first = p->last = t;
+	if (t - p->last < PROGRESS_SECONDS && !final)
 		return;
 	p->last = t;
+	t -= p->first;
 	done = legacy_done(src);
 	if (done <= 0 || t <= 0)
 		(void)snprintf(eta, sizeof(eta), "?");
