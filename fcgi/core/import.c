@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "audit.h"
+#include "counts.h"
 #include "ctx.h"
 #include "db.h"
 #include "import.h"
@@ -416,7 +417,33 @@ first_stage(const struct import *im, struct batch *b)
 	if ((rc = db_begin(b->db)) != UM_OK)
 		return rc;
 	b->open = 1;
+	/*
+	 * Set per batch, not once per lane: a lane that reconnected between batches has lost
+	 * its session variables.  The batch adds its own totals (second_stage).
+	 */
+	if ((rc = counts_bulk(b->db, b->a, 1)) != UM_OK)
+		return rc;
 	return run(im, b, Q_INSERT, idx, k);
+}
+
+/*
+ * What the batch adds to /metrics' totals, written in its transaction (sql/008_counts.sql:
+ * the insert trigger leaves a bulk connection's rows to it).  Every new account is active,
+ * and its hash bare: legacy_check let only 64 lowercase hex digits through.
+ */
+static enum um_err
+count(struct batch *b)
+{
+	struct counts d = { 0 };
+	size_t        i;
+
+	for (i = 0; i < b->n; i++)
+		if (b->rows[i].outcome == IMPORT_IMPORTED) {
+			d.users_active++;
+			d.legacy_bare++;
+			d.users_unverified += !b->rows[i].verified;
+		}
+	return d.users_active > 0 ? counts_add(b->db, b->a, &d) : UM_OK;
 }
 
 /*
@@ -436,6 +463,8 @@ second_stage(const struct import *im, struct batch *b)
 	if ((k = rows_with(b, IMPORT_IMPORTED, idx)) > 0 &&
 	    ((rc = run(im, b, Q_GRANT, idx, k)) != UM_OK ||
 	        (rc = run(im, b, Q_AUDIT, idx, k)) != UM_OK))
+		return rc;
+	if ((rc = count(b)) != UM_OK)
 		return rc;
 	if ((k = rows_with(b, IMPORT_TAKEN, idx)) > 0 &&
 	    (rc = classify(im, b, idx, k)) != UM_OK)
