@@ -97,7 +97,8 @@ send_page(struct request *req, struct response *resp, const char *key, json_t *l
 
 /*
  * GET /api/v1/admin/users?q=&role=&status=&limit=&cursor= — 200 {users, next_cursor} in
- * id order, or for a selective q in name then address order (directory.h); 400 (limit, cursor, status, q); 401; 403; 503.  An unknown role finds nobody.
+ * id order, or for a selective q in name then address order (directory.h); 400 (limit,
+ * cursor, status, q); 401; 403; 503.  An unknown role finds nobody.
  */
 enum um_err
 api_admin_users(struct request *req, struct response *resp)

@@ -123,12 +123,14 @@ page_admin_users(struct request *req, struct response *resp)
 		q.q = q.role = "";
 	}
 	q.status = (enum dir_status)st;
-	/* after= is the last id shown (older links) or a cursor of the search's order. */
-	if (after != NULL && *after != '\0' &&
-	    (q.after.order = (q.after.id = validate_id(after)) > 0 ? DIR_ORDER_ID : 0) == 0 &&
-	    directory_parse_page(req->arena, after, &q.after) != 0) {
-		code = 400;
-		f = refusal(f, "That page link is not valid.");
+	/* after= is the last id shown (id order) or a cursor of the search's order. */
+	if (after != NULL && *after != '\0') {
+		if ((q.after.id = validate_id(after)) > 0)
+			q.after.order = DIR_ORDER_ID;
+		else if (directory_parse_page(req->arena, after, &q.after) != 0) {
+			code = 400;
+			f = refusal(f, "That page link is not valid.");
+		}
 	}
 	if ((rc = directory_search(req->rt->db, req->arena, &q, &users, &next)) != UM_OK ||
 	    (roles = directory_roles(req->rt->db, req->arena)) == NULL) {
