@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "account.h"
 #include "arena.h"
@@ -23,6 +22,7 @@
 #include "ratelimit.h"
 #include "revocation.h"
 #include "session.h"
+#include "token.h"
 #include "user.h"
 
 /* The name a mail is addressed to: the display name, or else the username (API.md §7). */
@@ -44,8 +44,7 @@ static enum um_err
 mail_budget(struct ctx *ctx, const char *email)
 {
 	unsigned char md[32];
-	char          hex[2 * sizeof(md) + 1], *low;
-	unsigned int  mdlen = 0;
+	char         *low;
 	long long     retry = 0;
 	size_t        i;
 	enum um_err   rc;
@@ -55,11 +54,9 @@ mail_budget(struct ctx *ctx, const char *email)
 	for (i = 0; low[i] != '\0'; i++)
 		if (low[i] >= 'A' && low[i] <= 'Z')
 			low[i] = (char)(low[i] - 'A' + 'a');
-	if (EVP_Digest(low, i, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md))
-		return UM_EINTERNAL;
-	for (i = 0; i < sizeof(md); i++)
-		(void)snprintf(&hex[2 * i], 3, "%02x", md[i]);
-	rc = ratelimit_hit(ctx->db, ctx->arena, arena_printf(ctx->arena, "mail:%s", hex),
+	token_sha256(low, i, md);
+	rc = ratelimit_hit(ctx->db, ctx->arena,
+	    arena_printf(ctx->arena, "mail:%s", token_hex(ctx->arena, md, sizeof(md))),
 	    ctx->conf->mail_per_address_per_hour, 3600, &retry);
 	if (rc == UM_ERATE)
 		log_info("mail to one address held back: USERMGR_MAIL_PER_ADDRESS_PER_HOUR "
