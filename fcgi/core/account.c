@@ -225,6 +225,12 @@ static const struct {
 };
 
 enum um_err
+account_queue_reset(struct ctx *ctx, const char *email)
+{
+	return reset_tx(ctx, email);
+}
+
+enum um_err
 account_resend_verification(struct ctx *ctx, const char *email)
 {
 	return in_tx(ctx, resend_tx, email);

@@ -74,6 +74,8 @@ enum um_err account_verify_email(struct ctx *, const char *, long long *);
  * account_request_mail).
  */
 enum um_err account_send_reset(struct ctx *, const char *);
+/* The same inside the caller's transaction ("This was not me": alert.c). */
+enum um_err account_queue_reset(struct ctx *, const char *);
 /*
  * Checks a reset link: it must be authentic, unexpired, and made for the password the
  * account has now (so it works once).  Fills *u.  UM_ETOKEN / UM_EEXPIRED otherwise.

@@ -43,6 +43,9 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_USER_IMPORTED] = "user_imported",
 	[AUDIT_MFA_RESET_BY_ADMIN] = "mfa_reset_by_admin",
 	[AUDIT_DEVICE_LOCKED_OUT] = "device_locked_out",
+	[AUDIT_LOGIN_ALERT_SENT] = "login_alert_sent",
+	[AUDIT_LOGIN_DISOWNED] = "login_disowned",
+	[AUDIT_LOGIN_ALERTS_CHANGED] = "login_alerts_changed",
 };
 
 /* Parallel to names: what each event means to the person it is about (/account/security). */
@@ -81,6 +84,9 @@ static const char *const labels[AUDIT__MAX] = {
 	[AUDIT_DEVICE_LOCKED_OUT] =
 	    "A browser you signed in with before was locked after failed "
 	    "sign-in attempts",
+	[AUDIT_LOGIN_ALERT_SENT] = "Sign-in from a new device: an alert was mailed",
+	[AUDIT_LOGIN_DISOWNED] = "A sign-in was reported as not yours: sessions ended",
+	[AUDIT_LOGIN_ALERTS_CHANGED] = "New-device sign-in alerts turned on or off",
 };
 
 const char *

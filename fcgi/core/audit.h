@@ -45,6 +45,10 @@ enum audit_event {
 	AUDIT_MFA_RESET_BY_ADMIN,
 	/* A browser trusted by its device cookie reached its own failure limit (device.c). */
 	AUDIT_DEVICE_LOCKED_OUT,
+	/* The new-device sign-in alert (alert.c). */
+	AUDIT_LOGIN_ALERT_SENT,     /* a sign-in from a new device: the owner was mailed */
+	AUDIT_LOGIN_DISOWNED,       /* "This was not me": that session and the tokens ended */
+	AUDIT_LOGIN_ALERTS_CHANGED, /* the owner turned the alert on or off */
 	AUDIT__MAX
 };
 

@@ -489,6 +489,20 @@ const struct conf_var conf_vars[] = {
 	{ "USERMGR_DEVICE_MAX_FAILURES", CONF_UINT, offsetof(struct conf, device_max_failures),
 	    1, 1000, .def = "3",
 	    .description = "failed logins a trusted browser may have in a locked account" },
+	/*
+	 * Breached passwords (issue 13, item 6): k-anonymity, only the first 5 hex of the
+	 * SHA-1 leave the host; slow or down skips the check (breach.c, docs/DECISIONS.md).
+	 */
+	{ "USERMGR_HIBP_URL", CONF_STRING, offsetof(struct conf, hibp_url),
+	    .readme_default = "off",
+	    .description = "Have I Been Pwned range API base URL; set: new passwords are "
+	                   "checked against it" },
+	{ "USERMGR_HIBP_MIN_COUNT", CONF_UINT, offsetof(struct conf, hibp_min_count), 1,
+	    1000000000, .def = "1",
+	    .description = "breach count from which a new password is refused" },
+	{ "USERMGR_HIBP_TIMEOUT_MS", CONF_UINT, offsetof(struct conf, hibp_timeout_ms), 100,
+	    60000, .def = "1500",
+	    .description = "the range API's time limit; slower: the check is skipped" },
 	{ "USERMGR_RATE_PER_IP_PER_MIN", CONF_UINT, offsetof(struct conf, rate_per_ip_per_min),
 	    1, 1000000, .def = "30",
 	    .description = "per-IP limit on login, register, forgot-password, resend" },

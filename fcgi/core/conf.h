@@ -87,6 +87,10 @@ struct conf {
 	unsigned refresh_token_days;    /* 30 */
 	unsigned unverified_days;       /* 7: then usermgr-admin prune deletes the account */
 	char    *bootstrap_admin_email; /* admin@localhost */
+	/* breached passwords (breach.c): the Have I Been Pwned range API */
+	char    *hibp_url;        /* USERMGR_HIBP_URL; NULL: the check is off */
+	unsigned hibp_min_count;  /* USERMGR_HIBP_MIN_COUNT, 1: refused from this count */
+	unsigned hibp_timeout_ms; /* USERMGR_HIBP_TIMEOUT_MS, 1500: then skipped */
 	unsigned log_level; /* USERMGR_LOG_LEVEL: error, warn, info (default), debug */
 	/* the host-local cache (cache.h) */
 	unsigned cache_mb;   /* USERMGR_CACHE_MB, 16; 0: no cache */

@@ -26,6 +26,9 @@ struct ctx {
 						 * a request (the CLI) */
 	const char            *user_agent; /* recorded with new sessions and API logins */
 	const char            *via;        /* set by the CLI: added to audit details as "via" */
+	long long              session;    /* id of the browser session this request started
+						 * or runs in (browser.c), for the sign-in alert's
+						 * "This was not me"; 0 for none */
 	struct cache          *cache;      /* the host-local cache (fastpath.c); NULL: off */
 	/* What this request wrote to the revocation log, for the cache (revocation.c). */
 	struct revocation_notes revoked;

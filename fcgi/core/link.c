@@ -23,6 +23,7 @@ static const struct {
 	[LINK_VERIFY_EMAIL] = { "usermgr:verify_email", "/verify-email", 24 * 3600 },
 	[LINK_RESET_PASSWORD] = { "usermgr:reset_password", "/reset-password", 3600 },
 	[LINK_CHANGE_EMAIL] = { "usermgr:change_email", "/confirm-email", 24 * 3600 },
+	[LINK_NOT_ME] = { "usermgr:not_me", "/account/not-me", 7 * 24 * 3600 },
 };
 
 char *

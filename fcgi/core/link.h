@@ -12,6 +12,7 @@ enum link_purpose {
 	LINK_VERIFY_EMAIL = 0, /* /verify-email, 24 h, bound to the address */
 	LINK_RESET_PASSWORD,   /* /reset-password, 1 h, bound to the password hash */
 	LINK_CHANGE_EMAIL,     /* /confirm-email, 24 h, bound to the pending change */
+	LINK_NOT_ME, /* /account/not-me, 7 days, one alert (login_alerts: used once) */
 	LINK__MAX
 };
 

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "alert.h"
 #include "audit.h"
 #include "conf.h"
 #include "ctx.h"
@@ -143,9 +144,12 @@ login_succeeded(struct ctx *ctx, struct user *u, const struct device *dev, const
 	 */
 	if ((rc = user_login_succeeded(db, ctx->arena, u->id, u->locked_for <= 0)) == UM_OK &&
 	    (rc = revocation_user(ctx, u->id)) == UM_OK &&
-	    (!trusted || (rc = device_succeeded(ctx, dev)) == UM_OK))
-		rc = audit_log(ctx, AUDIT_LOGIN_SUCCEEDED, u->id, u->id,
-		    json_pack("{s:s, s:s*}", "via", via, "device", trusted ? "trusted" : NULL));
+	    (!trusted || (rc = device_succeeded(ctx, dev)) == UM_OK) &&
+	    (rc = audit_log(ctx, AUDIT_LOGIN_SUCCEEDED, u->id, u->id,
+	         json_pack("{s:s, s:s*}", "via", via, "device", trusted ? "trusted" : NULL))) ==
+	        UM_OK)
+		/* Every way in ends here (password, second factor, API): so does the alert. */
+		rc = alert_signin(ctx, u, dev);
 	if ((rc = db_leave(db, own, rc)) != UM_OK)
 		return rc;
 	/* API.md §7: last_login_at in the answer is the time of this login. */

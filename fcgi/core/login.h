@@ -59,8 +59,9 @@ enum um_err login_recheck(struct ctx *, const struct user *, const char *, size_
  * the trusted device dev (may be NULL), and clears the account's as API.md says — unless
  * the account is locked (u->locked_for), which only a trusted device gets past: then the
  * account's count and lock stay as they are.  Logs a `user` revocation row (the user
- * object's last_login_at changes); all of it in the caller's transaction, or in one of its
- * own outside one.  Then reads u again.
+ * object's last_login_at changes), and mails the new-device alert when this sign-in came
+ * from a device the account has not used (alert_signin; u still as before the sign-in); all
+ * of it in the caller's transaction, or in one of its own outside one.  Then reads u again.
  */
 enum um_err login_succeeded(struct ctx *, struct user *, const struct device *, const char *);
 

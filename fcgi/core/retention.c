@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "alert.h"
 #include "conf.h"
 #include "counts.h"
 #include "db.h"
@@ -38,6 +39,16 @@ static const char sql_revocations[] =
     "DELETE FROM revocations "
     "WHERE created_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
 
+/*
+ * The sign-in alert's known (browser family, network) pairs count for 90 days (alert.c), and
+ * its "This was not me" rows for as long as their link lives.
+ */
+static const char sql_networks[] =
+    "DELETE FROM login_networks "
+    "WHERE last_seen < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
+static const char sql_alerts[] = "DELETE FROM login_alerts "
+                                 "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?";
+
 static enum um_err
 prune(struct db *db, struct arena *a, const char *sql, long long age,
     unsigned long long *deleted)
@@ -63,6 +74,8 @@ retention_prune(struct db *db, struct arena *a, const struct conf *c,
 	if ((rc = prune(db, a, sql_outbox, c->outbox_retention_days, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_rate, RATELIMIT_WINDOW_MAX, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_device, 0, &n)) == UM_OK &&
+	    (rc = prune(db, a, sql_networks, ALERT_SEEN_DAYS, &n)) == UM_OK &&
+	    (rc = prune(db, a, sql_alerts, 0, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_revocations, REVOCATION_KEEP_DAYS, &n)) == UM_OK)
 		rc = prune(db, a, sql_audit, c->audit_retention_days, &n);
 	if (rc == UM_OK)

@@ -239,6 +239,20 @@ static const char sql_revoke_families[] =
     " WHERE user_id = ? AND revoked_at IS NULL";
 
 enum um_err
+session_end_families(struct ctx *ctx, long long user_id)
+{
+	struct db_val p[1] = { DBV_INT(user_id) };
+	int           own;
+	enum um_err   rc;
+
+	if ((rc = db_join(ctx->db, &own)) != UM_OK)
+		return rc;
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_revoke_families, p, 1, NULL)) == UM_OK)
+		rc = revocation_user(ctx, user_id);
+	return db_leave(ctx->db, own, rc);
+}
+
+enum um_err
 session_end_all(struct ctx *ctx, long long user_id, const unsigned char *keep)
 {
 	struct db    *db = ctx->db;

@@ -57,6 +57,12 @@ enum um_err session_delete(struct ctx *, const struct session *);
  * transaction; runs in the caller's transaction, or in one of its own outside one.
  */
 enum um_err session_end_all(struct ctx *, long long, const unsigned char *);
+/*
+ * Ends every API refresh-token family of user_id, browser sessions left alone ("This was
+ * not me": alert.c), with a `user` revocation row; in the caller's transaction or one of
+ * its own.
+ */
+enum um_err session_end_families(struct ctx *, long long);
 
 /*
  * The user's sessions as API.md §7 lists them: browser sessions and live API refresh

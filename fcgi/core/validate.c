@@ -496,6 +496,8 @@ validate_errors(struct arena *a, const struct field_spec *f, size_t n,
 		if ((e = json_object()) == NULL ||
 		    json_object_set_new(e, "field", json_string(f[i].name)) == -1 ||
 		    json_object_set_new(e, "message", json_string(r[i].error)) == -1 ||
+		    (r[i].code != NULL &&
+		        json_object_set_new(e, "code", json_string(r[i].code)) == -1) ||
 		    json_array_append_new(errors, e) == -1)
 			abort();
 	}

@@ -33,6 +33,8 @@ struct field_result {
 					 * is not NUL-free UTF-8 or is over max_bytes */
 	const char *error;   /* message to show beside the field; NULL when valid */
 	int         present; /* the field was sent (JSON null counts, see VF_NULLABLE) */
+	const char *code;    /* a machine-readable reason beside error for the refusals
+					 * that have one ("password_breached"); else NULL */
 };
 
 /*
@@ -123,7 +125,8 @@ enum um_err validate_password_username(struct field_result *, size_t, const char
 
 /*
  * The problem+json `errors` array of API.md §2, [{"field": name, "message": error}, ...],
- * in table order, or NULL when no field has an error.  Tied to the arena (json_arena()).
+ * in table order, or NULL when no field has an error; an entry also has "code" when its
+ * field_result has one.  Tied to the arena (json_arena()).
  */
 json_t *validate_errors(struct arena *, const struct field_spec *, size_t,
     const struct field_result *);

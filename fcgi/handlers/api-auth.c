@@ -10,6 +10,7 @@
 #include "app.h"
 #include "arena.h"
 #include "bounds.h"
+#include "breach.h"
 #include "browser.h"
 #include "db.h"
 #include "device.h"
@@ -52,6 +53,10 @@ api_register(struct request *req, struct response *resp)
 	/* Its refusal is in r; api_invalid() below answers it with the others. */
 	(void)validate_password_username(r, R_PASSWORD, r[R_USERNAME].val);
 	if (api_invalid(req, resp, register_spec, R__MAX, r) != 0)
+		return UM_OK;
+	/* Last, and only for an otherwise valid body: it asks a third party. */
+	if (breach_refuse(req->arena, &req->rt->conf, r, R_PASSWORD) != UM_OK &&
+	    api_invalid(req, resp, register_spec, R__MAX, r) != 0)
 		return UM_OK;
 	rc = account_register(&req->ctx, r[R_USERNAME].val, r[R_EMAIL].val, r[R_PASSWORD].val,
 	    r[R_PASSWORD].len, &su);
@@ -295,6 +300,9 @@ api_password_reset(struct request *req, struct response *resp)
 	}
 	(void)validate_password_username(r, P_PASSWORD, u.username);
 	if (api_invalid(req, resp, reset_spec, P__MAX, r) != 0)
+		return UM_OK;
+	if (breach_refuse(req->arena, &req->rt->conf, r, P_PASSWORD) != UM_OK &&
+	    api_invalid(req, resp, reset_spec, P__MAX, r) != 0)
 		return UM_OK;
 	/* Argon2id before the transaction; the link is checked again inside it. */
 	if ((rc = password_hash(&req->rt->conf, r[P_PASSWORD].val, r[P_PASSWORD].len, hash)) !=

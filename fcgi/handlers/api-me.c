@@ -13,6 +13,7 @@
 #include "arena.h"
 #include "audit.h"
 #include "bounds.h"
+#include "breach.h"
 #include "handlers.h"
 #include "login.h"
 #include "password.h"
@@ -134,6 +135,10 @@ api_me_password(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, password_spec, C__MAX, r) != 0 ||
 	    recheck(req, resp, &r[C_CURRENT]) != 0)
+		return UM_OK;
+	/* Last, once the current password is right: it asks a third party. */
+	if (breach_refuse(req->arena, &req->rt->conf, r, C_NEW) != UM_OK &&
+	    api_invalid(req, resp, password_spec, C__MAX, r) != 0)
 		return UM_OK;
 	if ((rc = password_hash(&req->rt->conf, r[C_NEW].val, r[C_NEW].len, hash)) != UM_OK ||
 	    (rc = account_set_password(&req->ctx, &req->auth->user, hash, NULL,

@@ -49,10 +49,12 @@ route_handler page_account_delete;
 route_handler page_account_sessions;
 route_handler page_account_revoke;
 route_handler page_account_security;
+route_handler page_account_alerts;
 route_handler page_account_export;
 
 /* page-confirm-email.c */
 route_handler page_confirm_email;
+route_handler page_not_me;
 
 /* auth-check.c */
 route_handler auth_check;

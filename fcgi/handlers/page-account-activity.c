@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "alert.h"
 #include "app.h"
 #include "audit.h"
 #include "bounds.h"
@@ -94,25 +95,57 @@ event_view(const json_t *e)
 	    details_view(json_object_get(e, "details")));
 }
 
-/* GET /account/security — 200 the newest 50 events about the account; 503. */
-enum um_err
-page_account_security(struct request *req, struct response *resp)
+/* The security page; flash (stolen, may be NULL) says what the last POST did. */
+static enum um_err
+show_security(struct request *req, struct response *resp, json_t *flash)
 {
-	json_t *events, *view, *e;
-	size_t  i;
+	json_t     *events, *view, *e;
+	size_t      i;
+	int         alerts;
+	enum um_err rc;
 
-	if ((events = events_of(req->rt->db, req->arena, req->session->user_id,
-	         SECURITY_EVENTS)) == NULL)
+	if ((rc = alert_enabled(req->rt->db, req->arena, req->session->user_id, &alerts)) !=
+	        UM_OK ||
+	    (events = events_of(req->rt->db, req->arena, req->session->user_id,
+	         SECURITY_EVENTS)) == NULL) {
+		json_decref(flash);
 		return UM_EUNAVAIL;
+	}
 	view = json_array();
 	json_array_foreach(events, i, e) json_array_append_new(view, event_view(e));
 	json_decref(events);
 	page_render(req, resp, 200, "account-security",
-	    json_pack("{s:s, s:o, s:b, s:i,"
+	    json_pack("{s:s, s:o, s:b, s:i, s:b, s:o,"
 	              " s:{s:b}}",
 	        "title", "Security activity", "events", view, "has_events",
-	        json_array_size(view) > 0, "limit", SECURITY_EVENTS, "nav", "security", 1));
+	        json_array_size(view) > 0, "limit", SECURITY_EVENTS, "login_alerts", alerts,
+	        "flash", flash != NULL ? flash : json_array(), "nav", "security", 1));
 	return UM_OK;
+}
+
+/* GET /account/security — 200 the newest 50 events about the account and the alert
+ * setting; 503. */
+enum um_err
+page_account_security(struct request *req, struct response *resp)
+{
+	return show_security(req, resp, NULL);
+}
+
+/*
+ * POST /account/security/alerts — field login_alerts (a checkbox: present means on);
+ * 200 the security page saying what is set now; 403 CSRF; 503.
+ */
+enum um_err
+page_account_alerts(struct request *req, struct response *resp)
+{
+	int         on = kv_get(&req->form, "login_alerts") != NULL;
+	enum um_err rc;
+
+	if ((rc = alert_set(&req->ctx, req->session->user_id, on)) != UM_OK)
+		return rc;
+	return show_security(req, resp,
+	    page_flash("success",
+	        on ? "New-device sign-in alerts are on." : "New-device sign-in alerts are off."));
 }
 
 /* --- /account/sessions ------------------------------------------------------------------- */

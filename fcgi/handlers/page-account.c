@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "audit.h"
 #include "bounds.h"
+#include "breach.h"
 #include "browser.h"
 #include "handlers.h"
 #include "login.h"
@@ -142,6 +143,9 @@ page_account_password(struct request *req, struct response *resp)
 		retry_after(req, resp, status, retry);
 		return UM_OK;
 	}
+	/* Last, once the current password is right: it asks a third party. */
+	if (!invalid)
+		invalid = breach_refuse(req->arena, &req->rt->conf, r, P_PASSWORD) != UM_OK;
 	if (invalid) {
 		show_password(req, resp, 400, r, 0);
 		return UM_OK;

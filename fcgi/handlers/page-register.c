@@ -6,6 +6,7 @@
 #include "account.h"
 #include "app.h"
 #include "bounds.h"
+#include "breach.h"
 #include "handlers.h"
 #include "log.h"
 #include "page.h"
@@ -78,6 +79,9 @@ page_register(struct request *req, struct response *resp)
 	if (r[F_USERNAME].val != NULL)
 		invalid |= validate_password_username(r, F_PASSWORD, r[F_USERNAME].val) !=
 		    UM_OK;
+	/* Last, and only for an otherwise valid form: it asks a third party. */
+	if (!invalid)
+		invalid = breach_refuse(req->arena, &req->rt->conf, r, F_PASSWORD) != UM_OK;
 	if (invalid) {
 		show_form(req, resp, 400, r);
 		return UM_OK;

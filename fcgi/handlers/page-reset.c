@@ -9,6 +9,7 @@
 #include "app.h"
 #include "audit.h"
 #include "bounds.h"
+#include "breach.h"
 #include "browser.h"
 #include "handlers.h"
 #include "kv.h"
@@ -120,6 +121,9 @@ page_reset_password(struct request *req, struct response *resp)
 	invalid = validate_form(req->arena, &vctx, spec, F__MAX, &req->form, r) != UM_OK;
 	invalid |= validate_same(r, F_CONFIRM, F_PASSWORD, "does not match the password") !=
 	    UM_OK;
+	/* Last, and only for an otherwise valid form: it asks a third party. */
+	if (!invalid)
+		invalid = breach_refuse(req->arena, &req->rt->conf, r, F_PASSWORD) != UM_OK;
 	if (invalid) {
 		v.status = 400;
 		show(req, resp, &v, r);

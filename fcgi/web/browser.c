@@ -71,6 +71,8 @@ browser_session_load(struct request *req)
 	    &req->session);
 	if (rc == UM_OK && req->session != NULL && !req->session->mfa_pending)
 		req->ctx.actor = req->session->user_id;
+	if (rc == UM_OK && req->session != NULL)
+		req->ctx.session = req->session->id;
 	return rc;
 }
 
@@ -85,10 +87,12 @@ browser_session_start(struct request *req, struct response *resp, long long user
 		if ((rc = session_delete(&req->ctx, req->session)) != UM_OK)
 			return rc;
 		req->session = NULL;
+		req->ctx.session = 0;
 	}
 	if ((rc = session_create(&req->ctx, user_id, remember, mfa_pending, &req->session,
 	         &cookie)) != UM_OK)
 		return rc;
+	req->ctx.session = req->session->id;
 	/* Without "remember me" a browser-session cookie; with it, persistent (API.md §7). */
 	response_header(resp, "Set-Cookie",
 	    cookie_set(req->arena, browser_cookie_name(req), cookie,
@@ -105,6 +109,7 @@ browser_session_end(struct request *req, struct response *resp)
 		rc = session_delete(&req->ctx, req->session);
 		req->session = NULL;
 	}
+	req->ctx.session = 0;
 	response_header(resp, "Set-Cookie",
 	    cookie_set(req->arena, browser_cookie_name(req), "", 0, req->rt->conf.https));
 	return rc;
