@@ -65,8 +65,8 @@ alert_family(const char *ua)
 int
 alert_network(const char *ip, char *out)
 {
-	unsigned char a[16];
-	char          txt[INET6_ADDRSTRLEN];
+	unsigned char              a[16];
+	char                       txt[INET6_ADDRSTRLEN];
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 	(void)snprintf(out, ALERT_NETWORK_MAX, "unknown");
@@ -97,8 +97,9 @@ static const char sql_saw[] =
     "INSERT INTO login_networks (user_id, family, network) VALUES (?, ?, ?)"
     " ON DUPLICATE KEY UPDATE last_seen = UTC_TIMESTAMP(6)";
 static const char sql_off[] = "SELECT 1 FROM login_alerts_off WHERE user_id = ?";
-static const char sql_add[] = "INSERT INTO login_alerts (user_id, token_hash, session_id,"
-                              " expires_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6) + INTERVAL ? SECOND)";
+static const char sql_add[] =
+    "INSERT INTO login_alerts (user_id, token_hash, session_id,"
+    " expires_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6) + INTERVAL ? SECOND)";
 
 /* Records the pair; *known says whether it was seen within ALERT_SEEN_DAYS before. */
 static enum um_err
@@ -165,9 +166,8 @@ send_alert(struct ctx *ctx, const struct user *u, const char *family, const char
 	         u->display_name != NULL ? u->display_name : u->username,
 	         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "username", u->username,
 	             "when", now_text(ctx->arena), "ip", ctx->ip != NULL ? ctx->ip : "unknown",
-	             "network", net, "family", family, "url",
-	             link_url(ctx, LINK_NOT_ME, tok), "days",
-	             (json_int_t)(link_lifetime(LINK_NOT_ME) / 86400)))) != UM_OK)
+	             "network", net, "family", family, "url", link_url(ctx, LINK_NOT_ME, tok),
+	             "days", (json_int_t)(link_lifetime(LINK_NOT_ME) / 86400)))) != UM_OK)
 		return rc;
 	return audit_log(ctx, AUDIT_LOGIN_ALERT_SENT, u->id, u->id,
 	    json_pack("{s:s, s:s}", "family", family, "network", net));
@@ -288,7 +288,8 @@ alert_disown(struct ctx *ctx, const char *token, long long *user_id)
 	*user_id = 0;
 	if ((rc = db_begin(ctx->db)) != UM_OK)
 		return rc;
-	if ((rc = disown_tx(ctx, token, user_id)) != UM_OK || (rc = db_commit(ctx->db)) != UM_OK) {
+	if ((rc = disown_tx(ctx, token, user_id)) != UM_OK ||
+	    (rc = db_commit(ctx->db)) != UM_OK) {
 		db_rollback(ctx->db);
 		*user_id = 0;
 	}

@@ -14,8 +14,7 @@
 #include "log.h"
 #include "validate.h"
 
-#define M_BREACHED                                                                     \
-	"has appeared in a data breach and is unsafe: choose another one"
+#define M_BREACHED "has appeared in a data breach and is unsafe: choose another one"
 
 static int
 hexdigit(char c)

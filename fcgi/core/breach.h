@@ -10,10 +10,10 @@ struct arena;
 struct conf;
 struct field_result;
 
-#define BREACH_PREFIX_LEN 5                       /* hex characters of the SHA-1 sent */
+#define BREACH_PREFIX_LEN 5                        /* hex characters of the SHA-1 sent */
 #define BREACH_SUFFIX_LEN (40 - BREACH_PREFIX_LEN) /* hex characters matched locally */
-#define BREACH_ANSWER_MAX (1024 * 1024)           /* bytes of an answer read at most */
-#define BREACH_CODE       "password_breached"     /* errors[].code of a refusal */
+#define BREACH_ANSWER_MAX (1024 * 1024)            /* bytes of an answer read at most */
+#define BREACH_CODE       "password_breached"      /* errors[].code of a refusal */
 
 /*
  * Finds the count of suffix (BREACH_SUFFIX_LEN hex characters, either case) in a range

@@ -91,7 +91,7 @@ struct conf {
 	char    *hibp_url;        /* USERMGR_HIBP_URL; NULL: the check is off */
 	unsigned hibp_min_count;  /* USERMGR_HIBP_MIN_COUNT, 1: refused from this count */
 	unsigned hibp_timeout_ms; /* USERMGR_HIBP_TIMEOUT_MS, 1500: then skipped */
-	unsigned log_level; /* USERMGR_LOG_LEVEL: error, warn, info (default), debug */
+	unsigned log_level;       /* USERMGR_LOG_LEVEL: error, warn, info (default), debug */
 	/* the host-local cache (cache.h) */
 	unsigned cache_mb;   /* USERMGR_CACHE_MB, 16; 0: no cache */
 	char    *cache_file; /* USERMGR_CACHE_FILE, default derived from the database */

@@ -46,8 +46,9 @@ static const char sql_revocations[] =
 static const char sql_networks[] =
     "DELETE FROM login_networks "
     "WHERE last_seen < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
-static const char sql_alerts[] = "DELETE FROM login_alerts "
-                                 "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?";
+static const char sql_alerts[] =
+    "DELETE FROM login_alerts "
+    "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?";
 
 static enum um_err
 prune(struct db *db, struct arena *a, const char *sql, long long age,

@@ -145,7 +145,8 @@ page_account_alerts(struct request *req, struct response *resp)
 		return rc;
 	return show_security(req, resp,
 	    page_flash("success",
-	        on ? "New-device sign-in alerts are on." : "New-device sign-in alerts are off."));
+	        on ? "New-device sign-in alerts are on." :
+	             "New-device sign-in alerts are off."));
 }
 
 /* --- /account/sessions ------------------------------------------------------------------- */
