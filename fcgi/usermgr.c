@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <fcgiapp.h>
 
 #include "app.h"
@@ -118,6 +119,11 @@ main(void)
 
 	if (FCGX_Init() != 0) {
 		log_err("FCGX_Init failed");
+		return 1;
+	}
+	/* Once, before any handle: the breached-password check (breach.c) uses libcurl. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_err("curl_global_init failed");
 		return 1;
 	}
 	if (runtime_load(&rt, env_get, err, sizeof(err)) != UM_OK) {
