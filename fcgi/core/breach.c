@@ -72,8 +72,10 @@ breach_parse(const char *body, size_t n, const char *suffix, unsigned long long 
 			len--;
 		/* An empty line (the last one's newline) says nothing. */
 		if (len > 0) {
-			if (parse_line(p, len, suffix, &match, &c) != 0)
+			if (parse_line(p, len, suffix, &match, &c) != 0) {
+				*count = 0; /* a refused answer claims nothing */
 				return -1;
+			}
 			/* Padding entries have count 0: they are not breaches. */
 			if (match && c > 0)
 				*count = c;

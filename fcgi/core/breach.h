@@ -19,8 +19,8 @@ struct field_result;
  * Finds the count of suffix (BREACH_SUFFIX_LEN hex characters, either case) in a range
  * answer body[0..n): lines "SUFFIX:COUNT" separated by CRLF or LF, as the API sends them
  * (https://haveibeenpwned.com/API/v3#SearchingPwnedPasswordsByRange).  Padding entries
- * (count 0) count as absent.  0 with *count set (0 when absent); -1 when any line is not of
- * that shape, or a count overflows: the answer is not trusted at all then.
+ * (count 0) count as absent.  0 with *count set (0 when absent); -1 (and *count 0) when any
+ * line is not of that shape, or a count overflows: the answer is not trusted at all then.
  */
 int breach_parse(const char *, size_t, const char *, unsigned long long *);
 /*

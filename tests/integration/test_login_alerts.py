@@ -310,3 +310,22 @@ def test_the_post_needs_the_csrf_token(stack, mailjet):
     r = b.post(NOT_ME, {"token": token})
     assert r.status_code == 403, r.status_code
     assert signed_in(stack, stranger)
+
+
+def test_a_sign_in_with_two_step_verification_is_alerted_only_once_the_code_is_given(stack,
+                                                                                      mailjet):
+    from test_mfa import enable
+    account, _, _, codes = enable(stack)
+    b = browser(stack, network()(), FIREFOX)
+    r = al.login(stack, account, b)
+    assert r.status_code == 303 and r.headers["Location"].startswith("/login/mfa"), r.status_code
+    assert alerts_sent(stack, account) == 0, "a password waiting for its code is no sign-in"
+    r = b.form("/login/mfa", {"code": codes[0]})
+    assert r.status_code == 303, r.text[:300]
+    wait_mail(mailjet, account, ALERT_SUBJECT)
+    assert alerts_sent(stack, account) == 1
+    # The link ends the session the second step made.
+    token = not_me_link(stack, wait_mail(mailjet, account, ALERT_SUBJECT))
+    assert signed_in(stack, b)
+    assert post_not_me(stack, token).status_code == 200
+    assert not signed_in(stack, b)

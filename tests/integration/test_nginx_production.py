@@ -326,7 +326,8 @@ def test_the_error_log_never_holds_a_token_from_a_mailed_link(site):
     secret = "SECRET%s" % os.urandom(8).hex()
     big = b"x" * (BODY_MAX + 1)
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    for path in ("/reset-password", "/confirm-email", "/verify-email", "/verify_email"):
+    for path in ("/reset-password", "/confirm-email", "/verify-email", "/verify_email",
+                 "/account/not-me"):
         r = site.https("POST", "%s?token=%s" % (path, secret), data=big, headers=form)
         assert_problem(r, 413, "payload_too_large")
     marker = "MARKER%s" % os.urandom(8).hex()

@@ -159,7 +159,8 @@ BIG = b"x" * (70 * 1024)  # over client_max_body_size: nginx answers 413 and log
 def test_nginx_error_log_never_holds_a_token_from_a_mailed_link(stack):
     since = stack.log_size("nginx-error")
     secret = "SECRET%s" % secrets.token_hex(8)
-    for path in ("/reset-password", "/confirm-email", "/verify-email", "/verify_email"):
+    for path in ("/reset-password", "/confirm-email", "/verify-email", "/verify_email",
+                 "/account/not-me"):
         r = stack.post("%s?token=%s" % (path, secret), data=BIG,
                        headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert r.status_code == 413, (path, r.status_code)
