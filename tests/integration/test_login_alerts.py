@@ -329,3 +329,22 @@ def test_a_sign_in_with_two_step_verification_is_alerted_only_once_the_code_is_g
     assert signed_in(stack, b)
     assert post_not_me(stack, token).status_code == 200
     assert not signed_in(stack, b)
+
+
+def test_the_prune_forgets_pairs_unseen_for_90_days_and_expired_alert_rows(stack, mailjet):
+    from test_retention import prune_once
+    account, _, _, _ = alerted(stack, mailjet)
+    uid = account.id
+    sql(stack, "INSERT INTO login_networks (user_id, family, network, last_seen) VALUES "
+               "(%d, 'Opera', '198.51.100.0/24', UTC_TIMESTAMP(6) - INTERVAL 91 DAY), "
+               "(%d, 'Safari', '198.51.100.0/24', UTC_TIMESTAMP(6) - INTERVAL 89 DAY)"
+               % (uid, uid))
+    sql(stack, "INSERT INTO login_alerts (user_id, token_hash, expires_at) VALUES "
+               "(%d, UNHEX(SHA2('old-%s', 256)), UTC_TIMESTAMP(6) - INTERVAL 1 DAY)"
+               % (uid, secrets.token_hex(4)))
+    prune_once(stack, "mailer-prune-" + secrets.token_hex(3))
+    families = {r[0] for r in sql(stack, "SELECT family FROM login_networks WHERE user_id = %d"
+                                         % uid)}
+    assert families == {"Firefox", "Chrome", "Safari"}, families
+    live = sql(stack, "SELECT COUNT(*) FROM login_alerts WHERE user_id = %d" % uid)
+    assert live == [["1"]], "the expired row stays, or the live one went: %r" % live
