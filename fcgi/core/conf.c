@@ -194,6 +194,27 @@ out:
 }
 
 /* USERMGR_BASE_URL: http://127.0.0.1:USERMGR_HTTP_PORT by default; https:// for Secure cookies. */
+/* USERMGR_HIBP_URL: unset or empty is off; else an http(s) URL, its trailing "/" dropped. */
+static int
+hibp_url(struct conf *c, char *err, size_t errlen)
+{
+	size_t n;
+
+	if (c->hibp_url == NULL || c->hibp_url[0] == '\0')
+		return 0;
+	n = strlen(c->hibp_url);
+	while (n > 0 && c->hibp_url[n - 1] == '/')
+		c->hibp_url[--n] = '\0';
+	if ((strncmp(c->hibp_url, "https://", 8) != 0 &&
+	        strncmp(c->hibp_url, "http://", 7) != 0) ||
+	    strpbrk(c->hibp_url, "\"'<> \t\r\n?#") != NULL) {
+		(void)snprintf(err, errlen,
+		    "USERMGR_HIBP_URL must be an http:// or https:// URL without query");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 base_url(struct conf *c, char *err, size_t errlen)
 {
@@ -493,7 +514,7 @@ const struct conf_var conf_vars[] = {
 	 * Breached passwords (issue 13, item 6): k-anonymity, only the first 5 hex of the
 	 * SHA-1 leave the host; slow or down skips the check (breach.c, docs/DECISIONS.md).
 	 */
-	{ "USERMGR_HIBP_URL", CONF_STRING, offsetof(struct conf, hibp_url),
+	{ "USERMGR_HIBP_URL", CONF_STRING, offsetof(struct conf, hibp_url), .check = hibp_url,
 	    .readme_default = "off",
 	    .description = "Have I Been Pwned range API base URL; set: new passwords are "
 	                   "checked against it" },

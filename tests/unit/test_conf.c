@@ -140,6 +140,10 @@ static const struct {
 	{ "USERMGR_CACHE_MB", "4097" },
 	{ "USERMGR_CACHE_MB", "16M" },
 	{ "USERMGR_CACHE_FILE", "var/cache" },
+	{ "USERMGR_HIBP_URL", "file:///etc/passwd" },
+	{ "USERMGR_HIBP_URL", "https://api.pwnedpasswords.com/range?x=1" },
+	{ "USERMGR_HIBP_MIN_COUNT", "-3" },
+	{ "USERMGR_HIBP_TIMEOUT_MS", "99" },
 };
 
 START_TEST(test_a_bad_setting_is_refused_naming_the_variable)
