@@ -23,13 +23,16 @@
 #include "validate.h"
 
 #define ACCESS_AUD       "usermgr"
+/* A client's tokens: another audience, so the JSON API (ACCESS_AUD) never accepts one. */
+#define ACCESS_CLIENT_AUD "usermgr-oidc"
 #define ACCESS_JTI_BYTES 16
 #define MEMO_SLOTS       512 /* tokens remembered per process (a few hundred KiB at most) */
 #define MEMO_ROLES_MAX   256 /* bytes of a role list worth a slot */
 
-char *
-access_issue(struct ctx *ctx, const struct user *u, const json_t *roles, long long sid,
-    long long *ttl)
+/* The claims of either audience's token; client and scope only for a client's. */
+static char *
+issue(struct ctx *ctx, const struct user *u, const json_t *roles, long long sid,
+    const char *aud, const char *client_id, const char *scope, long long *ttl)
 {
 	char      sub[24], sids[24];
 	long long now = (long long)time(NULL);
@@ -40,11 +43,29 @@ access_issue(struct ctx *ctx, const struct user *u, const json_t *roles, long lo
 	(void)snprintf(sids, sizeof(sids), "%lld", sid);
 	*ttl = ctx->conf->access_token_seconds;
 	claims = json_pack("{s:s, s:s, s:s, s:O, s:I, s:I, s:s, s:I}", "iss", "usermgr", "aud",
-	    ACCESS_AUD, "sub", sub, "roles", roles, "iat", (json_int_t)now, "exp",
+	    aud, "sub", sub, "roles", roles, "iat", (json_int_t)now, "exp",
 	    (json_int_t)(now + *ttl), "sid", sids, "ver", (json_int_t)u->token_version);
+	if (client_id != NULL) {
+		json_object_set_new(claims, "client_id", json_string(client_id));
+		json_object_set_new(claims, "scope", json_string(scope));
+	}
 	tok = jwt_sign_ring(ctx->arena, ctx->keys, claims, ACCESS_JTI_BYTES);
 	json_decref(claims);
 	return tok;
+}
+
+char *
+access_issue(struct ctx *ctx, const struct user *u, const json_t *roles, long long sid,
+    long long *ttl)
+{
+	return issue(ctx, u, roles, sid, ACCESS_AUD, NULL, NULL, ttl);
+}
+
+char *
+access_issue_client(struct ctx *ctx, const struct user *u, const json_t *roles, long long sid,
+    const char *client_id, const char *scope, long long *ttl)
+{
+	return issue(ctx, u, roles, sid, ACCESS_CLIENT_AUD, client_id, scope, ttl);
 }
 
 /* A decimal id claim ("42") → 42, or -1. */
@@ -237,27 +258,66 @@ claims_of(struct ctx *ctx, const char *token, struct claims *out)
 	return UM_OK;
 }
 
+/* Whether a token's claims still count: the user, its token_version and the family. */
+static enum um_err
+still_valid(struct ctx *ctx, enum access_need need, const struct claims *c, struct auth *out)
+{
+	int         live;
+	enum um_err rc;
+
+	if ((rc = load(ctx, need, c->uid, c->sid, &out->user, &live)) != UM_OK)
+		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
+	/* Revocation is immediate (API.md §7): disabled, password changed, family revoked. */
+	if (!live || strcmp(out->user.status, "active") != 0 ||
+	    out->user.token_version != c->ver)
+		return UM_ETOKEN;
+	out->sid = c->sid;
+	out->roles = c->roles;
+	out->role_list = c->role_list;
+	return UM_OK;
+}
+
 enum um_err
 access_verify(struct ctx *ctx, const char *token, enum access_need need, struct auth *out)
 {
 	struct claims c;
-	int           live;
 	enum um_err   rc;
 
 	if (token == NULL || *token == '\0')
 		return UM_EUNAUTH;
 	if ((rc = claims_of(ctx, token, &c)) != UM_OK)
 		return rc;
-	if ((rc = load(ctx, need, c.uid, c.sid, &out->user, &live)) != UM_OK)
-		return rc == UM_ENOTFOUND ? UM_ETOKEN : rc;
-	/* Revocation is immediate (API.md §7): disabled, password changed, family revoked. */
-	if (!live || strcmp(out->user.status, "active") != 0 ||
-	    out->user.token_version != c.ver)
+	return still_valid(ctx, need, &c, out);
+}
+
+enum um_err
+access_verify_client(struct ctx *ctx, const char *token, struct auth *out,
+    struct access_client *cl)
+{
+	struct claims c;
+	json_t       *claims, *ver;
+	enum um_err   rc;
+
+	if (token == NULL || *token == '\0')
+		return UM_EUNAUTH;
+	if ((rc = jwt_verify_ring(ctx->arena, ctx->keys, token, ACCESS_CLIENT_AUD, &claims)) !=
+	    UM_OK)
+		return rc;
+	c.uid = id_claim(json_object_get(claims, "sub"));
+	c.sid = id_claim(json_object_get(claims, "sid"));
+	c.roles = json_object_get(claims, "roles");
+	ver = json_object_get(claims, "ver");
+	cl->client_id = json_string_value(json_object_get(claims, "client_id"));
+	cl->scope = json_string_value(json_object_get(claims, "scope"));
+	cl->exp = json_integer_value(json_object_get(claims, "exp"));
+	cl->iat = json_integer_value(json_object_get(claims, "iat"));
+	if (c.uid < 0 || c.sid < 0 || !json_is_array(c.roles) || !json_is_integer(ver) ||
+	    cl->client_id == NULL || cl->scope == NULL)
 		return UM_ETOKEN;
-	out->sid = c.sid;
-	out->roles = c.roles;
-	out->role_list = c.role_list;
-	return UM_OK;
+	c.ver = json_integer_value(ver);
+	c.exp = cl->exp;
+	c.role_list = join_roles(ctx->arena, c.roles);
+	return still_valid(ctx, ACCESS_CHECK, &c, out);
 }
 
 int

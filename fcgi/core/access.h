@@ -24,6 +24,14 @@ struct auth {
  */
 char *access_issue(struct ctx *, const struct user *, const json_t *, long long, long long *);
 
+/*
+ * The same for an OpenID Connect client (oauth2.c): audience "usermgr-oidc" instead of
+ * "usermgr", so the JSON API refuses it, plus client_id and scope claims.  The userinfo,
+ * introspection and revocation endpoints accept it (access_verify_client).
+ */
+char *access_issue_client(struct ctx *, const struct user *, const json_t *, long long,
+    const char *, const char *, long long *);
+
 /* What the caller needs of auth->user beyond the check itself. */
 enum access_need {
 	ACCESS_CHECK = 0, /* the user object of API.md §4: a trusted cache may answer */
@@ -39,6 +47,18 @@ enum access_need {
  * every other field as MariaDB has it.
  */
 enum um_err access_verify(struct ctx *, const char *, enum access_need, struct auth *);
+/* What a client's access token says beyond the user (strings tied to the arena). */
+struct access_client {
+	const char *client_id;
+	const char *scope;
+	long long   exp, iat;
+};
+/*
+ * access_verify for a client's token (access_issue_client), with the same refusals; *cl gets
+ * its client and scope.
+ */
+enum um_err access_verify_client(struct ctx *, const char *, struct auth *,
+    struct access_client *);
 /* 1 when the token's roles (current while its token_version holds) include role. */
 int access_has_role(const struct auth *, const char *);
 

@@ -46,6 +46,21 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_LOGIN_ALERT_SENT] = "login_alert_sent",
 	[AUDIT_LOGIN_DISOWNED] = "login_disowned",
 	[AUDIT_LOGIN_ALERTS_CHANGED] = "login_alerts_changed",
+	[AUDIT_OAUTH_CLIENT_CREATED] = "oauth_client_created",
+	[AUDIT_OAUTH_CLIENT_UPDATED] = "oauth_client_updated",
+	[AUDIT_OAUTH_CLIENT_SECRET_ROTATED] = "oauth_client_secret_rotated",
+	[AUDIT_OAUTH_CLIENT_DELETED] = "oauth_client_deleted",
+	[AUDIT_OAUTH_CONSENT_GRANTED] = "oauth_consent_granted",
+	[AUDIT_OAUTH_CONSENT_DENIED] = "oauth_consent_denied",
+	[AUDIT_OAUTH_CONSENT_REVOKED] = "oauth_consent_revoked",
+	[AUDIT_OAUTH_CODE_ISSUED] = "oauth_code_issued",
+	[AUDIT_OAUTH_TOKEN_ISSUED] = "oauth_token_issued",
+	[AUDIT_OAUTH_TOKEN_REFUSED] = "oauth_token_refused",
+	[AUDIT_OAUTH_CODE_REUSED] = "oauth_code_reused",
+	[AUDIT_OAUTH_TOKEN_REVOKED] = "oauth_token_revoked",
+	[AUDIT_OAUTH_AUTHORIZE_REFUSED] = "oauth_authorize_refused",
+	[AUDIT_OAUTH_LOGOUT] = "oauth_logout",
+	[AUDIT_SIGNING_KEY_ROTATED] = "signing_key_rotated",
 };
 
 /* Parallel to names: what each event means to the person it is about (/account/security). */
@@ -87,6 +102,21 @@ static const char *const labels[AUDIT__MAX] = {
 	[AUDIT_LOGIN_ALERT_SENT] = "Sign-in from a new device: an alert was mailed",
 	[AUDIT_LOGIN_DISOWNED] = "A sign-in was reported as not yours: sessions ended",
 	[AUDIT_LOGIN_ALERTS_CHANGED] = "New-device sign-in alerts turned on or off",
+	[AUDIT_OAUTH_CLIENT_CREATED] = "Single sign-on site registered",
+	[AUDIT_OAUTH_CLIENT_UPDATED] = "Single sign-on site changed",
+	[AUDIT_OAUTH_CLIENT_SECRET_ROTATED] = "Single sign-on site given a new secret",
+	[AUDIT_OAUTH_CLIENT_DELETED] = "Single sign-on site removed",
+	[AUDIT_OAUTH_CONSENT_GRANTED] = "Access granted to a site",
+	[AUDIT_OAUTH_CONSENT_DENIED] = "Access refused to a site",
+	[AUDIT_OAUTH_CONSENT_REVOKED] = "Access of a site revoked",
+	[AUDIT_OAUTH_CODE_ISSUED] = "Signed in to a site",
+	[AUDIT_OAUTH_TOKEN_ISSUED] = "A site received tokens",
+	[AUDIT_OAUTH_TOKEN_REFUSED] = "A site's token request was refused",
+	[AUDIT_OAUTH_CODE_REUSED] = "A sign-in code was used twice: the site's tokens were revoked",
+	[AUDIT_OAUTH_TOKEN_REVOKED] = "A site gave up its tokens",
+	[AUDIT_OAUTH_AUTHORIZE_REFUSED] = "A site's sign-in request was refused",
+	[AUDIT_OAUTH_LOGOUT] = "Signed out through a site",
+	[AUDIT_SIGNING_KEY_ROTATED] = "Signing key rotated",
 };
 
 const char *

@@ -49,6 +49,22 @@ enum audit_event {
 	AUDIT_LOGIN_ALERT_SENT,     /* a sign-in from a new device: the owner was mailed */
 	AUDIT_LOGIN_DISOWNED,       /* "This was not me": that session and the tokens ended */
 	AUDIT_LOGIN_ALERTS_CHANGED, /* the owner turned the alert on or off */
+	/* OpenID Connect (oidc.c, handlers/oauth2.c): details name the client_id. */
+	AUDIT_OAUTH_CLIENT_CREATED,        /* an admin or operator registered a client */
+	AUDIT_OAUTH_CLIENT_UPDATED,        /* its settings changed */
+	AUDIT_OAUTH_CLIENT_SECRET_ROTATED, /* a new secret; the old one died */
+	AUDIT_OAUTH_CLIENT_DELETED,        /* removed with its consents and tokens */
+	AUDIT_OAUTH_CONSENT_GRANTED,       /* the user allowed a client the scopes */
+	AUDIT_OAUTH_CONSENT_DENIED,        /* the user said no on the consent page */
+	AUDIT_OAUTH_CONSENT_REVOKED,       /* the user took a grant back (/account/apps) */
+	AUDIT_OAUTH_CODE_ISSUED,           /* an authorization code went to the client */
+	AUDIT_OAUTH_TOKEN_ISSUED,          /* tokens for a code or a refresh token */
+	AUDIT_OAUTH_TOKEN_REFUSED,         /* the token endpoint refused a grant or a client */
+	AUDIT_OAUTH_CODE_REUSED,           /* a code came twice: its tokens were revoked */
+	AUDIT_OAUTH_TOKEN_REVOKED,         /* a client revoked a token (RFC 7009) */
+	AUDIT_OAUTH_AUTHORIZE_REFUSED,     /* an authorization request was refused */
+	AUDIT_OAUTH_LOGOUT,                /* RP-initiated logout ended the session */
+	AUDIT_SIGNING_KEY_ROTATED,         /* a new ID token signing key (user_id NULL) */
 	AUDIT__MAX
 };
 

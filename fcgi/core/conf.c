@@ -448,6 +448,10 @@ const struct conf_var conf_vars[] = {
 	    .flags = CONF_SECRET | CONF_REQUIRED, .check = data_key,
 	    .readme_default = "generated into the state dir",
 	    .description = "base64 of 32 bytes, AES-256-GCM key for sensitive fields" },
+	{ "USERMGR_SIGNING_KEY_DIR", CONF_STRING, offsetof(struct conf, signing_key_dir),
+	    .def = "oidc-keys", .readme_default = "$USERMGR_STATE_DIR/oidc-keys",
+	    .description = "directory of the OpenID Connect ID token signing keys (ES256, PEM, "
+	                   "0600; created at first use)" },
 	{ "USERMGR_MAIL_TRANSPORT", CONF_ENUM, offsetof(struct conf, mail_transport),
 	    .def = "file", .choices = transports, .description = "how mail leaves" },
 	{ "USERMGR_MAIL_DIR", CONF_STRING, offsetof(struct conf, mail_dir), .def = "mail",

@@ -61,6 +61,7 @@ struct conf {
 	char         *data_key_text; /* USERMGR_DATA_KEY(_FILE), base64 of 32 bytes, */
 	unsigned char data_key[32];  /* ... decoded */
 	int           have_data_key;
+	char         *signing_key_dir; /* USERMGR_SIGNING_KEY_DIR: ES256 ID token keys (PEM) */
 	/* mail */
 	enum mail_transport mail_transport;
 	char               *mail_dir;

@@ -24,8 +24,8 @@ hs256(const struct jwt_key *k, const char *msg, size_t len, unsigned char mac[32
 	return keys_hmac(k->key, k->len, msg, len, mac);
 }
 
-static char *
-encode_json(struct arena *a, const json_t *v)
+char *
+jwt_encode_part(struct arena *a, const json_t *v)
 {
 	char  *s, *out;
 	size_t n;
@@ -50,9 +50,9 @@ jwt_sign(struct arena *a, const struct jwt_key *k, const json_t *claims)
 	hdr = json_pack("{s:s, s:s}", "alg", "HS256", "typ", "JWT");
 	if (k->kid != NULL)
 		json_object_set_new(hdr, "kid", json_string(k->kid));
-	h = encode_json(a, hdr);
+	h = jwt_encode_part(a, hdr);
 	json_decref(hdr);
-	p = encode_json(a, claims);
+	p = jwt_encode_part(a, claims);
 	if (h == NULL || p == NULL)
 		return NULL;
 	buf_init(&b, a);
@@ -67,9 +67,8 @@ jwt_sign(struct arena *a, const struct jwt_key *k, const json_t *claims)
 	return b.data;
 }
 
-/* Decodes one base64url segment holding a JSON object; NULL when it is anything else. */
-static json_t *
-decode_object(struct arena *a, const char *s, size_t n)
+json_t *
+jwt_decode_part(struct arena *a, const char *s, size_t n)
 {
 	unsigned char *raw;
 	long           len;
@@ -119,7 +118,7 @@ jwt_verify(struct arena *a, const char *tok, const struct jwt_key *keys, size_t 
 	if (strlen(dot2 + 1) != B64URL_LEN(32) ||
 	    b64url_decode(sig, dot2 + 1, strlen(dot2 + 1)) != 32)
 		return UM_ETOKEN;
-	if ((hdr = decode_object(a, tok, (size_t)(dot1 - tok))) == NULL)
+	if ((hdr = jwt_decode_part(a, tok, (size_t)(dot1 - tok))) == NULL)
 		return UM_ETOKEN;
 	v = json_object_get(hdr, "alg");
 	if (!json_is_string(v) || strcmp(json_string_value(v), "HS256") != 0)
@@ -149,7 +148,7 @@ jwt_verify(struct arena *a, const char *tok, const struct jwt_key *keys, size_t 
 	if (!ok)
 		return UM_ETOKEN;
 
-	if ((body = decode_object(a, dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL)
+	if ((body = jwt_decode_part(a, dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL)
 		return UM_ETOKEN;
 	v = json_object_get(body, "exp");
 	if (!json_is_integer(v))

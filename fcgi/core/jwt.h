@@ -47,4 +47,12 @@ char       *jwt_sign_ring(struct arena *, const struct keyring *, json_t *, size
 enum um_err jwt_verify_ring(struct arena *, const struct keyring *, const char *, const char *,
     json_t **);
 
+/*
+ * The pieces other JWS signers share (signkey.c): the base64url of v's compact JSON
+ * (arena; NULL on failure), and the reverse for one segment holding a JSON object (tied to
+ * the arena; NULL when it is anything else).
+ */
+char   *jwt_encode_part(struct arena *, const json_t *);
+json_t *jwt_decode_part(struct arena *, const char *, size_t);
+
 #endif

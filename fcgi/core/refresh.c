@@ -14,7 +14,8 @@
 
 static const char sql_next_id[] = "SELECT NEXT VALUE FOR session_ids";
 static const char sql_family[] =
-    "INSERT INTO refresh_families (id, user_id, ip, user_agent) VALUES (?, ?, ?, ?)";
+    "INSERT INTO refresh_families (id, user_id, ip, user_agent, client_id, scopes, auth_time,"
+    " amr) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_token[] =
     "INSERT INTO refresh_tokens (id_hash, family_id, user_id, parent_hash, expires_at)"
     " VALUES (?, ?, ?, ?, UTC_TIMESTAMP(6) + INTERVAL ? DAY)";
@@ -40,10 +41,11 @@ add_token(struct ctx *ctx, long long user_id, long long sid, const unsigned char
 }
 
 enum um_err
-refresh_start(struct ctx *ctx, long long user_id, long long *sid, char **token)
+refresh_start(struct ctx *ctx, long long user_id, const struct refresh_client *cl,
+    long long *sid, char **token)
 {
 	struct db_res res;
-	struct db_val p[4];
+	struct db_val p[8];
 	enum um_err   rc;
 
 	if ((rc = db_exec(ctx->db, ctx->arena, sql_next_id, NULL, 0, &res)) != UM_OK)
@@ -53,7 +55,11 @@ refresh_start(struct ctx *ctx, long long user_id, long long *sid, char **token)
 	p[1] = DBV_INT(user_id);
 	p[2] = dbv_text(arena_ascii(ctx->arena, ctx->ip, 45));
 	p[3] = dbv_text(arena_ascii(ctx->arena, ctx->user_agent, 255));
-	if ((rc = db_exec(ctx->db, ctx->arena, sql_family, p, 4, NULL)) != UM_OK)
+	p[4] = cl != NULL ? dbv_text(cl->client_id) : DBV_NULL;
+	p[5] = cl != NULL ? dbv_text(cl->scopes) : DBV_NULL;
+	p[6] = cl != NULL ? DBV_INT(cl->auth_time) : DBV_NULL;
+	p[7] = cl != NULL ? dbv_text(cl->amr) : DBV_NULL;
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_family, p, 8, NULL)) != UM_OK)
 		return rc;
 	return add_token(ctx, user_id, *sid, NULL, token);
 }
@@ -62,7 +68,8 @@ refresh_start(struct ctx *ctx, long long user_id, long long *sid, char **token)
 static const char sql_lookup[] =
     "SELECT t.family_id, t.user_id, t.rotated_at IS NOT NULL,"
     " IFNULL(TIMESTAMPDIFF(MICROSECOND, t.rotated_at, UTC_TIMESTAMP(6)), 0),"
-    " t.expires_at > UTC_TIMESTAMP(6), f.revoked_at IS NULL, u.status = 'active'"
+    " t.expires_at > UTC_TIMESTAMP(6), f.revoked_at IS NULL, u.status = 'active',"
+    " f.client_id, f.scopes, f.auth_time, f.amr"
     " FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id"
     " JOIN users u ON u.id = t.user_id WHERE t.id_hash = ? FOR UPDATE";
 static const char sql_retire[] =
@@ -73,9 +80,20 @@ static const char sql_revoke[] =
     "UPDATE refresh_families SET revoked_at = UTC_TIMESTAMP(6), revoke_reason = ?"
     " WHERE id = ? AND revoked_at IS NULL";
 
+/* 1 when the family's client (NULL: an API login) is the one asking (NULL: the API). */
+static int
+same_client(const struct db_val *family_client, const char *client_id)
+{
+	const char *fc = db_cell_text(family_client);
+
+	if (fc == NULL || client_id == NULL)
+		return fc == NULL && client_id == NULL;
+	return strcmp(fc, client_id) == 0;
+}
+
 enum um_err
-refresh_rotate(struct ctx *ctx, const char *presented, long long *user_id, long long *sid,
-    char **token)
+refresh_rotate(struct ctx *ctx, const char *presented, const char *client_id,
+    long long *user_id, long long *sid, char **token, struct refresh_client *out)
 {
 	struct db    *db = ctx->db;
 	unsigned char hash[TOKEN_HASH_LEN];
@@ -91,10 +109,20 @@ refresh_rotate(struct ctx *ctx, const char *presented, long long *user_id, long 
 	p[0] = DBV_BLOB(hash, sizeof(hash));
 	if ((rc = db_exec(db, ctx->arena, sql_lookup, p, 1, &res)) != UM_OK)
 		goto out;
+	/*
+	 * A client's token is refused to the API and to every other client, and an API
+	 * login's to every client: each would get tokens of another audience.
+	 */
 	if (res.nrows != 1 || DB_CELL(&res, 0, 4)->i == 0 || DB_CELL(&res, 0, 5)->i == 0 ||
-	    DB_CELL(&res, 0, 6)->i == 0) {
+	    DB_CELL(&res, 0, 6)->i == 0 || !same_client(DB_CELL(&res, 0, 7), client_id)) {
 		rc = UM_ETOKEN;
 		goto out;
+	}
+	if (out != NULL) {
+		out->client_id = db_cell_text(DB_CELL(&res, 0, 7));
+		out->scopes = db_cell_text(DB_CELL(&res, 0, 8));
+		out->auth_time = DB_CELL(&res, 0, 9)->i;
+		out->amr = db_cell_text(DB_CELL(&res, 0, 10));
 	}
 	*sid = DB_CELL(&res, 0, 0)->i;
 	*user_id = DB_CELL(&res, 0, 1)->i;
@@ -179,4 +207,63 @@ refresh_revoke_family(struct ctx *ctx, long long user_id, long long sid, const c
 	if ((rc = db_join(ctx->db, &own)) != UM_OK)
 		return rc;
 	return db_leave(ctx->db, own, revoke_tx(ctx, user_id, sid, reason, found));
+}
+
+static const char sql_find[] =
+    "SELECT t.family_id, t.user_id, f.client_id, IFNULL(f.scopes, ''),"
+    " t.expires_at > UTC_TIMESTAMP(6) AND f.revoked_at IS NULL AND t.rotated_at IS NULL"
+    " AND u.status = 'active', UNIX_TIMESTAMP(t.expires_at), UNIX_TIMESTAMP(t.created_at)"
+    " FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id"
+    " JOIN users u ON u.id = t.user_id WHERE t.id_hash = ?";
+
+enum um_err
+refresh_find(struct ctx *ctx, const char *presented, struct refresh_info *out)
+{
+	unsigned char hash[TOKEN_HASH_LEN];
+	struct db_val p[1];
+	struct db_res res;
+	enum um_err   rc;
+
+	memset(out, 0, sizeof(*out));
+	if (token_hash(presented, hash) != UM_OK)
+		return UM_ENOTFOUND;
+	p[0] = DBV_BLOB(hash, sizeof(hash));
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_find, p, 1, &res)) != UM_OK)
+		return rc;
+	if (res.nrows != 1)
+		return UM_ENOTFOUND;
+	out->sid = DB_CELL(&res, 0, 0)->i;
+	out->user_id = DB_CELL(&res, 0, 1)->i;
+	out->client_id = db_cell_text(DB_CELL(&res, 0, 2));
+	out->scopes = DB_CELL(&res, 0, 3)->s;
+	out->live = DB_CELL(&res, 0, 4)->i != 0;
+	out->exp = DB_CELL(&res, 0, 5)->i;
+	out->iat = DB_CELL(&res, 0, 6)->i;
+	return UM_OK;
+}
+
+static const char sql_client_families[] =
+    "SELECT id, user_id FROM refresh_families WHERE client_id = ? AND revoked_at IS NULL"
+    " AND (? = 0 OR user_id = ?)";
+
+enum um_err
+refresh_revoke_client(struct ctx *ctx, long long user_id, const char *client_id,
+    const char *reason, size_t *n)
+{
+	struct db_val p[3] = { dbv_text(client_id), DBV_INT(user_id), DBV_INT(user_id) };
+	struct db_res res;
+	size_t        i;
+	int           own, found;
+	enum um_err   rc;
+
+	*n = 0;
+	if ((rc = db_join(ctx->db, &own)) != UM_OK)
+		return rc;
+	rc = db_exec(ctx->db, ctx->arena, sql_client_families, p, 3, &res);
+	for (i = 0; rc == UM_OK && i < res.nrows; i++) {
+		rc = revoke_tx(ctx, DB_CELL(&res, i, 1)->i, DB_CELL(&res, i, 0)->i, reason,
+		    &found);
+		*n += found != 0;
+	}
+	return db_leave(ctx->db, own, rc);
 }

@@ -137,7 +137,7 @@ api_login(struct request *req, struct response *resp)
 	 */
 	if (rc == UM_OK && (rc = db_begin(req->rt->db)) == UM_OK) {
 		if ((rc = login_succeeded(&req->ctx, &u, &dev, "api")) != UM_OK ||
-		    (rc = refresh_start(&req->ctx, u.id, &sid, &refresh)) != UM_OK ||
+		    (rc = refresh_start(&req->ctx, u.id, NULL, &sid, &refresh)) != UM_OK ||
 		    (rc = db_commit(req->rt->db)) != UM_OK)
 			db_rollback(req->rt->db);
 	}
@@ -177,7 +177,8 @@ api_refresh(struct request *req, struct response *resp)
 
 	if (api_fields(req, resp, &vctx, refresh_spec, T__MAX, r) != 0)
 		return UM_OK;
-	if ((rc = refresh_rotate(&req->ctx, r[T_TOKEN].val, &uid, &sid, &refresh)) != UM_OK ||
+	if ((rc = refresh_rotate(&req->ctx, r[T_TOKEN].val, NULL, &uid, &sid, &refresh,
+	         NULL)) != UM_OK ||
 	    (rc = user_by_id(req->rt->db, req->arena, uid, &u)) != UM_OK) {
 		problem_send(req, resp, rc == UM_ENOTFOUND ? UM_ETOKEN : rc, 0, NULL, NULL);
 		return UM_OK;

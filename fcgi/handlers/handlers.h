@@ -101,4 +101,25 @@ route_handler page_admin_roles;
 route_handler page_login_mfa;
 route_handler page_account_mfa;
 
+/* OpenID Connect provider (oauth2.c) */
+route_handler oauth2_discovery;
+route_handler oauth2_jwks;
+route_handler oauth2_authorize;
+route_handler oauth2_consent;
+route_handler oauth2_token;
+route_handler oauth2_userinfo;
+route_handler oauth2_revoke;
+route_handler oauth2_introspect;
+route_handler oauth2_logout;
+/* the user's granted sites (page-apps.c) */
+route_handler page_account_apps;
+route_handler page_account_apps_revoke;
+/* clients in the admin API (api-clients.c) */
+route_handler api_admin_clients;
+route_handler api_admin_client_create;
+route_handler api_admin_client;
+route_handler api_admin_client_patch;
+route_handler api_admin_client_delete;
+route_handler api_admin_client_secret;
+
 #endif

@@ -20,6 +20,8 @@
 /* ... and the API routes that re-check the password (issue 10, item 7). */
 #define BEARLIM (ROUTE_JSON | ROUTE_BEARER | ROUTE_IPLIMIT)
 #define ADMIN   (ROUTE_JSON | ROUTE_BEARER | ROUTE_ADMIN)
+/* OAuth clients post urlencoded forms, authenticate themselves, and know no session or CSRF. */
+#define CLIENT (ROUTE_BARE | ROUTE_FORM)
 
 /* clang-format off: a table read by columns */
 const struct route routes[] = {
@@ -80,6 +82,24 @@ const struct route routes[] = {
 	/* mfa routes (page-mfa.c) */
 	{ HTTP_GET | HTTP_POST, "/login/mfa", page_login_mfa, AUTH },
 	{ HTTP_GET | HTTP_POST, "/account/mfa", page_account_mfa, AUTH | ROUTE_SESSION },
+	/* OpenID Connect provider (oauth2.c): the clients' endpoints answer RFC 6749 JSON */
+	{ HTTP_GET, "/.well-known/openid-configuration", oauth2_discovery, ROUTE_BARE },
+	{ HTTP_GET, "/.well-known/jwks.json", oauth2_jwks, ROUTE_BARE },
+	{ HTTP_GET, "/oauth2/authorize", oauth2_authorize, 0 },
+	{ HTTP_POST, "/oauth2/consent", oauth2_consent, FORM | ROUTE_SESSION },
+	{ HTTP_POST, "/oauth2/token", oauth2_token, CLIENT },
+	{ HTTP_GET | HTTP_POST, "/oauth2/userinfo", oauth2_userinfo, ROUTE_BARE },
+	{ HTTP_POST, "/oauth2/revoke", oauth2_revoke, CLIENT },
+	{ HTTP_POST, "/oauth2/introspect", oauth2_introspect, CLIENT },
+	{ HTTP_GET, "/oauth2/logout", oauth2_logout, 0 },
+	{ HTTP_GET, "/account/apps", page_account_apps, FORM | ROUTE_SESSION },
+	{ HTTP_POST, "/account/apps/revoke", page_account_apps_revoke, FORM | ROUTE_SESSION },
+	{ HTTP_GET, "/api/v1/admin/clients", api_admin_clients, ADMIN },
+	{ HTTP_POST, "/api/v1/admin/clients", api_admin_client_create, ADMIN },
+	{ HTTP_GET, "/api/v1/admin/clients/{id}", api_admin_client, ADMIN },
+	{ HTTP_PATCH, "/api/v1/admin/clients/{id}", api_admin_client_patch, ADMIN },
+	{ HTTP_DELETE, "/api/v1/admin/clients/{id}", api_admin_client_delete, ADMIN },
+	{ HTTP_POST, "/api/v1/admin/clients/{id}/secret", api_admin_client_secret, ADMIN },
 	{ HTTP_GET, "/healthz", ops_healthz, ROUTE_BARE | ROUTE_NOSTORE },
 	{ HTTP_GET, "/readyz", ops_readyz, ROUTE_BARE },
 	{ HTTP_GET, "/metrics", ops_metrics, ROUTE_BARE },
