@@ -22,12 +22,12 @@
 #include "session.h"
 #include "validate.h"
 
-#define ACCESS_AUD       "usermgr"
+#define ACCESS_AUD "usermgr"
 /* A client's tokens: another audience, so the JSON API (ACCESS_AUD) never accepts one. */
 #define ACCESS_CLIENT_AUD "usermgr-oidc"
-#define ACCESS_JTI_BYTES 16
-#define MEMO_SLOTS       512 /* tokens remembered per process (a few hundred KiB at most) */
-#define MEMO_ROLES_MAX   256 /* bytes of a role list worth a slot */
+#define ACCESS_JTI_BYTES  16
+#define MEMO_SLOTS        512 /* tokens remembered per process (a few hundred KiB at most) */
+#define MEMO_ROLES_MAX    256 /* bytes of a role list worth a slot */
 
 /* The claims of either audience's token; client and scope only for a client's. */
 static char *

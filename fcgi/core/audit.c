@@ -112,7 +112,8 @@ static const char *const labels[AUDIT__MAX] = {
 	[AUDIT_OAUTH_CODE_ISSUED] = "Signed in to a site",
 	[AUDIT_OAUTH_TOKEN_ISSUED] = "A site received tokens",
 	[AUDIT_OAUTH_TOKEN_REFUSED] = "A site's token request was refused",
-	[AUDIT_OAUTH_CODE_REUSED] = "A sign-in code was used twice: the site's tokens were revoked",
+	[AUDIT_OAUTH_CODE_REUSED] =
+	    "A sign-in code was used twice: the site's tokens were revoked",
 	[AUDIT_OAUTH_TOKEN_REVOKED] = "A site gave up its tokens",
 	[AUDIT_OAUTH_AUTHORIZE_REFUSED] = "A site's sign-in request was refused",
 	[AUDIT_OAUTH_LOGOUT] = "Signed out through a site",

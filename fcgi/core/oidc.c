@@ -74,8 +74,8 @@ oidc_uri_listed(const json_t *list, const char *uri)
 	json_t *v;
 
 	/* Exact string comparison (OAuth 2.0 Security BCP §4.1.3): no prefix, no normalising. */
-	json_array_foreach(list, i, v) if (json_is_string(v) &&
-	    strcmp(json_string_value(v), uri) == 0) return 1;
+	json_array_foreach(list, i,
+	    v) if (json_is_string(v) && strcmp(json_string_value(v), uri) == 0) return 1;
 	return 0;
 }
 
@@ -94,8 +94,8 @@ client_from_row(struct ctx *ctx, const struct db_res *res, size_t i, struct oidc
 	c->name = DB_CELL(res, i, 1)->s;
 	c->confidential = DB_CELL(res, i, 2)->i != 0;
 	c->redirect_uris = json_arena(ctx->arena, json_loads(DB_CELL(res, i, 3)->s, 0, NULL));
-	c->post_logout_redirect_uris =
-	    json_arena(ctx->arena, json_loads(DB_CELL(res, i, 4)->s, 0, NULL));
+	c->post_logout_redirect_uris = json_arena(ctx->arena,
+	    json_loads(DB_CELL(res, i, 4)->s, 0, NULL));
 	if (c->redirect_uris == NULL)
 		c->redirect_uris = json_arena(ctx->arena, json_array());
 	if (c->post_logout_redirect_uris == NULL)
@@ -121,7 +121,8 @@ scope_array(const char *s)
 		if (*p == '\0')
 			break;
 		e = strchr(p, ' ');
-		json_array_append_new(a, json_stringn(p, e != NULL ? (size_t)(e - p) : strlen(p)));
+		json_array_append_new(a,
+		    json_stringn(p, e != NULL ? (size_t)(e - p) : strlen(p)));
 		p = e;
 	}
 	return a;
@@ -137,9 +138,10 @@ oidc_client_json(const struct oidc_client *c)
 	    c->skip_consent, "created_at", c->created_at, "updated_at", c->updated_at);
 }
 
-static const char sql_client[] = "SELECT " CLIENT_COLUMNS " FROM oauth_clients WHERE client_id = ?";
-static const char sql_clients[] =
-    "SELECT " CLIENT_COLUMNS " FROM oauth_clients ORDER BY created_at, client_id";
+static const char sql_client[] = "SELECT " CLIENT_COLUMNS
+                                 " FROM oauth_clients WHERE client_id = ?";
+static const char sql_clients[] = "SELECT " CLIENT_COLUMNS
+                                  " FROM oauth_clients ORDER BY created_at, client_id";
 
 enum um_err
 oidc_client_get(struct ctx *ctx, const char *id, struct oidc_client *c)
@@ -201,7 +203,8 @@ uri_ok(const char *s)
 static void
 refuse(json_t *errors, const char *field, const char *message)
 {
-	json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "message", message));
+	json_array_append_new(errors,
+	    json_pack("{s:s, s:s}", "field", field, "message", message));
 }
 
 static void
@@ -232,9 +235,9 @@ oidc_client_check(const json_t *body, int partial, json_t **errors)
 {
 	static const char *const known[] = { "name", "redirect_uris",
 		"post_logout_redirect_uris", "type", "scopes", "skip_consent", NULL };
-	const char *key, *s;
-	json_t     *v, *e = json_array();
-	size_t      i, j = 0;
+	const char              *key, *s;
+	json_t                  *v, *e = json_array();
+	size_t                   i, j = 0;
 
 	*errors = NULL;
 	if (!json_is_object(body)) {
@@ -276,9 +279,10 @@ oidc_client_check(const json_t *body, int partial, json_t **errors)
 		else {
 			json_array_foreach(v, i, w)
 			{
-				for (j = 0; oidc_scopes[j] != NULL && (!json_is_string(w) ||
-				                strcmp(oidc_scopes[j], json_string_value(w)) != 0);
-				    j++)
+				for (j = 0; oidc_scopes[j] != NULL &&
+				     (!json_is_string(w) ||
+				         strcmp(oidc_scopes[j], json_string_value(w)) != 0);
+				     j++)
 					;
 				if (oidc_scopes[j] == NULL) {
 					refuse(e, "scopes",
@@ -383,7 +387,8 @@ oidc_client_create(struct ctx *ctx, const json_t *body, struct oidc_client *out,
 	if ((rc = db_join(ctx->db, &own)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(ctx->db, ctx->arena, sql_client_insert, p, 8, NULL)) == UM_OK)
-		rc = audit_log(ctx, AUDIT_OAUTH_CLIENT_CREATED, 0, ctx->actor, client_details(id));
+		rc = audit_log(ctx, AUDIT_OAUTH_CLIENT_CREATED, 0, ctx->actor,
+		    client_details(id));
 	if ((rc = db_leave(ctx->db, own, rc)) != UM_OK)
 		return rc;
 	return oidc_client_get(ctx, id, out);
@@ -394,8 +399,7 @@ static const char sql_client_update[] =
     " scopes = ?, skip_consent = ?, updated_at = UTC_TIMESTAMP(6) WHERE client_id = ?";
 
 enum um_err
-oidc_client_update(struct ctx *ctx, const char *id, const json_t *body,
-    struct oidc_client *out)
+oidc_client_update(struct ctx *ctx, const char *id, const json_t *body, struct oidc_client *out)
 {
 	struct oidc_client c;
 	struct db_val      p[6];
@@ -412,8 +416,8 @@ oidc_client_update(struct ctx *ctx, const char *id, const json_t *body,
 	        json_string_value(json_object_get(body, "name")) :
 	        c.name);
 	p[1] = dbv_text(array_text(ctx->arena, body, "redirect_uris", ru != NULL ? ru : "[]"));
-	p[2] = dbv_text(array_text(ctx->arena, body, "post_logout_redirect_uris",
-	    pl != NULL ? pl : "[]"));
+	p[2] = dbv_text(
+	    array_text(ctx->arena, body, "post_logout_redirect_uris", pl != NULL ? pl : "[]"));
 	free(ru);
 	free(pl);
 	p[3] = dbv_text(scopes_text(ctx->arena, body, c.scopes));
@@ -423,7 +427,8 @@ oidc_client_update(struct ctx *ctx, const char *id, const json_t *body,
 	if ((rc = db_join(ctx->db, &own)) != UM_OK)
 		return rc;
 	if ((rc = db_exec(ctx->db, ctx->arena, sql_client_update, p, 6, NULL)) == UM_OK)
-		rc = audit_log(ctx, AUDIT_OAUTH_CLIENT_UPDATED, 0, ctx->actor, client_details(id));
+		rc = audit_log(ctx, AUDIT_OAUTH_CLIENT_UPDATED, 0, ctx->actor,
+		    client_details(id));
 	if ((rc = db_leave(ctx->db, own, rc)) != UM_OK)
 		return rc;
 	return oidc_client_get(ctx, id, out);
@@ -478,7 +483,8 @@ oidc_client_delete(struct ctx *ctx, const char *id)
 	if ((rc = refresh_revoke_client(ctx, 0, id, "client_removed", &n)) == UM_OK &&
 	    (rc = db_exec(ctx->db, ctx->arena, sql_client_delete, p, 1, NULL)) == UM_OK)
 		rc = audit_log(ctx, AUDIT_OAUTH_CLIENT_DELETED, 0, ctx->actor,
-		    json_pack("{s:s, s:I}", "client_id", id, "families_revoked", (json_int_t)n));
+		    json_pack("{s:s, s:I}", "client_id", id, "families_revoked",
+		        (json_int_t)n));
 	return db_leave(ctx->db, own, rc);
 }
 
@@ -570,9 +576,10 @@ oidc_consent_list(struct ctx *ctx, long long uid, json_t **out)
 	*out = json_array();
 	for (i = 0; i < res.nrows; i++)
 		json_array_append_new(*out,
-		    json_pack("{s:s, s:s, s:o, s:s}", "client_id", DB_CELL(&res, i, 0)->s, "name",
-		        DB_CELL(&res, i, 1)->s, "scopes", scope_array(DB_CELL(&res, i, 2)->s),
-		        "granted_at", DB_CELL(&res, i, 3)->s));
+		    json_pack("{s:s, s:s, s:o, s:s}", "client_id", DB_CELL(&res, i, 0)->s,
+		        "name", DB_CELL(&res, i, 1)->s, "scopes",
+		        scope_array(DB_CELL(&res, i, 2)->s), "granted_at",
+		        DB_CELL(&res, i, 3)->s));
 	return UM_OK;
 }
 
@@ -714,8 +721,8 @@ oidc_code_redeem(struct ctx *ctx, const char *code, const char *client_id,
 		         "code_reuse", &found)) != UM_OK)
 			goto fail;
 		if ((rc = audit_log(ctx, AUDIT_OAUTH_CODE_REUSED, g->user_id, 0,
-		         json_pack("{s:s}", "client_id", client_id != NULL ? client_id : ""))) !=
-		        UM_OK ||
+		         json_pack("{s:s}", "client_id",
+		             client_id != NULL ? client_id : ""))) != UM_OK ||
 		    (rc = db_commit(ctx->db)) != UM_OK)
 			goto fail;
 		log_warn("oidc: an authorization code was used twice; its tokens were revoked");
@@ -790,7 +797,7 @@ oidc_amr(const struct user *u)
 }
 
 static const char sql_auth_time[] =
-    "SELECT UNIX_TIMESTAMP(created_at) FROM sessions WHERE id = ?";
+    "SELECT FLOOR(UNIX_TIMESTAMP(created_at)) FROM sessions WHERE id = ?";
 
 long long
 oidc_session_auth_time(struct ctx *ctx, long long sid)
@@ -815,7 +822,8 @@ oidc_claims(struct ctx *ctx, const struct user *u, const char *scopes, json_t *o
 		    json_string(u->display_name != NULL ? u->display_name : u->username));
 		/* updated_at is seconds since the epoch in OIDC Core §5.1. */
 		memset(&tm, 0, sizeof(tm));
-		if (u->updated_at != NULL && strptime(u->updated_at, "%Y-%m-%dT%H:%M:%S", &tm) != NULL &&
+		if (u->updated_at != NULL &&
+		    strptime(u->updated_at, "%Y-%m-%dT%H:%M:%S", &tm) != NULL &&
 		    (t = timegm(&tm)) != (time_t)-1)
 			json_object_set_new(obj, "updated_at", json_integer((json_int_t)t));
 	}
@@ -840,10 +848,11 @@ oidc_id_token(struct ctx *ctx, const struct user *u, const char *client_id, cons
 	char     *tok;
 
 	(void)snprintf(sub, sizeof(sub), "%lld", u->id);
-	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:s, s:s}", "iss", ctx->conf->base_url,
-	    "sub", sub, "aud", client_id, "exp", (json_int_t)(now + ctx->conf->access_token_seconds),
-	    "iat", (json_int_t)now, "auth_time", (json_int_t)auth_time, "amr", scope_array(amr),
-	    "acr", oidc_has_word(amr, "mfa") ? "2" : "1", "azp", client_id);
+	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:s, s:s}", "iss",
+	    ctx->conf->base_url, "sub", sub, "aud", client_id, "exp",
+	    (json_int_t)(now + ctx->conf->access_token_seconds), "iat", (json_int_t)now,
+	    "auth_time", (json_int_t)auth_time, "amr", scope_array(amr), "acr",
+	    oidc_has_word(amr, "mfa") ? "2" : "1", "azp", client_id);
 	if (nonce != NULL)
 		json_object_set_new(c, "nonce", json_string(nonce));
 	oidc_claims(ctx, u, scopes, c);

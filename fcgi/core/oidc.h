@@ -11,8 +11,8 @@
 struct ctx;
 struct user;
 
-#define OIDC_CODE_SECONDS 60  /* an authorization code lives this long (issue 14) */
-#define OIDC_URIS_MAX     20  /* redirect or post-logout URIs per client */
+#define OIDC_CODE_SECONDS 60 /* an authorization code lives this long (issue 14) */
+#define OIDC_URIS_MAX     20 /* redirect or post-logout URIs per client */
 #define OIDC_URI_MAX      2000
 #define OIDC_NAME_MAX     100
 #define OIDC_NONCE_MAX    512
@@ -23,14 +23,14 @@ extern const char *const oidc_scopes[];
 
 /* A registered client; strings and arrays tied to the ctx arena. */
 struct oidc_client {
-	const char *client_id;
-	const char *name;
-	int         confidential;
-	json_t     *redirect_uris;             /* array of strings */
-	json_t     *post_logout_redirect_uris; /* array of strings */
-	const char *scopes;                    /* space-separated */
-	int         skip_consent;
-	const char *created_at, *updated_at; /* RFC 3339 UTC */
+	const char   *client_id;
+	const char   *name;
+	int           confidential;
+	json_t       *redirect_uris;             /* array of strings */
+	json_t       *post_logout_redirect_uris; /* array of strings */
+	const char   *scopes;                    /* space-separated */
+	int           skip_consent;
+	const char   *created_at, *updated_at; /* RFC 3339 UTC */
 	unsigned char secret_hash[32];
 };
 

@@ -212,7 +212,8 @@ refresh_revoke_family(struct ctx *ctx, long long user_id, long long sid, const c
 static const char sql_find[] =
     "SELECT t.family_id, t.user_id, f.client_id, IFNULL(f.scopes, ''),"
     " t.expires_at > UTC_TIMESTAMP(6) AND f.revoked_at IS NULL AND t.rotated_at IS NULL"
-    " AND u.status = 'active', UNIX_TIMESTAMP(t.expires_at), UNIX_TIMESTAMP(t.created_at)"
+    " AND u.status = 'active', FLOOR(UNIX_TIMESTAMP(t.expires_at)),"
+    " FLOOR(UNIX_TIMESTAMP(t.created_at))"
     " FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id"
     " JOIN users u ON u.id = t.user_id WHERE t.id_hash = ?";
 

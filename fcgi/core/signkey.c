@@ -82,12 +82,12 @@ public_jwk(struct ctx *ctx, EVP_PKEY *k, const char **kid)
 	xs = b64(ctx->arena, x, COORD);
 	ys = b64(ctx->arena, y, COORD);
 	/* RFC 7638 §3.2: the required members only, in lexicographic order, no spaces. */
-	canon = arena_printf(ctx->arena, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-	    xs, ys);
+	canon = arena_printf(ctx->arena,
+	    "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", xs, ys);
 	token_sha256(canon, strlen(canon), digest);
 	*kid = b64(ctx->arena, digest, sizeof(digest));
-	jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", xs,
-	    "y", ys, "kid", *kid, "use", "sig", "alg", "ES256");
+	jwk = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
+	    xs, "y", ys, "kid", *kid, "use", "sig", "alg", "ES256");
 out:
 	BN_free(bx);
 	BN_free(by);
@@ -228,16 +228,16 @@ load_key(struct ctx *ctx, const char *kid)
 char *
 signkey_sign(struct ctx *ctx, const json_t *claims)
 {
-	unsigned char *der = NULL, rs[2 * COORD];
+	unsigned char       *der = NULL, rs[2 * COORD];
 	const unsigned char *dp;
-	const BIGNUM  *r, *s;
-	ECDSA_SIG     *sig = NULL;
-	EVP_MD_CTX    *md = NULL;
-	const char    *kid;
-	char          *h, *p, *out = NULL;
-	size_t         derlen = 0;
-	json_t        *hdr;
-	struct buf     b;
+	const BIGNUM        *r, *s;
+	ECDSA_SIG           *sig = NULL;
+	EVP_MD_CTX          *md = NULL;
+	const char          *kid;
+	char                *h, *p, *out = NULL;
+	size_t               derlen = 0;
+	json_t              *hdr;
+	struct buf           b;
 
 	if (current_kid(ctx, &kid) != UM_OK || load_key(ctx, kid) != UM_OK)
 		return NULL;
@@ -287,8 +287,7 @@ key_of_jwk(json_t *jwk)
 	EVP_PKEY       *k = NULL;
 
 	if (x == NULL || y == NULL || strlen(x) != B64URL_LEN(COORD) ||
-	    strlen(y) != B64URL_LEN(COORD) ||
-	    b64url_decode(point + 1, x, strlen(x)) != COORD ||
+	    strlen(y) != B64URL_LEN(COORD) || b64url_decode(point + 1, x, strlen(x)) != COORD ||
 	    b64url_decode(point + 1 + COORD, y, strlen(y)) != COORD)
 		return NULL;
 	point[0] = 0x04; /* SEC 1 uncompressed point */
@@ -405,9 +404,8 @@ signkey_jwks(struct ctx *ctx)
 static const char sql_retire[] =
     "UPDATE oauth_signing_keys SET current = NULL, retired_at = UTC_TIMESTAMP(6),"
     " expires_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND WHERE current = 1";
-static const char sql_expired[] =
-    "SELECT kid FROM oauth_signing_keys WHERE current IS NULL"
-    " AND expires_at <= UTC_TIMESTAMP(6)";
+static const char sql_expired[] = "SELECT kid FROM oauth_signing_keys WHERE current IS NULL"
+                                  " AND expires_at <= UTC_TIMESTAMP(6)";
 static const char sql_drop[] = "DELETE FROM oauth_signing_keys WHERE kid = ?";
 
 enum um_err

@@ -37,7 +37,7 @@
 enum um_err
 oauth2_discovery(struct request *req, struct response *resp)
 {
-	const char *b = req->rt->conf.base_url;
+	const char   *b = req->rt->conf.base_url;
 	struct arena *a = req->arena;
 	json_t       *scopes = json_array(), *v;
 	size_t        i;
@@ -46,7 +46,7 @@ oauth2_discovery(struct request *req, struct response *resp)
 		json_array_append_new(scopes, json_string(oidc_scopes[i]));
 	v = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:[s], s:[s], s:[s, s],"
 	              " s:[s], s:[s], s:[s, s, s], s:[s, s, s], s:[s], s:[s, s, s, s],"
-	              " s:[s, s], s:b, s:b, s:[s, s, s]}",
+	              " s:[s], s:[s, s], s:b, s:b, s:[s, s, s]}",
 	    "issuer", b, "authorization_endpoint", arena_printf(a, "%s/oauth2/authorize", b),
 	    "token_endpoint", arena_printf(a, "%s/oauth2/token", b), "userinfo_endpoint",
 	    arena_printf(a, "%s/oauth2/userinfo", b), "jwks_uri",
@@ -56,14 +56,15 @@ oauth2_discovery(struct request *req, struct response *resp)
 	    arena_printf(a, "%s/oauth2/logout", b), "scopes_supported", scopes,
 	    "response_types_supported", "code", "response_modes_supported", "query",
 	    "grant_types_supported", "authorization_code", "refresh_token",
-	    "subject_types_supported", "public", "id_token_signing_alg_values_supported", "ES256",
-	    "token_endpoint_auth_methods_supported", "client_secret_basic", "client_secret_post",
-	    "none", "revocation_endpoint_auth_methods_supported", "client_secret_basic",
-	    "client_secret_post", "none", "introspection_endpoint_auth_methods_supported",
-	    "client_secret_basic", "claims_supported", "sub", "iss", "aud", "exp",
-	    "code_challenge_methods_supported", "S256", "acr_values_supported", "1", "2",
-	    "claims_parameter_supported", 0, "request_parameter_supported", 0,
-	    "prompt_values_supported", "none", "login", "consent");
+	    "subject_types_supported", "public", "id_token_signing_alg_values_supported",
+	    "ES256", "token_endpoint_auth_methods_supported", "client_secret_basic",
+	    "client_secret_post", "none", "revocation_endpoint_auth_methods_supported",
+	    "client_secret_basic", "client_secret_post", "none",
+	    "introspection_endpoint_auth_methods_supported", "client_secret_basic",
+	    "claims_supported", "sub", "iss", "aud", "exp", "code_challenge_methods_supported",
+	    "S256", "acr_values_supported", "1", "2", "claims_parameter_supported", 0,
+	    "request_parameter_supported", 0, "prompt_values_supported", "none", "login",
+	    "consent");
 	v = json_arena(a, v);
 	{
 		json_t     *claims = json_object_get(v, "claims_supported");
@@ -192,14 +193,13 @@ prompt_ok(const char *p)
  * client) and returns -1 when refused.
  */
 static int
-authz_read(struct request *req, struct response *resp, const struct kvlist *q,
-    struct authz *z)
+authz_read(struct request *req, struct response *resp, const struct kvlist *q, struct authz *z)
 {
-	const char *client_id, *rt, *method, *max_age, *after, *dup = NULL;
+	const char              *client_id, *rt, *method, *max_age, *after, *dup = NULL;
 	static const char *const once[] = { "client_id", "redirect_uri", "response_type",
 		"scope", "state", "nonce", "prompt", "max_age", "login_hint", "code_challenge",
 		"code_challenge_method", "um_after", NULL };
-	size_t i;
+	size_t                   i;
 
 	memset(z, 0, sizeof(*z));
 	z->max_age = -1;
@@ -212,7 +212,8 @@ authz_read(struct request *req, struct response *resp, const struct kvlist *q,
 		return -1;
 	}
 	(void)single(q, "redirect_uri", &z->redirect_uri);
-	if (z->redirect_uri == NULL || !oidc_uri_listed(z->client.redirect_uris, z->redirect_uri)) {
+	if (z->redirect_uri == NULL ||
+	    !oidc_uri_listed(z->client.redirect_uris, z->redirect_uri)) {
 		authz_page(req, resp, client_id,
 		    "redirect_uri is not one the client registered (they must match exactly).");
 		return -1;
@@ -385,8 +386,9 @@ consent_page(struct request *req, struct response *resp, const struct authz *z)
 			        scope_text[i][1]));
 	page_render(req, resp, 200, "oauth-consent",
 	    json_pack("{s:s, s:s, s:s, s:o, s:s}", "title", "Allow access", "client_name",
-	        z->client.name, "request", authz_url(req, z, z->after) + strlen("/oauth2/authorize?"),
-	        "scopes", items, "redirect_host", z->redirect_uri));
+	        z->client.name, "request",
+	        authz_url(req, z, z->after) + strlen("/oauth2/authorize?"), "scopes", items,
+	        "redirect_host", z->redirect_uri));
 }
 
 /* The rest of an authorization request once it reads well: session, freshness, consent. */
@@ -402,7 +404,8 @@ authz_continue(struct request *req, struct response *resp, const struct authz *z
 
 	if (req->session == NULL || req->session->mfa_pending) {
 		if (none) {
-			authz_error(req, resp, z, "login_required", "The user is not signed in.");
+			authz_error(req, resp, z, "login_required",
+			    "The user is not signed in.");
 			return UM_OK;
 		}
 		to_login(req, resp, z, 0);
@@ -411,8 +414,9 @@ authz_continue(struct request *req, struct response *resp, const struct authz *z
 	auth_time = oidc_session_auth_time(&req->ctx, req->session->id);
 	/* A sign-in made for this request (um_after) satisfies prompt=login and max_age. */
 	fresh = z->after > 0 && auth_time >= z->after;
-	if (!fresh && ((z->prompt != NULL && oidc_has_word(z->prompt, "login")) ||
-	                  (z->max_age >= 0 && now - auth_time > z->max_age))) {
+	if (!fresh &&
+	    ((z->prompt != NULL && oidc_has_word(z->prompt, "login")) ||
+	        (z->max_age >= 0 && now - auth_time > z->max_age))) {
 		if (none) {
 			authz_error(req, resp, z, "login_required",
 			    "The sign-in is older than max_age.");
@@ -422,8 +426,8 @@ authz_continue(struct request *req, struct response *resp, const struct authz *z
 		return UM_OK;
 	}
 	if (!consented_now && !z->client.skip_consent) {
-		if ((rc = oidc_consent_get(&req->ctx, req->session->user_id, z->client.client_id,
-		         &granted)) != UM_OK)
+		if ((rc = oidc_consent_get(&req->ctx, req->session->user_id,
+		         z->client.client_id, &granted)) != UM_OK)
 			return rc;
 		if (granted == NULL || !oidc_scopes_within(z->scope, granted) ||
 		    (z->prompt != NULL && oidc_has_word(z->prompt, "consent"))) {
@@ -456,7 +460,8 @@ oauth2_authorize(struct request *req, struct response *resp)
 enum um_err
 oauth2_consent(struct request *req, struct response *resp)
 {
-	const char   *raw = kv_get(&req->form, "request"), *decision = kv_get(&req->form, "decision");
+	const char *raw = kv_get(&req->form, "request"),
+	           *decision = kv_get(&req->form, "decision");
 	const char   *bad = NULL;
 	struct kvlist q = { NULL, 0 };
 	struct authz  z;
@@ -501,18 +506,22 @@ client_auth(struct request *req, struct response *resp, struct oidc_client *c)
 			    "Authenticate the client one way: Basic or client_secret, not both.");
 			return -1;
 		}
-		if (sodium_base642bin(raw, sizeof(raw) - 1, h + 6, strlen(h + 6), NULL, &n, NULL,
-		        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		if (sodium_base642bin(raw, sizeof(raw) - 1, h + 6, strlen(h + 6), NULL, &n,
+		        NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 		    (colon = memchr(raw, ':', n)) == NULL) {
-			oauth_error(resp, 401, "invalid_client", "The Basic credentials do not parse.");
+			oauth_error(resp, 401, "invalid_client",
+			    "The Basic credentials do not parse.");
 			return -1;
 		}
 		raw[n] = '\0';
 		/* §2.3.1: both halves are form-urlencoded before they are joined. */
-		id = form_unescape(req->arena, (const char *)raw, (size_t)(colon - (char *)raw));
-		secret = form_unescape(req->arena, colon + 1, n - (size_t)(colon - (char *)raw) - 1);
+		id = form_unescape(req->arena, (const char *)raw,
+		    (size_t)(colon - (char *)raw));
+		secret = form_unescape(req->arena, colon + 1,
+		    n - (size_t)(colon - (char *)raw) - 1);
 		if (id == NULL || secret == NULL) {
-			oauth_error(resp, 401, "invalid_client", "The Basic credentials do not parse.");
+			oauth_error(resp, 401, "invalid_client",
+			    "The Basic credentials do not parse.");
 			return -1;
 		}
 		if (kv_get(&req->form, "client_id") != NULL &&
@@ -572,8 +581,8 @@ token_answer(struct request *req, struct response *resp, const struct oidc_clien
 	id_token = oidc_id_token(&req->ctx, &u, c->client_id, nonce, auth_time, amr, scopes);
 	if (access == NULL || id_token == NULL)
 		return UM_EINTERNAL;
-	v = json_pack("{s:s, s:s, s:I, s:s, s:s}", "access_token", access, "token_type", "Bearer",
-	    "expires_in", (json_int_t)ttl, "id_token", id_token, "scope", scopes);
+	v = json_pack("{s:s, s:s, s:I, s:s, s:s}", "access_token", access, "token_type",
+	    "Bearer", "expires_in", (json_int_t)ttl, "id_token", id_token, "scope", scopes);
 	/* A refresh token only for offline_access (OIDC Core §11). */
 	if (oidc_has_word(scopes, "offline_access"))
 		json_object_set_new(v, "refresh_token", json_string(refresh));
@@ -824,14 +833,16 @@ oauth2_introspect(struct request *req, struct response *resp)
 	if ((rc = presented_read(req, &c, kv_get(&req->form, "token"), &p)) != UM_OK)
 		return rc;
 	if (!p.found || !p.active) {
-		response_json(resp, 200, json_arena(req->arena, json_pack("{s:b}", "active", 0)));
+		response_json(resp, 200,
+		    json_arena(req->arena, json_pack("{s:b}", "active", 0)));
 		return UM_OK;
 	}
 	(void)snprintf(sub, sizeof(sub), "%lld", p.uid);
-	v = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active", 1, "scope",
-	    p.scope, "client_id", c.client_id, "username", p.user.username, "token_type",
-	    p.refresh ? "refresh_token" : "Bearer", "exp", (json_int_t)p.exp, "iat",
-	    (json_int_t)p.iat, "sub", sub, "aud", c.client_id, "iss", req->rt->conf.base_url);
+	v = json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}", "active", 1,
+	    "scope", p.scope, "client_id", c.client_id, "username", p.user.username,
+	    "token_type", p.refresh ? "refresh_token" : "Bearer", "exp", (json_int_t)p.exp,
+	    "iat", (json_int_t)p.iat, "sub", sub, "aud", c.client_id, "iss",
+	    req->rt->conf.base_url);
 	response_json(resp, 200, json_arena(req->arena, v));
 	return UM_OK;
 }
@@ -897,7 +908,8 @@ oauth2_logout(struct request *req, struct response *resp)
 	if (hint == NULL) {
 		/* Nobody proved who asks: the user confirms with the site's own logout form. */
 		page_render(req, resp, 200, "oauth-logout",
-		    json_pack("{s:s, s:b}", "title", "Sign out", "signed_in", req->session != NULL));
+		    json_pack("{s:s, s:b}", "title", "Sign out", "signed_in",
+		        req->session != NULL));
 		return UM_OK;
 	}
 	(void)snprintf(me, sizeof(me), "%lld", uid);

@@ -50,7 +50,8 @@ page_account_apps_revoke(struct request *req, struct response *resp)
 	enum um_err rc;
 
 	if (client != NULL && strlen(client) <= 64 &&
-	    (rc = oidc_consent_revoke(&req->ctx, req->session->user_id, client, &found)) != UM_OK)
+	    (rc = oidc_consent_revoke(&req->ctx, req->session->user_id, client, &found)) !=
+	        UM_OK)
 		return rc;
 	if (!found)
 		return show_apps(req, resp, 404,
