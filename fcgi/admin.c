@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "audit.h"
 #include "arena.h"
 #include "bounds.h"
 #include "cache.h"
@@ -25,10 +26,12 @@
 #include "legacywrap.h"
 #include "log.h"
 #include "migrate.h"
+#include "oidc.h"
 #include "password.h"
 #include "retention.h"
 #include "revocation.h"
 #include "runtime.h"
+#include "signkey.h"
 #include "user.h"
 #include "utf8.h"
 #include "validate.h"
@@ -110,6 +113,11 @@ usage(void)
 	    "       usermgr-admin wrap-legacy [--limit N] [--per-second R]\n"
 	    "       usermgr-admin prune\n"
 	    "       usermgr-admin explain\n"
+	    "       usermgr-admin client add --name N --redirect-uri URI... [--post-logout-uri URI]...\n"
+	    "                     [--public] [--scope S]... [--skip-consent]\n"
+	    "       usermgr-admin client list | show ID | rotate-secret ID | remove ID\n"
+	    "                     (JSON on stdout; add and rotate-secret show the secret this once)\n"
+	    "       usermgr-admin rotate-signing-key\n"
 	    "Configuration comes from the USERMGR_* environment (API.md section 1).\n",
 	    stderr);
 }
@@ -963,6 +971,168 @@ cmd_explain(struct cli *x, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* Prints v (stolen) as indented JSON on stdout. */
+static void
+print_json(json_t *v)
+{
+	(void)json_dumpf(v, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(v);
+}
+
+static const struct option client_opts[] = { { "name", required_argument, NULL, 'n' },
+	{ "redirect-uri", required_argument, NULL, 'r' },
+	{ "post-logout-uri", required_argument, NULL, 'l' },
+	{ "public", no_argument, NULL, 'p' }, { "scope", required_argument, NULL, 's' },
+	{ "skip-consent", no_argument, NULL, 'k' }, { NULL, 0, NULL, 0 } };
+
+/* client add: the admin API's body built from options, checked by the same code. */
+static int
+client_add(struct cli *x, int argc, char **argv)
+{
+	json_t            *body = json_pack("{s:[], s:[], s:s}", "redirect_uris",
+	               "post_logout_redirect_uris", "type", "confidential");
+	json_t            *scopes = NULL, *errors, *e, *out;
+	struct oidc_client c;
+	const char        *secret;
+	size_t             i;
+	int                o;
+	enum um_err        rc;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", client_opts, NULL)) != -1) {
+		switch (o) {
+		case 'n': json_object_set_new(body, "name", json_string(optarg)); break;
+		case 'r':
+			json_array_append_new(json_object_get(body, "redirect_uris"),
+			    json_string(optarg));
+			break;
+		case 'l':
+			json_array_append_new(json_object_get(body,
+			                          "post_logout_redirect_uris"),
+			    json_string(optarg));
+			break;
+		case 'p': json_object_set_new(body, "type", json_string("public")); break;
+		case 's':
+			if (scopes == NULL)
+				json_object_set_new(body, "scopes", scopes = json_array());
+			json_array_append_new(scopes, json_string(optarg));
+			break;
+		case 'k': json_object_set_new(body, "skip_consent", json_true()); break;
+		default:
+			json_decref(body);
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		json_decref(body);
+		usage();
+		return EXIT_USAGE;
+	}
+	if (oidc_client_check(body, 0, &errors) != UM_OK) {
+		json_array_foreach(errors, i, e)
+		    fprintf(stderr, "usermgr-admin: client add: %s %s\n",
+		        json_string_value(json_object_get(e, "field")),
+		        json_string_value(json_object_get(e, "message")));
+		json_decref(errors);
+		json_decref(body);
+		return EXIT_FAILURE;
+	}
+	rc = oidc_client_create(&x->ctx, body, &c, &secret);
+	json_decref(body);
+	if (rc != UM_OK)
+		return db_failed("client add", rc);
+	out = oidc_client_json(&c);
+	if (secret != NULL)
+		json_object_set_new(out, "client_secret", json_string(secret));
+	print_json(out);
+	return EXIT_SUCCESS;
+}
+
+/*
+ * client: the OpenID Connect clients, as the admin API manages them (docs/OIDC.md).  A
+ * missing client is exit status 1 with a message naming it.
+ */
+static int
+cmd_client(struct cli *x, int argc, char **argv)
+{
+	struct oidc_client c;
+	const char        *secret;
+	json_t            *list, *out;
+	enum um_err        rc;
+
+	if (argc >= 2 && strcmp(argv[1], "add") == 0)
+		return client_add(x, argc - 1, argv + 1);
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+		if ((rc = oidc_client_list(&x->ctx, &list)) != UM_OK)
+			return db_failed("client list", rc);
+		print_json(json_pack("{s:o}", "clients", list));
+		return EXIT_SUCCESS;
+	}
+	if (argc != 3 ||
+	    (strcmp(argv[1], "show") != 0 && strcmp(argv[1], "rotate-secret") != 0 &&
+	        strcmp(argv[1], "remove") != 0)) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "show") == 0)
+		rc = oidc_client_get(&x->ctx, argv[2], &c);
+	else if (strcmp(argv[1], "remove") == 0)
+		rc = oidc_client_delete(&x->ctx, argv[2]);
+	else if ((rc = oidc_client_rotate_secret(&x->ctx, argv[2], &secret)) == UM_OK)
+		rc = oidc_client_get(&x->ctx, argv[2], &c);
+	if (rc == UM_ENOTFOUND) {
+		fprintf(stderr, "usermgr-admin: client %s: not_found: no client %s\n", argv[1],
+		    argv[2]);
+		return EXIT_FAILURE;
+	}
+	if (rc == UM_EINVAL) {
+		fprintf(stderr,
+		    "usermgr-admin: client rotate-secret: %s is public: it has no "
+		    "secret\n",
+		    argv[2]);
+		return EXIT_FAILURE;
+	}
+	if (rc != UM_OK)
+		return db_failed("client", rc);
+	if (strcmp(argv[1], "remove") == 0) {
+		fprintf(stderr, "usermgr-admin: client %s removed; its tokens are revoked\n",
+		    argv[2]);
+		return EXIT_SUCCESS;
+	}
+	out = oidc_client_json(&c);
+	if (strcmp(argv[1], "rotate-secret") == 0)
+		json_object_set_new(out, "client_secret", json_string(secret));
+	print_json(out);
+	return EXIT_SUCCESS;
+}
+
+/*
+ * rotate-signing-key: a new ES256 key signs ID tokens from now on; the old public key stays
+ * in the JWKS for the lifetime of the last ID token it signed (USERMGR_ACCESS_TOKEN_SECONDS,
+ * plus a minute of clock skew).
+ */
+static int
+cmd_rotate_signing_key(struct cli *x, int argc, char **argv)
+{
+	const char *kid;
+	enum um_err rc;
+
+	(void)argv;
+	if (argc != 1) {
+		usage();
+		return EXIT_USAGE;
+	}
+	if ((rc = signkey_rotate(&x->ctx, x->conf.access_token_seconds + 60, &kid)) != UM_OK)
+		return db_failed("rotate-signing-key", rc);
+	(void)audit_log(&x->ctx, AUDIT_SIGNING_KEY_ROTATED, 0, 0,
+	    json_pack("{s:s}", "kid", kid));
+	printf("%s\n", kid);
+	fprintf(stderr, "usermgr-admin: ID tokens are signed with key %s from now on\n", kid);
+	return EXIT_SUCCESS;
+}
+
 /* clang-format off: a table read by columns */
 static const struct command {
 	const char *name;
@@ -979,6 +1149,8 @@ static const struct command {
 	{ "wrap-legacy", cmd_wrap_legacy, 0 },
 	{ "prune", cmd_prune, 0 },
 	{ "explain", cmd_explain, 0 },
+	{ "client", cmd_client, 0 },
+	{ "rotate-signing-key", cmd_rotate_signing_key, 0 },
 };
 /* clang-format on */
 

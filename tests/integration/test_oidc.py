@@ -9,6 +9,8 @@ status and RFC 6749 error.
 """
 
 import base64
+import os
+import subprocess
 import hashlib
 import html
 import json
@@ -607,3 +609,72 @@ def test_admin_api_clients_needs_admin(stack):
     r = c.get("/api/v1/admin/clients", token=r.json()["access_token"])
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
     assert Client(stack).get("/api/v1/admin/clients").status_code == 401
+
+
+# --- usermgr-admin client ... and rotate-signing-key --------------------------------------------
+
+def cli(stack, *args):
+    from test_cli import ADMIN, cli_env
+    env = cli_env(stack, USERMGR_SIGNING_KEY_DIR=os.path.join(stack.state_dir, "oidc-keys"))
+    out = subprocess.run([ADMIN] + list(args), env=env, capture_output=True, timeout=120,
+                         check=False)
+    return out.returncode, out.stdout.decode(), out.stderr.decode()
+
+
+def test_cli_client_commands(stack):
+    rc, out, err = cli(stack, "client", "add", "--name", "CLI site", "--redirect-uri", REDIRECT,
+                       "--post-logout-uri", LOGOUT_TO, "--scope", "openid", "--scope", "email")
+    assert rc == 0, err
+    c = json.loads(out)
+    assert c["type"] == "confidential" and c["scopes"] == ["openid", "email"]
+    assert len(c["client_secret"]) == 43
+    rc, out, _ = cli(stack, "client", "show", c["client_id"])
+    assert rc == 0 and "client_secret" not in json.loads(out)
+    rc, out, _ = cli(stack, "client", "list")
+    assert c["client_id"] in [x["client_id"] for x in json.loads(out)["clients"]]
+    rc, out, _ = cli(stack, "client", "rotate-secret", c["client_id"])
+    assert rc == 0 and json.loads(out)["client_secret"] != c["client_secret"]
+    rc, _, err = cli(stack, "client", "add", "--name", "x", "--redirect-uri", "/relative")
+    assert rc == 1 and "redirect_uris" in err
+    rc, _, err = cli(stack, "client", "add", "--public", "--name", "P", "--redirect-uri", REDIRECT)
+    assert rc == 0
+    rc, _, err = cli(stack, "client", "remove", c["client_id"])
+    assert rc == 0
+    rc, _, err = cli(stack, "client", "show", c["client_id"])
+    assert rc == 1 and "not_found" in err
+    assert cli(stack, "client", "frobnicate", "x")[0] == 2
+    rows = sql(stack, "SELECT event FROM audit_events WHERE JSON_VALUE(details, '$.client_id') = "
+                      "'%s' ORDER BY id" % c["client_id"])
+    assert [r[0] for r in rows] == ["oauth_client_created", "oauth_client_secret_rotated",
+                                    "oauth_client_deleted"]
+
+
+def test_rotate_signing_key_keeps_the_old_key_published(stack, admin):
+    client, account, _, token, nonce, b, _ = full_flow(stack, admin)
+    old_kid = json.loads(base64.urlsafe_b64decode(token["id_token"].split(".")[0] + "=="))["kid"]
+    rc, out, err = cli(stack, "rotate-signing-key")
+    assert rc == 0, err
+    new_kid = out.strip()
+    assert new_kid != old_kid
+    assert os.stat(os.path.join(stack.state_dir, "oidc-keys", new_kid + ".pem")).st_mode & 0o777 \
+        == 0o600
+    kids = [k["kid"] for k in requests.get(stack.url("/.well-known/jwks.json"),
+                                           timeout=HTTP_TIMEOUT).json()["keys"]]
+    assert kids[0] == new_kid and old_kid in kids
+    # the old ID token still verifies against the JWKS, and a new one names the new key
+    assert id_claims(stack, token["id_token"], client["client_id"], nonce)["sub"] == str(account.id)
+    fresh = requests.post(stack.url("/oauth2/token"), timeout=HTTP_TIMEOUT,
+                          auth=(client["client_id"], client["client_secret"]),
+                          data={"grant_type": "refresh_token",
+                                "refresh_token": token["refresh_token"]}).json()
+    head = fresh["id_token"].split(".")[0]
+    assert json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["kid"] == new_kid
+    id_claims(stack, fresh["id_token"], client["client_id"])
+    # once the old key's last token has expired, the next rotation drops it
+    sql(stack, "UPDATE oauth_signing_keys SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND"
+               " WHERE kid = '%s'" % old_kid)
+    rc, out, _ = cli(stack, "rotate-signing-key")
+    kids = [k["kid"] for k in requests.get(stack.url("/.well-known/jwks.json"),
+                                           timeout=HTTP_TIMEOUT).json()["keys"]]
+    assert old_kid not in kids and new_kid in kids and out.strip() in kids
+    assert not os.path.exists(os.path.join(stack.state_dir, "oidc-keys", old_kid + ".pem"))
