@@ -111,6 +111,11 @@ route_handler oauth2_userinfo;
 route_handler oauth2_revoke;
 route_handler oauth2_introspect;
 route_handler oauth2_logout;
+/*
+ * The origin of the client redirect URI a login's `next` (an authorization request of a
+ * registered client and redirect URI) ends at, for the form's CSP; else NULL.
+ */
+const char *oauth2_next_origin(struct request *, const char *);
 /* the user's granted sites (page-apps.c) */
 route_handler page_account_apps;
 route_handler page_account_apps_revoke;

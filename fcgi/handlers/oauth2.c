@@ -123,6 +123,37 @@ add_param(struct buf *b, const char *name, const char *value)
 
 /* --- authorization requests ------------------------------------------------------------- */
 
+/* "scheme://host:port" of an absolute URL (arena), or NULL. */
+static const char *
+origin_of(struct arena *a, const char *uri)
+{
+	const char *host = strstr(uri, "://");
+	size_t      n;
+
+	if (host == NULL)
+		return NULL;
+	n = strcspn(host + 3, "/?#");
+	return arena_strndup(a, uri, (size_t)(host + 3 - uri) + n);
+}
+
+const char *
+oauth2_next_origin(struct request *req, const char *next)
+{
+	static const char  prefix[] = "/oauth2/authorize?";
+	struct kvlist      q = { NULL, 0 };
+	struct oidc_client c;
+	const char        *bad = NULL, *uri;
+
+	if (next == NULL || strncmp(next, prefix, sizeof(prefix) - 1) != 0 ||
+	    form_parse(req->arena, next + sizeof(prefix) - 1, strlen(next + sizeof(prefix) - 1),
+	        &q, &bad) != UM_OK ||
+	    oidc_client_get(&req->ctx, kv_get(&q, "client_id"), &c) != UM_OK ||
+	    (uri = kv_get(&q, "redirect_uri")) == NULL ||
+	    !oidc_uri_listed(c.redirect_uris, uri))
+		return NULL;
+	return origin_of(req->arena, uri);
+}
+
 struct authz {
 	struct oidc_client client;
 	const char        *redirect_uri;
@@ -327,7 +358,6 @@ to_login(struct request *req, struct response *resp, const struct authz *z, long
 	buf_init(&b, req->arena);
 	buf_puts(&b, "/login");
 	add_param(&b, "next", authz_url(req, z, after));
-	add_param(&b, "login", z->login_hint);
 	response_redirect(resp, 303, b.data);
 }
 

@@ -80,6 +80,8 @@ show_form(struct request *req, struct response *resp, const struct login_view *v
 	        v->notice != NULL && strcmp(v->notice, "unverified") == 0, "locked",
 	        v->notice != NULL && strcmp(v->notice, "locked") == 0, "disabled",
 	        v->notice != NULL && strcmp(v->notice, "disabled") == 0, "nav", "login", 1));
+	/* Signing in for an OpenID Connect client ends at its redirect URI (oauth2.c). */
+	response_csp_form_action(resp, req->arena, oauth2_next_origin(req, v->next));
 }
 
 static void

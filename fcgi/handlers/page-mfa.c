@@ -61,6 +61,8 @@ show_login(struct request *req, struct response *resp, int status, const char *n
 	    json_pack("{s:s, s:o, s:o, s:s?, s:b}", "title", "Two-step verification", "fields",
 	        page_fields(login_view, L__MAX, r), "errors",
 	        page_errors(req, login_spec, L__MAX, r), "next", next, "locked", locked));
+	/* Signing in for an OpenID Connect client ends at its redirect URI (oauth2.c). */
+	response_csp_form_action(resp, req->arena, oauth2_next_origin(req, next));
 }
 
 /*

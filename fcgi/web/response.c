@@ -173,11 +173,35 @@ response_serialize(const struct response *r, const char *request_id, struct buf 
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Referrer-Policy: same-origin\r\n"
 	    "X-Frame-Options: DENY\r\n"
-	    "Cross-Origin-Opener-Policy: same-origin\r\n"
-	    "Content-Security-Policy: " CSP "\r\n");
+	    "Cross-Origin-Opener-Policy: same-origin\r\n");
+	/* response_csp_form_action's wider policy, else the site's one. */
+	if (!has_header(r, "Content-Security-Policy"))
+		buf_puts(out, "Content-Security-Policy: " CSP "\r\n");
 	if (request_id != NULL)
 		header_line(out, "X-Request-Id", request_id);
 	buf_append(out, "\r\n", 2);
 	if (body && !(r->flags & RESP_HEAD))
 		buf_append(out, r->body.data, r->body.len);
+}
+
+void
+response_csp_form_action(struct response *r, struct arena *a, const char *origin)
+{
+	const char *p;
+
+	/* An origin only: scheme, host, port.  Anything else could add a directive. */
+	if (origin == NULL ||
+	    (strncmp(origin, "http://", 7) != 0 && strncmp(origin, "https://", 8) != 0))
+		return;
+	for (p = strstr(origin, "://") + 3; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		        (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == ':' ||
+		        *p == '[' || *p == ']'))
+			return;
+	response_header(r, "Content-Security-Policy",
+	    arena_printf(a,
+	        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+	        "object-src 'none'; base-uri 'none'; form-action 'self' %s; "
+	        "frame-ancestors 'none'",
+	        origin));
 }

@@ -48,6 +48,13 @@ void response_empty(struct response *, int);
  * adding Content-Length, the API.md §2 security headers and X-Request-Id.
  */
 void response_serialize(const struct response *, const char *, struct buf *);
+/*
+ * Replaces the default Content-Security-Policy with one whose form-action also allows origin
+ * ("http://host:port"; anything else is ignored): Chromium applies form-action to every
+ * redirect after a form is sent, and the sign-in and consent forms of an OpenID Connect
+ * request end at the client's redirect URI (docs/DECISIONS.md "OpenID Connect").
+ */
+void response_csp_form_action(struct response *, struct arena *, const char *);
 /* Reason phrase for a status ("Not Found"). */
 const char *response_reason(int);
 
