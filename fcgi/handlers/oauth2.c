@@ -419,6 +419,8 @@ consent_page(struct request *req, struct response *resp, const struct authz *z)
 	        z->client.name, "request",
 	        authz_url(req, z, z->after) + strlen("/oauth2/authorize?"), "scopes", items,
 	        "redirect_host", z->redirect_uri));
+	/* The form's answer redirects to the client: form-action must allow its origin. */
+	response_csp_form_action(resp, req->arena, origin_of(req->arena, z->redirect_uri));
 }
 
 /* The rest of an authorization request once it reads well: session, freshness, consent. */
