@@ -119,6 +119,9 @@ const char *oauth2_next_origin(struct request *, const char *);
 /* the user's granted sites (page-apps.c) */
 route_handler page_account_apps;
 route_handler page_account_apps_revoke;
+/* clients in the admin pages (page-clients.c) */
+route_handler page_admin_clients;
+route_handler page_admin_client;
 /* clients in the admin API (api-clients.c) */
 route_handler api_admin_clients;
 route_handler api_admin_client_create;

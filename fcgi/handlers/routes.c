@@ -79,6 +79,8 @@ const struct route routes[] = {
 	{ HTTP_POST, "/admin/users/{id}/{action}", page_admin_action, FORM | ROUTE_ADMIN },
 	{ HTTP_GET, "/admin/audit", page_admin_audit, FORM | ROUTE_ADMIN },
 	{ HTTP_GET | HTTP_POST, "/admin/roles", page_admin_roles, FORM | ROUTE_ADMIN },
+	{ HTTP_GET | HTTP_POST, "/admin/clients", page_admin_clients, FORM | ROUTE_ADMIN },
+	{ HTTP_GET | HTTP_POST, "/admin/clients/{id}", page_admin_client, FORM | ROUTE_ADMIN },
 	/* mfa routes (page-mfa.c) */
 	{ HTTP_GET | HTTP_POST, "/login/mfa", page_login_mfa, AUTH },
 	{ HTTP_GET | HTTP_POST, "/account/mfa", page_account_mfa, AUTH | ROUTE_SESSION },

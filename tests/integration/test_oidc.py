@@ -399,7 +399,7 @@ def test_prompt_login_asks_for_the_password_again(stack, admin):
 
 # --- refusals of the code exchange --------------------------------------------------------------
 
-def code_for(stack, admin, client, account=None, verifier=None, browser=None):
+def code_for(stack, admin, client, account=None, verifier=None, browser=None, scope=ALL_SCOPES):
     account = account or register(stack, verified=True)
     extra = {}
     if verifier:
@@ -407,7 +407,7 @@ def code_for(stack, admin, client, account=None, verifier=None, browser=None):
             hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode(),
             "code_challenge_method": "S256"}
     back = sign_in(stack, browser or Browser(stack), account,
-                   stack.base_url + authorize_params(client, scope=ALL_SCOPES, **extra))
+                   stack.base_url + authorize_params(client, scope=scope, **extra))
     return query_of(back)["code"], account
 
 
@@ -678,3 +678,75 @@ def test_rotate_signing_key_keeps_the_old_key_published(stack, admin):
                                            timeout=HTTP_TIMEOUT).json()["keys"]]
     assert old_kid not in kids and new_kid in kids and out.strip() in kids
     assert not os.path.exists(os.path.join(stack.state_dir, "oidc-keys", old_kid + ".pem"))
+
+
+# --- the admin pages ------------------------------------------------------------------------------
+
+CLIENT_ID = re.compile(r'id="client-id"[^>]*>([^<]+)<')
+CLIENT_SECRET = re.compile(r'id="client-secret"[^>]*>([^<]+)<')
+
+
+@pytest.fixture(scope="module")
+def admin_browser(stack):
+    b = Browser(stack)
+    r = b.form("/login", {"login": ADMIN_USERNAME, "password": ADMIN_PASSWORD})
+    assert r.status_code == 303, r.text[:300]
+    return b
+
+
+def test_admin_pages_register_change_rotate_and_remove(stack, admin, admin_browser):
+    b = admin_browser
+    r = b.get("/admin/clients")
+    assert r.status_code == 200 and "Register client" in r.text
+    fields = [("csrf_token", b.csrf), ("name", "Page site"), ("redirect_uris", REDIRECT + "\r\n"),
+              ("post_logout_redirect_uris", ""), ("type", "confidential"), ("scopes", "openid"),
+              ("scopes", "email"), ("skip_consent", "1")]
+    r = b.post("/admin/clients", fields)
+    assert r.status_code == 201, r.text[:500]
+    cid, secret = CLIENT_ID.search(r.text).group(1), CLIENT_SECRET.search(r.text).group(1)
+    c = admin.send("GET", "/api/v1/admin/clients/" + cid).json()
+    assert c["name"] == "Page site" and c["scopes"] == ["openid", "email"] and c["skip_consent"]
+    assert c["redirect_uris"] == [REDIRECT]
+    code, _ = code_for(stack, admin, dict(c, client_secret=secret), scope="openid email")
+    assert exchange(stack, dict(c, client_secret=secret), code).status_code == 200
+    # change: a bad URI is refused with the form again
+    r = b.get("/admin/clients/" + cid)
+    assert r.status_code == 200 and "Page site" in r.text
+    r = b.post("/admin/clients/" + cid, [("csrf_token", b.csrf), ("action", "save"),
+                                         ("name", "Page site 2"), ("redirect_uris", "nope"),
+                                         ("scopes", "openid")])
+    assert r.status_code == 400 and "redirect_uris" in r.text
+    r = b.post("/admin/clients/" + cid, [("csrf_token", b.csrf), ("action", "save"),
+                                         ("name", "Page site 2"), ("redirect_uris", REDIRECT),
+                                         ("scopes", "openid")])
+    assert r.status_code == 303
+    c = admin.send("GET", "/api/v1/admin/clients/" + cid).json()
+    assert c["name"] == "Page site 2" and c["scopes"] == ["openid"] and not c["skip_consent"]
+    # a new secret, shown once; the old one dies
+    r = b.post("/admin/clients/" + cid, {"csrf_token": b.csrf, "action": "secret"})
+    assert r.status_code == 200
+    new_secret = CLIENT_SECRET.search(r.text).group(1)
+    assert new_secret != secret
+    r = requests.post(stack.url("/oauth2/introspect"), auth=(cid, secret), data={"token": "x"},
+                      timeout=HTTP_TIMEOUT)
+    assert r.status_code == 401
+    r = requests.post(stack.url("/oauth2/introspect"), auth=(cid, new_secret),
+                      data={"token": "x"}, timeout=HTTP_TIMEOUT)
+    assert r.status_code == 200 and r.json() == {"active": False}
+    r = b.post("/admin/clients/" + cid, {"csrf_token": "forged", "action": "remove"})
+    assert r.status_code == 403
+    r = b.post("/admin/clients/" + cid, {"csrf_token": b.csrf, "action": "remove"})
+    assert r.status_code == 303 and r.headers["Location"] == "/admin/clients?done=removed"
+    assert b.get("/admin/clients/" + cid).status_code == 404
+
+
+def test_admin_pages_refuse_bad_forms_and_non_admins(stack, admin_browser):
+    b = admin_browser
+    b.get("/admin/clients")
+    r = b.post("/admin/clients", [("csrf_token", b.csrf), ("name", ""), ("redirect_uris", ""),
+                                  ("type", "confidential"), ("scopes", "email")])
+    assert r.status_code == 400
+    for field in ("name", "redirect_uris", "scopes"):
+        assert 'href="#f-%s"' % field in r.text, field
+    _, user = logged_in(stack)
+    assert user.get("/admin/clients").status_code == 403
