@@ -36,19 +36,6 @@ refusal(json_t *before, const char *message)
 	return page_flash("error", message);
 }
 
-/* "a, b" from a JSON array of strings, for tables. */
-static const char *
-joined(struct arena *a, const json_t *list)
-{
-	const char *out = "";
-	json_t     *v;
-	size_t      i;
-
-	json_array_foreach(list, i, v)
-	    out = arena_printf(a, "%s%s%s", out, i > 0 ? ", " : "", json_string_value(v));
-	return out;
-}
-
 /* Flash messages for ?done=<action> after a POST (PRG). */
 /* clang-format off: a table read by columns */
 static const struct {
@@ -142,7 +129,7 @@ page_admin_users(struct request *req, struct response *resp)
 	json_array_foreach(users, i, u)
 	{
 		json_object_set_new(u, "roles_text",
-		    json_string(joined(req->arena, json_object_get(u, "roles"))));
+		    json_string(page_joined(req->arena, json_object_get(u, "roles"), ", ")));
 		json_object_set_new(u, "disabled",
 		    json_boolean(strcmp(json_string_value(json_object_get(u, "status")),
 		                     "disabled") == 0));
@@ -211,7 +198,8 @@ show_user(struct request *req, struct response *resp, int status, const struct u
 		json_object_set_new(r, "checked", json_boolean(has));
 	}
 	json_object_set_new(user, "disabled", json_boolean(strcmp(u->status, "disabled") == 0));
-	json_object_set_new(user, "roles_text", json_string(joined(req->arena, mine)));
+	json_object_set_new(user, "roles_text",
+	    json_string(page_joined(req->arena, mine, ", ")));
 	page_render(req, resp, status, "admin-user",
 	    json_pack("{s:s, s:o, s:o, s:o, s:b, s:b,"
 	              " s:o, s:{s:b}}",

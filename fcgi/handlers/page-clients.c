@@ -83,19 +83,6 @@ scope_boxes(const json_t *have)
 	return a;
 }
 
-/* Joins a JSON array of strings with newlines (a textarea's value). */
-static const char *
-joined(struct arena *a, const json_t *arr)
-{
-	const char *s = "";
-	json_t     *v;
-	size_t      i;
-
-	json_array_foreach(arr, i, v)
-	    s = arena_printf(a, "%s%s%s", s, i > 0 ? "\n" : "", json_string_value(v));
-	return s;
-}
-
 static enum um_err
 show_list(struct request *req, struct response *resp, int status, json_t *errors, json_t *flash)
 {
@@ -166,11 +153,12 @@ show_client(struct request *req, struct response *resp, int status, const struct
 	page_render(req, resp, status, "admin-client",
 	    json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:o, s:b, s:s, s:o, s:o?, s:{s:b}}",
 	        "title", c->name, "client_id", c->client_id, "name", c->name, "confidential",
-	        c->confidential, "redirect_uris", joined(req->arena, c->redirect_uris),
-	        "post_logout_redirect_uris", joined(req->arena, c->post_logout_redirect_uris),
-	        "scopes", scope_boxes(json_object_get(cj, "scopes")), "skip_consent",
-	        c->skip_consent, "created_at", c->created_at, "errors",
-	        errors != NULL ? errors : json_array(), "flash", flash, "nav", "admin", 1));
+	        c->confidential, "redirect_uris",
+	        page_joined(req->arena, c->redirect_uris, "\n"), "post_logout_redirect_uris",
+	        page_joined(req->arena, c->post_logout_redirect_uris, "\n"), "scopes",
+	        scope_boxes(json_object_get(cj, "scopes")), "skip_consent", c->skip_consent,
+	        "created_at", c->created_at, "errors", errors != NULL ? errors : json_array(),
+	        "flash", flash, "nav", "admin", 1));
 }
 
 /* GET /admin/clients/{id} — 200 the client's form; 404.  POST action=save — 303 back with a

@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "browser.h"
+#include "arena.h"
 #include "buf.h"
 #include "log.h"
 #include "page.h"
@@ -154,6 +155,18 @@ page_errors(struct request *req, const struct field_spec *spec, size_t n,
 
 	/* validate_errors ties its array to the arena; the page context takes a reference. */
 	return errors != NULL ? json_incref(errors) : json_array();
+}
+
+const char *
+page_joined(struct arena *a, const json_t *list, const char *sep)
+{
+	const char *out = "";
+	json_t     *v;
+	size_t      i;
+
+	json_array_foreach(list, i, v)
+	    out = arena_printf(a, "%s%s%s", out, i > 0 ? sep : "", json_string_value(v));
+	return out;
 }
 
 json_t *

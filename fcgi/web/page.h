@@ -26,6 +26,9 @@ struct page_field {
  * keys every page has (docs/UI.md): title, user, csrf_token, flash, request_id.  Sets the
  * status and text/html.  A rendering failure becomes a plain 500 page and is logged.
  */
+struct arena;
+/* The strings of a JSON array joined with sep ("a, b" for tables, lines for a textarea). */
+const char *page_joined(struct arena *, const json_t *, const char *);
 /* A page's flash list with one message of kind ("success", "error"), for its "flash" key. */
 json_t *page_flash(const char *, const char *);
 void    page_render(struct request *, struct response *, int, const char *, json_t *);
