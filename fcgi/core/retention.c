@@ -50,6 +50,13 @@ static const char sql_alerts[] =
     "DELETE FROM login_alerts "
     "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?";
 
+/*
+ * OpenID Connect authorization codes live 60 s; a spent or expired one is kept a day, so a
+ * late second exchange still finds it and revokes what the first got (oidc.c).
+ */
+static const char sql_codes[] = "DELETE FROM oauth_codes "
+                                "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
+
 static enum um_err
 prune(struct db *db, struct arena *a, const char *sql, long long age,
     unsigned long long *deleted)
@@ -77,7 +84,8 @@ retention_prune(struct db *db, struct arena *a, const struct conf *c,
 	    (rc = prune(db, a, sql_device, 0, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_networks, ALERT_SEEN_DAYS, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_alerts, 0, &n)) == UM_OK &&
-	    (rc = prune(db, a, sql_revocations, REVOCATION_KEEP_DAYS, &n)) == UM_OK)
+	    (rc = prune(db, a, sql_revocations, REVOCATION_KEEP_DAYS, &n)) == UM_OK &&
+	    (rc = prune(db, a, sql_codes, 1, &n)) == UM_OK)
 		rc = prune(db, a, sql_audit, c->audit_retention_days, &n);
 	if (rc == UM_OK)
 		rc = counts_fold(db, a);
