@@ -25,8 +25,9 @@ show_apps(struct request *req, struct response *resp, int status, json_t *flash)
 		return rc;
 	}
 	page_render(req, resp, status, "account-apps",
-	    json_pack("{s:s, s:o, s:b, s:o?, s:{s:b}}", "title", "Sites you signed in to", "apps", apps, "none",
-	        json_array_size(apps) == 0, "flash", flash, "nav", "security", 1));
+	    json_pack("{s:s, s:o, s:b, s:o?, s:{s:b}}", "title", "Sites you signed in to",
+	        "apps", apps, "none", json_array_size(apps) == 0, "flash", flash, "nav",
+	        "security", 1));
 	return UM_OK;
 }
 
