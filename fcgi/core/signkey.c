@@ -94,15 +94,27 @@ out:
 	return jwk;
 }
 
-/* Writes k as PKCS#8 PEM to path, created 0600 and new (never over another key). */
+/*
+ * Writes k as PKCS#8 PEM to path, created 0600 and new (never over another key).  Run as
+ * root (usermgr-admin rotate-signing-key by an operator), the file is given to the owner of
+ * the directory, the workers' user, or they could not read it.
+ */
 static enum um_err
-write_key(const char *path, EVP_PKEY *k)
+write_key(const char *dir, const char *path, EVP_PKEY *k)
 {
-	FILE *f;
-	int   fd, ok;
+	struct stat st;
+	FILE       *f;
+	int         fd, ok;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
 		log_err("signkey: %s: %s", path, strerror(errno));
+		return UM_EINTERNAL;
+	}
+	if (geteuid() == 0 && stat(dir, &st) == 0 && st.st_uid != 0 &&
+	    fchown(fd, st.st_uid, st.st_gid) != 0) {
+		log_err("signkey: %s: %s", path, strerror(errno));
+		close(fd);
+		(void)unlink(path);
 		return UM_EINTERNAL;
 	}
 	if ((f = fdopen(fd, "w")) == NULL) {
@@ -134,7 +146,7 @@ generate(struct ctx *ctx, json_t **jwk, const char **kid, const char **path)
 	}
 	if ((*jwk = public_jwk(ctx, k, kid)) != NULL) {
 		*path = key_path(ctx, *kid);
-		rc = write_key(*path, k);
+		rc = write_key(ctx->conf->signing_key_dir, *path, k);
 		if (rc != UM_OK)
 			json_decref(*jwk);
 	}
