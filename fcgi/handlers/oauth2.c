@@ -358,6 +358,9 @@ to_login(struct request *req, struct response *resp, const struct authz *z, long
 	buf_init(&b, req->arena);
 	buf_puts(&b, "/login");
 	add_param(&b, "next", authz_url(req, z, after));
+	/* login_hint fills the login field in: a username or address is all we would take. */
+	if (z->login_hint != NULL && strlen(z->login_hint) <= 254)
+		add_param(&b, "login", z->login_hint);
 	response_redirect(resp, 303, b.data);
 }
 

@@ -113,7 +113,10 @@ page_login(struct request *req, struct response *resp)
 
 	if (req->method != HTTP_POST) {
 		v.next = page_safe_next(kv_get(&req->query_params, "next"));
-		show_form(req, resp, &v, NULL);
+		/* ?login= fills the field in (an OpenID Connect client's login_hint, oauth2.c). */
+		memset(r, 0, sizeof(r));
+		r[F_LOGIN].raw = kv_get(&req->query_params, "login");
+		show_form(req, resp, &v, r[F_LOGIN].raw != NULL ? r : NULL);
 		return UM_OK;
 	}
 	/* The password is read from the body only: a query-string one is never used. */

@@ -750,3 +750,33 @@ def test_admin_pages_refuse_bad_forms_and_non_admins(stack, admin_browser):
         assert 'href="#f-%s"' % field in r.text, field
     _, user = logged_in(stack)
     assert user.get("/admin/clients").status_code == 403
+
+
+# --- two-step verification and login_hint ---------------------------------------------------------
+
+def test_a_two_step_sign_in_says_so_in_amr_and_acr(stack, admin):
+    from test_mfa import enable
+    account, _, totp, _ = enable(stack)
+    client = new_client(admin)
+    oauth = session_for(client, "openid email")
+    url, _ = oauth.create_authorization_url(stack.url("/oauth2/authorize"), nonce="n2",
+                                            login_hint=account.username)
+    b = Browser(stack)
+    r = b.get(local(stack, url))
+    assert r.status_code == 303
+    q = query_of(r.headers["Location"])
+    assert q["login"] == account.username
+    page = b.get(r.headers["Location"])
+    assert 'value="%s"' % account.username in page.text, "login_hint fills the login field in"
+    assert "form-action 'self' http://127.0.0.1:9;" in page.headers["Content-Security-Policy"]
+    nxt = q["next"]
+    r = login(stack, account, b, next_=nxt)
+    assert r.status_code == 303 and r.headers["Location"].startswith("/login/mfa?")
+    page = b.get(r.headers["Location"])
+    assert "form-action 'self' http://127.0.0.1:9;" in page.headers["Content-Security-Policy"]
+    r = b.post("/login/mfa", {"csrf_token": b.csrf, "code": totp.code(), "next": nxt})
+    assert r.status_code == 303 and r.headers["Location"] == nxt
+    back = sign_in(stack, b, account, stack.base_url + nxt)
+    token = oauth.fetch_token(stack.url("/oauth2/token"), authorization_response=back)
+    claims = id_claims(stack, token["id_token"], client["client_id"], "n2")
+    assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["acr"] == "2"
