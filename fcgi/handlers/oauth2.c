@@ -66,6 +66,10 @@ oauth2_discovery(struct request *req, struct response *resp)
 	    "request_parameter_supported", 0, "prompt_values_supported", "none", "login",
 	    "consent");
 	v = json_arena(a, v);
+	/* Discovery §3 makes request_uri_parameter_supported true when absent: say no. */
+	json_object_set_new(v, "request_uri_parameter_supported", json_false());
+	/* RFC 9207: authorization responses carry iss. */
+	json_object_set_new(v, "authorization_response_iss_parameter_supported", json_true());
 	{
 		json_t     *claims = json_object_get(v, "claims_supported");
 		const char *more[] = { "iat", "auth_time", "nonce", "amr", "acr", "azp",

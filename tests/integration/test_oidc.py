@@ -161,6 +161,10 @@ def test_discovery_names_the_base_url_and_es256(stack, discovery):
     assert discovery["code_challenge_methods_supported"] == ["S256"]
     assert set(discovery["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic", "client_secret_post", "none"}
+    assert discovery["request_uri_parameter_supported"] is False
+    assert discovery["request_parameter_supported"] is False
+    assert discovery["authorization_response_iss_parameter_supported"] is True
+    assert discovery["grant_types_supported"] == ["authorization_code", "refresh_token"]
 
 
 def test_jwks_kid_is_the_rfc7638_thumbprint(stack):
