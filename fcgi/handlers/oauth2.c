@@ -293,14 +293,15 @@ authz_read(struct request *req, struct response *resp, const struct kvlist *q, s
 		return -1;
 	}
 	(void)single(q, "max_age", &max_age);
-	if (max_age != NULL && (z->max_age = validate_id(max_age)) < 0 &&
-	    strcmp(max_age, "0") != 0) {
-		authz_error(req, resp, z, "invalid_request",
-		    "max_age must be a number of seconds.");
-		return -1;
+	/* validate_id takes 1.. without sign or leading zero; 0 is a valid max_age too. */
+	if (max_age != NULL) {
+		z->max_age = strcmp(max_age, "0") == 0 ? 0 : validate_id(max_age);
+		if (z->max_age == 0 && strcmp(max_age, "0") != 0) {
+			authz_error(req, resp, z, "invalid_request",
+			    "max_age must be a number of seconds.");
+			return -1;
+		}
 	}
-	if (max_age != NULL && strcmp(max_age, "0") == 0)
-		z->max_age = 0;
 	(void)single(q, "um_after", &after);
 	z->after = after != NULL ? validate_id(after) : 0;
 	(void)single(q, "login_hint", &z->login_hint);

@@ -367,7 +367,10 @@ def test_other_request_refusals_go_back_to_the_client(stack, admin):
     for over, error in (({"response_type": "token"}, "unsupported_response_type"),
                         ({"scope": "profile"}, "invalid_scope"),
                         ({"scope": "openid roles"}, "invalid_scope"),
-                        ({"prompt": "none login"}, "invalid_request")):
+                        ({"prompt": "none login"}, "invalid_request"),
+                        ({"prompt": "sometimes"}, "invalid_request"),
+                        ({"max_age": "soon"}, "invalid_request"),
+                        ({"max_age": "-1"}, "invalid_request")):
         r = Browser(stack).get(authorize_params(client, **over))
         assert r.status_code == 302, (over, r.text[:200])
         assert query_of(r.headers["Location"])["error"] == error, over
@@ -784,3 +787,19 @@ def test_a_two_step_sign_in_says_so_in_amr_and_acr(stack, admin):
     token = oauth.fetch_token(stack.url("/oauth2/token"), authorization_response=back)
     claims = id_claims(stack, token["id_token"], client["client_id"], "n2")
     assert claims["amr"] == ["pwd", "otp", "mfa"] and claims["acr"] == "2"
+
+
+def test_max_age_past_sends_to_login_and_duplicates_are_refused(stack, admin):
+    client = new_client(admin, skip_consent=True)
+    account, b = logged_in(stack)
+    sql(stack, "UPDATE sessions SET created_at = UTC_TIMESTAMP(6) - INTERVAL 2 HOUR"
+               " WHERE user_id = %d" % account.id)
+    r = b.get(authorize_params(client, max_age="3600"))
+    assert r.status_code == 303 and r.headers["Location"].startswith("/login?")
+    r = b.get(authorize_params(client, max_age="3600", prompt="none"))
+    assert query_of(r.headers["Location"])["error"] == "login_required"
+    r = b.get(authorize_params(client, max_age="86400"))
+    assert r.status_code == 302 and "code" in query_of(r.headers["Location"])
+    r = b.get(authorize_params(client) + "&state=again")
+    assert r.status_code == 302
+    assert query_of(r.headers["Location"])["error"] == "invalid_request"
