@@ -803,3 +803,37 @@ def test_max_age_past_sends_to_login_and_duplicates_are_refused(stack, admin):
     r = b.get(authorize_params(client) + "&state=again")
     assert r.status_code == 302
     assert query_of(r.headers["Location"])["error"] == "invalid_request"
+
+
+# --- docs/OIDC.md against the live stack ----------------------------------------------------------
+
+def oidc_md():
+    from stack import REPO
+    with open(os.path.join(REPO, "docs", "OIDC.md")) as f:
+        return f.read()
+
+
+def test_the_endpoints_docs_oidc_md_names_are_those_discovery_announces(stack, discovery):
+    text = oidc_md()
+    named = set(re.findall(r"`(?:GET|POST|GET`/`POST) (/(?:oauth2|\.well-known)/[a-z0-9_./-]+)`",
+                           text))
+    announced = {v[len(stack.base_url):] for k, v in discovery.items()
+                 if isinstance(v, str) and v.startswith(stack.base_url + "/")}
+    assert named, "no endpoint found in docs/OIDC.md"
+    assert named == announced | {"/.well-known/openid-configuration"}, (named, announced)
+    for scope in discovery["scopes_supported"]:
+        assert "`%s`" % scope in text, scope
+
+
+def test_the_registration_example_of_docs_oidc_md_is_accepted(stack, admin):
+    m = re.search(r"-d '(\{.*?\})'", oidc_md(), flags=re.S)
+    assert m, "no curl -d '{...}' example in docs/OIDC.md"
+    r = admin.send("POST", "/api/v1/admin/clients", json.loads(m.group(1)))
+    assert r.status_code == 201, r.text
+    assert r.json()["client_secret"] and r.json()["name"] == "Wiki"
+    m = re.search(r"usermgr-admin client add --name \"Wiki\" \\\n((?:.*\\\n)*.*)\n", oidc_md())
+    assert m, "no usermgr-admin client add example"
+    args = ["client", "add", "--name", "Wiki"] + m.group(1).replace("\\\n", " ").split()
+    rc, out, err = cli(stack, *args)
+    assert rc == 0, err
+    assert json.loads(out)["scopes"] == ["openid", "profile", "email", "roles"]
