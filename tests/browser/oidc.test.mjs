@@ -5,12 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { baseURL, cspViolations, launch, shot, url } from './lib.mjs';
 import { adminPassword, heading, newPage, newVerifiedPerson, pathOf, submit, unexpected } from './flows.mjs';
 
+const here = path.dirname(fileURLToPath(import.meta.url));
 const modules = '/usr/lib/apache2/modules';
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -47,6 +49,22 @@ async function registerClient(site) {
 	return r.json();
 }
 
+/**
+ * The mod_auth_openidc settings of docs/OIDC.md, as a reader copies them: its example hosts,
+ * client and passphrase replaced by this run's.  The test runs the documented configuration.
+ */
+function documentedSettings(site, client) {
+	const doc = readFileSync(path.resolve(here, '..', '..', 'docs', 'OIDC.md'), 'utf8');
+	const m = doc.match(/```apache\n([\s\S]*?)```/);
+	assert.ok(m, 'docs/OIDC.md has an ```apache example');
+	return m[1]
+		.replaceAll('https://id.example.com', baseURL)
+		.replaceAll('https://wiki.example.com', site)
+		.replaceAll('<client_id>', client.client_id)
+		.replaceAll('<client_secret>', client.client_secret)
+		.replaceAll('<a long random string>', randomBytes(24).toString('hex'));
+}
+
 /** httpd.conf of a throw-away Apache: loopback only, its own ServerRoot, PID and logs. */
 function apacheConf(dir, port, client) {
 	const site = `http://127.0.0.1:${port}`;
@@ -74,21 +92,10 @@ DocumentRoot "${dir}/www"
 	Require all granted
 </Directory>
 
-OIDCProviderMetadataURL ${baseURL}/.well-known/openid-configuration
-OIDCClientID ${client.client_id}
-OIDCClientSecret ${client.client_secret}
-OIDCRedirectURI ${site}/protected/redirect_uri
-OIDCCryptoPassphrase ${randomBytes(24).toString('hex')}
-OIDCScope "openid profile email roles"
-OIDCPKCEMethod S256
-OIDCProviderTokenEndpointAuth client_secret_basic
+${documentedSettings(site, client)}
+# This run only: a plain-http site on loopback (docs/OIDC.md says why).
 OIDCCookieSameSite Off
 OIDCDefaultLoggedOutURL ${site}/loggedout.html
-
-<Location /protected>
-	AuthType openid-connect
-	Require valid-user
-</Location>
 `;
 }
 
