@@ -837,3 +837,63 @@ def test_the_registration_example_of_docs_oidc_md_is_accepted(stack, admin):
     rc, out, err = cli(stack, *args)
     assert rc == 0, err
     assert json.loads(out)["scopes"] == ["openid", "profile", "email", "roles"]
+
+
+# --- whose tokens are whose ---------------------------------------------------------------------
+
+def test_a_client_cannot_use_or_see_tokens_it_was_not_given(stack, admin):
+    client, account, _, token, _, _, _ = full_flow(stack, admin)
+    other = new_client(admin)
+    # another client's refresh token, and an API login's
+    r = requests.post(stack.url("/oauth2/token"), timeout=HTTP_TIMEOUT,
+                      auth=(other["client_id"], other["client_secret"]),
+                      data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    api = Client(stack).post("/api/v1/auth/login", {"login": account.username,
+                                                    "password": account.password}).json()
+    r = requests.post(stack.url("/oauth2/token"), timeout=HTTP_TIMEOUT,
+                      auth=(client["client_id"], client["client_secret"]),
+                      data={"grant_type": "refresh_token", "refresh_token": api["refresh_token"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    # introspection and revocation by another client see nothing and change nothing
+    for t in (token["access_token"], token["refresh_token"]):
+        r = requests.post(stack.url("/oauth2/introspect"), timeout=HTTP_TIMEOUT,
+                          auth=(other["client_id"], other["client_secret"]), data={"token": t})
+        assert r.json() == {"active": False}
+        r = requests.post(stack.url("/oauth2/revoke"), timeout=HTTP_TIMEOUT,
+                          auth=(other["client_id"], other["client_secret"]), data={"token": t})
+        assert r.status_code == 200
+    r = requests.get(stack.url("/oauth2/userinfo"), timeout=HTTP_TIMEOUT,
+                     headers={"Authorization": "Bearer " + token["access_token"]})
+    assert r.status_code == 200
+    # the API's own token is no access token for userinfo
+    r = requests.get(stack.url("/oauth2/userinfo"), timeout=HTTP_TIMEOUT,
+                     headers={"Authorization": "Bearer " + api["access_token"]})
+    assert r.status_code == 401 and r.json()["error"] == "invalid_token"
+    r = requests.get(stack.url("/oauth2/userinfo"), timeout=HTTP_TIMEOUT)
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == 'Bearer realm="usermgr"'
+
+
+def test_removing_a_client_revokes_its_tokens(stack, admin):
+    client, account, _, token, _, _, _ = full_flow(stack, admin)
+    assert admin.send("DELETE", "/api/v1/admin/clients/" + client["client_id"]).status_code == 204
+    r = requests.get(stack.url("/oauth2/userinfo"), timeout=HTTP_TIMEOUT,
+                     headers={"Authorization": "Bearer " + token["access_token"]})
+    assert r.status_code == 401
+    assert sql_one(stack, "SELECT COUNT(*) FROM refresh_families WHERE client_id = '%s'"
+                          " AND revoked_at IS NULL" % client["client_id"]) == "0"
+    assert sql_one(stack, "SELECT COUNT(*) FROM oauth_consents WHERE client_id = '%s'"
+                          % client["client_id"]) == "0"
+
+
+def test_disabling_the_user_ends_the_clients_tokens(stack, admin):
+    client, account, _, token, _, _, _ = full_flow(stack, admin)
+    r = admin.send("PATCH", "/api/v1/admin/users/%d" % account.id, {"status": "disabled"})
+    assert r.status_code == 200, r.text
+    r = requests.get(stack.url("/oauth2/userinfo"), timeout=HTTP_TIMEOUT,
+                     headers={"Authorization": "Bearer " + token["access_token"]})
+    assert r.status_code == 401
+    r = requests.post(stack.url("/oauth2/token"), timeout=HTTP_TIMEOUT,
+                      auth=(client["client_id"], client["client_secret"]),
+                      data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
