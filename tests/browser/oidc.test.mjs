@@ -132,6 +132,8 @@ describe('single sign-on for Apache httpd with mod_auth_openidc', () => {
 		// Apache reads the pages as www-data when started as root.
 		for (const p of [dir, path.join(dir, 'www'), path.join(dir, 'www', 'protected')])
 			chmodSync(p, 0o755);
+		for (const f of ['favicon.ico', 'loggedout.html', path.join('protected', 'index.shtml')])
+			chmodSync(path.join(dir, 'www', f), 0o644);
 		let output = '';
 		apache = spawn('/usr/sbin/apache2', ['-f', path.join(dir, 'httpd.conf'), '-DFOREGROUND'],
 			{ stdio: ['ignore', 'pipe', 'pipe'] });
