@@ -61,6 +61,9 @@ static const char *const names[AUDIT__MAX] = {
 	[AUDIT_OAUTH_AUTHORIZE_REFUSED] = "oauth_authorize_refused",
 	[AUDIT_OAUTH_LOGOUT] = "oauth_logout",
 	[AUDIT_SIGNING_KEY_ROTATED] = "signing_key_rotated",
+	[AUDIT_PASSKEY_ADDED] = "passkey_added",
+	[AUDIT_PASSKEY_REMOVED] = "passkey_removed",
+	[AUDIT_PASSKEY_SIGN_COUNT_REGRESSED] = "passkey_sign_count_regressed",
 };
 
 /* Parallel to names: what each event means to the person it is about (/account/security). */
@@ -118,6 +121,10 @@ static const char *const labels[AUDIT__MAX] = {
 	[AUDIT_OAUTH_AUTHORIZE_REFUSED] = "A site's sign-in request was refused",
 	[AUDIT_OAUTH_LOGOUT] = "Signed out through a site",
 	[AUDIT_SIGNING_KEY_ROTATED] = "Signing key rotated",
+	[AUDIT_PASSKEY_ADDED] = "Passkey added",
+	[AUDIT_PASSKEY_REMOVED] = "Passkey removed",
+	[AUDIT_PASSKEY_SIGN_COUNT_REGRESSED] =
+	    "Passkey sign-in refused: its counter went backwards (a copied authenticator?)",
 };
 
 const char *

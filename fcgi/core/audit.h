@@ -65,6 +65,10 @@ enum audit_event {
 	AUDIT_OAUTH_AUTHORIZE_REFUSED,     /* an authorization request was refused */
 	AUDIT_OAUTH_LOGOUT,                /* RP-initiated logout ended the session */
 	AUDIT_SIGNING_KEY_ROTATED,         /* a new ID token signing key (user_id NULL) */
+	/* Passkeys (passkey.c): actor_id is the user, or the administrator who removed one. */
+	AUDIT_PASSKEY_ADDED,                /* a passkey was registered */
+	AUDIT_PASSKEY_REMOVED,              /* a passkey was removed */
+	AUDIT_PASSKEY_SIGN_COUNT_REGRESSED, /* a sign-in's counter went backwards: refused */
 	AUDIT__MAX
 };
 

@@ -49,6 +49,10 @@ static const char sql_networks[] =
 static const char sql_alerts[] =
     "DELETE FROM login_alerts "
     "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?";
+/* WebAuthn challenges (passkey.c) live five minutes; age is 0: expires_at says when. */
+static const char sql_challenges[] =
+    "DELETE FROM webauthn_challenges "
+    "WHERE expires_at < UTC_TIMESTAMP(6) - INTERVAL ? SECOND LIMIT ?";
 
 /*
  * OpenID Connect authorization codes live 60 s; a spent or expired one is kept a day, so a
@@ -84,6 +88,7 @@ retention_prune(struct db *db, struct arena *a, const struct conf *c,
 	    (rc = prune(db, a, sql_device, 0, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_networks, ALERT_SEEN_DAYS, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_alerts, 0, &n)) == UM_OK &&
+	    (rc = prune(db, a, sql_challenges, 0, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_revocations, REVOCATION_KEEP_DAYS, &n)) == UM_OK &&
 	    (rc = prune(db, a, sql_codes, 1, &n)) == UM_OK)
 		rc = prune(db, a, sql_audit, c->audit_retention_days, &n);

@@ -62,34 +62,6 @@ api_me_patch(struct request *req, struct response *resp)
 	return UM_OK;
 }
 
-/*
- * The password re-check of sensitive API calls (login_recheck): 403 invalid_credentials
- * when wrong (API.md §7), 429 rate_limited with Retry-After when the account is locked or
- * this failure locked it.  Returns 0 when it matched; otherwise the answer is sent.
- */
-static int
-recheck(struct request *req, struct response *resp, const struct field_result *pw)
-{
-	long long   retry = 0;
-	enum um_err rc;
-
-	rc = login_recheck(&req->ctx, &req->auth->user, pw->val, pw->len, &retry);
-	switch (rc) {
-	case UM_OK: return 0;
-	case UM_ECREDS:
-		problem_send(req, resp, UM_ECREDS, 403, "The password is not correct.", NULL);
-		break;
-	case UM_ERATE:
-		problem_send(req, resp, rc, 0,
-		    "Too many failed attempts; the account is locked for a while.", NULL);
-		response_header(resp, "Retry-After",
-		    arena_printf(req->arena, "%lld", retry > 0 ? retry : 1));
-		break;
-	default: problem_send(req, resp, rc, 0, NULL, NULL); break;
-	}
-	return -1;
-}
-
 enum { D_PASSWORD, D__MAX };
 
 static const struct field_spec delete_spec[D__MAX] = {
@@ -105,7 +77,7 @@ api_me_delete(struct request *req, struct response *resp)
 	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, delete_spec, D__MAX, r) != 0 ||
-	    recheck(req, resp, &r[D_PASSWORD]) != 0)
+	    api_recheck(req, resp, &r[D_PASSWORD]) != 0)
 		return UM_OK;
 	if ((rc = account_delete(&req->ctx, &req->auth->user)) != UM_OK)
 		return rc;
@@ -134,7 +106,7 @@ api_me_password(struct request *req, struct response *resp)
 	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, password_spec, C__MAX, r) != 0 ||
-	    recheck(req, resp, &r[C_CURRENT]) != 0)
+	    api_recheck(req, resp, &r[C_CURRENT]) != 0)
 		return UM_OK;
 	/* Last, once the current password is right: it asks a third party. */
 	if (breach_refuse(req->arena, &req->rt->conf, r, C_NEW) != UM_OK &&
@@ -167,7 +139,7 @@ api_me_email(struct request *req, struct response *resp)
 	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, email_spec, A__MAX, r) != 0 ||
-	    recheck(req, resp, &r[A_PASSWORD]) != 0)
+	    api_recheck(req, resp, &r[A_PASSWORD]) != 0)
 		return UM_OK;
 	rc = user_by_email(req->rt->db, req->arena, r[A_EMAIL].val, &other);
 	if (rc == UM_OK && !req->rt->conf.prevent_enumeration) {

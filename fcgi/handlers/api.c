@@ -8,6 +8,7 @@
 #include "app.h"
 #include "arena.h"
 #include "json.h"
+#include "login.h"
 #include "problem.h"
 #include "request.h"
 #include "response.h"
@@ -85,4 +86,32 @@ api_accepted(struct response *resp, const char *status)
 
 	response_json(resp, 202, v);
 	json_decref(v);
+}
+
+/*
+ * The password re-check of sensitive API calls (login_recheck): 403 invalid_credentials
+ * when wrong (API.md §7), 429 rate_limited with Retry-After when the account is locked or
+ * this failure locked it.  Returns 0 when it matched; otherwise the answer is sent.
+ */
+int
+api_recheck(struct request *req, struct response *resp, const struct field_result *pw)
+{
+	long long   retry = 0;
+	enum um_err rc;
+
+	rc = login_recheck(&req->ctx, &req->auth->user, pw->val, pw->len, &retry);
+	switch (rc) {
+	case UM_OK: return 0;
+	case UM_ECREDS:
+		problem_send(req, resp, UM_ECREDS, 403, "The password is not correct.", NULL);
+		break;
+	case UM_ERATE:
+		problem_send(req, resp, rc, 0,
+		    "Too many failed attempts; the account is locked for a while.", NULL);
+		response_header(resp, "Retry-After",
+		    arena_printf(req->arena, "%lld", retry > 0 ? retry : 1));
+		break;
+	default: problem_send(req, resp, rc, 0, NULL, NULL); break;
+	}
+	return -1;
 }

@@ -27,6 +27,13 @@ void api_user(struct request *, struct response *, int, const struct user *, jso
 /* Answers 200 {access_token, token_type, expires_in, refresh_token, user}. */
 void api_token_pair(struct request *, struct response *, const struct user *, long long,
     const char *);
+/*
+ * The password re-check of sensitive calls (login_recheck) on the caller's account: 403
+ * invalid_credentials when wrong, 429 rate_limited with Retry-After when the account is
+ * locked or this failure locked it.  Returns 0 when it matched; otherwise the answer is
+ * sent and it returns -1.
+ */
+int api_recheck(struct request *, struct response *, const struct field_result *);
 /* Answers 202 {"status": status}. */
 void api_accepted(struct response *, const char *);
 

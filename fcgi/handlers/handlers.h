@@ -130,4 +130,15 @@ route_handler api_admin_client_patch;
 route_handler api_admin_client_delete;
 route_handler api_admin_client_secret;
 
+/* passkey handlers (page-login.c, page-passkeys.c, api-passkeys.c) */
+route_handler page_login_passkey;
+route_handler page_account_passkeys;
+route_handler api_passkey_login_options;
+route_handler api_passkey_login;
+route_handler api_me_passkey_options;
+route_handler api_me_passkeys;
+route_handler api_me_passkey_add;
+route_handler api_me_passkey_patch;
+route_handler api_me_passkey_delete;
+
 #endif

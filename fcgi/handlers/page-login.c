@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "kv.h"
 #include "login.h"
+#include "passkey.h"
 #include "page.h"
 #include "problem.h"
 #include "request.h"
@@ -32,8 +33,10 @@ static const struct field_spec spec[F__MAX] = {
 };
 
 static const struct page_field view[F__MAX] = {
-	[F_LOGIN] = { "login", "Username or e-mail address", "text", "username", NULL, 254, 1,
-	    0 },
+	/* "webauthn" lets the browser offer passkeys in the field's autofill (conditional
+	 * mediation, WebAuthn L3 §5.1.4.1). */
+	[F_LOGIN] = { "login", "Username or e-mail address", "text", "username webauthn", NULL,
+	    254, 1, 0 },
 	[F_PASSWORD] = { "password", "Password", "password", "current-password", NULL, 128, 1,
 	    0 },
 };
@@ -165,6 +168,77 @@ page_login(struct request *req, struct response *resp)
 		                     "/login/mfa");
 		return UM_OK;
 	}
+	if ((rc = browser_session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
+	    (rc = login_succeeded(&req->ctx, &u, &dev, "browser")) != UM_OK)
+		return rc;
+	browser_device_remember(req, resp, u.id);
+	response_redirect(resp, 303, v.next != NULL ? v.next : "/profile");
+	return UM_OK;
+}
+
+enum { K_CHALLENGE, K_CREDENTIAL, K__MAX };
+
+/* What static/passkey.js posts: the options' challenge_id and credential.toJSON() as text. */
+static const struct field_spec passkey_spec[K__MAX] = {
+	[K_CHALLENGE] = { "challenge_id", NULL, 64, VF_REQUIRED },
+	[K_CREDENTIAL] = { "credential", NULL, UM_FIELD_MAX, VF_REQUIRED },
+};
+
+/*
+ * POST /login/passkey (static/passkey.js, after navigator.credentials.get) — 303 to next or
+ * /profile with a new session, through the same login_succeeded as the password form (a
+ * passkey with user verification is both factors: no /login/mfa step); the login page with
+ * 400 (challenge or response refused), 401 (unknown passkey, bad signature), 403 disabled or
+ * unverified; 429 per-IP limit; 403 CSRF; 503.
+ */
+enum um_err
+page_login_passkey(struct request *req, struct response *resp)
+{
+	struct validate_ctx vctx = { 0, NULL };
+	struct field_result r[K__MAX];
+	struct login_view   v = { 200, NULL, NULL, NULL, 0 };
+	struct device       dev = { .cookie = browser_device_cookie(req) };
+	struct user         u;
+	json_t             *cred = NULL;
+	const char         *why = NULL;
+	enum um_err         rc;
+
+	v.next = page_safe_next(kv_get(&req->form, "next"));
+	v.remember = kv_get(&req->form, "remember") != NULL;
+	if (validate_form(req->arena, &vctx, passkey_spec, K__MAX, &req->form, r) != UM_OK ||
+	    (cred = json_loads(r[K_CREDENTIAL].val, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		rc = UM_EPASSKEY;
+	else
+		rc = passkey_login(&req->ctx, r[K_CHALLENGE].val, cred, &u, &why);
+	json_decref(cred);
+	if (rc == UM_OK)
+		rc = device_judge(&req->ctx, u.id, &dev);
+	switch (rc) {
+	case UM_OK: break;
+	case UM_ECHALLENGE:
+	case UM_EPASSKEY:
+	case UM_ECREDS:
+		v.status = rc == UM_ECREDS ? 401 : 400;
+		v.error = rc == UM_ECHALLENGE ?
+		    "The passkey request expired. Try again." :
+		    "That passkey was not accepted. Try again, or log in with your password.";
+		show_form(req, resp, &v, NULL);
+		return UM_OK;
+	case UM_EDISABLED:
+		v.status = 403;
+		v.notice = "disabled";
+		v.error = "This account is disabled.";
+		show_form(req, resp, &v, NULL);
+		return UM_OK;
+	case UM_EUNVERIFIED:
+		v.status = 403;
+		v.notice = "unverified";
+		v.error = "Your e-mail address is not verified yet.";
+		show_form(req, resp, &v, NULL);
+		return UM_OK;
+	default: return rc;
+	}
+	/* The same completion as the password form's (page_login above, page_login_mfa). */
 	if ((rc = browser_session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
 	    (rc = login_succeeded(&req->ctx, &u, &dev, "browser")) != UM_OK)
 		return rc;

@@ -28,6 +28,9 @@ static const struct {
 	[UM_EEXPIRED] = { 401, "token_expired", "Token expired" },
 	[UM_EUNAVAIL] = { 503, "service_unavailable", "Service unavailable" },
 	[UM_EINTERNAL] = { 500, "internal_error", "Internal error" },
+	[UM_ECHALLENGE] = { 400, "invalid_challenge", "Invalid or expired challenge" },
+	[UM_EPASSKEY] = { 400, "invalid_passkey", "Passkey response refused" },
+	[UM_ERECENT] = { 403, "recent_login_required", "Recent sign-in required" },
 };
 /* clang-format on */
 

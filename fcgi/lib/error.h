@@ -27,6 +27,9 @@ enum [[nodiscard]] um_err{ UM_OK = 0, /* success */
 	UM_EEXPIRED,                  /* 401 token_expired (400 for mailed-link tokens) */
 	UM_EUNAVAIL,                  /* 503 service_unavailable: the database is down */
 	UM_EINTERNAL,                 /* 500 internal_error */
+	UM_ECHALLENGE,                /* 400 invalid_challenge (WebAuthn, issue 13) */
+	UM_EPASSKEY,                  /* 400 invalid_passkey: a WebAuthn check failed */
+	UM_ERECENT,                   /* 403 recent_login_required */
 	UM_E__MAX };
 
 const char *um_strerror(enum um_err);  /* human title, e.g. "Not found" */

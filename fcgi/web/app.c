@@ -25,10 +25,13 @@
 #include "template.h"
 #include "validate.h"
 
-/* POST, PUT and PATCH carry a body; DELETE may (DELETE /api/v1/me takes the password). */
+/* POST, PUT and PATCH carry a body; DELETE may (DELETE /api/v1/me takes the password), and
+ * so may a POST to a ROUTE_OPTBODY route (the passkey options of issue 13: "no body"). */
 static int
 has_body(const struct request *req)
 {
+	if (req->method == HTTP_POST && (req->route->flags & ROUTE_OPTBODY))
+		return req->body_len > 0;
 	if (req->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH))
 		return 1;
 	return req->method == HTTP_DELETE && req->body_len > 0;

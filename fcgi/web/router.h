@@ -28,6 +28,7 @@ enum route_flag {
 	ROUTE_BARE = 1 << 7,    /* operations: no session lookup, nothing but the handler */
 	ROUTE_NOSTORE =
 	    1 << 8, /* touches no store: not even the revocation-log poll (fastpath.c) */
+	ROUTE_OPTBODY = 1 << 9, /* a POST may come without a body (and then a content type) */
 };
 
 struct route {

@@ -57,6 +57,10 @@ START_TEST(test_the_codes_are_exactly_those_of_api_md)
 		[UM_EEXPIRED] = "token_expired",
 		[UM_EUNAVAIL] = "service_unavailable",
 		[UM_EINTERNAL] = "internal_error",
+		/* issue 13 (passkeys) adds these three to API.md's list */
+		[UM_ECHALLENGE] = "invalid_challenge",
+		[UM_EPASSKEY] = "invalid_passkey",
+		[UM_ERECENT] = "recent_login_required",
 	};
 	enum um_err e;
 
