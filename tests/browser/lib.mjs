@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 // The server under test: the integration harness (or a developer) starts the stack and says where.
-export const baseURL = (process.env.USERMGR_TEST_BASE_URL || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+export const baseURL = (process.env.USERMGR_TEST_BASE_URL || 'http://localhost:8080').replace(/\/+$/, '');
 
 // Screenshots land here so a person (or CI's artefacts) can look at what the page showed.
 export const outDir = process.env.USERMGR_TEST_OUT || path.resolve(here, '..', 'out', 'browser');
