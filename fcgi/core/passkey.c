@@ -409,10 +409,10 @@ passkey_list(struct ctx *ctx, long long uid, json_t **out)
 	for (i = 0; i < res.nrows; i++) {
 		tr = json_loads(DB_CELL(&res, i, 4)->s, 0, NULL);
 		json_array_append_new(*out,
-		    json_pack("{s:I, s:s, s:s, s:s?, s:o, s:b}", "id",
-		        (json_int_t)DB_CELL(&res, i, 0)->i, "name", DB_CELL(&res, i, 1)->s,
-		        "created_at", DB_CELL(&res, i, 2)->s, "last_used_at",
-		        db_cell_text(DB_CELL(&res, i, 3)), "transports",
+		    json_pack("{s:s, s:s, s:s, s:s?, s:o, s:b}", "id",
+		        arena_printf(ctx->arena, "%lld", DB_CELL(&res, i, 0)->i), "name",
+		        DB_CELL(&res, i, 1)->s, "created_at", DB_CELL(&res, i, 2)->s,
+		        "last_used_at", db_cell_text(DB_CELL(&res, i, 3)), "transports",
 		        json_is_array(tr) ? tr : json_array(), "backed_up",
 		        DB_CELL(&res, i, 5)->i != 0));
 		if (!json_is_array(tr))

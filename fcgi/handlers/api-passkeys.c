@@ -217,14 +217,15 @@ static const struct field_spec add_spec[N__MAX] = {
 static json_t *
 passkey_by_id(struct request *req, long long id, enum um_err *rc)
 {
-	json_t *list, *v, *found = NULL;
-	size_t  i;
+	json_t     *list, *v, *found = NULL;
+	const char *want = arena_printf(req->arena, "%lld", id);
+	size_t      i;
 
 	if ((*rc = passkey_list(&req->ctx, req->auth->user.id, &list)) != UM_OK)
 		return NULL;
 	json_array_foreach(list, i, v)
 	{
-		if (json_integer_value(json_object_get(v, "id")) == id) {
+		if (strcmp(json_string_value(json_object_get(v, "id")), want) == 0) {
 			found = json_incref(v);
 			break;
 		}

@@ -45,28 +45,37 @@ match(const char *pat, const char *path, struct arena *a, const char **params, s
 	return 1;
 }
 
+/*
+ * A path some literal pattern spells ("/api/v1/me/passkeys/options") belongs to the literal
+ * routes alone: a "{x}" sibling ("/api/v1/me/passkeys/{id}") neither takes its other
+ * methods nor adds them to Allow.  So pass 0 tries the literal patterns, pass 1 the rest.
+ */
 enum router_match
 router_match(const struct route *tab, size_t ntab, unsigned method, const char *path,
     struct arena *a, const struct route **out, const char **params, size_t *np, unsigned *allow)
 {
 	size_t   i, n;
 	unsigned m;
+	int      pass, literal;
 
 	*allow = 0;
 	*np = 0;
-	for (i = 0; i < ntab; i++) {
-		if (!match(tab[i].pattern, path, a, NULL, &n))
-			continue;
-		m = tab[i].methods;
-		if (m & HTTP_GET)
-			m |= HTTP_HEAD; /* RFC 9110 §9.3.2: HEAD is GET without the body */
-		if (m & method) {
-			(void)match(tab[i].pattern, path, a, params, np);
-			*out = &tab[i];
-			return ROUTER_FOUND;
+	for (pass = 0; pass < 2 && *allow == 0; pass++)
+		for (i = 0; i < ntab; i++) {
+			literal = strchr(tab[i].pattern, '{') == NULL;
+			if (literal != (pass == 0) || !match(tab[i].pattern, path, a, NULL, &n))
+				continue;
+			m = tab[i].methods;
+			if (m & HTTP_GET)
+				m |=
+				    HTTP_HEAD; /* RFC 9110 §9.3.2: HEAD is GET without the body */
+			if (m & method) {
+				(void)match(tab[i].pattern, path, a, params, np);
+				*out = &tab[i];
+				return ROUTER_FOUND;
+			}
+			*allow |= m;
 		}
-		*allow |= m;
-	}
 	return *allow != 0 ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
 }
 

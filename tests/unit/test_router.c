@@ -38,6 +38,7 @@ static const struct route tab[] = {
 	{ HTTP_POST, "/admin/users/{id}/{action}", h_c, 0 },
 	{ HTTP_GET, "/admin/users/{id}", h_a, 0 },
 	{ HTTP_DELETE, "/admin/users/{id}", h_b, 0 },
+	{ HTTP_POST, "/admin/users/options", h_c, 0 },
 };
 #define NTAB (sizeof(tab) / sizeof(tab[0]))
 
@@ -139,6 +140,33 @@ START_TEST(test_unknown_paths_and_near_misses_are_404)
 }
 END_TEST
 
+START_TEST(test_a_literal_path_is_not_taken_by_a_braced_sibling)
+{
+	struct arena       *a = arena_new();
+	const struct route *r = NULL;
+	const char         *params[UM_PATH_PARAMS_MAX];
+	size_t              np;
+	unsigned            allow;
+
+	/* /admin/users/options is spelled by a route: {id} routes neither take it nor add to Allow. */
+	ck_assert_int_eq(router_match(tab, sizeof(tab) / sizeof(tab[0]), HTTP_POST,
+	                     "/admin/users/options", a, &r, params, &np, &allow),
+	    ROUTER_FOUND);
+	ck_assert_ptr_eq(r->handler, h_c);
+	ck_assert_uint_eq(np, 0);
+	ck_assert_int_eq(router_match(tab, sizeof(tab) / sizeof(tab[0]), HTTP_DELETE,
+	                     "/admin/users/options", a, &r, params, &np, &allow),
+	    ROUTER_BAD_METHOD);
+	ck_assert_uint_eq(allow, HTTP_POST);
+	/* Any other segment is still an {id}. */
+	ck_assert_int_eq(router_match(tab, sizeof(tab) / sizeof(tab[0]), HTTP_DELETE,
+	                     "/admin/users/42", a, &r, params, &np, &allow),
+	    ROUTER_FOUND);
+	ck_assert_str_eq(params[0], "42");
+	arena_free(a);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -151,6 +179,7 @@ main(void)
 	tcase_add_test(tc,
 	    test_a_known_path_with_another_method_is_405_listing_every_allowed_method);
 	tcase_add_test(tc, test_unknown_paths_and_near_misses_are_404);
+	tcase_add_test(tc, test_a_literal_path_is_not_taken_by_a_braced_sibling);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
