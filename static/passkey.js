@@ -27,7 +27,8 @@
 		var status = document.getElementById("passkey-login-status");
 		var pending = null; // the conditional request, aborted before a modal one
 
-		form.hidden = false;
+		// The card around the form: hidden without script, so the page is the password form alone.
+		(document.getElementById("passkey-login-card") || form).hidden = false;
 
 		function options() {
 			return fetch("/api/v1/auth/passkey/options", {

@@ -13,6 +13,7 @@
 #include "form.h"
 #include "handlers.h"
 #include "mfa.h"
+#include "passkey.h"
 #include "kv.h"
 #include "page.h"
 #include "problem.h"
@@ -51,6 +52,7 @@ static const struct {
 	    "unverified)." },
 	{ "force-password-reset", "The password no longer works; a reset link was mailed." },
 	{ "reset-mfa", "Two-step verification is off; the user was told by mail." },
+	{ "remove-passkey", "The passkey was removed." },
 	{ "deleted", "The account was deleted." },
 };
 /* clang-format on */
@@ -171,7 +173,7 @@ static void
 show_user(struct request *req, struct response *resp, int status, const struct user *u,
     json_t *f)
 {
-	json_t     *user, *roles, *mine, *r, *events = NULL;
+	json_t     *user, *roles, *mine, *r, *events = NULL, *passkeys = NULL;
 	long long   next;
 	size_t      i, j;
 	int         has;
@@ -182,7 +184,9 @@ show_user(struct request *req, struct response *resp, int status, const struct u
 	if ((roles = directory_roles(req->rt->db, req->arena)) == NULL ||
 	    (rc = directory_audit(req->rt->db, req->arena,
 	         &(struct audit_query){ .user_id = u->id, .limit = USER_EVENTS }, &events,
-	         &next)) != UM_OK) {
+	         &next)) != UM_OK ||
+	    (rc = passkey_list(&req->ctx, u->id, &passkeys)) != UM_OK) {
+		json_decref(events);
 		json_decref(roles);
 		json_decref(user);
 		json_decref(f);
@@ -201,12 +205,12 @@ show_user(struct request *req, struct response *resp, int status, const struct u
 	json_object_set_new(user, "roles_text",
 	    json_string(page_joined(req->arena, mine, ", ")));
 	page_render(req, resp, status, "admin-user",
-	    json_pack("{s:s, s:o, s:o, s:o, s:b, s:b,"
+	    json_pack("{s:s, s:o, s:o, s:o, s:b, s:o, s:b, s:b,"
 	              " s:o, s:{s:b}}",
 	        "title", u->username, "account", user, "roles", roles, "events", events,
-	        "has_events", json_array_size(events) > 0, "self",
-	        u->id == req->session->user_id, "flash", f != NULL ? f : json_array(), "nav",
-	        "admin", 1));
+	        "has_events", json_array_size(events) > 0, "passkeys", passkeys, "has_passkeys",
+	        json_array_size(passkeys) > 0, "self", u->id == req->session->user_id, "flash",
+	        f != NULL ? f : json_array(), "nav", "admin", 1));
 }
 
 /* GET /admin/users/{id} — 200 the account, its roles, actions and newest events; 404; 503. */
@@ -239,7 +243,7 @@ form_roles(struct request *req, size_t *n)
 /*
  * POST /admin/users/{id}/{action} — roles (field roles, repeatable), disable, enable,
  * verify, resend-verification, force-password-reset, reset-mfa (two-step verification
- * off, the user mailed), delete.  Each is audited with the acting admin, then 303 back
+ * off, the user mailed), remove-passkey (field passkey_id; 404 when not the user's), delete.  Each is audited with the acting admin, then 303 back
  * to the user's page (to /admin/users after delete).  400 an unknown role; 404 no such
  * user or action; 409 an admin disabling, deleting or force-resetting their own account
  * or taking the admin role from themselves; 403 CSRF (front door); 503.
@@ -252,6 +256,7 @@ page_admin_action(struct request *req, struct response *resp)
 	struct user u;
 	size_t      n, i;
 	int         keeps_admin = 0, changed;
+	long long   id;
 	enum um_err rc;
 
 	if (admin_target(req, resp, &u) != 0)
@@ -300,7 +305,16 @@ page_admin_action(struct request *req, struct response *resp)
 		rc = directory_resend_verification(&req->ctx, &u);
 	else if (strcmp(action, "reset-mfa") == 0)
 		rc = mfa_reset(&req->ctx, u.id, &changed);
-	else {
+	else if (strcmp(action, "remove-passkey") == 0) {
+		/* Audited as passkey_removed with the admin as the actor (ctx->actor). */
+		id = validate_id(kv_get(&req->form, "passkey_id"));
+		rc = id > 0 ? passkey_remove(&req->ctx, u.id, id) : UM_ENOTFOUND;
+		if (rc == UM_ENOTFOUND) {
+			show_user(req, resp, 404, &u,
+			    page_flash("error", "This user has no such passkey."));
+			return UM_OK;
+		}
+	} else {
 		problem_send(req, resp, UM_ENOTFOUND, 0, "No such action.", NULL);
 		return UM_OK;
 	}

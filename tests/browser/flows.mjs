@@ -38,8 +38,9 @@ export async function newPage(browser, { width = 1280, height = 800, userAgent }
 /**
  * The problems worth failing for: those collectProblems saw, minus the answers a test asked for
  * on purpose (refusals of the documents at `expected`, e.g. {403: ['/admin/users']}, which
- * Chromium also logs as "Failed to load resource"), and the favicon fetch a quick navigation cuts
- * short (net::ERR_ABORTED: the browser's doing, not the server's).
+ * Chromium also logs as "Failed to load resource"), and the fetches a quick navigation cuts
+ * short (net::ERR_ABORTED: the browser's doing, not the server's): the favicon, and the passkey
+ * options /login asks for at load for the autofill (static/passkey.js).
  */
 export function unexpected(problems, expected = {}) {
 	const docs = new Set();
@@ -49,6 +50,7 @@ export function unexpected(problems, expected = {}) {
 	const statuses = Object.keys(expected);
 	return problems.filter((p) => !docs.has(p) &&
 		!/\/static\/favicon\.svg net::ERR_ABORTED$/.test(p) &&
+		!/\/api\/v1\/auth\/passkey\/options net::ERR_ABORTED$/.test(p) &&
 		!statuses.some((s) => p.startsWith(`console error: Failed to load resource: the server responded with a status of ${s} (`)));
 }
 

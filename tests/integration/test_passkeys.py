@@ -287,3 +287,31 @@ def test_html_routes_add_a_passkey_and_sign_in_with_it(stack):
                                                                         tamper=True))})
     assert r.status_code == 401 and 'id="passkey-login"' in r.text, r.status_code
     assert other.cookie() is None
+
+
+def test_the_admin_user_page_lists_passkeys_and_removes_one_audited(stack):
+    import types
+    from stack import ADMIN_PASSWORD, ADMIN_USERNAME
+    account, token, auth = bearer(stack)
+    pid = add(account, token, auth, name="desk key").json()["id"]
+    admin = api_lib.browser_login(stack, types.SimpleNamespace(username=ADMIN_USERNAME,
+                                                               password=ADMIN_PASSWORD))
+    admin_id = sql(stack, "SELECT id FROM users WHERE username = 'admin'")[0][0]
+    page = admin.get("/admin/users/%s" % account.id)
+    assert page.status_code == 200 and "desk key" in page.text
+    assert 'action="/admin/users/%s/remove-passkey"' % account.id in page.text
+    # Without the CSRF token: refused, nothing removed.
+    r = admin.form("/admin/users/%s/remove-passkey" % account.id, {"passkey_id": pid})
+    assert r.status_code == 403
+    # Another user's id, or none: 404 on the page.
+    r = admin.form("/admin/users/%s/remove-passkey" % account.id,
+                   {"csrf_token": api_lib.csrf_of(page.text), "passkey_id": "999999999"})
+    assert r.status_code == 404
+    r = admin.form("/admin/users/%s/remove-passkey" % account.id,
+                   {"csrf_token": api_lib.csrf_of(page.text), "passkey_id": pid})
+    assert r.status_code == 303 and r.headers["Location"].endswith("?done=remove-passkey")
+    assert account.client.get("/api/v1/me/passkeys", token=token).json()["passkeys"] == []
+    rows = sql(stack, "SELECT actor_id FROM audit_events WHERE user_id = %d AND "
+                      "event = 'passkey_removed'" % int(account.id))
+    assert [str(r[0]) for r in rows] == [str(admin_id)]
+    assert "No passkeys." in admin.get("/admin/users/%s" % account.id).text
