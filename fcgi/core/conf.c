@@ -193,7 +193,6 @@ out:
 	return rc;
 }
 
-/* USERMGR_BASE_URL: http://127.0.0.1:USERMGR_HTTP_PORT by default; https:// for Secure cookies. */
 /* USERMGR_HIBP_URL: unset or empty is off; else an http(s) URL, its trailing "/" dropped. */
 static int
 hibp_url(struct conf *c, char *err, size_t errlen)
@@ -215,14 +214,16 @@ hibp_url(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* USERMGR_BASE_URL: http://localhost:USERMGR_HTTP_PORT by default (browsers refuse WebAuthn on
+ * an IP address, API.md §8); https:// for Secure cookies. */
 static int
 base_url(struct conf *c, char *err, size_t errlen)
 {
-	char   def[sizeof("http://127.0.0.1:65535")];
+	char   def[sizeof("http://localhost:65535")];
 	size_t n;
 
 	if (c->base_url == NULL) {
-		(void)snprintf(def, sizeof(def), "http://127.0.0.1:%u", c->http_port);
+		(void)snprintf(def, sizeof(def), "http://localhost:%u", c->http_port);
 		c->base_url = xstrdup(def);
 	}
 	n = strlen(c->base_url);
@@ -394,7 +395,7 @@ const struct conf_var conf_vars[] = {
 	{ "USERMGR_HTTP_PORT", CONF_UINT, offsetof(struct conf, http_port), 1, 65535,
 	    .def = "8080", .description = "nginx listens on 127.0.0.1 at this port" },
 	{ "USERMGR_BASE_URL", CONF_STRING, offsetof(struct conf, base_url), .check = base_url,
-	    .readme_default = "http://127.0.0.1:$USERMGR_HTTP_PORT",
+	    .readme_default = "http://localhost:$USERMGR_HTTP_PORT",
 	    .description =
 	        "absolute URL used in mailed links; https:// turns on secure cookies" },
 	{ "USERMGR_TEMPLATE_DIR", CONF_STRING, offsetof(struct conf, template_dir),

@@ -178,6 +178,57 @@ struct authdata {
 	size_t               cred_id_len, cose_len;
 };
 
+/* The bytes after the current item head, for the size checks below. */
+struct scan {
+	size_t left;
+	int    bad;
+};
+
+static void
+on_array(void *ctx, size_t n)
+{
+	struct scan *s = ctx;
+
+	if (n > s->left)
+		s->bad = 1;
+}
+
+static void
+on_map(void *ctx, size_t n)
+{
+	struct scan *s = ctx;
+
+	if (n > s->left / 2)
+		s->bad = 1;
+}
+
+/*
+ * Whether every definite array and map in p[0..len) claims no more items than the bytes left
+ * could hold (each item takes at least one byte; a map's entry two).  libcbor 0.8's cbor_load
+ * allocates a container's claimed count before reading it, so a few bytes claiming 2^31
+ * entries asked malloc for 18 GB (found by fuzz_webauthn).  The heads are read by libcbor's
+ * own streaming decoder; this only looks at the sizes it reports.
+ */
+static int
+sizes_fit(const unsigned char *p, size_t len)
+{
+	struct cbor_callbacks      cb = cbor_empty_callbacks;
+	struct cbor_decoder_result r;
+	struct scan                s = { 0, 0 };
+	size_t                     off = 0;
+
+	cb.array_start = on_array;
+	cb.map_start = on_map;
+	while (off < len) {
+		s.left = len - off - 1;
+		r = cbor_stream_decode(p + off, len - off, &cb, &s);
+		if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || s.bad)
+			return 0;
+		off += r.read;
+	}
+	return 1;
+}
+
 /*
  * One complete CBOR item at p[0..len): *used says how many bytes it took.  NULL when the
  * bytes are not one well-formed item (libcbor decides; we never walk CBOR ourselves).
@@ -188,7 +239,7 @@ cbor_one(const unsigned char *p, size_t len, size_t *used)
 	struct cbor_load_result res;
 	cbor_item_t            *it;
 
-	if (len == 0)
+	if (len == 0 || !sizes_fit(p, len))
 		return NULL;
 	it = cbor_load(p, len, &res);
 	if (it == NULL || res.error.code != CBOR_ERR_NONE) {

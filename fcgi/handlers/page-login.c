@@ -99,6 +99,42 @@ locked_out(struct request *req, struct response *resp, struct login_view *v,
 	    arena_printf(req->arena, "%lld", seconds > 0 ? seconds : 1));
 }
 
+/*
+ * The refusals that come only once the credential was right (API.md §3): a disabled account,
+ * an unverified address.  Shows the form and returns 1 for those; 0 for any other rc.
+ */
+static int
+account_refused(struct request *req, struct response *resp, struct login_view *v,
+    struct field_result *r, enum um_err rc)
+{
+	if (rc != UM_EDISABLED && rc != UM_EUNVERIFIED)
+		return 0;
+	v->status = 403;
+	v->notice = rc == UM_EDISABLED ? "disabled" : "unverified";
+	v->error = rc == UM_EDISABLED ? "This account is disabled." :
+	                                "Your e-mail address is not verified yet.";
+	show_form(req, resp, v, r);
+	return 1;
+}
+
+/*
+ * The end of every complete sign-in on this page, password or passkey: a new session id,
+ * login_succeeded (audit, counters, and what hangs on it), the device cookie, 303 to next.
+ */
+static enum um_err
+signed_in(struct request *req, struct response *resp, struct user *u, struct device *dev,
+    const struct login_view *v)
+{
+	enum um_err rc;
+
+	if ((rc = browser_session_start(req, resp, u->id, v->remember, 0)) != UM_OK ||
+	    (rc = login_succeeded(&req->ctx, u, dev, "browser")) != UM_OK)
+		return rc;
+	browser_device_remember(req, resp, u->id);
+	response_redirect(resp, 303, v->next != NULL ? v->next : "/profile");
+	return UM_OK;
+}
+
 /* GET /login — 200.  POST — 303 to next or /profile (to /login/mfa, next carried, when
  * two-step verification is on), with a renewed device cookie; 400 wrong credentials; 403
  * unverified or disabled; 429 locked out (the account; for a browser whose device cookie
@@ -140,19 +176,7 @@ page_login(struct request *req, struct response *resp)
 		v.error = "The username, e-mail address or password is not correct.";
 		show_form(req, resp, &v, r);
 		return UM_OK;
-	case UM_EDISABLED:
-		v.status = 403;
-		v.notice = "disabled";
-		v.error = "This account is disabled.";
-		show_form(req, resp, &v, r);
-		return UM_OK;
-	case UM_EUNVERIFIED:
-		v.status = 403;
-		v.notice = "unverified";
-		v.error = "Your e-mail address is not verified yet.";
-		show_form(req, resp, &v, r);
-		return UM_OK;
-	default: return rc;
+	default: return account_refused(req, resp, &v, r, rc) ? UM_OK : rc;
 	}
 	/*
 	 * With two-step verification on, the password opens only a session that waits for
@@ -168,12 +192,7 @@ page_login(struct request *req, struct response *resp)
 		                     "/login/mfa");
 		return UM_OK;
 	}
-	if ((rc = browser_session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
-	    (rc = login_succeeded(&req->ctx, &u, &dev, "browser")) != UM_OK)
-		return rc;
-	browser_device_remember(req, resp, u.id);
-	response_redirect(resp, 303, v.next != NULL ? v.next : "/profile");
-	return UM_OK;
+	return signed_in(req, resp, &u, &dev, &v);
 }
 
 enum { K_CHALLENGE, K_CREDENTIAL, K__MAX };
@@ -224,27 +243,10 @@ page_login_passkey(struct request *req, struct response *resp)
 		    "That passkey was not accepted. Try again, or log in with your password.";
 		show_form(req, resp, &v, NULL);
 		return UM_OK;
-	case UM_EDISABLED:
-		v.status = 403;
-		v.notice = "disabled";
-		v.error = "This account is disabled.";
-		show_form(req, resp, &v, NULL);
-		return UM_OK;
-	case UM_EUNVERIFIED:
-		v.status = 403;
-		v.notice = "unverified";
-		v.error = "Your e-mail address is not verified yet.";
-		show_form(req, resp, &v, NULL);
-		return UM_OK;
-	default: return rc;
+	default: return account_refused(req, resp, &v, NULL, rc) ? UM_OK : rc;
 	}
-	/* The same completion as the password form's (page_login above, page_login_mfa). */
-	if ((rc = browser_session_start(req, resp, u.id, v.remember, 0)) != UM_OK ||
-	    (rc = login_succeeded(&req->ctx, &u, &dev, "browser")) != UM_OK)
-		return rc;
-	browser_device_remember(req, resp, u.id);
-	response_redirect(resp, 303, v.next != NULL ? v.next : "/profile");
-	return UM_OK;
+	/* The same completion as the password form's. */
+	return signed_in(req, resp, &u, &dev, &v);
 }
 
 /* POST /logout — 303 to /; 403 CSRF. */

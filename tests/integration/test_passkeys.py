@@ -315,3 +315,25 @@ def test_the_admin_user_page_lists_passkeys_and_removes_one_audited(stack):
                       "event = 'passkey_removed'" % int(account.id))
     assert [str(r[0]) for r in rows] == [str(admin_id)]
     assert "No passkeys." in admin.get("/admin/users/%s" % account.id).text
+
+
+def test_a_passkey_sign_in_skips_the_second_factor_of_a_totp_account(stack):
+    account, token, auth = bearer(stack)
+    assert add(account, token, auth).status_code == 201
+    # Two-step verification on (set in the database: the TOTP setup is test_mfa.py's).
+    sql(stack, "UPDATE users SET mfa_enabled_at = UTC_TIMESTAMP(6) WHERE id = %d" % int(account.id))
+    api_lib.user_changed_in_sql(stack, account.id)
+    client = api_lib.Client(stack)
+    assert_problem(client.post("/api/v1/auth/login", {"login": account.username,
+                                                      "password": account.password}),
+                   401, "mfa_required")
+    r = sign_in(client, auth)
+    assert r.status_code == 200 and r.json()["user"]["mfa_enabled"] is True, r.text
+    # The HTML sign-in lands on the profile, not on /login/mfa.
+    b = api_lib.Client(stack)
+    page = b.get("/login")
+    lo = login_options(api_lib.Client(stack))
+    r = b.form("/login/passkey", {"csrf_token": api_lib.csrf_of(page.text),
+                                  "challenge_id": lo["challenge_id"],
+                                  "credential": json.dumps(auth.get(lo["publicKey"]))})
+    assert r.status_code == 303 and r.headers["Location"] == "/profile", r.text[:300]

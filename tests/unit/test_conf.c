@@ -51,7 +51,7 @@ START_TEST(test_defaults_follow_api_md_section_1)
 
 	set_env(env);
 	ck_assert_int_eq(conf_load(&c, fake_getenv, 1, err, sizeof(err)), UM_OK);
-	ck_assert_str_eq(c.base_url, "http://127.0.0.1:8080");
+	ck_assert_str_eq(c.base_url, "http://localhost:8080");
 	ck_assert_int_eq(c.https, 0);
 	ck_assert_int_eq(c.mail_transport, MAIL_FILE);
 	ck_assert_uint_eq(c.login_max_failures, 5);
@@ -637,7 +637,7 @@ START_TEST(test_settings_show_their_values_and_secrets_only_whether_they_are_set
 		else if (strcmp(v->name, "USERMGR_PREVENT_ENUMERATION") == 0)
 			ck_assert_str_eq(shown, "0");
 		else if (strcmp(v->name, "USERMGR_BASE_URL") == 0)
-			ck_assert_str_eq(shown, "http://127.0.0.1:8080");
+			ck_assert_str_eq(shown, "http://localhost:8080");
 		else if (v->def != NULL && v->type != CONF_UINT)
 			ck_assert_str_eq(shown, v->def);
 		ck_assert_msg(strstr(shown, KEY64) == NULL && strstr(shown, DATAKEY) == NULL,

@@ -205,11 +205,17 @@ START_TEST(test_cose_keys_we_cannot_verify_have_no_algorithm)
 	static const unsigned char no_xy[] = { 0xa2, 0x01, 0x02, 0x03, 0x26 };
 	static const unsigned char not_map[] = { 0x01 };
 	static const unsigned char text_label[] = { 0xa1, 0x61, 'x', 0x01 };
+	static const unsigned char huge_map[] = { 0xbb, 0, 0, 0, 0x08, 0, 0, 0, 0 };
+	static const unsigned char huge_array[] = { 0xa1, 0x01, 0x9a, 0x7f, 0xff, 0xff, 0xff };
 
 	ck_assert_int_eq(webauthn_cose_alg(no_xy, sizeof(no_xy)), 0);
 	ck_assert_int_eq(webauthn_cose_alg(not_map, sizeof(not_map)), 0);
 	ck_assert_int_eq(webauthn_cose_alg(text_label, sizeof(text_label)), 0);
 	ck_assert_int_eq(webauthn_cose_alg(no_xy, 0), 0);
+	/* Heads claiming 2^35 and 2^31 items in a few bytes are refused (fuzz_webauthn found them:
+	 * the regression seed is tests/fuzz/corpus/webauthn/regression-huge-container-claim). */
+	ck_assert_int_eq(webauthn_cose_alg(huge_map, sizeof(huge_map)), 0);
+	ck_assert_int_eq(webauthn_cose_alg(huge_array, sizeof(huge_array)), 0);
 	ck_assert_str_eq(webauthn_strerror(WA_ECOUNT), "sign_count");
 	ck_assert_str_eq(webauthn_strerror(WA__MAX), "unknown");
 }
