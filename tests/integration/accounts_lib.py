@@ -97,6 +97,11 @@ class Browser:
 
     def set_cookie(self, name, value):
         host = self.stack.base_url.split("://", 1)[1].rsplit(":", 1)[0]
+        # http.cookiejar files a host without a dot ("localhost", the local stack's since
+        # API.md §8) under its RFC 2965 effective name, host + ".local", and sends a cookie
+        # set for plain "localhost" to no request.
+        if "." not in host:
+            host += ".local"
         self.session.cookies.set(name, value, domain=host, path="/")
 
 
