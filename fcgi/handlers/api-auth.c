@@ -106,8 +106,7 @@ api_login(struct request *req, struct response *resp)
 	struct field_result r[L__MAX];
 	struct device       dev = { .cookie = browser_device_cookie(req) };
 	struct user         u;
-	long long           retry, sid;
-	char               *refresh;
+	long long           retry;
 	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, login_spec, L__MAX, r) != 0)
@@ -130,18 +129,9 @@ api_login(struct request *req, struct response *resp)
 		response_header(resp, "Retry-After", arena_printf(req->arena, "%lld", retry));
 		return UM_OK;
 	}
-	/*
-	 * The user row is updated before the family is inserted: the insert's foreign-key
-	 * check takes a shared lock on that row, and two logins of one account holding it
-	 * would deadlock on the update.  Updating first makes the second login wait instead.
-	 */
-	if (rc == UM_OK && (rc = db_begin(req->rt->db)) == UM_OK) {
-		if ((rc = login_succeeded(&req->ctx, &u, &dev, "api")) != UM_OK ||
-		    (rc = refresh_start(&req->ctx, u.id, NULL, &sid, &refresh)) != UM_OK ||
-		    (rc = db_commit(req->rt->db)) != UM_OK)
-			db_rollback(req->rt->db);
-	}
-	if (rc != UM_OK) {
+	if (rc == UM_OK)
+		rc = api_signed_in(req, resp, &u, &dev);
+	if (rc != UM_OK)
 		problem_send(req, resp, rc, 0,
 		    rc == UM_ECREDS ?
 		        "The login or password is not correct." :
@@ -150,10 +140,6 @@ api_login(struct request *req, struct response *resp)
 		        "totp." :
 		        NULL,
 		    NULL);
-		return UM_OK;
-	}
-	browser_device_remember(req, resp, u.id);
-	api_token_pair(req, resp, &u, sid, refresh);
 	return UM_OK;
 }
 

@@ -124,9 +124,7 @@ api_passkey_login(struct request *req, struct response *resp)
 	struct device       dev = { .cookie = browser_device_cookie(req) };
 	const json_t       *cred;
 	struct user         u;
-	const char         *why = NULL, *refresh;
-	char               *rt;
-	long long           sid;
+	const char         *why = NULL;
 	enum um_err         rc;
 
 	if (api_fields(req, resp, &vctx, login_spec, S__MAX, r) != 0 ||
@@ -136,20 +134,11 @@ api_passkey_login(struct request *req, struct response *resp)
 	/* The device is judged as at a password login, so what follows treats both alike. */
 	if (rc == UM_OK)
 		rc = device_judge(&req->ctx, u.id, &dev);
-	/* The same completion as api_login (and the same order of writes, see there). */
-	if (rc == UM_OK && (rc = db_begin(req->rt->db)) == UM_OK) {
-		if ((rc = login_succeeded(&req->ctx, &u, &dev, "api")) != UM_OK ||
-		    (rc = refresh_start(&req->ctx, u.id, &sid, &rt)) != UM_OK ||
-		    (rc = db_commit(req->rt->db)) != UM_OK)
-			db_rollback(req->rt->db);
-	}
-	if (rc != UM_OK) {
+	/* The same completion as api_login's. */
+	if (rc == UM_OK)
+		rc = api_signed_in(req, resp, &u, &dev);
+	if (rc != UM_OK)
 		refuse(req, resp, rc, why);
-		return UM_OK;
-	}
-	refresh = rt;
-	browser_device_remember(req, resp, u.id);
-	api_token_pair(req, resp, &u, sid, refresh);
 	return UM_OK;
 }
 

@@ -7,9 +7,12 @@
 #include "api.h"
 #include "app.h"
 #include "arena.h"
+#include "browser.h"
+#include "db.h"
 #include "json.h"
 #include "login.h"
 #include "problem.h"
+#include "refresh.h"
 #include "request.h"
 #include "response.h"
 #include "runtime.h"
@@ -114,4 +117,30 @@ api_recheck(struct request *req, struct response *resp, const struct field_resul
 	default: problem_send(req, resp, rc, 0, NULL, NULL); break;
 	}
 	return -1;
+}
+
+enum um_err
+api_signed_in(struct request *req, struct response *resp, struct user *u,
+    const struct device *dev)
+{
+	long long   sid;
+	char       *refresh;
+	enum um_err rc;
+
+	/*
+	 * The user row is updated before the family is inserted: the insert's foreign-key
+	 * check takes a shared lock on that row, and two logins of one account holding it
+	 * would deadlock on the update.  Updating first makes the second login wait instead.
+	 */
+	if ((rc = db_begin(req->rt->db)) != UM_OK)
+		return rc;
+	if ((rc = login_succeeded(&req->ctx, u, dev, "api")) != UM_OK ||
+	    (rc = refresh_start(&req->ctx, u->id, NULL, &sid, &refresh)) != UM_OK ||
+	    (rc = db_commit(req->rt->db)) != UM_OK) {
+		db_rollback(req->rt->db);
+		return rc;
+	}
+	browser_device_remember(req, resp, u->id);
+	api_token_pair(req, resp, u, sid, refresh);
+	return UM_OK;
 }

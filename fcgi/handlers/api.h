@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+struct device;
 struct field_result;
 struct field_spec;
 struct request;
@@ -34,6 +35,13 @@ void api_token_pair(struct request *, struct response *, const struct user *, lo
  * sent and it returns -1.
  */
 int api_recheck(struct request *, struct response *, const struct field_result *);
+/*
+ * The end of every API sign-in, password or passkey: login_succeeded (audit, counters, the
+ * new-device alert) and a new refresh family in one transaction, then the device cookie and
+ * the token pair.  An error is returned unanswered, nothing written.
+ */
+enum um_err api_signed_in(struct request *, struct response *, struct user *,
+    const struct device *);
 /* Answers 202 {"status": status}. */
 void api_accepted(struct response *, const char *);
 
