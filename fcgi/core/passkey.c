@@ -52,6 +52,10 @@ static const char sql_remove[] = "DELETE FROM passkeys WHERE id = ? AND user_id 
 static const char sql_family_age[] =
     "SELECT TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP(6)) FROM refresh_families"
     " WHERE id = ? AND user_id = ? AND revoked_at IS NULL";
+/* A browser session's id changes at every sign-in (API.md §7): its age is the sign-in's. */
+static const char sql_session_age[] =
+    "SELECT TIMESTAMPDIFF(SECOND, created_at, UTC_TIMESTAMP(6)) FROM sessions"
+    " WHERE id_hash = ? AND user_id = ?";
 
 /* The relying party of the configured base URL (API.md §8: the local stack's is localhost). */
 static enum um_err
@@ -462,14 +466,18 @@ passkey_remove(struct ctx *ctx, long long uid, long long id)
 }
 
 enum um_err
-passkey_recent_login(struct ctx *ctx, long long uid, long long sid, int *recent)
+passkey_recent_login(struct ctx *ctx, long long uid, long long sid,
+    const unsigned char *session_hash, int *recent)
 {
 	struct db_val p[2] = { DBV_INT(sid), DBV_INT(uid) };
 	struct db_res res;
 	enum um_err   rc;
 
 	*recent = 0;
-	if ((rc = db_exec(ctx->db, ctx->arena, sql_family_age, p, 2, &res)) != UM_OK)
+	if (session_hash != NULL)
+		p[0] = DBV_BLOB(session_hash, 32);
+	if ((rc = db_exec(ctx->db, ctx->arena,
+	         session_hash != NULL ? sql_session_age : sql_family_age, p, 2, &res)) != UM_OK)
 		return rc;
 	*recent = res.nrows == 1 && DB_CELL(&res, 0, 0)->type != DB_NULL &&
 	    DB_CELL(&res, 0, 0)->i < PASSKEY_RECENT_LOGIN;

@@ -71,7 +71,13 @@ enum um_err passkey_rename(struct ctx *, long long, long long, const char *);
  * administrator).  UM_ENOTFOUND when uid has no such passkey.
  */
 enum um_err passkey_remove(struct ctx *, long long, long long);
-/* Whether the sign-in that started refresh family sid was within PASSKEY_RECENT_LOGIN. */
-enum um_err passkey_recent_login(struct ctx *, long long, long long, int *);
+/*
+ * Whether uid signed in within PASSKEY_RECENT_LOGIN seconds, with a password (and second
+ * factor) or a passkey: the sign-in that started the browser session whose id hash is
+ * session_hash (32 bytes), or with session_hash NULL the one that started refresh family sid.
+ * This is the recent check adding a passkey needs, as an alternative to the password.
+ */
+enum um_err passkey_recent_login(struct ctx *, long long, long long, const unsigned char *,
+    int *);
 
 #endif

@@ -173,7 +173,7 @@ api_me_passkey_options(struct request *req, struct response *resp)
 			return UM_OK;
 	} else {
 		if ((rc = passkey_recent_login(&req->ctx, req->auth->user.id, req->auth->sid,
-		         &recent)) != UM_OK)
+		         NULL, &recent)) != UM_OK)
 			return rc;
 		if (!recent) {
 			problem_send(req, resp, UM_ERECENT, 0,

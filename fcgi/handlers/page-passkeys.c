@@ -53,6 +53,7 @@ struct pk_view {
 	const char *error;   /* a message for the summary, or NULL */
 	json_t     *options; /* {challenge_id, publicKey} after the re-check, or NULL */
 	long long   retry;   /* Retry-After of a 429 */
+	int         recent;  /* this session's sign-in is under five minutes old */
 };
 
 static enum um_err
@@ -75,10 +76,11 @@ show(struct request *req, struct response *resp, struct pk_view *v, struct field
 		json_decref(v->options);
 	}
 	page_render(req, resp, v->status, "account-passkeys",
-	    json_pack("{s:s, s:o, s:b, s:o, s:s?, s:o, s:o, s:{s:b}}", "title", "Passkeys",
+	    json_pack("{s:s, s:o, s:b, s:o, s:b, s:s?, s:o, s:o, s:{s:b}}", "title", "Passkeys",
 	        "passkeys", list, "has_passkeys", json_array_size(list) > 0, "start_fields",
-	        page_fields(start_view, S__MAX, rs), "options",
-	        opts != NULL ? arena_strdup(req->arena, opts) : NULL, "errors", errors, "flash",
+	        v->recent ? json_array() : page_fields(start_view, S__MAX, rs), "recent",
+	        v->recent, "options", opts != NULL ? arena_strdup(req->arena, opts) : NULL,
+	        "errors", errors, "flash",
 	        v->flash != NULL ?
 	            json_pack("[{s:s, s:s}]", "kind", "success", "message", v->flash) :
 	            json_array(),
@@ -90,7 +92,10 @@ show(struct request *req, struct response *resp, struct pk_view *v, struct field
 	return UM_OK;
 }
 
-/* action=start: the password, then registration options for static/passkey.js. */
+/*
+ * action=start: the recent check — a sign-in (password or passkey) under five minutes ago, or
+ * else the password — then registration options for static/passkey.js.
+ */
 static enum um_err
 do_start(struct request *req, struct pk_view *v, struct field_result *r)
 {
@@ -99,12 +104,14 @@ do_start(struct request *req, struct pk_view *v, struct field_result *r)
 	struct user            u;
 	enum um_err            rc;
 
+	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK)
+		return rc;
+	if (v->recent)
+		goto checked;
 	if (validate_form(req->arena, &vctx, start_spec, S__MAX, &req->form, r) != UM_OK) {
 		v->status = 400;
 		return UM_OK;
 	}
-	if ((rc = user_by_id(req->rt->db, req->arena, req->session->user_id, &u)) != UM_OK)
-		return rc;
 	switch ((rc = login_recheck(&req->ctx, &u, r[S_PASSWORD].val, r[S_PASSWORD].len,
 	             &v->retry))) {
 	case UM_OK: break;
@@ -119,6 +126,7 @@ do_start(struct request *req, struct pk_view *v, struct field_result *r)
 		return UM_OK;
 	default: return rc;
 	}
+checked:
 	if ((rc = passkey_register_options(&req->ctx, &u, &o)) == UM_ECONFLICT) {
 		v->status = 409;
 		v->error = "This account holds the most passkeys it may. Remove one first.";
@@ -202,8 +210,9 @@ do_change(struct request *req, struct pk_view *v, int remove)
 
 /*
  * GET /account/passkeys — 200 the list and the add form.  POST action=start — 200 with
- * registration options for static/passkey.js; 400 no password; 403 wrong (counted towards
- * the lockout); 429 locked; 409 at the maximum.  action=add — 200 added; 400 refused or
+ * registration options for static/passkey.js; the password is asked only when this
+ * session's sign-in is over five minutes old: then 400 none; 403 wrong (counted towards the
+ * lockout); 429 locked.  409 at the maximum.  action=add — 200 added; 400 refused or
  * expired; 409 registered already.  action=rename (id, name) — 200; 400; 404.
  * action=remove (id) — 200; 404.  400 unknown action; 403 CSRF; 503.
  */
@@ -218,6 +227,9 @@ page_account_passkeys(struct request *req, struct response *resp)
 	memset(&v, 0, sizeof(v));
 	memset(rs, 0, sizeof(rs));
 	v.status = 200;
+	if ((rc = passkey_recent_login(&req->ctx, req->session->user_id, 0, req->session->hash,
+	         &v.recent)) != UM_OK)
+		return rc;
 	if (req->method == HTTP_POST) {
 		action = kv_get(&req->form, "action");
 		if (action != NULL && strcmp(action, "start") == 0)

@@ -253,9 +253,20 @@ def test_html_routes_add_a_passkey_and_sign_in_with_it(stack):
     auth = w.Authenticator(origin(stack))
     page = b.get("/account/passkeys")
     assert page.status_code == 200 and 'id="no-passkeys"' in page.text
+    # Signed in a moment ago: no password is asked.
+    assert 'name="password"' not in page.text
+    r = b.post("/account/passkeys", {"csrf_token": csrf_of(page.text), "action": "start"})
+    assert r.status_code == 200 and OPTIONS_ATTR.search(r.text), r.text[:500]
+    # Five minutes later the password is: missing, wrong, right.
+    sql(stack, "UPDATE sessions SET created_at = created_at - INTERVAL 10 MINUTE "
+               "WHERE user_id = %d" % int(account.id))
+    page = b.get("/account/passkeys")
+    assert 'name="password"' in page.text
+    r = b.post("/account/passkeys", {"csrf_token": csrf_of(page.text), "action": "start"})
+    assert r.status_code == 400 and not OPTIONS_ATTR.search(r.text)
     r = b.post("/account/passkeys", {"csrf_token": csrf_of(page.text), "action": "start",
                                      "password": "not the password"})
-    assert r.status_code == 403
+    assert r.status_code == 403 and not OPTIONS_ATTR.search(r.text)
     r = b.post("/account/passkeys", {"csrf_token": csrf_of(page.text), "action": "start",
                                      "password": account.password})
     assert r.status_code == 200, r.text[:500]
