@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { cspViolations, launch, shot, url } from './lib.mjs';
-import { flashes, heading, logIn, logOut, newPage, newVerifiedPerson, pathOf, submit, unexpected } from './flows.mjs';
+import {
+	flashes, heading, logIn, logOut, newPage, newVerifiedPerson, pathOf, sidewaysOverflow, submit, unexpected,
+} from './flows.mjs';
 
 /**
  * A platform authenticator with user verification, as a laptop's fingerprint reader is: CTAP2,
@@ -76,6 +78,9 @@ describe('passkeys', () => {
 		assert.equal(held[0].isResidentCredential, true, 'a discoverable credential');
 		assert.equal(held[0].rpId, new URL(url('/')).hostname);
 		await page.screenshot({ path: shot('passkeys-1-added.png'), fullPage: true });
+		await page.setViewportSize({ width: 375, height: 800 });
+		assert.deepEqual(await sidewaysOverflow(page), [], 'nothing sticks out sideways at 375 px');
+		await page.setViewportSize({ width: 1280, height: 800 });
 
 		// 3. Signed out, the login page offers the passkey in the username field's autofill
 		// (conditional mediation); the virtual authenticator picks it at once, as a person would
@@ -108,5 +113,23 @@ describe('passkeys', () => {
 		assert.deepEqual(await cspViolations(page), []);
 		assert.deepEqual(unexpected(problems), []);
 		await context.close();
+	});
+
+	test('without JavaScript /login is the password form alone, and it still signs in', { timeout: 120_000 }, async () => {
+		const { context, page, problems } = await newPage(browser);
+		const person = await newVerifiedPerson(page, 'pkn');
+		await context.close();
+		const noScript = await browser.newContext({ javaScriptEnabled: false });
+		const p = await noScript.newPage();
+		await p.goto(url('/login'));
+		assert.equal(await p.locator('#passkey-login-card').isVisible(), false, 'no passkey card without script');
+		assert.equal(await p.getByRole('button', { name: 'Sign in with a passkey' }).isVisible(), false);
+		assert.equal(await logIn(p, person.username, person.password), 200);
+		assert.equal(pathOf(p), '/profile');
+		// The passkeys page says what adding one needs instead of showing a form that cannot work.
+		await p.goto(url('/account/passkeys'));
+		assert.equal(await p.locator('#passkey-unsupported').isVisible(), true);
+		assert.deepEqual(unexpected(problems), []);
+		await noScript.close();
 	});
 });
