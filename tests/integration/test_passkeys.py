@@ -348,3 +348,28 @@ def test_a_passkey_sign_in_skips_the_second_factor_of_a_totp_account(stack):
                                   "challenge_id": lo["challenge_id"],
                                   "credential": json.dumps(auth.get(lo["publicKey"]))})
     assert r.status_code == 303 and r.headers["Location"] == "/profile", r.text[:300]
+
+
+def test_the_options_routes_take_no_body_or_json_only(stack):
+    client = api_lib.Client(stack)
+    # No body and no Content-Type at all: a sign-in challenge.
+    r = client.request("POST", "/api/v1/auth/passkey/options")
+    assert r.status_code == 200 and r.json()["challenge_id"], r.text
+    # A body must be JSON, and a JSON object.
+    r = client.request("POST", "/api/v1/auth/passkey/options", data="login=x",
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert_problem(r, 415, "unsupported_media_type")
+    r = client.request("POST", "/api/v1/auth/passkey/options", data="{",
+                       headers={"Content-Type": "application/json"})
+    assert_problem(r, 400, "invalid_json")
+    assert_problem(client.post("/api/v1/auth/passkey/options", [1]), 400, "invalid_json")
+    assert_problem(client.post("/api/v1/auth/passkey/options", {"login": 7}), 400,
+                   "validation_failed")
+    # The completing request always has a body.
+    assert_problem(client.request("POST", "/api/v1/auth/passkey"), 415, "unsupported_media_type")
+    assert_problem(client.post("/api/v1/auth/passkey", {"credential": {}}), 400,
+                   "validation_failed")
+    # Another method on the options path is 405 with only POST allowed (not the {id} routes').
+    account, token, _ = bearer(stack)
+    r = account.client.request("DELETE", "/api/v1/me/passkeys/options", token=token)
+    assert r.status_code == 405 and r.headers["Allow"] == "POST", (r.status_code, r.headers)
