@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "ctx.h"
 #include "db.h"
+#include "notify.h"
 #include "passkey.h"
 #include "token.h"
 #include "user.h"
@@ -281,6 +282,7 @@ passkey_register(struct ctx *ctx, long long uid, const char *challenge_id, const
 	struct webauthn_rp  rp;
 	struct webauthn_new nw;
 	struct challenge    c;
+	struct user         u;
 	struct db_val       p[10];
 	struct db_res       res;
 	enum webauthn_err   w;
@@ -311,12 +313,28 @@ passkey_register(struct ctx *ctx, long long uid, const char *challenge_id, const
 	p[7] = DBV_INT(nw.backed_up);
 	p[8] = DBV_BLOB(c.handle, c.handle_len);
 	p[9] = dbv_text(name);
-	/* A credential id registered already (to anyone) is UM_ECONFLICT from the unique key. */
-	if ((rc = db_exec(ctx->db, ctx->arena, sql_insert, p, 10, &res)) != UM_OK)
+	/*
+	 * The row, its audit event and the owner's notice in one transaction: a passkey signs in
+	 * without the password, so its owner hears of every new one (as of two-step
+	 * verification turned on).  A credential id registered already (to anyone) is
+	 * UM_ECONFLICT from the unique key.
+	 */
+	if ((rc = user_by_id(ctx->db, ctx->arena, uid, &u)) != UM_OK ||
+	    (rc = db_begin(ctx->db)) != UM_OK)
 		return rc;
+	if ((rc = db_exec(ctx->db, ctx->arena, sql_insert, p, 10, &res)) == UM_OK &&
+	    (rc = audit_log(ctx, AUDIT_PASSKEY_ADDED, uid, ctx->actor > 0 ? ctx->actor : uid,
+	         json_pack("{s:I, s:s}", "passkey_id", (json_int_t)res.insert_id, "attestation",
+	             nw.fmt))) == UM_OK &&
+	    (rc = notify_queue(ctx, "passkey-added", u.email,
+	         u.display_name != NULL ? u.display_name : u.username,
+	         json_pack("{s:s, s:s}", "username", u.username, "name", name))) == UM_OK)
+		rc = db_commit(ctx->db);
+	if (rc != UM_OK) {
+		db_rollback(ctx->db);
+		return rc;
+	}
 	*id = (long long)res.insert_id;
-	(void)audit_log(ctx, AUDIT_PASSKEY_ADDED, uid, ctx->actor > 0 ? ctx->actor : uid,
-	    json_pack("{s:I, s:s}", "passkey_id", (json_int_t)*id, "attestation", nw.fmt));
 	return UM_OK;
 }
 

@@ -41,7 +41,8 @@ enum um_err passkey_login_options(struct ctx *, const char *, struct passkey_opt
  * Completes a registration for uid: challenge_id must name an unspent, unexpired
  * registration challenge of uid (UM_ECHALLENGE otherwise; it is spent either way), cred a
  * RegistrationResponseJSON passing webauthn_register (UM_EPASSKEY, *why naming the check).
- * Stores it under name, audits passkey_added; *id is the new row.  UM_ECONFLICT when the
+ * Stores it under name, audits passkey_added and mails the owner a notice (one
+ * transaction); *id is the new row.  UM_ECONFLICT when the
  * credential is registered already (to anyone) or uid holds the maximum.
  */
 enum um_err passkey_register(struct ctx *, long long, const char *, const char *,

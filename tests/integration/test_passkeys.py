@@ -65,6 +65,10 @@ def test_a_passkey_registered_over_the_api_signs_in_without_a_username(stack):
     assert r.status_code == 201, r.text
     assert r.json()["name"] == "laptop" and r.json()["last_used_at"] is None
     assert "passkey_added" in audit_events(stack, int(account.id))
+    # The owner is told, with the passkey's name and where to remove it.
+    subject, text = api_lib.newest_mail(stack, account.email, "passkey was added")
+    assert subject == "A passkey was added to your usermgr account"
+    assert '"laptop"' in text and stack.base_url + "/account/passkeys" in text
     # A fresh client, no username, no cookie: the discoverable sign-in.
     client = api_lib.Client(stack)
     o = login_options(client)
@@ -242,10 +246,13 @@ def test_passkeys_are_listed_renamed_and_removed(stack):
     assert "passkey_removed" in audit_events(stack, int(account.id))
     # A removed passkey signs in no more.
     assert_problem(sign_in(api_lib.Client(stack), auth), 401, "invalid_credentials")
-    # Registered twice: 409.
-    pid = add(account, token, auth, cred=auth.credentials[0]).status_code
-    assert pid == 201
+    # Registered twice: 409, and no second row, audit event or notice.
+    assert add(account, token, auth, cred=auth.credentials[0]).status_code == 201
+    mails = api_lib.mail_count(stack, account.email)
     assert_problem(add(account, token, auth, cred=auth.credentials[0]), 409, "conflict")
+    assert len(c.get("/api/v1/me/passkeys", token=token).json()["passkeys"]) == 1
+    assert audit_events(stack, int(account.id)).count("passkey_added") == 2
+    assert api_lib.mail_count(stack, account.email) == mails
 
 
 def test_html_routes_add_a_passkey_and_sign_in_with_it(stack):
