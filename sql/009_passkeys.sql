@@ -44,3 +44,10 @@ CREATE TABLE IF NOT EXISTS webauthn_challenges (
 	PRIMARY KEY (id_hash),
 	KEY webauthn_challenges_expires (expires_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
+
+-- sessions.amr: how the sign-in that started a browser session was made, when it was not the
+-- password (RFC 8176 values, space-separated): a passkey sign-in writes "pop mfa" (a key
+-- proved in an authenticator that verified its user).  NULL is the password, with a code when
+-- the account has two-step verification on.  OpenID Connect reads it for the ID token's amr
+-- and acr (oidc.c); a nullable column at the end is added in place.
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS amr VARCHAR(32) NULL;

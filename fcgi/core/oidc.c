@@ -796,6 +796,23 @@ oidc_amr(const struct user *u)
 	return u->mfa_enabled ? "pwd otp mfa" : "pwd";
 }
 
+static const char sql_session_amr[] = "SELECT amr FROM sessions WHERE id = ?";
+
+const char *
+oidc_session_amr(struct ctx *ctx, long long sid, const struct user *u)
+{
+	struct db_val p[1] = { DBV_INT(sid) };
+	struct db_res res;
+	const char   *amr;
+
+	/* A passkey sign-in wrote its methods on the session (passkey.c); else the password's. */
+	if (db_exec(ctx->db, ctx->arena, sql_session_amr, p, 1, &res) == UM_OK &&
+	    res.nrows == 1 && (amr = db_cell_text(DB_CELL(&res, 0, 0))) != NULL &&
+	    amr[0] != '\0')
+		return amr;
+	return oidc_amr(u);
+}
+
 static const char sql_auth_time[] =
     "SELECT FLOOR(UNIX_TIMESTAMP(created_at)) FROM sessions WHERE id = ?";
 

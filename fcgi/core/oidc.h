@@ -121,6 +121,8 @@ const char *oidc_code_refusal_text(enum oidc_code_refusal);
 
 /* The authentication methods (RFC 8176) and acr of how user signed in, for a new grant. */
 const char *oidc_amr(const struct user *);
+/* The same for the browser session sid: what its sign-in recorded (a passkey), else oidc_amr. */
+const char *oidc_session_amr(struct ctx *, long long, const struct user *);
 /* The sign-in time of browser session id (sessions.id), 0 when it is gone. */
 long long oidc_session_auth_time(struct ctx *, long long);
 

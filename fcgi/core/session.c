@@ -162,6 +162,7 @@ session_find(struct ctx *ctx, const char *cookie, struct session **out)
 }
 
 static const char sql_delete[] = "DELETE FROM sessions WHERE id_hash = ?";
+static const char sql_set_amr[] = "UPDATE sessions SET amr = ? WHERE id = ?";
 
 /*
  * The session keeps its user's role names (sql/003_session_roles.sql): every change of roles
@@ -355,4 +356,12 @@ session_revoke(struct ctx *ctx, long long user_id, long long id, int *found)
 	if (rc != UM_OK)
 		*found = 0;
 	return rc;
+}
+
+enum um_err
+session_set_amr(struct ctx *ctx, long long id, const char *amr)
+{
+	struct db_val p[2] = { dbv_text(amr), DBV_INT(id) };
+
+	return db_exec(ctx->db, ctx->arena, sql_set_amr, p, 2, NULL);
 }

@@ -50,6 +50,11 @@ enum um_err session_create(struct ctx *, long long, int, int, struct session **,
  */
 enum um_err session_delete(struct ctx *, const struct session *);
 /*
+ * Records how session id's sign-in was made when it was not the password (RFC 8176 amr
+ * values, space-separated; sessions.amr, sql/009): OpenID Connect reports it (oidc.c).
+ */
+enum um_err session_set_amr(struct ctx *, long long, const char *);
+/*
  * Ends every session of user_id — browser sessions except the one whose hash is keep (NULL:
  * all), and every API refresh-token family (API.md §7: "Sessions cover browser sessions and
  * API logins") — for password changes, resets, disabling.  Logs one `user` revocation row,

@@ -389,7 +389,7 @@ authz_grant(struct request *req, struct response *resp, const struct authz *z,
 	g.nonce = z->nonce;
 	g.scopes = z->scope;
 	g.auth_time = auth_time;
-	g.amr = oidc_amr(&u);
+	g.amr = oidc_session_amr(&req->ctx, req->session->id, &u);
 	g.session_id = req->session->id;
 	if ((rc = oidc_code_issue(&req->ctx, &g, &code)) != UM_OK)
 		return rc;

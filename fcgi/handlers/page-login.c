@@ -118,16 +118,19 @@ account_refused(struct request *req, struct response *resp, struct login_view *v
 }
 
 /*
- * The end of every complete sign-in on this page, password or passkey: a new session id,
- * login_succeeded (audit, counters, and what hangs on it), the device cookie, 303 to next.
+ * The end of every complete sign-in on this page, password or passkey: a new session id
+ * (recording amr, the methods when not the password's), login_succeeded (audit, counters,
+ * and what hangs on it), the device cookie, 303 to next.
  */
 static enum um_err
 signed_in(struct request *req, struct response *resp, struct user *u, struct device *dev,
-    const struct login_view *v)
+    const struct login_view *v, const char *amr)
 {
 	enum um_err rc;
 
 	if ((rc = browser_session_start(req, resp, u->id, v->remember, 0)) != UM_OK ||
+	    (amr != NULL &&
+	        (rc = session_set_amr(&req->ctx, req->session->id, amr)) != UM_OK) ||
 	    (rc = login_succeeded(&req->ctx, u, dev, "browser")) != UM_OK)
 		return rc;
 	browser_device_remember(req, resp, u->id);
@@ -192,7 +195,7 @@ page_login(struct request *req, struct response *resp)
 		                     "/login/mfa");
 		return UM_OK;
 	}
-	return signed_in(req, resp, &u, &dev, &v);
+	return signed_in(req, resp, &u, &dev, &v, NULL);
 }
 
 enum { K_CHALLENGE, K_CREDENTIAL, K__MAX };
@@ -246,7 +249,7 @@ page_login_passkey(struct request *req, struct response *resp)
 	default: return account_refused(req, resp, &v, NULL, rc) ? UM_OK : rc;
 	}
 	/* The same completion as the password form's. */
-	return signed_in(req, resp, &u, &dev, &v);
+	return signed_in(req, resp, &u, &dev, &v, PASSKEY_AMR);
 }
 
 /* POST /logout — 303 to /; 403 CSRF. */

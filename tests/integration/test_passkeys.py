@@ -380,3 +380,38 @@ def test_the_options_routes_take_no_body_or_json_only(stack):
     account, token, _ = bearer(stack)
     r = account.client.request("DELETE", "/api/v1/me/passkeys/options", token=token)
     assert r.status_code == 405 and r.headers["Allow"] == "POST", (r.status_code, r.headers)
+
+
+def test_a_passkey_session_is_reported_to_openid_connect_clients_as_multi_factor(stack):
+    """amr and acr of the ID token say how the browser session signed in: a passkey is
+    "pop mfa", acr 2, also for an account without two-step verification (RFC 8176)."""
+    import secrets
+    import urllib.parse
+    import test_oidc as o
+    admin = o.Admin(stack)
+    client = o.new_client(admin)
+    account, token, auth = bearer(stack)
+    assert add(account, token, auth).status_code == 201
+    oauth = o.session_for(client)
+    nonce = secrets.token_urlsafe(16)
+    url, _ = oauth.create_authorization_url(stack.url("/oauth2/authorize"), nonce=nonce)
+    b = o.Browser(stack)
+    r = b.get(o.local(stack, url))
+    assert r.status_code == 303 and r.headers["Location"].startswith("/login?"), r.status_code
+    nxt = urllib.parse.parse_qs(urllib.parse.urlsplit(r.headers["Location"]).query)["next"][0]
+    page = b.get(r.headers["Location"])
+    lo = login_options(api_lib.Client(stack))
+    r = b.post("/login/passkey", {"csrf_token": csrf_of(page.text), "next": nxt,
+                                  "challenge_id": lo["challenge_id"],
+                                  "credential": json.dumps(auth.get(lo["publicKey"]))})
+    assert r.status_code == 303 and r.headers["Location"] == nxt, (r.status_code, r.text[:300])
+    r = b.get(nxt)
+    assert r.status_code == 200 and "/oauth2/consent" in r.text, r.status_code
+    req = html.unescape(o.REQUEST_FIELD.search(r.text).group(1))
+    r = b.post("/oauth2/consent", {"csrf_token": b.csrf, "request": req, "decision": "allow"})
+    assert r.status_code == 302, r.status_code
+    tok = oauth.fetch_token(stack.url("/oauth2/token"), authorization_response=r.headers["Location"])
+    claims = o.id_claims(stack, tok["id_token"], client["client_id"], nonce)
+    assert claims["amr"] == ["pop", "mfa"] and claims["acr"] == "2", dict(claims)
+    assert sql(stack, "SELECT amr FROM sessions WHERE user_id = %d" % int(account.id))[0][0] \
+        == "pop mfa"
