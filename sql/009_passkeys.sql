@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS webauthn_challenges (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci;
 
 -- sessions.amr: how the sign-in that started a browser session was made, when it was not the
--- password (RFC 8176 values, space-separated): a passkey sign-in writes "pop mfa" (a key
+-- password (RFC 8176 values, space-separated): a passkey sign-in writes "hwk mfa" (a key
 -- proved in an authenticator that verified its user).  NULL is the password, with a code when
 -- the account has two-step verification on.  OpenID Connect reads it for the ID token's amr
 -- and acr (oidc.c); a nullable column at the end is added in place.

@@ -15,9 +15,9 @@ struct user;
 #define PASSKEY_CHALLENGE_TTL  300   /* seconds a challenge stays usable (issue 13, item 1) */
 #define PASSKEY_RECENT_LOGIN   300   /* seconds after a sign-in that count as a recent check */
 #define PASSKEY_CREDENTIAL_MAX 65536 /* bytes of a credential member's JSON text */
-/* RFC 8176 methods of a passkey sign-in: a key proved in an authenticator that verified its
- * user (required, docs/DECISIONS.md), so also multi-factor. */
-#define PASSKEY_AMR "pop mfa"
+/* RFC 8176 methods of a passkey sign-in, as issue 14 names them: a key proved in an
+ * authenticator that verified its user (required, docs/DECISIONS.md), so also multi-factor. */
+#define PASSKEY_AMR "hwk mfa"
 
 /* An options answer: {"challenge_id", "publicKey"} as API.md's issue 13 spells it. */
 struct passkey_options {

@@ -384,7 +384,7 @@ def test_the_options_routes_take_no_body_or_json_only(stack):
 
 def test_a_passkey_session_is_reported_to_openid_connect_clients_as_multi_factor(stack):
     """amr and acr of the ID token say how the browser session signed in: a passkey is
-    "pop mfa", acr 2, also for an account without two-step verification (RFC 8176)."""
+    "hwk mfa", acr 2, also for an account without two-step verification (RFC 8176)."""
     import secrets
     import urllib.parse
     import test_oidc as o
@@ -412,6 +412,6 @@ def test_a_passkey_session_is_reported_to_openid_connect_clients_as_multi_factor
     assert r.status_code == 302, r.status_code
     tok = oauth.fetch_token(stack.url("/oauth2/token"), authorization_response=r.headers["Location"])
     claims = o.id_claims(stack, tok["id_token"], client["client_id"], nonce)
-    assert claims["amr"] == ["pop", "mfa"] and claims["acr"] == "2", dict(claims)
+    assert claims["amr"] == ["hwk", "mfa"] and claims["acr"] == "2", dict(claims)
     assert sql(stack, "SELECT amr FROM sessions WHERE user_id = %d" % int(account.id))[0][0] \
-        == "pop mfa"
+        == "hwk mfa"
