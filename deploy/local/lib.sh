@@ -289,3 +289,66 @@ FLUSH PRIVILEGES;"
 	fi
 	printf '%s\n' "$UM_DB_SETUP_VERSION" >"$marker"
 }
+
+# Starts a FastCGI pool: spawn-fcgi binds SOCK (mode 0660, owned by nginx's user when
+# UM_SOCK_OWNER holds "-U user -G group") and, with -n, becomes multiwatch, which keeps N
+# workers of BIN alive.  Its own session, so its PID is also the process group stopped on
+# exit, and a Ctrl-C in the terminal reaches the caller only.  Sets UM_POOL_PID.
+# Usage: um_start_pool SOCK N BIN LOG  (the environment is the workers')
+um_start_pool() {
+	rm -f "$1"
+	setsid spawn-fcgi -n -s "$1" -M 0660 "${UM_SOCK_OWNER[@]}" -- \
+		"$(command -v multiwatch)" -f "$2" -- "$3" </dev/null >>"$4" 2>&1 &
+	UM_POOL_PID=$!
+}
+
+# Writes $UM_STATE/nginx.conf from deploy/nginx/local.conf.in.  Quoted replacements keep '&'
+# and '\' in values literal.
+# Usage: um_nginx_conf PORT USER-LINE AUTH-RATE LIMIT-REQ APP-SERVERS OPS-SERVERS
+um_nginx_conf() {
+	local conf
+
+	conf=$(<"$UM_REPO/deploy/nginx/local.conf.in")
+	conf=${conf//@STATE@/"$UM_STATE"}
+	conf=${conf//@REPO@/"$UM_REPO"}
+	conf=${conf//@PORT@/"$1"}
+	conf=${conf//@USER@/"$2"}
+	conf=${conf//@AUTH_RATE@/"$3"}
+	conf=${conf//@LIMIT_REQ@/"$4"}
+	conf=${conf//@APP_SERVERS@/"$5"}
+	conf=${conf//@OPS_SERVERS@/"$6"}
+	printf '%s\n' "$conf" >"$UM_STATE/nginx.conf"
+}
+
+# Checks and starts nginx on $UM_STATE/nginx.conf, then waits until it accepts on PORT.
+# Sets UM_NGINX_PID.  Usage: um_start_nginx PORT
+um_start_nginx() {
+	local args i
+
+	args=(-p "$UM_STATE/" -c "$UM_STATE/nginx.conf" -e "$UM_LOGDIR/nginx-error.log"
+		-g 'daemon off;')
+	if ! nginx -t -q "${args[@]}" >"$UM_LOGDIR/nginx-test.log" 2>&1; then
+		cat "$UM_LOGDIR/nginx-test.log" >&2
+		um_die "nginx rejected $UM_STATE/nginx.conf"
+	fi
+	rm -f "$UM_RUN/nginx.pid"
+	setsid nginx "${args[@]}" </dev/null >>"$UM_LOGDIR/nginx-error.log" 2>&1 &
+	UM_NGINX_PID=$!
+	for ((i = 0; ; i++)); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && break
+		if ! um_alive "$UM_NGINX_PID"; then
+			um_tail "$UM_LOGDIR/nginx-error.log"
+			um_die "nginx exited during start-up (log: $UM_LOGDIR/nginx-error.log)"
+		fi
+		((i < 100)) || um_die "nginx does not accept connections on 127.0.0.1:$1 after 10 s"
+		sleep 0.1
+	done
+}
+
+# True when GET PATH on 127.0.0.1:PORT answers 200 within 3 s.  Usage: um_http_ok PORT PATH
+um_http_ok() {
+	# shellcheck disable=SC2016 # $1, $2 and $status belong to the inner shell
+	timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3
+		IFS=" " read -r _ status _ <&3 && [[ $status == 200 ]]' _ "$1" "$2" 2>/dev/null
+}

@@ -78,35 +78,57 @@ queue_verification(struct ctx *ctx, long long id, const char *username, const ch
 	        link_url(ctx, LINK_VERIFY_EMAIL, tok), "hours", 24));
 }
 
+/* A sign-up's rows, for db_transact: run again whole when a conflict rolls them back. */
+struct create_tx {
+	struct ctx *ctx;
+	const char *username, *email, *hash;
+	long long  *id;
+};
+
+static enum um_err
+create_tx(void *arg)
+{
+	struct create_tx *t = arg;
+	enum um_err       rc;
+
+	if ((rc = user_create(t->ctx->db, t->ctx->arena, t->username, t->email, t->hash, 0,
+	         t->id)) != UM_OK ||
+	    (rc = queue_verification(t->ctx, *t->id, t->username, t->username, t->email)) !=
+	        UM_OK)
+		return rc;
+	return audit_log(t->ctx, AUDIT_REGISTERED, *t->id, *t->id, NULL);
+}
+
 enum um_err
 account_create(struct ctx *ctx, const char *username, const char *email, const char *hash,
     long long *id)
 {
-	struct db  *db = ctx->db;
-	enum um_err rc;
+	struct create_tx t = { ctx, username, email, hash, id };
 
-	if ((rc = db_begin(db)) != UM_OK)
-		return rc;
-	if ((rc = user_create(db, ctx->arena, username, email, hash, 0, id)) != UM_OK ||
-	    (rc = queue_verification(ctx, *id, username, username, email)) != UM_OK ||
-	    (rc = audit_log(ctx, AUDIT_REGISTERED, *id, *id, NULL)) != UM_OK ||
-	    (rc = db_commit(db)) != UM_OK)
-		db_rollback(db);
-	return rc;
+	return db_transact(ctx->db, create_tx, &t);
 }
 
-/* Runs tx (one of the *_tx below) for email in a transaction of its own. */
+struct email_tx {
+	struct ctx *ctx;
+	enum um_err (*tx)(struct ctx *, const char *);
+	const char *email;
+};
+
+static enum um_err
+email_tx(void *arg)
+{
+	struct email_tx *t = arg;
+
+	return t->tx(t->ctx, t->email);
+}
+
+/* Runs tx (one of the *_tx below) for email in a transaction of its own (db_transact). */
 static enum um_err
 in_tx(struct ctx *ctx, enum um_err (*tx)(struct ctx *, const char *), const char *email)
 {
-	struct db  *db = ctx->db;
-	enum um_err rc;
+	struct email_tx t = { ctx, tx, email };
 
-	if ((rc = db_begin(db)) != UM_OK)
-		return rc;
-	if ((rc = tx(ctx, email)) != UM_OK || (rc = db_commit(db)) != UM_OK)
-		db_rollback(db);
-	return rc;
+	return db_transact(ctx->db, email_tx, &t);
 }
 
 /*

@@ -275,6 +275,67 @@ conf_db_ssl_default(const char *host, const char *ca)
 	return DB_SSL_REQUIRED;
 }
 
+/*
+ * USERMGR_DB_HOSTS: "host:port" items separated by commas or spaces, an IPv6 address in
+ * brackets ("[::1]:3306").  Every item names its port: a cluster's nodes on one machine (the
+ * tests, deploy/cluster/run) differ by port alone, and a forgotten one must not quietly be
+ * 3306.
+ */
+static int
+db_hosts(struct conf *c, char *err, size_t errlen)
+{
+	char         *list, *p, *end, *host, *colon;
+	unsigned long port;
+	int           rc = -1;
+
+	if (c->db_hosts_text == NULL)
+		return 0;
+	list = xstrdup(c->db_hosts_text);
+	for (p = list; *p != '\0'; p = end) {
+		p += strspn(p, ", \t");
+		if (*p == '\0')
+			break;
+		end = p + strcspn(p, ", \t");
+		if (*end != '\0')
+			*end++ = '\0';
+		if (*p == '[') {
+			host = p + 1;
+			if ((colon = strstr(host, "]:")) == NULL)
+				goto bad;
+			*colon++ = '\0';
+		} else {
+			host = p;
+			if ((colon = strrchr(host, ':')) == NULL || strchr(host, ':') != colon)
+				goto bad;
+		}
+		*colon++ = '\0';
+		errno = 0;
+		port = strtoul(colon, &p, 10);
+		if (host[0] == '\0' || *colon < '0' || *colon > '9' || *p != '\0' ||
+		    errno != 0 || port < 1 || port > 65535)
+			goto bad;
+		if (c->ndb_hosts == CONF_DB_HOSTS_MAX) {
+			(void)snprintf(err, errlen, "USERMGR_DB_HOSTS: more than %d hosts",
+			    CONF_DB_HOSTS_MAX);
+			goto out;
+		}
+		c->db_hosts[c->ndb_hosts].host = xstrdup(host);
+		c->db_hosts[c->ndb_hosts++].port = (unsigned)port;
+	}
+	if (c->ndb_hosts == 0) {
+		(void)snprintf(err, errlen, "USERMGR_DB_HOSTS: no host:port in it");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+bad:
+	(void)snprintf(err, errlen,
+	    "USERMGR_DB_HOSTS: each item is host:port or [IPv6]:port, separated by commas");
+out:
+	free(list);
+	return rc;
+}
+
 /* USERMGR_DB_SSL_CA: a file the programs can read now, not a surprise at the first connect. */
 static int
 db_ssl_ca(struct conf *c, char *err, size_t errlen)
@@ -300,8 +361,16 @@ db_ssl_mode(struct conf *c, char *err, size_t errlen)
 		.offset = offsetof(struct conf, db_ssl_mode),
 		.choices = ssl_modes };
 
+	size_t i;
+
 	if (c->db_ssl_mode_text == NULL) {
 		c->db_ssl_mode = conf_db_ssl_default(c->db_host, c->db_ssl_ca);
+		/* A cluster: the strictest mode any of its nodes would get on its own. */
+		for (i = 0; i < c->ndb_hosts; i++)
+			if (conf_db_ssl_default(c->db_hosts[i].host, c->db_ssl_ca) >
+			    c->db_ssl_mode)
+				c->db_ssl_mode = conf_db_ssl_default(c->db_hosts[i].host,
+				    c->db_ssl_ca);
 		c->db_ssl_mode_text = xstrdup(ssl_modes[c->db_ssl_mode]);
 		return 0;
 	}
@@ -343,7 +412,10 @@ conf_cache_file_default(const struct conf *c, char *buf, size_t n)
 	char          in[4096];
 	int           len, i;
 
-	if (c->db_host != NULL && c->db_host[0] != '\0')
+	if (c->db_hosts_text != NULL)
+		len = snprintf(in, sizeof(in), "usermgr-cache %d\nhosts:%s\n%s",
+		    CACHE_LAYOUT_VERSION, c->db_hosts_text, c->db_name ? c->db_name : "");
+	else if (c->db_host != NULL && c->db_host[0] != '\0')
 		len = snprintf(in, sizeof(in), "usermgr-cache %d\ntcp:%s:%u\n%s",
 		    CACHE_LAYOUT_VERSION, c->db_host, c->db_port, c->db_name ? c->db_name : "");
 	else
@@ -421,6 +493,13 @@ const struct conf_var conf_vars[] = {
 	    .description = "the database user's password" },
 	{ "USERMGR_DB_PORT", CONF_UINT, offsetof(struct conf, db_port), 1, 65535, .def = "3306",
 	    .flags = CONF_INTERNAL, .description = "MariaDB's TCP port" },
+	{ "USERMGR_DB_HOSTS", CONF_STRING, offsetof(struct conf, db_hosts_text),
+	    .check = db_hosts, .flags = CONF_INTERNAL,
+	    .description =
+	        "a cluster's nodes, host:port, tried in order (wins over the above)" },
+	{ "USERMGR_DB_TIMEOUT", CONF_UINT, offsetof(struct conf, db_timeout), 1, 3600,
+	    .def = "2", .flags = CONF_INTERNAL,
+	    .description = "seconds a connect, a read or a write to MariaDB may take" },
 	/* Read after the host: the mode's default depends on both. */
 	{ "USERMGR_DB_SSL_CA", CONF_STRING, offsetof(struct conf, db_ssl_ca),
 	    .check = db_ssl_ca,
@@ -716,6 +795,8 @@ conf_free(struct conf *c)
 			free(*FIELD(c, &conf_vars[i], char *));
 	for (i = 0; i < c->nold_keys; i++)
 		free_secret(&c->old_keys[i]);
+	for (i = 0; i < c->ndb_hosts; i++)
+		free(c->db_hosts[i].host);
 	OPENSSL_cleanse(c->data_key, sizeof(c->data_key));
 	memset(c, 0, sizeof(*c));
 }

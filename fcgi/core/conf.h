@@ -17,6 +17,13 @@ enum mail_transport {
  * TLS to MariaDB (USERMGR_DB_SSL_MODE).  Unset, it follows from the other settings: verify
  * with a CA, required over TCP to a host other than loopback, disabled otherwise.
  */
+/* One node of USERMGR_DB_HOSTS. */
+#define CONF_DB_HOSTS_MAX 8
+struct conf_db_host {
+	char    *host; /* a name, an IPv4 address or an IPv6 one (without brackets) */
+	unsigned port;
+};
+
 enum db_ssl_mode {
 	DB_SSL_DISABLED = 0, /* no TLS: a unix socket or loopback */
 	DB_SSL_REQUIRED,     /* TLS or no connection; the certificate is not checked */
@@ -42,6 +49,11 @@ struct conf {
 	char    *db_name;     /* USERMGR_DB_NAME, default usermgr */
 	char    *db_user;     /* USERMGR_DB_USER, default usermgr */
 	char    *db_password; /* USERMGR_DB_PASSWORD(_FILE) */
+	/* USERMGR_DB_HOSTS: nodes of a cluster, tried in order (db.c); unset, the above */
+	char               *db_hosts_text;
+	struct conf_db_host db_hosts[CONF_DB_HOSTS_MAX];
+	size_t              ndb_hosts;
+	unsigned db_timeout; /* USERMGR_DB_TIMEOUT: seconds to connect, read, write */
 
 	/* TLS to the database (docs/DECISIONS.md, "Configuration") */
 	char            *db_ssl_ca;        /* USERMGR_DB_SSL_CA: the server's CA (PEM) */

@@ -1,4 +1,4 @@
-/* db: a process's one MariaDB connection — lazy connect, cached prepared statements, reconnect. */
+/* db: a process's one MariaDB connection — lazy connect, cached prepared statements, reconnect, failover. */
 #include "config.h"
 
 #include <errno.h>
@@ -23,14 +23,23 @@
  * string literals).  Open addressing with linear probing; the table is emptied and every
  * statement closed when it is half full, which a fixed set of literals never reaches.
  */
-#define STMT_SLOTS         512
-#define STMT_LOAD_MAX      (STMT_SLOTS / 2)
-#define DB_PARAMS_STACK    64 /* placeholders bound from the stack: all but bulk statements */
-#define DB_PARAMS_MAX      65535 /* MariaDB's limit on one statement's placeholders */
-#define DB_COL_MIN_BUF     64    /* room for any number or datetime rendered as text */
-#define DB_CONNECT_TIMEOUT 2     /* seconds: /readyz must answer within 5 s (API.md §7) */
-#define DB_IO_TIMEOUT      3     /* seconds, each read and write */
-#define DB_PING_FAST_MS    1000  /* a ping that failed faster than this did not time out */
+#define STMT_SLOTS      512
+#define STMT_LOAD_MAX   (STMT_SLOTS / 2)
+#define DB_PARAMS_STACK 64    /* placeholders bound from the stack: all but bulk statements */
+#define DB_PARAMS_MAX   65535 /* MariaDB's limit on one statement's placeholders */
+#define DB_COL_MIN_BUF  64    /* room for any number or datetime rendered as text */
+#define DB_PING_FAST_MS 1000  /* a ping that failed faster than this did not time out */
+/*
+ * A node of USERMGR_DB_HOSTS that failed (lost, hung, refused, not ready) is passed over for
+ * this long: the next connections go to the others at once instead of each paying the
+ * connect timeout again (docs/DECISIONS.md "Cluster: failover in the client").
+ */
+#define DB_HOST_HOLD_MS 5000
+#define DB_TX_TRIES     3 /* runs of a transaction that Galera's certification rolled back */
+
+/* Galera's readiness (SHOW STATUS): no rows on a server without wsrep, which is ready. */
+static const char ready_sql[] =
+    "SHOW STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_cluster_status')";
 
 /*
  * Run at every (re)connect.  UTC so DATETIME(6) columns hold UTC (DESIGN.md "Data"); strict
@@ -48,12 +57,15 @@ struct stmt_slot {
 };
 
 struct db {
-	const struct conf *conf;        /* borrowed; outlives the handle */
-	MYSQL             *my;          /* NULL while disconnected */
-	int                in_tx;       /* between db_begin and commit/rollback */
-	int                tx_broken;   /* the connection died inside the transaction */
-	int                tls_logged;  /* a TLS refusal is logged: quiet until a connect */
-	unsigned int       io_timeout;  /* seconds per read or write; 0: DB_IO_TIMEOUT */
+	const struct conf *conf;       /* borrowed; outlives the handle */
+	MYSQL             *my;         /* NULL while disconnected */
+	int                in_tx;      /* between db_begin and commit/rollback */
+	int                tx_broken;  /* the connection died inside the transaction */
+	int                tls_logged; /* a TLS refusal is logged: quiet until a connect */
+	int                conflict; /* the last failure was 1213/1205: the tx may run again */
+	unsigned int       io_timeout; /* seconds per read or write; 0: USERMGR_DB_TIMEOUT */
+	size_t             node;       /* USERMGR_DB_HOSTS: the index of the node in use */
+	long long          held[CONF_DB_HOSTS_MAX]; /* passed over until (CLOCK_MONOTONIC ms) */
 	unsigned int       last_err;    /* MariaDB's number for the last failed statement */
 	char               errmsg[256]; /* MariaDB's message for the last failure */
 	struct stream     *stream;      /* the open db_stream, or NULL */
@@ -74,6 +86,8 @@ is_gone(unsigned int e)
 	case CR_UNKNOWN_HOST:
 	case ER_CONNECTION_KILLED:
 	case ER_SERVER_SHUTDOWN:
+	/* Galera: "WSREP has not yet prepared node for application use" (not in Primary). */
+	case ER_UNKNOWN_COM_ERROR:
 	case ER_CON_COUNT_ERROR: return 1;
 	default: return 0;
 	}
@@ -95,6 +109,23 @@ stmts_clear(struct db *db)
 
 static void stream_free(struct db *);
 
+static long long
+now_ms(void)
+{
+	struct timespec t;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The node in use failed: the next connections try the others first (cluster only). */
+static void
+hold_node(struct db *db)
+{
+	if (db->conf->ndb_hosts > 0)
+		db->held[db->node] = now_ms() + DB_HOST_HOLD_MS;
+}
+
 /* Forgets the connection and everything prepared on it; the next use connects again. */
 static void
 disconnect(struct db *db)
@@ -107,6 +138,14 @@ disconnect(struct db *db)
 	stream_free(db);
 	if (db->in_tx)
 		db->tx_broken = 1;
+}
+
+/* The connection failed under us (lost, hung, refused by a node that left the cluster). */
+static void
+lost(struct db *db)
+{
+	hold_node(db);
+	disconnect(db);
 }
 
 /*
@@ -160,20 +199,48 @@ tls_failed(struct db *db, MYSQL *my, const char *detail)
 	    conf_db_ssl_name(c->db_ssl_mode), tls_reason(my, c), detail);
 }
 
+/*
+ * Whether a Galera node may take work: wsrep_ready ON and part of the Primary component.
+ * A node cut off from the others (or still joining) refuses most statements with 1047, but
+ * asked first it is passed over before a request has done anything on it.  1 ready, 0 not,
+ * -1 when the question itself failed (*err says why).
+ */
+static int
+node_ready(MYSQL *my, unsigned int *err)
+{
+	MYSQL_RES *r;
+	MYSQL_ROW  row;
+	int        ready = 1;
+
+	*err = 0;
+	if (mysql_real_query(my, ready_sql, (unsigned long)strlen(ready_sql)) != 0 ||
+	    (r = mysql_store_result(my)) == NULL) {
+		*err = mysql_errno(my);
+		return -1;
+	}
+	while ((row = mysql_fetch_row(r)) != NULL)
+		if (row[0] != NULL && row[1] != NULL &&
+		    ((strcmp(row[0], "wsrep_ready") == 0 && strcmp(row[1], "ON") != 0) ||
+		        (strcmp(row[0], "wsrep_cluster_status") == 0 &&
+		            strcmp(row[1], "Primary") != 0)))
+			ready = 0;
+	mysql_free_result(r);
+	return ready;
+}
+
+/* Connects to one server: host and port over TCP, or the socket when host is NULL. */
 static enum um_err
-connect_db(struct db *db)
+connect_one(struct db *db, const char *host, unsigned int port)
 {
 	const struct conf *c = db->conf;
 	MYSQL             *my;
-	unsigned int       ct = DB_CONNECT_TIMEOUT;
-	unsigned int       io = db->io_timeout > 0 ? db->io_timeout : DB_IO_TIMEOUT;
+	unsigned int       ct = c->db_timeout > 0 ? c->db_timeout : 2;
+	unsigned int       io = db->io_timeout > 0 ? db->io_timeout : ct;
 	my_bool            off = 0;
-	const char        *host, *sock;
-	unsigned int       port;
+	const char        *sock;
+	unsigned int       e;
 	enum um_err        rc = UM_EUNAVAIL;
 
-	if (db->my != NULL)
-		return UM_OK;
 	if ((my = mysql_init(NULL)) == NULL) {
 		log_err("db: mysql_init failed");
 		return UM_EINTERNAL;
@@ -187,9 +254,7 @@ connect_db(struct db *db)
 	(void)mysql_optionsv(my, MYSQL_INIT_COMMAND, init_sql);
 	tls_options(my, c);
 
-	if (c->db_host != NULL && c->db_host[0] != '\0') {
-		host = c->db_host;
-		port = c->db_port;
+	if (host != NULL) {
 		sock = NULL;
 		(void)mysql_optionsv(my, MYSQL_OPT_PROTOCOL,
 		    &(unsigned int){ MYSQL_PROTOCOL_TCP });
@@ -221,11 +286,70 @@ connect_db(struct db *db)
 		mysql_close(my);
 		goto out;
 	}
+	if (c->ndb_hosts > 0 && node_ready(my, &e) != 1) {
+		log_warn("db: %s:%u is not ready (%s), trying the next node", host, port,
+		    e != 0 ? mysql_error(my) : "not in the Primary component");
+		mysql_close(my);
+		goto out;
+	}
 	db->tls_logged = 0;
 	db->my = my;
 	rc = UM_OK;
 out:
 	return rc;
+}
+
+/*
+ * Connects unless connected.  With USERMGR_DB_HOSTS, the nodes in their order (the host's
+ * own first), passing over those held after a failure; when every node is held the answer
+ * is at once UM_EUNAVAIL (a 503 a client retries), never a wait for nodes known to be bad.
+ */
+static enum um_err
+connect_db(struct db *db)
+{
+	const struct conf *c = db->conf;
+	long long          now;
+	size_t             i;
+	enum um_err        rc;
+
+	if (db->my != NULL)
+		return UM_OK;
+	if (c->ndb_hosts == 0)
+		return connect_one(db,
+		    c->db_host != NULL && c->db_host[0] != '\0' ? c->db_host : NULL,
+		    c->db_port);
+	now = now_ms();
+	for (i = 0; i < c->ndb_hosts; i++) {
+		if (db->held[i] > now)
+			continue;
+		if ((rc = connect_one(db, c->db_hosts[i].host, c->db_hosts[i].port)) == UM_OK) {
+			if (i != db->node)
+				log_info("db: now using %s:%u", c->db_hosts[i].host,
+				    c->db_hosts[i].port);
+			db->node = i;
+			return UM_OK;
+		}
+		if (rc != UM_EUNAVAIL)
+			return rc;
+		db->held[i] = now_ms() + DB_HOST_HOLD_MS;
+	}
+	return UM_EUNAVAIL;
+}
+
+const char *
+db_node(const struct db *db)
+{
+	const struct conf *c = db->conf;
+
+	if (c->ndb_hosts == 0 || db->my == NULL)
+		return NULL;
+	return mysql_get_host_info(db->my) != NULL ? c->db_hosts[db->node].host : NULL;
+}
+
+unsigned int
+db_node_port(const struct db *db)
+{
+	return db->conf->ndb_hosts > 0 ? db->conf->db_hosts[db->node].port : 0;
 }
 
 struct db *
@@ -659,10 +783,20 @@ static enum um_err
 map_err(struct db *db, unsigned int e, const char *what)
 {
 	db->last_err = e;
+	db->conflict = e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
 	if (e == ER_DUP_ENTRY || e == ER_DUP_ENTRY_WITH_KEY_NAME)
 		return UM_ECONFLICT;
 	if (is_gone(e))
 		return UM_EUNAVAIL;
+	/*
+	 * A deadlock, or on Galera a transaction that lost certification to another node's:
+	 * rolled back whole, so nothing half-done remains; db_transact runs it again, other
+	 * callers answer 503 with Retry-After (never a wrong answer).
+	 */
+	if (db->conflict) {
+		log_warn("db: %u %s: %.200s", e, db->errmsg, what);
+		return UM_EUNAVAIL;
+	}
 	if (e != 0)
 		log_err("db: %u %s: %.200s", e, db->errmsg, what);
 	return UM_EINTERNAL;
@@ -714,7 +848,7 @@ db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *pa
 			goto out;
 		}
 		log_warn("db: connection lost (%u), reconnecting", e);
-		disconnect(db);
+		lost(db);
 		/* Inside a transaction the work so far is gone with the connection. */
 		if (db->in_tx || !may_repeat(sql, sent, e)) {
 			rc = UM_EUNAVAIL;
@@ -805,7 +939,7 @@ db_stream_open(struct db *db, const char *sql, const struct db_val *params, size
 		return UM_OK;
 	rc = map_err(db, e, sql);
 	if (is_gone(e))
-		disconnect(db);
+		lost(db);
 	stream_free(db);
 	return rc;
 }
@@ -827,7 +961,7 @@ db_stream_next(struct db *db, struct arena *a, size_t max, struct db_res *res)
 	res->nrows = 0;
 	if (is_gone(e)) {
 		log_warn("db: connection lost during a stream (%u)", e);
-		disconnect(db);
+		lost(db);
 		return UM_EUNAVAIL;
 	}
 	return map_err(db, e, "a stream");
@@ -875,6 +1009,7 @@ db_begin(struct db *db)
 			goto out;
 		}
 		if (simple(db, "START TRANSACTION", &e) == UM_OK) {
+			db->conflict = 0;
 			db->in_tx = 1;
 			db->tx_broken = 0;
 			rc = UM_OK;
@@ -884,7 +1019,7 @@ db_begin(struct db *db)
 			rc = map_err(db, e, "START TRANSACTION");
 			goto out;
 		}
-		disconnect(db);
+		lost(db);
 	}
 	rc = UM_EUNAVAIL;
 out:
@@ -908,7 +1043,7 @@ db_commit(struct db *db)
 	if (simple(db, "COMMIT", &e) != UM_OK) {
 		if (is_gone(e)) {
 			/* Whether it committed is unknown; the caller reports 503. */
-			disconnect(db);
+			lost(db);
 			rc = UM_EUNAVAIL;
 		} else {
 			rc = map_err(db, e, "COMMIT");
@@ -941,6 +1076,25 @@ db_leave(struct db *db, int own, enum um_err rc)
 	return rc;
 }
 
+enum um_err
+db_transact(struct db *db, enum um_err (*fn)(void *), void *arg)
+{
+	enum um_err rc = UM_EINTERNAL;
+	int         run;
+
+	for (run = 0; run < DB_TX_TRIES; run++) {
+		if ((rc = db_begin(db)) != UM_OK)
+			return rc;
+		if ((rc = fn(arg)) == UM_OK && (rc = db_commit(db)) == UM_OK)
+			return UM_OK;
+		db_rollback(db);
+		if (!db->conflict)
+			break;
+		log_info("db: the transaction was rolled back by a conflict; running it again");
+	}
+	return rc;
+}
+
 void
 db_rollback(struct db *db)
 {
@@ -950,7 +1104,7 @@ db_rollback(struct db *db)
 		return;
 	if (!db->tx_broken && db->my != NULL && simple(db, "ROLLBACK", &e) != UM_OK) {
 		if (is_gone(e))
-			disconnect(db);
+			lost(db);
 		else
 			log_err("db: rollback failed: %u %s", e, db->errmsg);
 	}
@@ -967,19 +1121,24 @@ db_ping(struct db *db)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (db->my != NULL) {
-		if (mysql_ping(db->my) == 0) {
+		/* On a cluster, answering is not enough: the node must be in the Primary one. */
+		if (db->conf->ndb_hosts > 0 ? node_ready(db->my, &e) == 1 :
+		                              mysql_ping(db->my) == 0) {
 			rc = UM_OK;
 			goto out;
 		}
 		e = mysql_errno(db->my);
-		log_warn("db: ping failed: %u %s", e, mysql_error(db->my));
-		disconnect(db);
+		log_warn("db: ping failed: %u %s", e,
+		    e != 0 ? mysql_error(db->my) : "the node is not in the Primary component");
+		lost(db);
 		/*
 		 * A ping that timed out means a hung server: connecting again would add the
 		 * connect timeout and break the 5 s promise of /readyz.  A quick failure (the
-		 * server restarted) deserves one fresh connection.
+		 * server restarted) deserves one fresh connection; on a cluster the hung node is
+		 * held now, so the fresh connection goes to the next node.
 		 */
-		if (log_elapsed_ms(&t0) >= DB_PING_FAST_MS || db->in_tx)
+		if ((log_elapsed_ms(&t0) >= DB_PING_FAST_MS && db->conf->ndb_hosts == 0) ||
+		    db->in_tx)
 			goto out;
 	}
 	rc = connect_db(db);
@@ -1036,7 +1195,7 @@ db_exec_script(struct db *db, const char *sql, size_t len)
 fail:
 	if (is_gone(e)) {
 		log_warn("db: connection lost during a script (%u)", e);
-		disconnect(db);
+		lost(db);
 		on = 0;
 		rc = UM_EUNAVAIL;
 	} else {

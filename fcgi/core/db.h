@@ -62,7 +62,8 @@ db_cell_text(const struct db_val *v)
 struct db *db_open(const struct conf *);
 void       db_close(struct db *);
 /*
- * Seconds a read or a write may take on connections made from now on (default 3, so a hung
+ * Seconds a read or a write may take on connections made from now on (default
+ * USERMGR_DB_TIMEOUT, 2, so a hung
  * MariaDB fails a request quickly); a migration building an index on a large table needs
  * far longer, and so does a stream whose first rows come once a whole table is sorted.
  */
@@ -104,7 +105,23 @@ void        db_rollback(struct db *); /* safe to call after a failure */
  */
 enum um_err db_join(struct db *, int *);
 enum um_err db_leave(struct db *, int, enum um_err);
-/* Checks the server answers within the configured timeouts (for /readyz). */
+/*
+ * Runs fn(arg) in a transaction of its own and commits it; when a deadlock or a Galera
+ * certification conflict (1213, 1205) rolls it back, all of it runs again, at most 3 times
+ * in all, then the answer is UM_EUNAVAIL.  fn must keep nothing but its database work from
+ * one run to the next.
+ */
+enum um_err db_transact(struct db *, enum um_err (*)(void *), void *);
+/*
+ * The node of USERMGR_DB_HOSTS in use (its host and port), or NULL when none is configured or
+ * no connection is open (/readyz shows it).
+ */
+const char  *db_node(const struct db *);
+unsigned int db_node_port(const struct db *);
+/*
+ * Checks the server answers within the configured timeouts (for /readyz); on a cluster, that
+ * the node is in the Primary component and ready, else the next node is tried.
+ */
 enum um_err db_ping(struct db *);
 /* Runs a multi-statement SQL script (migrations only; no parameters). */
 enum um_err db_exec_script(struct db *, const char *, size_t);

@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "app.h"
+#include "arena.h"
 #include "browser.h"
 #include "cache.h"
 #include "counts.h"
@@ -34,15 +35,33 @@ ops_healthz(struct request *req, struct response *resp)
 	return UM_OK;
 }
 
-/* GET /readyz — 200 when MariaDB answers, 503 service_unavailable within 5 s otherwise. */
+/*
+ * GET /readyz — 200 when MariaDB answers, 503 service_unavailable within 5 s otherwise.  On a
+ * cluster (USERMGR_DB_HOSTS) the answer names the node this worker uses.  nginx sends
+ * /readyz to workers of its own (deploy/nginx), so workers blocked on a hung node never
+ * hold it up.
+ */
 enum um_err
 ops_readyz(struct request *req, struct response *resp)
 {
+	const char *node;
+	json_t     *v;
+
 	if (db_ping(req->rt->db) != UM_OK) {
 		problem_send(req, resp, UM_EUNAVAIL, 0, "The database does not answer.", NULL);
 		return UM_OK;
 	}
-	status_ok(resp);
+	if ((node = db_node(req->rt->db)) == NULL) {
+		status_ok(resp);
+		return UM_OK;
+	}
+	/* An IPv6 address in brackets, as USERMGR_DB_HOSTS spells it. */
+	v = json_pack("{s:s, s:s}", "status", "ok", "database",
+	    strchr(node, ':') != NULL ?
+	        arena_printf(req->arena, "[%s]:%u", node, db_node_port(req->rt->db)) :
+	        arena_printf(req->arena, "%s:%u", node, db_node_port(req->rt->db)));
+	response_json(resp, 200, v);
+	json_decref(v);
 	return UM_OK;
 }
 

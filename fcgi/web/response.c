@@ -169,6 +169,12 @@ response_serialize(const struct response *r, const char *request_id, struct buf 
 	 */
 	if (!has_header(r, "Cache-Control"))
 		buf_puts(out, "Cache-Control: no-store\r\n");
+	/*
+	 * 503 is an outage the client should ride out (a database node failing over, a
+	 * conflict rolled back): say when to come again unless the handler said it.
+	 */
+	if (status == 503 && !has_header(r, "Retry-After"))
+		buf_puts(out, "Retry-After: 1\r\n");
 	buf_puts(out,
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Referrer-Policy: same-origin\r\n"

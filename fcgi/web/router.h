@@ -27,7 +27,7 @@ enum route_flag {
 	ROUTE_IPLIMIT = 1 << 6, /* POSTs count against the per-IP limit (API.md §1) */
 	ROUTE_BARE = 1 << 7,    /* operations: no session lookup, nothing but the handler */
 	ROUTE_NOSTORE =
-	    1 << 8, /* touches no store: not even the revocation-log poll (fastpath.c) */
+	    1 << 8, /* no revocation-log poll before it (fastpath.c); /readyz only pings */
 	ROUTE_OPTBODY = 1 << 9, /* a POST may come without a body (and then a content type) */
 };
 

@@ -12,6 +12,7 @@ import time
 
 import requests
 
+from api_lib import Client, verified_login
 from stack import assert_problem, wait_until
 
 READY_BUDGET = 5.0  # API.md §7: /readyz answers within 5 s even when the database hangs
@@ -118,3 +119,49 @@ def test_readyz_answers_within_5_seconds_while_mariadb_is_frozen(stack):
         "/readyz not 200 within %d s of continuing mariadbd" % RECOVERY
     wrong = all_ready(stack)
     assert not wrong, "after mariadbd continued some requests still fail: %r" % wrong[:5]
+
+
+def test_readyz_answers_within_5_seconds_while_every_worker_waits_on_a_frozen_mariadb(stack):
+    """Issue 12: 16 connections on database routes keep every worker of the pool on the frozen
+    server (measured before: /readyz only after 13.0 s); /readyz has workers of its own."""
+    account, tokens = verified_login(stack)
+    token = tokens["access_token"]
+    stop = threading.Event()
+    load = []
+
+    def client():
+        c = Client(stack)
+        while not stop.is_set():
+            try:
+                load.append(c.get("/api/v1/me/sessions", token=token, timeout=30).status_code)
+            except requests.RequestException as e:
+                load.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(16)]
+    for t in threads:
+        t.start()
+    pid = stack.mariadb_pid()
+    probes = []
+    try:
+        time.sleep(0.5)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            # Twice in the freeze: the first probe after the workers queued up, then another.
+            for _ in range(2):
+                time.sleep(1.5)
+                probes.append(timed_get(stack, "/readyz"))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    for r, took in probes:
+        assert took < READY_BUDGET, "/readyz took %.1f s with every worker blocked" % took
+        assert_problem(r, 503, "service_unavailable")
+        assert r.headers.get("Retry-After") == "1", r.headers
+    assert load and all(s in (200, 503) for s in load), \
+        "answers other than 200 and 503 under the freeze: %r" % \
+        sorted({str(s) for s in load if s not in (200, 503)})
+    assert wait_until(lambda: status_of(stack, "/readyz") == 200, RECOVERY, 0.5), \
+        "/readyz not 200 within %d s of continuing mariadbd" % RECOVERY
