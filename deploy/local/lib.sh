@@ -250,9 +250,12 @@ UM_DB_SETUP_VERSION=2
 # Creates or updates database usermgr and its accounts, and gives root a password of its own
 # (kept in the state dir) or the OS user root's socket login, so the socket alone opens nothing.
 # The passwords come from db_password, db_migrate_password and db_root_password in the state dir.
+# The accounts are for connections from HOST (default localhost: the socket; a cluster's
+# nodes are reached over TCP from 127.0.0.1); MARKER is the version file (default in the datadir).
+# Usage: um_db_setup [HOST [MARKER]]
 um_db_setup() {
-	local marker=$UM_STATE/mysql/.usermgr-ready log=$UM_LOGDIR/mariadb-setup.log
-	local rootpw dbpw migpw host sql
+	local uh=${1:-localhost} marker=${2:-$UM_STATE/mysql/.usermgr-ready}
+	local log=$UM_LOGDIR/mariadb-setup.log rootpw dbpw migpw host sql
 
 	if [[ -f $marker && $(<"$marker") == "$UM_DB_SETUP_VERSION" ]]; then
 		return 0
@@ -265,13 +268,13 @@ um_db_setup() {
 	# version 1 included, and is harmless for a new account; then the rows only.
 	sql="
 CREATE DATABASE IF NOT EXISTS usermgr CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER IF NOT EXISTS 'usermgr'@'localhost' IDENTIFIED BY '$dbpw';
-ALTER USER 'usermgr'@'localhost' IDENTIFIED BY '$dbpw';
-REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'usermgr'@'localhost';
-GRANT SELECT, INSERT, UPDATE, DELETE ON usermgr.* TO 'usermgr'@'localhost';
-CREATE USER IF NOT EXISTS 'usermgr_migrate'@'localhost' IDENTIFIED BY '$migpw';
-ALTER USER 'usermgr_migrate'@'localhost' IDENTIFIED BY '$migpw';
-GRANT ALL PRIVILEGES ON usermgr.* TO 'usermgr_migrate'@'localhost';
+CREATE USER IF NOT EXISTS 'usermgr'@'$uh' IDENTIFIED BY '$dbpw';
+ALTER USER 'usermgr'@'$uh' IDENTIFIED BY '$dbpw';
+REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'usermgr'@'$uh';
+GRANT SELECT, INSERT, UPDATE, DELETE ON usermgr.* TO 'usermgr'@'$uh';
+CREATE USER IF NOT EXISTS 'usermgr_migrate'@'$uh' IDENTIFIED BY '$migpw';
+ALTER USER 'usermgr_migrate'@'$uh' IDENTIFIED BY '$migpw';
+GRANT ALL PRIVILEGES ON usermgr.* TO 'usermgr_migrate'@'$uh';
 ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD('$rootpw') OR unix_socket;
 DROP USER IF EXISTS 'root'@'127.0.0.1', 'root'@'::1';
 FLUSH PRIVILEGES;"
@@ -351,4 +354,39 @@ um_http_ok() {
 	timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
 		printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3
 		IFS=" " read -r _ status _ <&3 && [[ $status == 200 ]]' _ "$1" "$2" 2>/dev/null
+}
+
+# Out-of-tree build in BUILD (absolute), quiet unless it fails; USERMGR_CONFIGURE_FLAGS as
+# deploy/local/run documents.  Run from the repository.  A lock keeps two stacks started at
+# once from running make in the same directory together.  Usage: um_build BUILD
+um_build() {
+	local BUILD=$1 log=$UM_LOGDIR/build.log flags=() stamp=$1/.usermgr-configure-flags
+
+	mkdir -p "$BUILD" "$UM_LOGDIR"
+	exec 9>"$BUILD/.usermgr-build.lock"
+	flock 9
+	: >"$log"
+	if [[ ! -x configure || configure -ot configure.ac || configure -ot Makefile.am ]]; then
+		um_note "running autogen.sh"
+		./autogen.sh >>"$log" 2>&1 || {
+			um_tail "$log" 60
+			um_die "autogen.sh failed (log: $log)"
+		}
+	fi
+	read -ra flags <<<"${USERMGR_CONFIGURE_FLAGS:-}"
+	if [[ ! -f $BUILD/Makefile ]] ||
+		{ [[ -f $stamp ]] && [[ $(<"$stamp") != "${flags[*]}" ]]; } ||
+		{ [[ ! -f $stamp ]] && ((${#flags[@]})); }; then
+		um_note "configuring $BUILD ${flags[*]}"
+		(cd "$BUILD" && "$UM_REPO/configure" "${flags[@]}") >>"$log" 2>&1 || {
+			um_tail "$log" 60
+			um_die "configure failed (log: $log)"
+		}
+		printf '%s\n' "${flags[*]}" >"$stamp"
+	fi
+	make -C "$BUILD" -j"$(nproc)" >>"$log" 2>&1 || {
+		um_tail "$log" 60
+		um_die "the build failed (log: $log)"
+	}
+	exec 9>&-
 }

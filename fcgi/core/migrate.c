@@ -29,6 +29,7 @@ static const char sql_create[] =
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_520_ci";
 static const char sql_autocommit_off[] = "SET autocommit = 0";
 static const char sql_autocommit_on[] = "SET autocommit = 1";
+static const char sql_wsrep[] = "SELECT @@wsrep_on";
 static const char sql_lock[] = "SELECT GET_LOCK(?, 30)";
 static const char sql_unlock[] = "SELECT RELEASE_LOCK(?)";
 static const char sql_applied[] = "SELECT 1 FROM schema_migrations WHERE version = ?";
@@ -246,7 +247,16 @@ migrate_run(struct db *db, const char *sql_dir, int *applied)
 		goto out;
 	}
 
-	/* Two hosts starting at once must not both apply 001: MariaDB's named lock. */
+	/*
+	 * Two hosts starting at once must not both apply 001: MariaDB's named lock.  Galera
+	 * refuses named locks (they are not replicated): there the DDL runs by TOI, in the
+	 * same order on every node, and a second concurrent run fails on schema_migrations'
+	 * key or on the DDL already done (docs/DEPLOY.md: migrate from one host).
+	 */
+	if ((rc = db_exec(db, a, sql_wsrep, NULL, 0, &res)) != UM_OK)
+		goto out;
+	if (res.nrows == 1 && DB_CELL(&res, 0, 0)->i == 1)
+		goto create;
 	p[0] = dbv_text(MIGRATE_LOCK);
 	if ((rc = db_exec(db, a, sql_lock, p, 1, &res)) != UM_OK)
 		goto out;
@@ -257,6 +267,7 @@ migrate_run(struct db *db, const char *sql_dir, int *applied)
 		goto out;
 	}
 	locked = 1;
+create:
 	if ((rc = denied_or(db, db_exec(db, a, sql_create, NULL, 0, NULL))) != UM_OK)
 		goto out;
 

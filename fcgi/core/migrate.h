@@ -9,7 +9,8 @@ struct db;
 /*
  * Applies every sql_dir/NNN_name.sql whose number is not yet in schema_migrations (created
  * here when absent), in numeric order, and records each right after it succeeds.  A named
- * lock (GET_LOCK 'usermgr_migrate', 30 s) keeps concurrent runs apart.  Each script runs in
+ * lock (GET_LOCK 'usermgr_migrate', 30 s) keeps concurrent runs apart, except on Galera
+ * (wsrep_on), which has no named locks: there one host runs it.  Each script runs in
  * a transaction with autocommit off, but MariaDB commits implicitly at every DDL statement,
  * so on failure only the DML since the last DDL is undone: scripts are written to be
  * re-runnable (IF NOT EXISTS, INSERT IGNORE).  *applied (may be NULL) gets the number
