@@ -74,6 +74,9 @@ wsrep-sst-method = mariabackup
 wsrep-sst-auth = root:$(<"$UM_STATE/db_root_password")
 wsrep-sst-receive-address = 127.0.0.1:$((p + 3))
 wsrep-slave-threads = 2
+# An autocommit statement that loses certification (two nodes bumping one rate-limit row) is
+# run again by the server itself, up to 4 times, before the client sees 1213.
+wsrep-retry-autocommit = 4
 # A member that stops answering is declared gone after 3 s (suspect 2 s): until then the
 # others' commits wait for it, so this bounds the write stall of a hung node.
 wsrep-provider-options = "gmcast.listen_addr=tcp://127.0.0.1:$((p + 1)); ist.recv_addr=127.0.0.1:$((p + 2)); gcache.size=128M; evs.keepalive_period=PT0.5S; evs.inactive_check_period=PT0.5S; evs.suspect_timeout=PT2S; evs.inactive_timeout=PT3S; evs.install_timeout=PT3S"

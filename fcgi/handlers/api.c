@@ -119,27 +119,48 @@ api_recheck(struct request *req, struct response *resp, const struct field_resul
 	return -1;
 }
 
-enum um_err
-api_signed_in(struct request *req, struct response *resp, struct user *u,
-    const struct device *dev)
-{
-	long long   sid;
-	char       *refresh;
-	enum um_err rc;
+/*
+ * A successful sign-in's rows: the user's, the refresh family's.  Two sign-ins of one
+ * account on two Galera nodes at once conflict at commit; db_transact runs the loser again,
+ * from the user as it was read before.
+ */
+struct signed_in_tx {
+	struct ctx          *ctx;
+	struct user          read; /* the user as the credential check read it */
+	struct user         *u;
+	const struct device *dev;
+	long long           *sid;
+	char               **refresh;
+};
 
+static enum um_err
+signed_in_tx(void *arg)
+{
+	struct signed_in_tx *t = arg;
+	enum um_err          rc;
+
+	*t->u = t->read;
 	/*
 	 * The user row is updated before the family is inserted: the insert's foreign-key
 	 * check takes a shared lock on that row, and two logins of one account holding it
 	 * would deadlock on the update.  Updating first makes the second login wait instead.
 	 */
-	if ((rc = db_begin(req->rt->db)) != UM_OK)
+	if ((rc = login_succeeded(t->ctx, t->u, t->dev, "api")) != UM_OK)
 		return rc;
-	if ((rc = login_succeeded(&req->ctx, u, dev, "api")) != UM_OK ||
-	    (rc = refresh_start(&req->ctx, u->id, NULL, &sid, &refresh)) != UM_OK ||
-	    (rc = db_commit(req->rt->db)) != UM_OK) {
-		db_rollback(req->rt->db);
+	return refresh_start(t->ctx, t->u->id, NULL, t->sid, t->refresh);
+}
+
+enum um_err
+api_signed_in(struct request *req, struct response *resp, struct user *u,
+    const struct device *dev)
+{
+	long long           sid;
+	char               *refresh;
+	struct signed_in_tx t = { &req->ctx, *u, u, dev, &sid, &refresh };
+	enum um_err         rc;
+
+	if ((rc = db_transact(req->rt->db, signed_in_tx, &t)) != UM_OK)
 		return rc;
-	}
 	browser_device_remember(req, resp, u->id);
 	api_token_pair(req, resp, u, sid, refresh);
 	return UM_OK;
