@@ -12,6 +12,25 @@ if body ~= nil and body ~= "" then
 	wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE") or "application/json"
 end
 
+-- BENCH_UNIQUE=PREFIX makes every request a sign-up of its own (POST /api/v1/users): a
+-- username PREFIX<thread>x<n>, never the same twice, so each answer is a 201, not a 409.
+local unique = os.getenv("BENCH_UNIQUE")
+if unique ~= nil and unique ~= "" then
+	local threads = 0
+	function setup(thread)
+		threads = threads + 1
+		thread:set("tid", threads)
+	end
+	local n = 0
+	function request()
+		n = n + 1
+		local name = string.format("%s%dx%d", unique, tid, n)
+		return wrk.format("POST", nil, { ["Content-Type"] = "application/json" },
+			string.format('{"username":"%s","email":"%s@example.com",' ..
+				'"password":"Bench-Sign-Up-Pass-7361"}', name, name))
+	end
+end
+
 function done(summary, latency, requests)
 	local e = summary.errors
 	io.write(string.format(
