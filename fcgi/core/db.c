@@ -824,7 +824,7 @@ db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *pa
     struct db_res *res)
 {
 	unsigned int e = 0;
-	int          attempt, sent = 0;
+	int          attempt, sent = 0, conflicts = 0;
 	enum um_err  rc = UM_EUNAVAIL;
 
 	if (res != NULL)
@@ -843,6 +843,16 @@ db_exec(struct db *db, struct arena *a, const char *sql, const struct db_val *pa
 		}
 		if ((rc = run_once(db, a, sql, params, n, res, &e, &sent)) == UM_OK)
 			goto out;
+		/*
+		 * A statement of its own (autocommit) that lost a deadlock or Galera's
+		 * certification was rolled back whole: it runs again, as db_transact would run
+		 * a transaction (the server's wsrep_retry_autocommit covers only some cases).
+		 */
+		if (!db->in_tx && (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT) &&
+		    ++conflicts < DB_TX_TRIES) {
+			attempt--;
+			continue;
+		}
 		if (!is_gone(e)) {
 			rc = map_err(db, e, sql);
 			goto out;

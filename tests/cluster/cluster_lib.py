@@ -158,6 +158,7 @@ class Load:
         self.pause = pause
         self.results = []
         self.signed_up = []
+        self.attempted = []  # every username sent, whatever the answer
         self.lock = threading.Lock()
         self.stop_flag = threading.Event()
         self.threads = []
@@ -186,6 +187,7 @@ class Load:
             with self.lock:
                 self.counter += 1
                 name = "%s%dx%d" % (self.tag, k, self.counter)
+                self.attempted.append(name)
             r = self.call("signup", "POST", "/api/v1/users", headers=JSON,
                           json={"username": name, "email": name + "@example.com",
                                 "password": PASSWORD})

@@ -18,6 +18,7 @@ import time
 from cluster_lib import (PASSWORD, Load, free_port, login_status, make_verified, next_address,
                          wait_synced, wait_until)
 from conftest import PER_IP
+from peers import fastcgi_request
 from stack import burst_in_one_window
 
 READY_BUDGET = 5.0  # API.md §7
@@ -84,11 +85,13 @@ def check_books(cluster, mailjet, load, since_id, duplicates_allowed=0):
     twice = {i: c for i, c in counts.items() if c > 1}
     assert len(twice) <= duplicates_allowed and all(c == 2 for c in twice.values()), \
         "delivered more than once: %r" % twice
-    # The verification mail of every sign-up is among them.
-    addressed = int(cluster.sql(
-        "SELECT COUNT(DISTINCT to_email) FROM email_outbox WHERE id > %d AND to_email LIKE '%s%%'"
-        % (since_id, load.tag))[0][0])
-    assert addressed == len(names), (addressed, len(names))
+    # The verification mail of every 201 sign-up is among them.  A sign-up answered 503 whose
+    # commit happened all the same (its answer was lost with the node) has one too.
+    addressed = {r[0].split("@")[0] for r in cluster.sql(
+        "SELECT DISTINCT to_email FROM email_outbox WHERE id > %d AND to_email LIKE '%s%%'"
+        % (since_id, load.tag))}
+    assert set(names) <= addressed, sorted(set(names) - addressed)[:5]
+    assert addressed <= set(load.attempted), sorted(addressed - set(load.attempted))[:5]
 
 
 def test_a_node_killed_under_load_rejoins_by_ist_and_nothing_is_lost(cluster, mailjet):
@@ -194,23 +197,7 @@ def test_two_mailers_deliver_500_messages_once_while_a_node_dies(cluster, mailje
 
 def fastcgi(cluster, sock, path, body, remote_addr):
     """One POST straight to the worker pool at SOCK, as nginx would pass it; the status."""
-    env = {
-        "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "nginx", "REQUEST_METHOD": "POST",
-        "REQUEST_URI": path, "DOCUMENT_URI": path, "SCRIPT_NAME": path, "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
-        "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "http", "REMOTE_ADDR": remote_addr,
-        "REMOTE_PORT": "50000", "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": str(cluster.port),
-        "SERVER_NAME": "localhost", "HTTP_HOST": "127.0.0.1:%d" % cluster.port,
-        "REQUEST_ID": os.urandom(16).hex(),
-    }
-    out = subprocess.run([shutil.which("cgi-fcgi"), "-bind", "-connect", sock],
-                         input=body, env=env, capture_output=True, timeout=30)
-    assert out.returncode == 0, out.stderr.decode()
-    head = out.stdout.split(b"\r\n\r\n", 1)[0].decode("latin-1")
-    for line in head.split("\r\n"):
-        if line.startswith("Status:"):
-            return int(line.split()[1])
-    return 200
+    return fastcgi_request(sock, cluster.port, "POST", path, body, remote_addr).status_code
 
 
 def test_the_per_ip_limit_holds_across_both_hosts(cluster):

@@ -6,56 +6,18 @@ requests go straight to the worker pool's FastCGI socket with libfcgi's own clie
 from Debian's libfcgi-bin), which lets each carry the REMOTE_ADDR nginx would have passed.
 """
 
-import os
-import shutil
-import subprocess
-
 import pytest
 
+from peers import fastcgi_request
 from stack import assert_problem, burst_in_one_window
 
 PER_IP = 30  # USERMGR_RATE_PER_IP_PER_MIN, the default the test stack runs with
 
 
-class Answer:
-    """A CGI-style answer of cgi-fcgi: status, headers, JSON body."""
-
-    def __init__(self, raw):
-        head, _, body = raw.partition(b"\r\n\r\n")
-        self.headers = {}
-        for line in head.split(b"\r\n"):
-            k, _, v = line.decode("latin-1").partition(":")
-            self.headers[k.strip()] = v.strip()
-        self.status_code = int(self.headers.get("Status", "200").split()[0])
-        self.text = body.decode("utf-8", "replace")
-        self.content = body
-
-    def json(self):
-        import json
-        return json.loads(self.text)
-
-
 def fastcgi(stack, method, path, body, remote_addr):
     """One request to the worker pool's socket as nginx would send it from REMOTE_ADDR."""
-    tool = shutil.which("cgi-fcgi")
-    if tool is None:
-        subprocess.run(["apt-get", "install", "-y", "-q", "libfcgi-bin"], check=True,
-                       stdout=subprocess.DEVNULL)
-        tool = shutil.which("cgi-fcgi")
-    # cgi-fcgi passes its whole environment as the request's parameters: only these.
-    env = {
-        "GATEWAY_INTERFACE": "CGI/1.1", "SERVER_SOFTWARE": "nginx", "REQUEST_METHOD": method,
-        "REQUEST_URI": path, "DOCUMENT_URI": path, "SCRIPT_NAME": path, "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
-        "SERVER_PROTOCOL": "HTTP/1.1", "REQUEST_SCHEME": "http", "REMOTE_ADDR": remote_addr,
-        "REMOTE_PORT": "50000", "SERVER_ADDR": "127.0.0.1", "SERVER_PORT": str(stack.port),
-        "SERVER_NAME": "localhost", "HTTP_HOST": "127.0.0.1:%d" % stack.port,
-        "REQUEST_ID": os.urandom(16).hex(),
-    }
-    out = subprocess.run([tool, "-bind", "-connect", stack.run_file("usermgr.sock")],
-                         input=body, env=env, capture_output=True, timeout=30)
-    assert out.returncode == 0, out.stderr.decode()
-    return Answer(out.stdout)
+    return fastcgi_request(stack.run_file("usermgr.sock"), stack.port, method, path, body,
+                           remote_addr)
 
 
 def login_from(stack, address):
