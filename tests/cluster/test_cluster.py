@@ -306,3 +306,30 @@ def test_a_backup_taken_under_write_load_restores_every_account_committed_before
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_a_rolling_restart_loses_no_read_and_no_committed_write(cluster, mailjet):
+    """docs/DEPLOY.md's procedure: one pool, the other, then one node, each back before the next.
+    A GET nginx can send to the other pool never fails; the books balance."""
+    verified = make_verified(cluster, 4)
+    since = max_outbox_id(cluster)
+    with Load(cluster, verified) as load:
+        time.sleep(2)
+        start = time.monotonic()
+        for host in "ab":
+            old = cluster.pid("fcgi-%s.pid" % host)
+            os.kill(old, signal.SIGTERM)
+            assert wait_until(lambda: cluster.pid("fcgi-%s.pid" % host) != old, 20), \
+                "host %s's pool was not started again" % host
+            time.sleep(2)
+        rc, out = cluster.ctl("stop", 3)
+        assert rc == 0, out
+        rc, out = cluster.ctl("start", 3)
+        assert rc == 0, out
+        time.sleep(2)
+    load.report("rolling restart (pool a, pool b, node 3)", start)
+    reads = [r for r in load.results if r[0] >= start and r[1] == "me"]
+    assert reads, "no /api/v1/me during the restarts"
+    failed = [r for r in reads if r[2] != 200]
+    assert not failed, "reads failed during the rolling restart: %r" % failed[:5]
+    check_books(cluster, mailjet, load, since)
