@@ -130,7 +130,9 @@ class Cluster:
         for n in ([node] if node else [3, 1, 2]):
             out = subprocess.run(
                 ["mariadb", "--no-defaults", "--socket=" + self.run_file("node%d.sock" % n),
-                 "-u", "root", "--connect-timeout=3", "-N", "--batch", "usermgr", "-e", statement],
+                 "-u", "root", "--connect-timeout=3", "-N", "--batch", "usermgr", "-e",
+                 # Causal reads: what any node committed before is visible here.
+                 "SET SESSION wsrep_sync_wait = 7; " + statement],
                 env=dict(os.environ, MYSQL_PWD=self.root_password()), capture_output=True,
                 timeout=60)
             if out.returncode == 0:

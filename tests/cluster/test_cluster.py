@@ -22,6 +22,10 @@ from peers import fastcgi_request
 from stack import burst_in_one_window
 
 READY_BUDGET = 5.0  # API.md §7
+# docs/DEPLOY.md "Backup and restore", the step after the copy.
+RESTORE_SEQUENCE = ("SELECT 1 + GREATEST((SELECT IFNULL(MAX(id), 0) FROM sessions), "
+                    "(SELECT IFNULL(MAX(id), 0) FROM refresh_families)) INTO @next; "
+                    "EXECUTE IMMEDIATE CONCAT('SELECT SETVAL(session_ids, ', @next, ')')")
 
 
 def max_outbox_id(cluster):
@@ -273,6 +277,10 @@ def test_a_backup_taken_under_write_load_restores_every_account_committed_before
             % (len(missing), len(before), missing[:5])
         assert sql("UPDATE users SET email_verified_at = UTC_TIMESTAMP(6) WHERE username LIKE "
                    "'%s%%'" % load.tag).returncode == 0
+        # docs/DEPLOY.md's restore step: the session id sequence past every id in use (a
+        # node's copy of it lags the ids the other nodes handed out from their caches).
+        out = sql(RESTORE_SEQUENCE)
+        assert out.returncode == 0, out.stderr.decode()
         # A worker pool of the cluster's own binary and keys on the restored server: they log in.
         wpid = subprocess.run(["pgrep", "-P", str(cluster.pid("fcgi-a.pid"))],
                               capture_output=True).stdout.split()[0].decode()
