@@ -3,12 +3,12 @@
 #
 # Sourced after deploy/local/lib.sh and um_paths.  Node N (1..3) of the cluster lives in
 # $UM_STATE/node$N: its my.cnf, its datadir, and its socket and pid file in $UM_RUN.  Its ports
-# come from USERMGR_CLUSTER_PORT (default 34000): client port BASE+10N, group communication
-# BASE+10N+1, IST BASE+10N+2, SST BASE+10N+3.  docs/DEPLOY.md shows the same file for three
-# machines.
+# come from USERMGR_CLUSTER_PORT (default 24000, below the kernel's ephemeral ports): client
+# port BASE+10N, group communication BASE+10N+1, IST BASE+10N+2, SST BASE+10N+3.
+# docs/DEPLOY.md shows the same file for three machines.
 
 UM_NODES=(1 2 3)
-UM_CLUSTER_BASE=${USERMGR_CLUSTER_PORT:-34000}
+UM_CLUSTER_BASE=${USERMGR_CLUSTER_PORT:-24000}
 if [[ ! $UM_CLUSTER_BASE =~ ^[0-9]{4,5}$ ]] || ((UM_CLUSTER_BASE < 1024 || UM_CLUSTER_BASE > 65000)); then
 	um_die "USERMGR_CLUSTER_PORT must be a port from 1024 to 65000 (got '$UM_CLUSTER_BASE')"
 fi
@@ -19,7 +19,9 @@ um_node_pidfile() { echo "$UM_RUN/node$1.pid"; }
 
 # The USERMGR_DB_HOSTS of an application host whose own node is N: N first, then the others.
 um_node_hosts() {
-	local n=$1 i list="127.0.0.1:$(um_node_port "$1")"
+	local n=$1 i list
+
+	list="127.0.0.1:$(um_node_port "$1")"
 
 	for i in "${UM_NODES[@]}"; do
 		((i == n)) || list+=",127.0.0.1:$(um_node_port "$i")"
@@ -122,8 +124,19 @@ um_node_start() {
 				}
 		fi
 	fi
+	# After a crash (SIGKILL, power) grastate.dat says seqno -1: the position is InnoDB's,
+	# read the way galera_recovery does, so that the node asks for the missing writes (IST)
+	# instead of a full copy.
+	if [[ -d $data/mysql && -f $data/grastate.dat ]] && grep -q '^seqno: *-1' "$data/grastate.dat"; then
+		local pos
+		pos=$(mariadbd "--defaults-file=$UM_STATE/node$n/my.cnf" --wsrep-recover \
+			"--log-error=$UM_LOGDIR/node$n-recover.log" </dev/null >/dev/null 2>&1
+			sed -n 's/.*WSREP: Recovered position: *\([^ ]*\).*/\1/p' \
+				"$UM_LOGDIR/node$n-recover.log" | tail -n 1)
+		[[ $pos == *:* ]] && args+=("--wsrep-start-position=$pos")
+	fi
 	if [[ $how == new ]]; then
-		args=(--wsrep-new-cluster)
+		args+=(--wsrep-new-cluster)
 		# This node is the one to start from, whatever its last stop recorded.
 		[[ -f $data/grastate.dat ]] &&
 			sed -i 's/^safe_to_bootstrap: 0/safe_to_bootstrap: 1/' "$data/grastate.dat"

@@ -302,6 +302,7 @@ um_start_pool() {
 	rm -f "$1"
 	setsid spawn-fcgi -n -s "$1" -M 0660 "${UM_SOCK_OWNER[@]}" -- \
 		"$(command -v multiwatch)" -f "$2" -- "$3" </dev/null >>"$4" 2>&1 &
+	# shellcheck disable=SC2034 # read by the callers
 	UM_POOL_PID=$!
 }
 

@@ -54,7 +54,9 @@ class Cluster:
             os.chmod(d, 0o755)
         self.port = free_port()
         while True:
-            self.base = random.randrange(20000, 60000, 100)
+            # Below the kernel's ephemeral ports (32768-60999): a client socket must not take
+            # a node's port between this check and the node's start (a joiner's SST port).
+            self.base = random.randrange(20000, 32000, 100)
             if ports_free(self.base):
                 break
         self.env = dict(os.environ)
