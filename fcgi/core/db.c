@@ -35,7 +35,8 @@
  * connect timeout again (docs/DECISIONS.md "Cluster: failover in the client").
  */
 #define DB_HOST_HOLD_MS 5000
-#define DB_TX_TRIES     3 /* runs of a transaction that Galera's certification rolled back */
+#define DB_TX_TRIES     3    /* runs of a transaction that Galera's certification rolled back */
+#define DB_IDLE_PING_MS 1000 /* on a cluster, an idle connection is pinged before use */
 
 /* Galera's readiness (SHOW STATUS): no rows on a server without wsrep, which is ready. */
 static const char ready_sql[] =
@@ -65,6 +66,7 @@ struct db {
 	int                conflict; /* the last failure was 1213/1205: the tx may run again */
 	unsigned int       io_timeout; /* seconds per read or write; 0: USERMGR_DB_TIMEOUT */
 	size_t             node;       /* USERMGR_DB_HOSTS: the index of the node in use */
+	long long          used_ms;    /* when the connection was last asked for (monotonic) */
 	long long          held[CONF_DB_HOSTS_MAX]; /* passed over until (CLOCK_MONOTONIC ms) */
 	unsigned int       last_err;    /* MariaDB's number for the last failed statement */
 	char               errmsg[256]; /* MariaDB's message for the last failure */
@@ -312,13 +314,25 @@ connect_db(struct db *db)
 	size_t             i;
 	enum um_err        rc;
 
+	now = now_ms();
+	/*
+	 * A cluster's node may have restarted while this connection idled: a write sent on
+	 * the dead connection would come back "lost" (2013) and could not be repeated, so an
+	 * idle connection is pinged first, and a dead one replaced before anything is sent.
+	 */
+	if (db->my != NULL && c->ndb_hosts > 0 && !db->in_tx &&
+	    now - db->used_ms > DB_IDLE_PING_MS && mysql_ping(db->my) != 0) {
+		log_warn("db: the idle connection to %s:%u is gone, reconnecting",
+		    c->db_hosts[db->node].host, c->db_hosts[db->node].port);
+		lost(db);
+	}
+	db->used_ms = now;
 	if (db->my != NULL)
 		return UM_OK;
 	if (c->ndb_hosts == 0)
 		return connect_one(db,
 		    c->db_host != NULL && c->db_host[0] != '\0' ? c->db_host : NULL,
 		    c->db_port);
-	now = now_ms();
 	for (i = 0; i < c->ndb_hosts; i++) {
 		if (db->held[i] > now)
 			continue;

@@ -33,19 +33,22 @@ def max_outbox_id(cluster):
 
 
 def drain_outbox(cluster, mailjet, since_id, timeout=120):
-    """Waits until no message after SINCE_ID is queued.  Rows claimed by a mailer that was killed
-    stay leased (OUTBOX_LEASE, 300 s): once both mailers are idle, their lease's end is brought
-    forward in SQL, which is all its running out would do."""
+    """Waits until no message after SINCE_ID is queued.  Rows claimed by a mailer that was killed,
+    or whose claim's commit was lost with its node, stay leased (OUTBOX_LEASE, 300 s): once both
+    mailers are idle, their lease's end is brought forward in SQL, which is all its running out
+    would do."""
     def queued():
         return int(cluster.sql("SELECT COUNT(*) FROM email_outbox WHERE id > %d AND status = "
                                "'queued'" % since_id)[0][0])
     if wait_until(lambda: queued() == 0, 30, 1):
         return
-    # Idle: nothing due is left and the fake saw nothing new for 3 s.
-    seen = -1
-    while seen != len(mailjet.messages):
-        seen = len(mailjet.messages)
-        time.sleep(3)
+    # Idle: for 10 s neither the fake saw a message nor did the queue shrink.  Only then are the
+    # rows left surely orphans: a mailer still working through its claimed batch (a retry
+    # after the node loss) would otherwise send a row the other mailer takes too.
+    seen = None
+    while seen != (len(mailjet.messages), queued()):
+        seen = (len(mailjet.messages), queued())
+        time.sleep(10)
     cluster.sql("UPDATE email_outbox SET next_attempt_at = UTC_TIMESTAMP(6) WHERE id > %d AND "
                 "status = 'queued'" % since_id)
     assert wait_until(lambda: queued() == 0, timeout, 1), \
