@@ -38,6 +38,8 @@
 #define DB_TX_TRIES     3    /* runs of a transaction that Galera's certification rolled back */
 #define DB_IDLE_PING_MS 1000 /* on a cluster, an idle connection is pinged before use */
 
+static const char sync_wait_sql[] = "SET SESSION wsrep_sync_wait = 1";
+
 /* Galera's readiness (SHOW STATUS): no rows on a server without wsrep, which is ready. */
 static const char ready_sql[] =
     "SHOW STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_cluster_status')";
@@ -254,6 +256,13 @@ connect_one(struct db *db, const char *host, unsigned int port)
 	(void)mysql_optionsv(my, MYSQL_OPT_RECONNECT, &off);
 	(void)mysql_optionsv(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	(void)mysql_optionsv(my, MYSQL_INIT_COMMAND, init_sql);
+	/*
+	 * Causal reads on a cluster: a read waits until its node has applied every write the
+	 * cluster committed before it, so a token issued through one node is found through
+	 * another at once (a Galera node applies the others' writes a little later).
+	 */
+	if (c->ndb_hosts > 0)
+		(void)mysql_optionsv(my, MYSQL_INIT_COMMAND, sync_wait_sql);
 	tls_options(my, c);
 
 	if (host != NULL) {
