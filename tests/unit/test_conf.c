@@ -144,6 +144,19 @@ static const struct {
 	{ "USERMGR_HIBP_URL", "https://api.pwnedpasswords.com/range?x=1" },
 	{ "USERMGR_HIBP_MIN_COUNT", "-3" },
 	{ "USERMGR_HIBP_TIMEOUT_MS", "99" },
+	{ "USERMGR_DB_HOSTS", "db1" },          /* no port */
+	{ "USERMGR_DB_HOSTS", "db1:3306,db2" }, /* one without */
+	{ "USERMGR_DB_HOSTS", "db1:0" },        /* port out of range */
+	{ "USERMGR_DB_HOSTS", "db1:65536" },    /* port out of range */
+	{ "USERMGR_DB_HOSTS", "db1:33o6" },     /* not a number */
+	{ "USERMGR_DB_HOSTS", "db1:+3306" },    /* not digits only */
+	{ "USERMGR_DB_HOSTS", ":3306" },        /* no host */
+	{ "USERMGR_DB_HOSTS", "::1:3306" },     /* IPv6 without brackets */
+	{ "USERMGR_DB_HOSTS", "[::1:3306" },    /* unclosed bracket */
+	{ "USERMGR_DB_HOSTS", " , ," },         /* nothing in it */
+	{ "USERMGR_DB_HOSTS", "a:1,b:1,c:1,d:1,e:1,f:1,g:1,h:1,i:1" }, /* more than 8 */
+	{ "USERMGR_DB_TIMEOUT", "-1" },
+	{ "USERMGR_DB_TIMEOUT", "3601" },
 };
 
 START_TEST(test_a_bad_setting_is_refused_naming_the_variable)
@@ -229,6 +242,40 @@ START_TEST(test_the_database_tls_mode_defaults_from_the_host_and_the_ca)
 			ck_assert_str_eq(conf_show(&c, &conf_vars[i], buf, sizeof(buf)),
 			    names[ssl_cases[_i].want]);
 	ck_assert_str_eq(conf_db_ssl_name(ssl_cases[_i].want), names[ssl_cases[_i].want]);
+	conf_free(&c);
+}
+END_TEST
+
+/* USERMGR_DB_HOSTS: in order, IPv6 in brackets, commas or spaces; TLS for the strictest node. */
+START_TEST(test_the_cluster_hosts_are_read_in_order)
+{
+	const char *env[] = { "USERMGR_DB_HOSTS",
+		"127.0.0.1:3306, [::1]:3307 db3.internal:3308", "USERMGR_DB_TIMEOUT", "5",
+		NULL };
+	struct conf c;
+	char        err[256];
+
+	set_env(env);
+	ck_assert_msg(conf_load(&c, fake_getenv, 0, err, sizeof(err)) == UM_OK, "%s", err);
+	ck_assert_uint_eq(c.ndb_hosts, 3);
+	ck_assert_str_eq(c.db_hosts[0].host, "127.0.0.1");
+	ck_assert_uint_eq(c.db_hosts[0].port, 3306);
+	ck_assert_str_eq(c.db_hosts[1].host, "::1");
+	ck_assert_uint_eq(c.db_hosts[1].port, 3307);
+	ck_assert_str_eq(c.db_hosts[2].host, "db3.internal");
+	ck_assert_uint_eq(c.db_hosts[2].port, 3308);
+	ck_assert_uint_eq(c.db_timeout, 5);
+	/* db3.internal is another machine: the whole cluster gets TLS. */
+	ck_assert_int_eq(c.db_ssl_mode, DB_SSL_REQUIRED);
+	conf_free(&c);
+
+	env[1] = "127.0.0.1:4001,127.0.0.1:4002";
+	env[2] = NULL;
+	set_env(env);
+	ck_assert_msg(conf_load(&c, fake_getenv, 0, err, sizeof(err)) == UM_OK, "%s", err);
+	ck_assert_uint_eq(c.ndb_hosts, 2);
+	ck_assert_int_eq(c.db_ssl_mode, DB_SSL_DISABLED); /* loopback only */
+	ck_assert_uint_eq(c.db_timeout, 2);               /* the default */
 	conf_free(&c);
 }
 END_TEST
@@ -660,6 +707,7 @@ main(void)
 	    sizeof(bad) / sizeof(bad[0]));
 	tcase_add_loop_test(tc, test_the_database_tls_mode_defaults_from_the_host_and_the_ca, 0,
 	    sizeof(ssl_cases) / sizeof(ssl_cases[0]));
+	tcase_add_test(tc, test_the_cluster_hosts_are_read_in_order);
 	tcase_add_test(tc, test_verify_without_a_ca_and_an_unreadable_ca_are_refused);
 	tcase_add_test(tc, test_the_migration_account_is_read_apart_from_the_workers);
 	tcase_add_test(tc, test_workers_refuse_to_start_without_keys);
