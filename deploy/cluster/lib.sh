@@ -82,6 +82,10 @@ wsrep-retry-autocommit = 4
 # A member that stops answering is declared gone after 3 s (suspect 2 s): until then the
 # others' commits wait for it, so this bounds the write stall of a hung node.
 wsrep-provider-options = "gmcast.listen_addr=tcp://127.0.0.1:$((p + 1)); ist.recv_addr=127.0.0.1:$((p + 2)); gcache.size=128M; evs.keepalive_period=PT0.5S; evs.inactive_check_period=PT0.5S; evs.suspect_timeout=PT2S; evs.inactive_timeout=PT3S; evs.install_timeout=PT3S"
+
+# The SST scripts keep no copies of their logs in /tmp (they are in the datadir).
+[sst]
+sst-log-archive = 0
 EOF
 }
 

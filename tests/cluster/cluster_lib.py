@@ -7,6 +7,7 @@ operator's machine would break (SIGKILL, SIGSTOP) and restart nodes with deploy/
 
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,14 +91,21 @@ class Cluster:
         raise RuntimeError("deploy/cluster/run did not start:\n" + read_text(self.run_log)[-4000:])
 
     def stop(self):
+        """SIGTERM; returns the exit status.  The logs go to the output directory and the state
+        dir (three datadirs and their Galera caches, about a gigabyte) is removed."""
         if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(90)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            return "did not stop within 90 s"
+            rc = self.proc.returncode if self.proc else 0
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(90)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                return "did not stop within 90 s"
+        shutil.copytree(os.path.join(self.state_dir, "log"), os.path.join(self.out_dir, "log"),
+                        dirs_exist_ok=True)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        return rc
 
     # --- parts --------------------------------------------------------------------------------
 
