@@ -63,9 +63,10 @@ CREATE TABLE IF NOT EXISTS user_roles (
 
 -- Browser sessions and API refresh-token families share one id space, so the session list of
 -- API.md §7 ("each refresh-token family is one session") has one unambiguous id per entry.
--- INCREMENT BY 0 steps by auto_increment_increment (1 on one server): Galera refuses any
--- other cached sequence, and interleaves the nodes' values with it (sql/012 for older ones).
-CREATE SEQUENCE IF NOT EXISTS session_ids START WITH 1 INCREMENT BY 0;
+-- INCREMENT BY 0 steps by auto_increment_increment (1 on one server, interleaved per node on
+-- Galera); NOCACHE writes every value through, so no node hands out a value from a block another
+-- node's copy of the sequence does not know of (sql/012 for older databases).
+CREATE SEQUENCE IF NOT EXISTS session_ids START WITH 1 INCREMENT BY 0 NOCACHE;
 
 -- Browser sessions of logged-in users.  Anonymous visitors get no row: the pre-session CSRF
 -- cookie is signed, not stored, so unauthenticated traffic cannot grow this table.

@@ -1,9 +1,12 @@
 -- 012_galera: what a database made before the cluster (issue 12) needs to run on Galera.
 --
--- Galera accepts a cached sequence only with INCREMENT BY 0, which steps by
--- auto_increment_increment and auto_increment_offset: on one server 1 and 1, as before; on a
--- cluster each node takes its own residue, so two nodes never hand out the same session id.
--- 001 creates it so now; this brings a sequence made by the older 001 to the same.  The
+-- The session id sequence steps by auto_increment_increment and auto_increment_offset
+-- (INCREMENT BY 0): on one server 1 and 1, as before; on a cluster each node its own residue.
+-- And it caches nothing: with a cache of 1000, a node frozen out of the cluster and back, or a
+-- node restored from a backup, went on from a block the others' copies did not record, and
+-- logins failed on a session id already taken (409; tests/cluster).  Every value written
+-- through costs a row update per new session, nothing beside an Argon2id hash.  001 creates it
+-- so now; this brings a sequence made by the older 001 to the same.  The
 -- other rules hold already: every table has a primary key (001-008), and nothing takes
 -- LOCK TABLES or GET_LOCK (usermgr-admin migrate skips its named lock on Galera).
-ALTER SEQUENCE session_ids INCREMENT BY 0;
+ALTER SEQUENCE session_ids INCREMENT BY 0 NOCACHE;
