@@ -93,9 +93,23 @@ def test_nginx_reaches_the_socket_through_a_group_of_its_own(root):
     mailer = unit("usermgr-mailer.service")
     assert (mailer["User"], mailer["Group"]) == ("usermgr", "usermgr"), mailer
     assert "SupplementaryGroups" not in mailer, mailer
-    # The production site passes to that socket.
+    # The /readyz workers: the same user and groups, their own socket, no migration, and
+    # they live and die with the main pool (whose runtime directory holds their socket).
+    ops = unit("usermgr-ops.service")
+    for key in ("User", "Group", "SupplementaryGroups", "EnvironmentFile", "UMask"):
+        assert ops[key] == worker[key], (key, ops, worker)
+    assert "-s /run/usermgr/usermgr-ops.sock -M 0660" in ops["ExecStart"], ops["ExecStart"]
+    assert "ExecStartPre" not in ops and "RuntimeDirectory" not in ops, ops
+    with open(os.path.join(SYSTEMD, "usermgr-ops.service")) as f:
+        text = f.read()
+    assert "PartOf=usermgr.service" in text and "Requires=usermgr.service" in text, text
+    # The production site passes to those sockets: /readyz to its own workers.
     with open(os.path.join(REPO, "deploy", "nginx", "usermgr.conf")) as f:
-        assert "fastcgi_pass unix:/run/usermgr/usermgr.sock;" in f.read()
+        site = f.read()
+    assert "fastcgi_pass unix:/run/usermgr/usermgr.sock;" in site
+    readyz = site[site.index("location = /readyz {"):]
+    readyz = readyz[:readyz.index("}")]
+    assert "fastcgi_pass unix:/run/usermgr/usermgr-ops.sock;" in readyz, readyz
 
 
 def test_only_migrate_is_given_the_migration_account():
@@ -106,7 +120,8 @@ def test_only_migrate_is_given_the_migration_account():
         "/usr/bin/env", "USERMGR_DB_MIGRATE_USER=usermgr_migrate",
         "USERMGR_DB_MIGRATE_PASSWORD_FILE=/etc/usermgr/db_migrate_password",
         "/usr/local/bin/usermgr-admin", "migrate"], worker["ExecStartPre"]
-    for name in ("usermgr.service", "usermgr-mailer.service", "usermgr-prune.service"):
+    for name in ("usermgr.service", "usermgr-ops.service", "usermgr-mailer.service",
+                 "usermgr-prune.service"):
         service = unit(name)
         for key in ("Environment", "ExecStart", "EnvironmentFile"):
             assert "MIGRATE" not in service.get(key, ""), (name, key, service.get(key))

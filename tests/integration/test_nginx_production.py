@@ -65,6 +65,9 @@ class ProductionNginx(ExtraNginx):
                  'include "%s";' % os.path.join(NGINX_DIR, "fastcgi-usermgr.conf")),
                 ("include snippets/usermgr-errors.conf;", 'include "%s";' % ERRORS),
                 ("unix:/run/usermgr/usermgr.sock", "unix:" + self.socket()),
+                # /readyz's own workers, which deploy/local/run starts beside the pool.
+                ("unix:/run/usermgr/usermgr-ops.sock",
+                 "unix:" + os.path.join(os.path.dirname(self.socket()), "usermgr-ops.sock")),
                 ("alias /usr/local/share/usermgr/static/;",
                  'alias "%s/";' % os.path.join(REPO, "static")),
                 # OCSP stapling fetches the responder's answer over the network, which the test
@@ -167,6 +170,14 @@ def test_the_worker_answers_over_tls_with_hsts_and_each_security_header_once(sit
     assert_headers_once(r)
     r = site.https("GET", "/login")
     assert r.status_code == 200 and media_type(r) == "text/html", r.status_code
+    assert_headers_once(r)
+
+
+def test_readyz_is_answered_by_its_own_workers_with_the_headers(site):
+    """/readyz goes only to the workers of usermgr-ops.sock (usermgr-ops.service): a 200 here
+    means the production site reaches them, not the main pool."""
+    r = site.https("GET", "/readyz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}, (r.status_code, r.text[:300])
     assert_headers_once(r)
 
 
