@@ -48,34 +48,45 @@ match(const char *pat, const char *path, struct arena *a, const char **params, s
 /*
  * A path some literal pattern spells ("/api/v1/me/passkeys/options") belongs to the literal
  * routes alone: a "{x}" sibling ("/api/v1/me/passkeys/{id}") neither takes its other
- * methods nor adds them to Allow.  So pass 0 tries the literal patterns, pass 1 the rest.
+ * methods nor adds them to Allow.  One pass over the table (it runs on every request, the
+ * fast path's too): a literal route that takes the method answers at once; otherwise the
+ * first "{x}" route that takes it, unless some literal route spelled the path.
  */
 enum router_match
 router_match(const struct route *tab, size_t ntab, unsigned method, const char *path,
     struct arena *a, const struct route **out, const char **params, size_t *np, unsigned *allow)
 {
-	size_t   i, n;
-	unsigned m;
-	int      pass, literal;
+	const struct route *var = NULL;
+	size_t              i, n;
+	unsigned            m, lit_allow = 0, var_allow = 0;
+	int                 literal;
 
 	*allow = 0;
 	*np = 0;
-	for (pass = 0; pass < 2 && *allow == 0; pass++)
-		for (i = 0; i < ntab; i++) {
-			literal = strchr(tab[i].pattern, '{') == NULL;
-			if (literal != (pass == 0) || !match(tab[i].pattern, path, a, NULL, &n))
-				continue;
-			m = tab[i].methods;
-			if (m & HTTP_GET)
-				m |=
-				    HTTP_HEAD; /* RFC 9110 §9.3.2: HEAD is GET without the body */
-			if (m & method) {
-				(void)match(tab[i].pattern, path, a, params, np);
-				*out = &tab[i];
-				return ROUTER_FOUND;
-			}
-			*allow |= m;
+	for (i = 0; i < ntab; i++) {
+		if (!match(tab[i].pattern, path, a, NULL, &n))
+			continue;
+		literal = n == 0; /* a "{x}" pattern that matches captured a segment */
+		m = tab[i].methods;
+		if (m & HTTP_GET)
+			m |= HTTP_HEAD; /* RFC 9110 §9.3.2: HEAD is GET without the body */
+		if (literal && (m & method)) {
+			*out = &tab[i];
+			return ROUTER_FOUND;
 		}
+		if (literal)
+			lit_allow |= m;
+		else if ((m & method) && var == NULL)
+			var = &tab[i];
+		else
+			var_allow |= m;
+	}
+	if (lit_allow == 0 && var != NULL) {
+		(void)match(var->pattern, path, a, params, np);
+		*out = var;
+		return ROUTER_FOUND;
+	}
+	*allow = lit_allow != 0 ? lit_allow : var_allow;
 	return *allow != 0 ? ROUTER_BAD_METHOD : ROUTER_NOT_FOUND;
 }
 
