@@ -815,6 +815,32 @@ presented_read(struct request *req, const struct oidc_client *c, const char *tok
 	return UM_OK;
 }
 
+/*
+ * What revocation and introspection start with: the client authenticated (confidential ones
+ * only if asked), the form's token present and read.  Returns 0 to go on with *c and *p;
+ * otherwise the refusal is in resp, or *rc holds an error for the front door.
+ */
+static int
+presented_form(struct request *req, struct response *resp, int confidential_only,
+    struct oidc_client *c, struct presented *p, enum um_err *rc)
+{
+	const char *tok = kv_get(&req->form, "token");
+
+	*rc = UM_OK;
+	if (client_auth(req, resp, c) != 0)
+		return 1;
+	if (confidential_only && !c->confidential) {
+		oauth_error(resp, 401, "invalid_client",
+		    "Introspection is for confidential clients only.");
+		return 1;
+	}
+	if (tok == NULL) {
+		oauth_error(resp, 400, "invalid_request", "token is missing.");
+		return 1;
+	}
+	return (*rc = presented_read(req, c, tok, p)) != UM_OK;
+}
+
 /* POST /oauth2/revoke (token, token_type_hint) — 200 whether or not the token was live
  * (RFC 7009 §2.2); 400 invalid_request without token; 401 invalid_client. */
 enum um_err
@@ -825,13 +851,7 @@ oauth2_revoke(struct request *req, struct response *resp)
 	int                found;
 	enum um_err        rc;
 
-	if (client_auth(req, resp, &c) != 0)
-		return UM_OK;
-	if (kv_get(&req->form, "token") == NULL) {
-		oauth_error(resp, 400, "invalid_request", "token is missing.");
-		return UM_OK;
-	}
-	if ((rc = presented_read(req, &c, kv_get(&req->form, "token"), &p)) != UM_OK)
+	if (presented_form(req, resp, 0, &c, &p, &rc) != 0)
 		return rc;
 	/* A token is its family's: revoking either kind ends the refresh and access tokens. */
 	if (p.found) {
@@ -859,18 +879,7 @@ oauth2_introspect(struct request *req, struct response *resp)
 	char               sub[24];
 	enum um_err        rc;
 
-	if (client_auth(req, resp, &c) != 0)
-		return UM_OK;
-	if (!c.confidential) {
-		oauth_error(resp, 401, "invalid_client",
-		    "Introspection is for confidential clients only.");
-		return UM_OK;
-	}
-	if (kv_get(&req->form, "token") == NULL) {
-		oauth_error(resp, 400, "invalid_request", "token is missing.");
-		return UM_OK;
-	}
-	if ((rc = presented_read(req, &c, kv_get(&req->form, "token"), &p)) != UM_OK)
+	if (presented_form(req, resp, 1, &c, &p, &rc) != 0)
 		return rc;
 	if (!p.found || !p.active) {
 		response_json(resp, 200,

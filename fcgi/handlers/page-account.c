@@ -164,13 +164,12 @@ page_account_password(struct request *req, struct response *resp)
 enum { E_PASSWORD, E_EMAIL, E__MAX };
 
 static const struct field_spec email_spec[E__MAX] = {
-	[E_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[E_PASSWORD] = PAGE_RECHECK_SPEC,
 	[E_EMAIL] = { "email", validate_email, 0, VF_REQUIRED },
 };
 
 static const struct page_field email_view[E__MAX] = {
-	[E_PASSWORD] = { "password", "Your password", "password", "current-password", NULL, 128,
-	    1, 0 },
+	[E_PASSWORD] = PAGE_RECHECK_VIEW,
 	[E_EMAIL] = { "email", "New e-mail address", "email", "email",
 	    "We send a link there; your address changes when you follow it.", 254, 1, 0 },
 };
@@ -243,16 +242,7 @@ page_account_email(struct request *req, struct response *resp)
 
 /* --- /account/delete --------------------------------------------------------------------- */
 
-enum { D_PASSWORD, D__MAX };
-
-static const struct field_spec delete_spec[D__MAX] = {
-	[D_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
-};
-
-static const struct page_field delete_view[D__MAX] = {
-	[D_PASSWORD] = { "password", "Your password", "password", "current-password", NULL, 128,
-	    1, 0 },
-};
+enum { D_PASSWORD = PAGE_RECHECK_PASSWORD, D__MAX = PAGE_RECHECK__MAX };
 
 static void
 show_delete(struct request *req, struct response *resp, int status, struct field_result *r,
@@ -261,8 +251,8 @@ show_delete(struct request *req, struct response *resp, int status, struct field
 	page_render(req, resp, status, "account-delete",
 	    json_pack("{s:s, s:o, s:o, s:b}", "title",
 	        deleted ? "Your account was deleted" : "Delete your account", "fields",
-	        page_fields(delete_view, D__MAX, r), "errors",
-	        page_errors(req, delete_spec, D__MAX, r), "deleted", deleted));
+	        page_fields(page_recheck_view, D__MAX, r), "errors",
+	        page_errors(req, page_recheck_spec, D__MAX, r), "deleted", deleted));
 }
 
 /*
@@ -286,7 +276,8 @@ page_account_delete(struct request *req, struct response *resp)
 	}
 	if ((rc = load_user(req, &u)) != UM_OK)
 		return rc;
-	if (validate_form(req->arena, &vctx, delete_spec, D__MAX, &req->form, r) != UM_OK) {
+	if (validate_form(req->arena, &vctx, page_recheck_spec, D__MAX, &req->form, r) !=
+	    UM_OK) {
 		show_delete(req, resp, 400, r, 0);
 		return UM_OK;
 	}

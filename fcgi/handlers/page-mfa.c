@@ -134,29 +134,19 @@ static const struct page_field confirm_view[C__MAX] = {
 	    "The 6-digit code the app shows now.", MFA_CODE_MAX, 1, 0 },
 };
 
-enum { S_PASSWORD, S__MAX };
-
-/* Starting the setup needs the password: a stolen session alone cannot enrol the thief's
- * authenticator and lock the owner out (issue 10, item 9). */
-static const struct field_spec start_spec[S__MAX] = {
-	[S_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
-};
-
-static const struct page_field start_view[S__MAX] = {
-	[S_PASSWORD] = { "password", "Your password", "password", "current-password", NULL, 128,
-	    1, 0 },
-};
+/* Starting the setup needs the password (page_recheck_spec): a stolen session alone cannot
+ * enrol the thief's authenticator and lock the owner out (issue 10, item 9). */
+enum { S_PASSWORD = PAGE_RECHECK_PASSWORD, S__MAX = PAGE_RECHECK__MAX };
 
 enum { D_PASSWORD, D_CODE, D__MAX };
 
 static const struct field_spec disable_spec[D__MAX] = {
-	[D_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
+	[D_PASSWORD] = PAGE_RECHECK_SPEC,
 	[D_CODE] = { "code", NULL, MFA_CODE_MAX, VF_REQUIRED | VF_SECRET },
 };
 
 static const struct page_field disable_view[D__MAX] = {
-	[D_PASSWORD] = { "password", "Your password", "password", "current-password", NULL, 128,
-	    1, 0 },
+	[D_PASSWORD] = PAGE_RECHECK_VIEW,
 	[D_CODE] = { "code", "Verification code", "text", "one-time-code", CODE_HINT,
 	    MFA_CODE_MAX, 1, 0 },
 };
@@ -210,7 +200,7 @@ show_mfa(struct request *req, struct response *resp, struct mfa_view *v,
 	else if (v->state == MFA_ON)
 		errors = page_errors(req, disable_spec, D__MAX, rd);
 	else
-		errors = page_errors(req, start_spec, S__MAX, rs);
+		errors = page_errors(req, page_recheck_spec, S__MAX, rs);
 	if (v->error != NULL)
 		json_array_append_new(errors,
 		    json_pack("{s:s, s:s}", "field", "action", "message", v->error));
@@ -221,7 +211,7 @@ show_mfa(struct request *req, struct response *resp, struct mfa_view *v,
 	        v->state == MFA_PENDING, "on", v->state == MFA_ON, "secret", v->secret,
 	        "otpauth_uri", uri, "qr_image", qr_data_uri(req, uri), "recovery_codes",
 	        v->codes != NULL ? v->codes : json_array(), "has_recovery_codes",
-	        v->codes != NULL, "start_fields", page_fields(start_view, S__MAX, rs),
+	        v->codes != NULL, "start_fields", page_fields(page_recheck_view, S__MAX, rs),
 	        "confirm_fields", page_fields(confirm_view, C__MAX, rc), "disable_fields",
 	        page_fields(disable_view, D__MAX, rd), "errors", errors, "flash",
 	        v->flash != NULL ?
@@ -274,7 +264,8 @@ do_start(struct request *req, struct mfa_view *v, struct field_result *r, char *
 	/* A restarted setup (pending) asks again, on the form of the off state. */
 	v->state = MFA_OFF;
 	v->secret = NULL;
-	if (validate_form(req->arena, &vctx, start_spec, S__MAX, &req->form, r) != UM_OK) {
+	if (validate_form(req->arena, &vctx, page_recheck_spec, S__MAX, &req->form, r) !=
+	    UM_OK) {
 		v->status = 400;
 		return UM_OK;
 	}

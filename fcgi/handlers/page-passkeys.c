@@ -20,17 +20,9 @@
 #include "user.h"
 #include "validate.h"
 
-enum { S_PASSWORD, S__MAX };
-
-/* As for two-step verification: a stolen session alone cannot add the thief's passkey. */
-static const struct field_spec start_spec[S__MAX] = {
-	[S_PASSWORD] = { "password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET },
-};
-
-static const struct page_field start_view[S__MAX] = {
-	[S_PASSWORD] = { "password", "Your password", "password", "current-password", NULL, 128,
-	    1, 0 },
-};
+/* Starting asks for the password (page_recheck_spec), as for two-step verification: a stolen
+ * session alone cannot add the thief's passkey. */
+enum { S_PASSWORD = PAGE_RECHECK_PASSWORD, S__MAX = PAGE_RECHECK__MAX };
 
 enum { A_CHALLENGE, A_NAME, A_CREDENTIAL, A__MAX };
 
@@ -67,7 +59,7 @@ show(struct request *req, struct response *resp, struct pk_view *v, struct field
 		json_decref(v->options);
 		return rc;
 	}
-	errors = page_errors(req, start_spec, S__MAX, rs);
+	errors = page_errors(req, page_recheck_spec, S__MAX, rs);
 	if (v->error != NULL)
 		json_array_append_new(errors,
 		    json_pack("{s:s, s:s}", "field", "action", "message", v->error));
@@ -78,7 +70,7 @@ show(struct request *req, struct response *resp, struct pk_view *v, struct field
 	page_render(req, resp, v->status, "account-passkeys",
 	    json_pack("{s:s, s:o, s:b, s:o, s:b, s:s?, s:o, s:o, s:{s:b}}", "title", "Passkeys",
 	        "passkeys", list, "has_passkeys", json_array_size(list) > 0, "start_fields",
-	        v->recent ? json_array() : page_fields(start_view, S__MAX, rs), "recent",
+	        v->recent ? json_array() : page_fields(page_recheck_view, S__MAX, rs), "recent",
 	        v->recent, "options", opts != NULL ? arena_strdup(req->arena, opts) : NULL,
 	        "errors", errors, "flash",
 	        v->flash != NULL ?
@@ -108,7 +100,8 @@ do_start(struct request *req, struct pk_view *v, struct field_result *r)
 		return rc;
 	if (v->recent)
 		goto checked;
-	if (validate_form(req->arena, &vctx, start_spec, S__MAX, &req->form, r) != UM_OK) {
+	if (validate_form(req->arena, &vctx, page_recheck_spec, S__MAX, &req->form, r) !=
+	    UM_OK) {
 		v->status = 400;
 		return UM_OK;
 	}

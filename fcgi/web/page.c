@@ -147,6 +147,13 @@ page_fields(const struct page_field *f, size_t n, const struct field_result *r)
 	return arr;
 }
 
+const struct field_spec page_recheck_spec[PAGE_RECHECK__MAX] = {
+	[PAGE_RECHECK_PASSWORD] = PAGE_RECHECK_SPEC,
+};
+const struct page_field page_recheck_view[PAGE_RECHECK__MAX] = {
+	[PAGE_RECHECK_PASSWORD] = PAGE_RECHECK_VIEW,
+};
+
 json_t *
 page_errors(struct request *req, const struct field_spec *spec, size_t n,
     const struct field_result *r)

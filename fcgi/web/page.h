@@ -4,8 +4,10 @@
 
 #include <jansson.h>
 
+#include "bounds.h"
+#include "validate.h"
+
 struct field_result;
-struct field_spec;
 struct request;
 struct response;
 
@@ -46,5 +48,23 @@ json_t *page_fields(const struct page_field *, size_t, const struct field_result
  */
 json_t *page_errors(struct request *, const struct field_spec *, size_t,
     const struct field_result *);
+
+/*
+ * "Your password", asked again before a change a stolen session alone must not make (delete
+ * the account, change its address, enrol or drop a second factor or a passkey): the field's
+ * rule and its view, for a form's tables.
+ */
+#define PAGE_RECHECK_SPEC \
+	{ \
+		"password", NULL, UM_PASSWORD_FIELD_MAX, VF_REQUIRED | VF_SECRET \
+	}
+#define PAGE_RECHECK_VIEW \
+	{ \
+		"password", "Your password", "password", "current-password", NULL, 128, 1, 0 \
+	}
+/* A form of that field alone. */
+enum { PAGE_RECHECK_PASSWORD, PAGE_RECHECK__MAX };
+extern const struct field_spec page_recheck_spec[PAGE_RECHECK__MAX];
+extern const struct page_field page_recheck_view[PAGE_RECHECK__MAX];
 
 #endif
