@@ -101,33 +101,6 @@ serve(struct runtime *rt, struct arena *arena, FCGX_Request *fr)
 	    req.method_name, req.path, resp.status, resp.body.len, log_elapsed_ms(&t0));
 }
 
-/*
- * Ends the request.  libfcgi's own close half-closes the socket, then waits in poll() for
- * nginx to close its end and reads until it has — a sleep, a wake-up and three system calls
- * more on every request, there so that bytes the application never read cannot make the
- * kernel reset the connection under the answer.  Once the request has been read to its
- * end (the empty FCGI_STDIN record: nginx sends nothing after it, fastcgi_keep_conn is off)
- * no such bytes exist, and a plain close() is enough (FCGX_Detach makes libfcgi skip the
- * wait).  A body left unread (413, or shorter than announced) is drained up to a bound
- * first; past it, or on a read error, the request keeps the waiting close.
- */
-static void
-finish(FCGX_Request *fr)
-{
-	char   sink[4096];
-	size_t drained = 0;
-	int    n;
-
-	while (FCGX_HasSeenEOF(fr->in) != EOF && drained <= 2 * UM_BODY_MAX) {
-		if ((n = FCGX_GetStr(sink, (int)sizeof(sink), fr->in)) <= 0)
-			break;
-		drained += (size_t)n;
-	}
-	if (FCGX_HasSeenEOF(fr->in) == EOF && FCGX_GetError(fr->in) == 0)
-		(void)FCGX_Detach(fr);
-	FCGX_Finish_r(fr);
-}
-
 int
 main(void)
 {
@@ -167,7 +140,7 @@ main(void)
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
 		busy = 1;
 		serve(&rt, arena, &fr);
-		finish(&fr);
+		FCGX_Finish_r(&fr);
 		busy = 0;
 		log_context(NULL, NULL);
 		/* Everything the request allocated dies here, in one call. */
