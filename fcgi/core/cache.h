@@ -18,7 +18,7 @@ struct user;
  * shared cache").
  */
 #define CACHE_MAGIC          "UMCACHE" /* 8 bytes with the NUL */
-#define CACHE_LAYOUT_VERSION 1
+#define CACHE_LAYOUT_VERSION 2
 
 #define CACHE_TIME_MAX    32 /* bytes of an RFC 3339 time as MariaDB writes it, NUL included */
 #define CACHE_PROFILE_MAX 1024 /* display name and bio of a user together, both NULs included */

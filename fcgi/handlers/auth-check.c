@@ -27,11 +27,12 @@ enum um_err
 auth_check(struct request *req, struct response *resp)
 {
 	struct auth auth;
+	struct buf  uid;
 	const char *role, *roles, *name, *email;
 	long long   id;
 	enum um_err rc;
 
-	if (request_env(req, "HTTP_AUTHORIZATION") != NULL) {
+	if (req->vars.authorization != NULL) {
 		if ((rc = access_verify(&req->ctx, request_bearer(req), ACCESS_CHECK, &auth)) !=
 		    UM_OK)
 			return rc;
@@ -54,7 +55,9 @@ auth_check(struct request *req, struct response *resp)
 		return UM_OK;
 	}
 	response_empty(resp, 204);
-	response_header(resp, "X-User-Id", arena_printf(req->arena, "%lld", id));
+	buf_init_cap(&uid, req->arena, 24);
+	buf_put_decimal(&uid, (unsigned long long)id);
+	response_header(resp, "X-User-Id", uid.data);
 	/* Usernames and addresses are printable ASCII by validation: safe header values. */
 	response_header(resp, "X-User-Name", name);
 	response_header(resp, "X-User-Email", email);

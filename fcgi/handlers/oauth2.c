@@ -535,7 +535,7 @@ oauth2_consent(struct request *req, struct response *resp)
 static int
 client_auth(struct request *req, struct response *resp, struct oidc_client *c)
 {
-	const char   *h = request_env(req, "HTTP_AUTHORIZATION");
+	const char   *h = req->vars.authorization;
 	const char   *id = kv_get(&req->form, "client_id"), *secret = NULL, *colon;
 	unsigned char raw[512];
 	size_t        n = 0;

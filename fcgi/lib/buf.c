@@ -71,6 +71,18 @@ buf_putc(struct buf *b, char c)
 }
 
 void
+buf_put_decimal(struct buf *b, unsigned long long n)
+{
+	char  d[20]; /* 18446744073709551615 */
+	char *p = d + sizeof(d);
+
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	buf_append(b, p, (size_t)(d + sizeof(d) - p));
+}
+
+void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -20,6 +20,8 @@ void buf_init_cap(struct buf *, struct arena *, size_t);
 void buf_append(struct buf *, const void *, size_t);
 void buf_puts(struct buf *, const char *);
 void buf_putc(struct buf *, char);
+/* Appends n in decimal: the hot paths' numbers (ids, lengths, statuses) without printf. */
+void buf_put_decimal(struct buf *, unsigned long long);
 void buf_printf(struct buf *, const char *, ...) __attribute__((format(printf, 2, 3)));
 /* Appends with HTML escaping of & < > " ' (OWASP XSS rule #1; ' as &#39;). */
 void buf_append_html(struct buf *, const char *, size_t);

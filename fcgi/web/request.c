@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,56 @@ request_env(const struct request *r, const char *name)
 	return NULL;
 }
 
+/* The meta-variables every request reads, by their offset in struct request_vars. */
+#define ENV(name, field) \
+	{ \
+		name, sizeof(name) - 1, offsetof(struct request_vars, field) \
+	}
+static const struct {
+	const char *name;
+	size_t      len, off;
+} wanted[] = {
+	ENV("REQUEST_ID", request_id),
+	ENV("REQUEST_METHOD", method),
+	ENV("DOCUMENT_URI", document_uri),
+	ENV("QUERY_STRING", query),
+	ENV("CONTENT_TYPE", content_type),
+	ENV("CONTENT_LENGTH", content_length),
+	ENV("REMOTE_ADDR", remote_addr),
+	ENV("HTTP_COOKIE", cookie),
+	ENV("HTTP_USER_AGENT", user_agent),
+	ENV("HTTP_AUTHORIZATION", authorization),
+};
+#undef ENV
+
+/*
+ * One pass over the parameters for all of the above, where a lookup each would read the
+ * list ten times: this runs for every request, /auth/check's included.  As request_env,
+ * the first of a repeated name counts.
+ */
+static void
+read_env(char *const *env, struct request_vars *out)
+{
+	const char **slot;
+	const char  *eq;
+	size_t       i, n;
+
+	memset(out, 0, sizeof(*out));
+	for (; env != NULL && *env != NULL; env++) {
+		if ((eq = strchr(*env, '=')) == NULL)
+			continue;
+		n = (size_t)(eq - *env);
+		for (i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+			if (wanted[i].len != n || memcmp(*env, wanted[i].name, n) != 0)
+				continue;
+			slot = (const char **)((char *)out + wanted[i].off);
+			if (*slot == NULL)
+				*slot = eq + 1;
+			break;
+		}
+	}
+}
+
 /*
  * The request id: nginx's $request_id when it sent one (so its logs and ours agree), else
  * 16 hex characters of our own.  Only hex digits are taken from the header.
@@ -51,7 +102,7 @@ static void
 make_id(struct request *r)
 {
 	static const char hex[] = "0123456789abcdef";
-	const char       *v = request_env(r, "REQUEST_ID");
+	const char       *v = r->vars.request_id;
 	unsigned char     raw[8];
 	size_t            i;
 
@@ -80,24 +131,25 @@ request_init(struct request *r, struct arena *a, struct runtime *rt, char *const
 	r->arena = a;
 	r->rt = rt;
 	r->env = env;
+	read_env(env, &r->vars);
 	make_id(r);
 
-	r->method_name = (v = request_env(r, "REQUEST_METHOD")) != NULL ? v : "GET";
+	r->method_name = (v = r->vars.method) != NULL ? v : "GET";
 	r->method = HTTP_OTHER;
 	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
 		if (strcmp(r->method_name, methods[i].name) == 0)
 			r->method = methods[i].method;
 
 	/* DOCUMENT_URI is the decoded, dot-segment-free path nginx routed on. */
-	if ((v = request_env(r, "DOCUMENT_URI")) == NULL || *v != '/')
+	if ((v = r->vars.document_uri) == NULL || *v != '/')
 		v = "/";
 	r->path = v;
-	r->query = (v = request_env(r, "QUERY_STRING")) != NULL ? v : "";
-	r->content_type = request_env(r, "CONTENT_TYPE");
+	r->query = (v = r->vars.query) != NULL ? v : "";
+	r->content_type = r->vars.content_type;
 	if (r->content_type != NULL && *r->content_type == '\0')
 		r->content_type = NULL;
 	r->content_length = -1;
-	if ((v = request_env(r, "CONTENT_LENGTH")) != NULL && *v != '\0') {
+	if ((v = r->vars.content_length) != NULL && *v != '\0') {
 		errno = 0;
 		len = strtoll(v, &end, 10);
 		/* Garbage or a negative length reads as "too big": refused before any read. */
@@ -105,19 +157,19 @@ request_init(struct request *r, struct arena *a, struct runtime *rt, char *const
 		    (long long)1 << 62 :
 		    len;
 	}
-	r->remote_addr = (v = request_env(r, "REMOTE_ADDR")) != NULL ? v : "-";
-	cookie_parse(a, request_env(r, "HTTP_COOKIE"), &r->cookies);
+	r->remote_addr = (v = r->vars.remote_addr) != NULL ? v : "-";
+	cookie_parse(a, r->vars.cookie, &r->cookies);
 	if (rt != NULL)
 		runtime_ctx(rt, a, &r->ctx);
 	r->ctx.arena = a;
 	r->ctx.ip = r->remote_addr;
-	r->ctx.user_agent = request_env(r, "HTTP_USER_AGENT");
+	r->ctx.user_agent = r->vars.user_agent;
 }
 
 const char *
 request_bearer(const struct request *r)
 {
-	const char *h = request_env(r, "HTTP_AUTHORIZATION");
+	const char *h = r->vars.authorization;
 
 	/* API.md §7: a header that is not "Bearer <token>", or an empty one, is no token. */
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)

@@ -29,6 +29,12 @@ enum http_method {
 	HTTP_OTHER = 1 << 7
 };
 
+/* The meta-variables every request reads, found in one pass (NULL: not sent). */
+struct request_vars {
+	const char *request_id, *method, *document_uri, *query, *content_type, *content_length,
+	    *remote_addr, *cookie, *user_agent, *authorization;
+};
+
 struct request {
 	struct arena       *arena;  /* everything below lives in it */
 	struct runtime     *rt;     /* worker-wide: conf, keys, db, templates (borrowed) */
@@ -37,6 +43,7 @@ struct request {
 	char                id[33]; /* nginx's $request_id (32 hex), or our own 16;
 						 * sent as X-Request-Id */
 	char *const        *env;    /* FastCGI params, "NAME=value", borrowed */
+	struct request_vars vars;   /* the common ones of env, read once */
 	enum http_method    method;
 	const char         *method_name;
 	const char         *path;           /* DOCUMENT_URI: decoded, normalised by nginx */

@@ -147,20 +147,20 @@ header_line(struct buf *out, const char *name, const char *value)
 void
 response_serialize(const struct response *r, const char *request_id, struct buf *out)
 {
-	char   num[32];
 	size_t i;
-	int    status = r->status != 0 ? r->status : 500;
+	int    status = r->status > 0 ? r->status : 500;
 	int    body = status != 204 && status != 304;
 
-	(void)snprintf(num, sizeof(num), "%d ", status);
 	buf_puts(out, "Status: ");
-	buf_puts(out, num);
+	buf_put_decimal(out, (unsigned)status);
+	buf_putc(out, ' ');
 	buf_puts(out, response_reason(status));
 	buf_append(out, "\r\n", 2);
 	if (r->content_type != NULL && body)
 		header_line(out, "Content-Type", r->content_type);
-	(void)snprintf(num, sizeof(num), "%zu", body ? r->body.len : 0);
-	header_line(out, "Content-Length", num);
+	buf_puts(out, "Content-Length: ");
+	buf_put_decimal(out, body ? r->body.len : 0);
+	buf_append(out, "\r\n", 2);
 	for (i = 0; i < r->nheaders; i++)
 		header_line(out, r->headers[i].name, r->headers[i].value);
 	/*

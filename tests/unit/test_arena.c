@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <check.h>
@@ -275,6 +276,29 @@ START_TEST(test_buf_truncate_shortens_but_never_lengthens)
 }
 END_TEST
 
+static const unsigned long long decimals[] = { 0, 7, 10, 99, 204, 65536, 4294967296ull,
+	18446744073709551615ull };
+
+START_TEST(test_buf_put_decimal_writes_every_width_as_printf_would)
+{
+	struct arena *a;
+	struct buf    b;
+	char          want[32];
+	size_t        i;
+
+	a = arena_new();
+	for (i = 0; i < sizeof(decimals) / sizeof(decimals[0]); i++) {
+		buf_init(&b, a);
+		buf_puts(&b, "n=");
+		buf_put_decimal(&b, decimals[i]);
+		(void)snprintf(want, sizeof(want), "n=%llu", decimals[i]);
+		ck_assert_str_eq(b.data, want);
+		ck_assert_uint_eq(b.len, strlen(want));
+	}
+	arena_free(a);
+}
+END_TEST
+
 struct html {
 	const char *in;
 	const char *out;
@@ -347,6 +371,7 @@ main(void)
 	tcase_add_test(tc, test_buf_starts_empty_and_grows_past_its_initial_capacity);
 	tcase_add_test(tc, test_buf_append_puts_and_printf_concatenate);
 	tcase_add_test(tc, test_buf_truncate_shortens_but_never_lengthens);
+	tcase_add_test(tc, test_buf_put_decimal_writes_every_width_as_printf_would);
 	tcase_add_loop_test(tc, test_buf_append_html_escapes_the_five_characters, 0,
 	    (int)(sizeof(htmls) / sizeof(htmls[0])));
 	tcase_add_test(tc, test_buf_append_html_reads_only_the_given_length);

@@ -74,7 +74,7 @@ START_TEST(test_defaults_follow_api_md_section_1)
 	ck_assert_int_eq(c.data_key[31], 31);
 	ck_assert_uint_eq(c.cache_mb, 16);
 	ck_assert_uint_eq(c.revocation_poll_ms, 200);
-	ck_assert_str_eq(c.cache_file, "/dev/shm/usermgr-cache-c1fa4722d5531b0c");
+	ck_assert_str_eq(c.cache_file, "/dev/shm/usermgr-cache-3c9ef3ada3007408");
 	conf_free(&c);
 }
 END_TEST
@@ -391,9 +391,9 @@ static const struct {
 	const char *socket, *host, *name, *file, *mb; /* NULL: unset */
 	const char *want_file, *want_mb;
 } cache_cases[] = {
-	{ NULL, NULL, NULL, NULL, NULL, "/dev/shm/usermgr-cache-c1fa4722d5531b0c", "16" },
-	{ NULL, NULL, "other", NULL, NULL, "/dev/shm/usermgr-cache-2c144215ccc9ff5a", "16" },
-	{ NULL, "db.internal", NULL, NULL, NULL, "/dev/shm/usermgr-cache-564393df18961bc3",
+	{ NULL, NULL, NULL, NULL, NULL, "/dev/shm/usermgr-cache-3c9ef3ada3007408", "16" },
+	{ NULL, NULL, "other", NULL, NULL, "/dev/shm/usermgr-cache-452eaa88ec5461ce", "16" },
+	{ NULL, "db.internal", NULL, NULL, NULL, "/dev/shm/usermgr-cache-201f387ea53b8a98",
 	    "16" },
 	{ "/srv/a/mysqld.sock", NULL, NULL, NULL, "0", NULL, "0" }, /* another stack */
 	{ NULL, NULL, NULL, "/srv/pool-b/cache", "64", "/srv/pool-b/cache", "64" },
