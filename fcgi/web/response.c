@@ -158,9 +158,12 @@ response_serialize(const struct response *r, const char *request_id, struct buf 
 	buf_append(out, "\r\n", 2);
 	if (r->content_type != NULL && body)
 		header_line(out, "Content-Type", r->content_type);
-	buf_puts(out, "Content-Length: ");
-	buf_put_decimal(out, body ? r->body.len : 0);
-	buf_append(out, "\r\n", 2);
+	/* RFC 9110 §8.6: never on a 204, and on a 304 it would have to be the 200's length. */
+	if (body) {
+		buf_puts(out, "Content-Length: ");
+		buf_put_decimal(out, r->body.len);
+		buf_append(out, "\r\n", 2);
+	}
 	for (i = 0; i < r->nheaders; i++)
 		header_line(out, r->headers[i].name, r->headers[i].value);
 	/*
