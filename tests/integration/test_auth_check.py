@@ -20,6 +20,8 @@ def roles_of(r):
 def assert_identity(r, account, roles):
     assert r.status_code == 204, (r.status_code, r.text[:300])
     assert r.content == b""
+    # RFC 9110 §8.6: a 204 never carries Content-Length.
+    assert "Content-Length" not in r.headers, r.headers
     assert r.headers.get("X-User-Id") == account.id, r.headers
     assert r.headers.get("X-User-Name") == account.username, r.headers
     assert r.headers.get("X-User-Email") == account.email, r.headers

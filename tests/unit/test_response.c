@@ -65,7 +65,7 @@ START_TEST(test_a_head_answer_has_the_get_length_and_no_body)
 }
 END_TEST
 
-START_TEST(test_a_204_has_no_body_no_content_type_and_no_length)
+START_TEST(test_a_204_or_304_has_no_body_no_content_type_and_no_length)
 {
 	struct arena   *a = arena_new();
 	struct response r;
@@ -79,6 +79,11 @@ START_TEST(test_a_204_has_no_body_no_content_type_and_no_length)
 	ck_assert_msg(strncmp(s, "Status: 204 No Content\r\n", 24) == 0, "%s", s);
 	ck_assert_ptr_null(strstr(s, "Content-Type:"));
 	/* RFC 9110 §8.6: a server MUST NOT send Content-Length in a 204. */
+	ck_assert_ptr_null(strstr(s, "Content-Length:"));
+	/* Nor a 304: there it would have to be the length the 200 would have. */
+	response_empty(&r, 304);
+	s = serialize(a, &r);
+	ck_assert_msg(strncmp(s, "Status: 304 Not Modified\r\n", 26) == 0, "%s", s);
 	ck_assert_ptr_null(strstr(s, "Content-Length:"));
 	arena_free(a);
 }
@@ -157,7 +162,7 @@ main(void)
 
 	tcase_add_test(tc, test_every_answer_carries_the_security_headers);
 	tcase_add_test(tc, test_a_head_answer_has_the_get_length_and_no_body);
-	tcase_add_test(tc, test_a_204_has_no_body_no_content_type_and_no_length);
+	tcase_add_test(tc, test_a_204_or_304_has_no_body_no_content_type_and_no_length);
 	tcase_add_test(tc, test_a_header_with_cr_or_lf_is_never_sent);
 	tcase_add_test(tc, test_a_handler_cache_control_replaces_the_default);
 	tcase_add_test(tc, test_a_json_body_is_compact_and_typed);
